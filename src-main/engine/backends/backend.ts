@@ -1,0 +1,56 @@
+// The seam between the solvers and the heavy arithmetic: every product that touches V goes through here.
+//
+// Design: V is bound once (a GPU backend uploads it once and keeps it resident); the factors W and H live
+// on the host and are passed in at every call, because they are small next to V and the solvers update
+// them entry by entry. All operations are async so that backends whose readback is asynchronous (WebGPU,
+// worker threads) fit the same shape; the reference backend simply resolves at once.
+
+import type { DType, Matrix } from '../matrix.js';
+
+export type BackendName = 'reference' | 'cpu' | 'gpu';
+
+export interface Backend {
+  /** Stable identifier used in options, JSON and the UI. */
+  readonly name: BackendName;
+  /** What actually runs, for people: e.g. 'reference (TypeScript)', 'CPU (WASM SIMD, 2 threads)'. */
+  readonly label: string;
+  /** The precisions this backend computes in; V of another dtype is converted by the caller. */
+  readonly dtypes: readonly DType[];
+  /** Make V resident for a run. The returned handle is only valid until it is disposed. */
+  bind(V: Matrix): Promise<BoundV>;
+  /** a·b with optional transposes, for factor-sized operands (W·H rows, Gram matrices of W and H, …). */
+  matmul(a: Matrix, b: Matrix, transA: boolean, transB: boolean, out: Matrix): Promise<void>;
+  /** Free everything the backend holds (GPU contexts, worker threads). */
+  dispose(): Promise<void>;
+}
+
+/**
+ * V (rows×cols) bound to a backend. W is rows×rank and H is rank×cols, row-major, same dtype as V.
+ * V may have been changed at missing cells through setCells; no operation ever forms W·H whole: β≠2
+ * work is done tile by tile so that memory stays near the size of V.
+ */
+export interface BoundV {
+  readonly V: Matrix;
+  /** out (rank×cols) = Wᵀ·V */
+  WtV(W: Matrix, out: Matrix): Promise<void>;
+  /** out (rows×rank) = V·Hᵀ */
+  VHt(H: Matrix, out: Matrix): Promise<void>;
+  /** out (rank×rank) = Wᵀ·W */
+  WtW(W: Matrix, out: Matrix): Promise<void>;
+  /** out (rank×rank) = H·Hᵀ */
+  HHt(H: Matrix, out: Matrix): Promise<void>;
+  /**
+   * The β-divergence multiplicative-update terms for H with β ∉ {2}, exactly as scikit-learn 1.2's
+   * _multiplicative_update_h computes them (including its EPSILON clipping of W·H where β < 1):
+   *   numerator (rank×cols)   = Wᵀ·(V ∘ (WH)^(β−2))
+   *   denominator (rank×cols) = Wᵀ·(WH)^(β−1)     (β = 1: the column sums of W, broadcast)
+   */
+  betaTermsH(W: Matrix, H: Matrix, beta: number, numerator: Matrix, denominator: Matrix): Promise<void>;
+  /** Same for W (as scikit-learn's _multiplicative_update_w): numerator (rows×rank) = (V ∘ (WH)^(β−2))·Hᵀ, denominator = (WH)^(β−1)·Hᵀ. */
+  betaTermsW(W: Matrix, H: Matrix, beta: number, numerator: Matrix, denominator: Matrix): Promise<void>;
+  /** scikit-learn's _beta_divergence(V, W, H, beta, square_root=False), computed tile by tile. */
+  betaDivergence(W: Matrix, H: Matrix, beta: number): Promise<number>;
+  /** Overwrite V at flat indices (i·cols + j): how imputed values of missing cells reach the backend. */
+  setCells(indices: Uint32Array, values: ArrayLike<number>): Promise<void>;
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,74 @@
+// The engine's vocabulary: solver settings, progress and results. These names are used unchanged in the
+// CLI flags (kebab-case), the JSON output, the service API and the UI.
+
+import type { Backend } from './backends/backend.js';
+import type { CancelSignal } from './errors.js';
+import type { Matrix } from './matrix.js';
+
+/** mu: multiplicative updates (any β); cd: scikit-learn's coordinate descent; hals: accelerated HALS (Frobenius only). */
+export type Solver = 'mu' | 'cd' | 'hals';
+export type BetaLossName = 'frobenius' | 'kullback-leibler' | 'itakura-saito';
+export type Init = 'random' | 'nndsvd' | 'nndsvda' | 'nndsvdar' | 'custom';
+
+export const SOLVERS: readonly Solver[] = ['mu', 'cd', 'hals'];
+export const BETA_LOSSES: readonly BetaLossName[] = ['frobenius', 'kullback-leibler', 'itakura-saito'];
+export const INITS: readonly Init[] = ['random', 'nndsvd', 'nndsvda', 'nndsvdar', 'custom'];
+
+export interface FactorizeOptions {
+  rank: number;
+  /** Default 'cd' (scikit-learn's default). */
+  solver?: Solver;
+  /** Default 'frobenius'. A number is the β of the β-divergence (mu only). */
+  betaLoss?: BetaLossName | number;
+  /** Default: 'nndsvda' when rank ≤ min(rows, cols), else 'random' (scikit-learn 1.2's default). */
+  init?: Init;
+  /** Required with init 'custom'; also used as a warm start when both are given with another solver. */
+  W0?: Matrix;
+  H0?: Matrix;
+  /** Default 200. 0 returns the initialisation unchanged. */
+  maxIter?: number;
+  /** Default 1e-4, with scikit-learn's meaning for each solver. */
+  tol?: number;
+  /** Stop as soon as ‖V−WH‖_F/‖V‖_F (observed entries) ≤ this. */
+  targetRelErr?: number;
+  /** Seed for 'random', 'nndsvdar' and cd's shuffle; default 0. */
+  seed?: number;
+  /** Default 0. */
+  alphaW?: number;
+  /** Default 'same'. */
+  alphaH?: number | 'same';
+  /** Default 0. */
+  l1Ratio?: number;
+  /** Where the products with V run; the engine never picks one itself. */
+  backend: Backend;
+  /** Called after every iteration (and once for the initialisation, iteration 0). */
+  onProgress?: (progress: Progress) => void;
+  /** Checked every iteration; an aborted signal rejects with CancelledError. */
+  signal?: CancelSignal;
+}
+
+export interface Progress {
+  iteration: number;
+  maxIter: number;
+  /** scikit-learn's _beta_divergence(V, W, H, β) without square root or regularisation, observed entries. */
+  loss: number;
+  /** ‖V−WH‖_F / ‖V‖_F over observed entries. */
+  relErr: number;
+}
+
+export type StopReason = 'maxIter' | 'tol' | 'targetRelErr';
+
+export interface FactorizeResult {
+  W: Matrix;
+  H: Matrix;
+  iterations: number;
+  loss: number;
+  relErr: number;
+  stopReason: StopReason;
+  /** The settings actually used after defaults were applied. */
+  solver: Solver;
+  betaLoss: BetaLossName | number;
+  init: Init;
+  /** Number of missing (NaN) entries that were masked out of the fit. */
+  missing: number;
+}
