@@ -54,3 +54,24 @@ export interface BoundV {
   setCells(indices: Uint32Array, values: ArrayLike<number>): Promise<void>;
   dispose(): Promise<void>;
 }
+
+/** Requested by users: a backend name, or 'auto' to take the best one that works here. */
+export type BackendRequest = 'auto' | BackendName;
+
+/**
+ * How a backend joins the registry: a cheap probe that says whether it can run here (and if not, why, in
+ * words a person understands), and a constructor. Higher priority is tried first under 'auto'.
+ */
+export interface BackendProvider {
+  readonly name: BackendName;
+  readonly priority: number;
+  probe(): Promise<{ ok: true } | { ok: false; reason: string }>;
+  create(): Promise<Backend>;
+}
+
+/** The backend chosen for a run, and why the better ones were passed over (empty when the first choice worked). */
+export interface BackendChoice {
+  backend: Backend;
+  /** e.g. 'WebGPU: no adapter; headless-gl: not built for this platform → CPU (WASM SIMD, 2 threads)' */
+  reason: string;
+}
