@@ -1,0 +1,287 @@
+// The contract between the renderer and the service: operation names, requests, results and events.
+// Self-contained on purpose (no imports): the renderer type-checks against this file alone, and the
+// Electron preload, the IPC validators and the web transport are all written against it.
+
+export type Solver = 'mu' | 'cd' | 'hals';
+export type BetaLossName = 'frobenius' | 'kullback-leibler' | 'itakura-saito';
+export type Init = 'random' | 'nndsvd' | 'nndsvda' | 'nndsvdar';
+export type ColorMode = 'stacked' | 'channels' | 'ycbcr';
+export type QuantBits = 8 | 12 | 16;
+export type BackendRequest = 'auto' | 'gpu' | 'cpu' | 'reference';
+export type FactorFormat = 'npy' | 'csv';
+export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'tiff';
+
+export const SOLVERS: readonly Solver[] = ['mu', 'cd', 'hals'];
+export const BETA_LOSSES: readonly BetaLossName[] = ['frobenius', 'kullback-leibler', 'itakura-saito'];
+export const INITS: readonly Init[] = ['random', 'nndsvd', 'nndsvda', 'nndsvdar'];
+export const COLOR_MODES: readonly ColorMode[] = ['stacked', 'channels', 'ycbcr'];
+export const QUANT_BITS: readonly QuantBits[] = [8, 12, 16];
+export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'gpu', 'cpu', 'reference'];
+
+/** File extensions the app opens, by kind. */
+export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'tif', 'tiff', 'gif', 'avif'] as const;
+export const MATRIX_EXTENSIONS = ['csv', 'tsv', 'npy', 'mtx'] as const;
+export const DOCUMENT_EXTENSIONS = ['nmfz'] as const;
+
+/** Engine settings shared by images and matrices (same names as the engine and the CLI flags). */
+export interface EngineSettings {
+  solver: Solver;
+  betaLoss: BetaLossName;
+  init: Init;
+  maxIter: number;
+  tol: number;
+  seed: number;
+  alphaW: number;
+  alphaH: number | 'same';
+  l1Ratio: number;
+  backend: BackendRequest;
+}
+
+/** How the rank is chosen: a fixed rank, the smallest rank reaching a PSNR, or the largest reaching a ratio. */
+export type RankChoice = { rank: number } | { psnr: number } | { ratio: number };
+
+export interface ImageSettings extends EngineSettings {
+  choice: RankChoice;
+  colorMode: ColorMode;
+  bits: QuantBits;
+  compareJpeg: boolean;
+}
+
+export interface MatrixSettings extends EngineSettings {
+  rank: number;
+  targetRelErr?: number;
+}
+
+/** An 8-bit RGBA raster for display (16-bit images are shown through their top 8 bits). */
+export interface Raster {
+  width: number;
+  height: number;
+  /** width·height·4 bytes, RGBA, row-major. */
+  rgba: Uint8Array;
+}
+
+/** A matrix for heat maps. Large matrices arrive block-averaged to at most 1024 per side (`scale` says by how much). */
+export interface MatrixView {
+  rows: number;
+  cols: number;
+  data: Float32Array;
+  /** The full size this view was reduced from. */
+  sourceRows: number;
+  sourceCols: number;
+}
+
+export interface ImageDocumentInfo {
+  kind: 'image';
+  documentId: string;
+  name: string;
+  /** Upper-case format as people name it: PNG, JPEG, WEBP, TIFF, GIF, AVIF. */
+  format: string;
+  fileBytes: number;
+  width: number;
+  height: number;
+  channels: number;
+  bitDepth: 8 | 16;
+  hasAlpha: boolean;
+  original: Raster;
+}
+
+export interface MatrixDocumentInfo {
+  kind: 'matrix';
+  documentId: string;
+  name: string;
+  /** csv | tsv | npy | mtx */
+  format: string;
+  fileBytes: number;
+  rows: number;
+  cols: number;
+  dtype: 'float32' | 'float64';
+  missing: number;
+  V: MatrixView;
+}
+
+export type DocumentInfo = ImageDocumentInfo | MatrixDocumentInfo;
+
+/** The per-image record; the same fields and names as `nmf-studio compress --json`. */
+export interface CompressRecord {
+  input: string;
+  output: string | null;
+  status: 'ok' | 'error' | 'skipped';
+  error: string | null;
+  width: number;
+  height: number;
+  channels: number;
+  bitDepth: number;
+  colorMode: ColorMode;
+  rank: number;
+  originalFileBytes: number;
+  rawBytes: number;
+  compressedBytes: number;
+  ratio: number;
+  fileRatio: number;
+  factorRatio: number;
+  psnr: number;
+  ssim: number;
+  relErr: number;
+  iterations: number;
+  backend: string;
+  backendReason?: string;
+  ms: number;
+  jpegQuality?: number;
+  jpegBytes?: number;
+  jpegPsnr?: number;
+  jpegSsim?: number;
+}
+
+/** One rank-1 layer w_i·h_iᵀ of an image factorization. */
+export interface ComponentInfo {
+  index: number;
+  /** Share of the reconstruction's energy (‖w_i‖²‖h_i‖² over the sum), for sorting and display. */
+  energy: number;
+  thumbnail: Raster;
+}
+
+export interface ImageResult {
+  kind: 'image';
+  documentId: string;
+  record: CompressRecord;
+  reconstruction: Raster;
+  /** |original − reconstruction| as a heat map. */
+  diff: Raster;
+  /** Sorted by energy, largest first. */
+  components: ComponentInfo[];
+  jpeg?: Raster;
+}
+
+export interface MatrixResult {
+  kind: 'matrix';
+  documentId: string;
+  rows: number;
+  cols: number;
+  rank: number;
+  solver: Solver;
+  betaLoss: BetaLossName;
+  init: string;
+  iterations: number;
+  loss: number;
+  relErr: number;
+  backend: string;
+  backendReason: string;
+  ms: number;
+  WH: MatrixView;
+  W: MatrixView;
+  H: MatrixView;
+  /** Missing cells of V (row, col in the source matrix) with the value W·H puts there. */
+  imputed: { row: number; col: number; value: number }[];
+}
+
+export type JobResult = ImageResult | MatrixResult;
+
+export interface RankCurvePoint {
+  rank: number;
+  psnr: number;
+  ratio: number;
+  compressedBytes: number;
+  /** PSNR of a JPEG of the same byte size, when measured. */
+  jpegPsnr?: number;
+}
+
+export interface JobProgress {
+  jobId: string;
+  iteration: number;
+  maxIter: number;
+  loss: number;
+  relErr: number;
+  elapsedMs: number;
+  /** Estimated time left, when it can be estimated. */
+  etaMs?: number;
+  /** What the job is doing, e.g. 'factorizing rank 24', 'encoding', 'JPEG baseline'. */
+  stage: string;
+  /** A live reconstruction, a few times a second for images. */
+  preview?: Raster;
+}
+
+export type BatchFileStatus = 'queued' | 'running' | 'ok' | 'error' | 'skipped';
+
+export interface BatchSummary {
+  ok: number;
+  errors: number;
+  skipped: number;
+  inputBytes: number;
+  outputBytes: number;
+  ms: number;
+}
+
+export interface BatchRequest {
+  inputs: string[];
+  outDir: string;
+  settings: ImageSettings;
+  include?: string[];
+  exclude?: string[];
+  overwrite: boolean;
+  jobs?: number;
+}
+
+/** Events the service sends while jobs run. */
+export type ServiceEvent =
+  | { type: 'progress'; progress: JobProgress }
+  | { type: 'job-done'; jobId: string; result: JobResult }
+  | { type: 'job-failed'; jobId: string; error: string; cancelled: boolean }
+  | { type: 'rank-curve'; jobId: string; point: RankCurvePoint; done: boolean }
+  | { type: 'batch-file'; jobId: string; path: string; status: BatchFileStatus; record?: CompressRecord; done: number; total: number }
+  | { type: 'batch-done'; jobId: string; summary: BatchSummary; outDir: string }
+  | { type: 'open-request'; path: string };
+
+export type ExportKind = 'nmfz' | 'png' | 'W.npy' | 'H.npy' | 'W.csv' | 'H.csv';
+
+export interface AppInfo {
+  version: string;
+  /** 'desktop' in the Electron window, 'web' in a browser. */
+  shell: 'desktop' | 'web';
+  /** The backend 'auto' resolves to here, and why the better ones were passed over. */
+  backend: string;
+  backendReason: string;
+}
+
+/**
+ * The service's operations as the renderer reaches them, through IPC (desktop) or HTTP (web mode).
+ * Arguments and results are plain data (structured-clonable); every argument is validated on the
+ * receiving side. One entry per operation: the preload exposes exactly these, plus DesktopOps.
+ */
+export interface ServiceOps {
+  appInfo(): Promise<AppInfo>;
+  /** Open a file by path (desktop: dialog, drop, command line, recent files). */
+  openPath(path: string): Promise<DocumentInfo>;
+  /** Open a file from its bytes (web mode: a file picked or dropped in the page). */
+  openUpload(name: string, bytes: Uint8Array): Promise<DocumentInfo>;
+  closeDocument(documentId: string): Promise<void>;
+  /** Start factorizing an image; cancels the document's running job first. Resolves with the job id at once. */
+  compressImage(documentId: string, settings: ImageSettings): Promise<string>;
+  factorizeMatrix(documentId: string, settings: MatrixSettings): Promise<string>;
+  /** Reconstruction of the last result with only the listed components (indices into the factors). */
+  reconstructWith(documentId: string, enabled: number[]): Promise<Raster>;
+  /** PSNR and ratio against rank, computed in the background with warm starts; points arrive as events. */
+  rankCurve(documentId: string, settings: ImageSettings, ranks: number[]): Promise<string>;
+  cancel(jobId: string): Promise<void>;
+  /** The bytes of a result file and its suggested name. */
+  exportResult(documentId: string, kind: ExportKind): Promise<{ name: string; bytes: Uint8Array }>;
+  startBatch(request: BatchRequest): Promise<string>;
+}
+
+export type ServiceOpName = keyof ServiceOps;
+
+/** What only the desktop shell can do (native dialogs, the file manager). */
+export interface DesktopOps {
+  /** Save a result through the native Save dialog; the saved path, or null if cancelled. */
+  saveResult(documentId: string, kind: ExportKind): Promise<string | null>;
+  pickFiles(): Promise<string[]>;
+  pickFolders(): Promise<string[]>;
+  pickOutputFolder(): Promise<string | null>;
+  showFolder(path: string): Promise<void>;
+}
+
+/** The object the preload puts at window.nmf: ServiceOps, DesktopOps, the event stream and drop-path lookup. */
+export interface DesktopBridge extends ServiceOps, DesktopOps {
+  onEvent(listener: (event: ServiceEvent) => void): () => void;
+  /** The file-system path of a File dropped or picked in the window (Electron's webUtils.getPathForFile). */
+  pathForFile(file: unknown): string;
+}
