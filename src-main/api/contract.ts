@@ -229,7 +229,40 @@ export type ServiceEvent =
   | { type: 'rank-curve'; jobId: string; point: RankCurvePoint; done: boolean }
   | { type: 'batch-file'; jobId: string; path: string; status: BatchFileStatus; record?: CompressRecord; done: number; total: number }
   | { type: 'batch-done'; jobId: string; summary: BatchSummary; outDir: string }
-  | { type: 'open-request'; path: string };
+  | { type: 'open-request'; path: string }
+  | { type: 'menu'; command: MenuCommand; kind?: ExportKind };
+
+/**
+ * What a desktop menu item asks the window to do; the renderer carries it out exactly as its own button
+ * or shortcut would. 'save' takes the ExportKind in `kind` (default 'nmfz').
+ */
+export type MenuCommand =
+  | 'open'
+  | 'save'
+  | 'show-studio'
+  | 'show-batch'
+  | 'add-folder'
+  | 'zoom-in'
+  | 'zoom-out'
+  | 'zoom-fit'
+  | 'mode-side-by-side'
+  | 'mode-split'
+  | 'mode-diff'
+  | 'cancel';
+export const MENU_COMMANDS: readonly MenuCommand[] = [
+  'open',
+  'save',
+  'show-studio',
+  'show-batch',
+  'add-folder',
+  'zoom-in',
+  'zoom-out',
+  'zoom-fit',
+  'mode-side-by-side',
+  'mode-split',
+  'mode-diff',
+  'cancel',
+];
 
 export type ExportKind = 'nmfz' | 'png' | 'W.npy' | 'H.npy' | 'W.csv' | 'H.csv';
 
