@@ -22,7 +22,10 @@ export interface FactorizeOptions {
   betaLoss?: BetaLossName | number;
   /** Default: 'nndsvda' when rank ≤ min(rows, cols), else 'random' (scikit-learn 1.2's default). */
   init?: Init;
-  /** Required with init 'custom'; also used as a warm start when both are given with another solver. */
+  /**
+   * Starting factors (rows×rank and rank×cols, non-negative): required with init 'custom'. When both are
+   * given and init is not set, init is 'custom' (a warm start, e.g. from an earlier run).
+   */
   W0?: Matrix;
   H0?: Matrix;
   /** Default 200. 0 returns the initialisation unchanged. */
@@ -31,7 +34,7 @@ export interface FactorizeOptions {
   tol?: number;
   /** Stop as soon as ‖V−WH‖_F/‖V‖_F (observed entries) ≤ this. */
   targetRelErr?: number;
-  /** Seed for 'random', 'nndsvdar' and cd's shuffle; default 0. */
+  /** Seed for 'random' and 'nndsvdar' (and the large-matrix SVD's starting block); default 0. */
   seed?: number;
   /** Default 0. */
   alphaW?: number;
@@ -70,5 +73,35 @@ export interface FactorizeResult {
   betaLoss: BetaLossName | number;
   init: Init;
   /** Number of missing (NaN) entries that were masked out of the fit. */
+  missing: number;
+}
+
+/** Settings of transform(X, H): W is solved with H fixed, as scikit-learn's NMF.transform does. */
+export interface TransformOptions {
+  /** Default 'cd'. */
+  solver?: Solver;
+  /** Default 'frobenius'. */
+  betaLoss?: BetaLossName | number;
+  /** Default 200. 0 returns the starting W (zeros, or scikit-learn's constant for 'mu'). */
+  maxIter?: number;
+  /** Default 1e-4. */
+  tol?: number;
+  targetRelErr?: number;
+  /** Default 0; scaled by the number of columns of X as in fit. */
+  alphaW?: number;
+  /** Default 0. */
+  l1Ratio?: number;
+  backend: Backend;
+  onProgress?: (progress: Progress) => void;
+  signal?: CancelSignal;
+}
+
+export interface TransformResult {
+  W: Matrix;
+  iterations: number;
+  loss: number;
+  relErr: number;
+  stopReason: StopReason;
+  /** Number of missing (NaN) entries of X that were masked out. */
   missing: number;
 }

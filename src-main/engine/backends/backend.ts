@@ -44,12 +44,18 @@ export interface BoundV {
    * _multiplicative_update_h computes them (including its EPSILON clipping of W·H where β < 1):
    *   numerator (rank×cols)   = Wᵀ·(V ∘ (WH)^(β−2))
    *   denominator (rank×cols) = Wᵀ·(WH)^(β−1)     (β = 1: the column sums of W, broadcast)
+   * Sums are plain (a zero column sum stays zero); the engine applies scikit-learn's fix-ups afterwards.
    */
   betaTermsH(W: Matrix, H: Matrix, beta: number, numerator: Matrix, denominator: Matrix): Promise<void>;
   /** Same for W (as scikit-learn's _multiplicative_update_w): numerator (rows×rank) = (V ∘ (WH)^(β−2))·Hᵀ, denominator = (WH)^(β−1)·Hᵀ. */
   betaTermsW(W: Matrix, H: Matrix, beta: number, numerator: Matrix, denominator: Matrix): Promise<void>;
   /** scikit-learn's _beta_divergence(V, W, H, beta, square_root=False), computed tile by tile. */
   betaDivergence(W: Matrix, H: Matrix, beta: number): Promise<number>;
+  /**
+   * Optional: betaDivergence(W, H, beta) and betaDivergence(W, H, 2) from one tiled pass, so that progress
+   * for β ≠ 2 (loss and relErr) costs one pass over V instead of two. Without it the engine makes two calls.
+   */
+  divergences?(W: Matrix, H: Matrix, beta: number): Promise<{ beta: number; frobenius: number }>;
   /** Overwrite V at flat indices (i·cols + j): how imputed values of missing cells reach the backend. */
   setCells(indices: Uint32Array, values: ArrayLike<number>): Promise<void>;
   dispose(): Promise<void>;

@@ -1,0 +1,185 @@
+// Small dense linear algebra in float64 for the initialisations: symmetric eigendecomposition
+// (Householder tridiagonalisation + implicit QL, the EISPACK tred2/tql2 pair) and orthonormalisation.
+
+/**
+ * Eigen-decomposition of a symmetric n×n matrix A (row-major, read only).
+ * Returns eigenvalues in descending order and the matching orthonormal eigenvectors as the columns
+ * of `vectors` (row-major n×n).
+ */
+export function symmetricEigen(A: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
+  const V = A.slice();
+  const d = new Float64Array(n);
+  const e = new Float64Array(n);
+  if (n === 0) return { values: d, vectors: V };
+  tred2(V, d, e, n);
+  tql2(V, d, e, n);
+  // tql2 leaves them ascending; the callers want the largest first.
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => d[b]! - d[a]!);
+  const values = new Float64Array(n);
+  const vectors = new Float64Array(n * n);
+  for (let c = 0; c < n; c++) {
+    const src = order[c]!;
+    values[c] = d[src]!;
+    for (let r = 0; r < n; r++) vectors[r * n + c] = V[r * n + src]!;
+  }
+  return { values, vectors };
+}
+
+/** Householder reduction to tridiagonal form; V becomes the accumulated transformation. */
+function tred2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
+  for (let j = 0; j < n; j++) d[j] = V[(n - 1) * n + j]!;
+  for (let i = n - 1; i > 0; i--) {
+    let scale = 0;
+    let h = 0;
+    for (let k = 0; k < i; k++) scale += Math.abs(d[k]!);
+    if (scale === 0) {
+      e[i] = d[i - 1]!;
+      for (let j = 0; j < i; j++) {
+        d[j] = V[(i - 1) * n + j]!;
+        V[i * n + j] = 0;
+        V[j * n + i] = 0;
+      }
+    } else {
+      for (let k = 0; k < i; k++) {
+        d[k] = d[k]! / scale;
+        h += d[k]! * d[k]!;
+      }
+      let f = d[i - 1]!;
+      let g = Math.sqrt(h);
+      if (f > 0) g = -g;
+      e[i] = scale * g;
+      h -= f * g;
+      d[i - 1] = f - g;
+      for (let j = 0; j < i; j++) e[j] = 0;
+      for (let j = 0; j < i; j++) {
+        f = d[j]!;
+        V[j * n + i] = f;
+        g = e[j]! + V[j * n + j]! * f;
+        for (let k = j + 1; k <= i - 1; k++) {
+          g += V[k * n + j]! * d[k]!;
+          e[k] = e[k]! + V[k * n + j]! * f;
+        }
+        e[j] = g;
+      }
+      f = 0;
+      for (let j = 0; j < i; j++) {
+        e[j] = e[j]! / h;
+        f += e[j]! * d[j]!;
+      }
+      const hh = f / (h + h);
+      for (let j = 0; j < i; j++) e[j] = e[j]! - hh * d[j]!;
+      for (let j = 0; j < i; j++) {
+        f = d[j]!;
+        g = e[j]!;
+        for (let k = j; k <= i - 1; k++) V[k * n + j] = V[k * n + j]! - (f * e[k]! + g * d[k]!);
+        d[j] = V[(i - 1) * n + j]!;
+        V[i * n + j] = 0;
+      }
+    }
+    d[i] = h;
+  }
+  for (let i = 0; i < n - 1; i++) {
+    V[(n - 1) * n + i] = V[i * n + i]!;
+    V[i * n + i] = 1;
+    const h = d[i + 1]!;
+    if (h !== 0) {
+      for (let k = 0; k <= i; k++) d[k] = V[k * n + i + 1]! / h;
+      for (let j = 0; j <= i; j++) {
+        let g = 0;
+        for (let k = 0; k <= i; k++) g += V[k * n + i + 1]! * V[k * n + j]!;
+        for (let k = 0; k <= i; k++) V[k * n + j] = V[k * n + j]! - g * d[k]!;
+      }
+    }
+    for (let k = 0; k <= i; k++) V[k * n + i + 1] = 0;
+  }
+  for (let j = 0; j < n; j++) {
+    d[j] = V[(n - 1) * n + j]!;
+    V[(n - 1) * n + j] = 0;
+  }
+  V[(n - 1) * n + n - 1] = 1;
+  e[0] = 0;
+}
+
+/** Implicit QL iterations on the tridiagonal (d, e), accumulating into V. */
+function tql2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
+  for (let i = 1; i < n; i++) e[i - 1] = e[i]!;
+  e[n - 1] = 0;
+  let f = 0;
+  let tst1 = 0;
+  const eps = 2 ** -52;
+  for (let l = 0; l < n; l++) {
+    tst1 = Math.max(tst1, Math.abs(d[l]!) + Math.abs(e[l]!));
+    let m = l;
+    while (m < n - 1 && Math.abs(e[m]!) > eps * tst1) m++;
+    if (m > l) {
+      let iter = 0;
+      do {
+        if (++iter > 100) throw new Error('symmetric eigendecomposition did not converge');
+        let g = d[l]!;
+        let p = (d[l + 1]! - g) / (2 * e[l]!);
+        let r = Math.hypot(p, 1);
+        if (p < 0) r = -r;
+        d[l] = e[l]! / (p + r);
+        d[l + 1] = e[l]! * (p + r);
+        const dl1 = d[l + 1]!;
+        let h = g - d[l]!;
+        for (let i = l + 2; i < n; i++) d[i] = d[i]! - h;
+        f += h;
+        p = d[m]!;
+        let c = 1;
+        let c2 = c;
+        let c3 = c;
+        const el1 = e[l + 1]!;
+        let s = 0;
+        let s2 = 0;
+        for (let i = m - 1; i >= l; i--) {
+          c3 = c2;
+          c2 = c;
+          s2 = s;
+          g = c * e[i]!;
+          h = c * p;
+          r = Math.hypot(p, e[i]!);
+          e[i + 1] = s * r;
+          s = e[i]! / r;
+          c = p / r;
+          p = c * d[i]! - s * g;
+          d[i + 1] = h + s * (c * g + s * d[i]!);
+          for (let k = 0; k < n; k++) {
+            const row = k * n;
+            h = V[row + i + 1]!;
+            V[row + i + 1] = s * V[row + i]! + c * h;
+            V[row + i] = c * V[row + i]! - s * h;
+          }
+        }
+        p = (-s * s2 * c3 * el1 * e[l]!) / dl1;
+        e[l] = s * p;
+        d[l] = c * p;
+      } while (Math.abs(e[l]!) > eps * tst1);
+    }
+    d[l] = d[l]! + f;
+    e[l] = 0;
+  }
+}
+
+/**
+ * Orthonormalise the p columns of the m×p row-major matrix Q in place (modified Gram–Schmidt, done twice
+ * for accuracy). A column that is numerically dependent on the previous ones becomes zero.
+ */
+export function orthonormalizeColumns(Q: Float64Array, m: number, p: number): void {
+  for (let c = 0; c < p; c++) {
+    let before = 0;
+    for (let i = 0; i < m; i++) before += Q[i * p + c]! * Q[i * p + c]!;
+    for (let pass = 0; pass < 2; pass++) {
+      for (let b = 0; b < c; b++) {
+        let dot = 0;
+        for (let i = 0; i < m; i++) dot += Q[i * p + b]! * Q[i * p + c]!;
+        for (let i = 0; i < m; i++) Q[i * p + c] = Q[i * p + c]! - dot * Q[i * p + b]!;
+      }
+    }
+    let norm = 0;
+    for (let i = 0; i < m; i++) norm += Q[i * p + c]! * Q[i * p + c]!;
+    norm = Math.sqrt(norm);
+    const keep = norm > 1e-13 * Math.sqrt(before) && norm > 0;
+    for (let i = 0; i < m; i++) Q[i * p + c] = keep ? Q[i * p + c]! / norm : 0;
+  }
+}

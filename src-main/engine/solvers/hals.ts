@@ -1,0 +1,81 @@
+// Accelerated HALS (Gillis & Glineur 2012): per outer iteration one product with V per side, then several
+// coordinate sweeps on the small matrices while they still pay off. Frobenius loss only; l1/l2 as in cd.
+
+import { dot, minusScalar, withDiagonal } from '../dense.js';
+import type { Evaluation, Fit, SolverSteps, StepResult } from '../fit.js';
+import { allocate, dtypeOf } from '../matrix.js';
+import { SideProducts, ViolationRule } from './cd.js';
+import { sweepH, sweepW, type SweepResult } from './sweep.js';
+
+/** α of the paper: inner sweeps may cost up to 1 + α·ρ times the first one (ρ: product cost / sweep cost). */
+const ALPHA = 0.5;
+/** δ of the paper: stop the inner sweeps once one changes the factor by less than δ × the first one did. */
+const DELTA = 0.1;
+
+/** At most ⌊1 + α·ρ⌋ sweeps, ρ = (cost of the products with V + the Gram matrix) / (cost of one sweep). */
+export function innerSweeps(rows: number, cols: number, rank: number, side: 'W' | 'H'): number {
+  const rho = side === 'W' ? (rows * cols + cols * rank) / (rows * rank + rows) : (rows * cols + rows * rank) / (cols * rank + cols);
+  return Math.max(1, Math.floor(1 + ALPHA * rho));
+}
+
+function innerLoop(maxSweeps: number, sweep: () => SweepResult): number {
+  const first = sweep();
+  let last = first;
+  for (let n = 1; n < maxSweeps && first.change > 0 && last.change >= DELTA * DELTA * first.change; n++) last = sweep();
+  return first.violation;
+}
+
+export class HalsSolver implements SolverSteps {
+  private readonly products: SideProducts;
+  private readonly rule: ViolationRule;
+  private readonly sweepsW: number;
+  private readonly sweepsH: number;
+
+  constructor(
+    private readonly fit: Fit,
+    tol: number,
+  ) {
+    this.products = new SideProducts(fit);
+    this.rule = new ViolationRule(tol);
+    this.sweepsW = innerSweeps(fit.rows, fit.cols, fit.rank, 'W');
+    this.sweepsH = innerSweeps(fit.rows, fit.cols, fit.rank, 'H');
+  }
+
+  needsLoss(): boolean {
+    return false;
+  }
+
+  converged(iteration: number, step: StepResult, _evaluation: Evaluation | null): boolean {
+    return this.rule.converged(iteration, step.violation!);
+  }
+
+  async step(iteration: number): Promise<StepResult> {
+    const fit = this.fit;
+    const { reg } = fit;
+    const HHt = await fit.currentHHt();
+    const VHt = await this.products.VHt();
+    if (iteration === 1 && fit.updateH) await this.scaleW(VHt.data, HHt.data);
+    const BW = withDiagonal(HHt, reg.l2W);
+    const AW = minusScalar(VHt, reg.l1W);
+    let violation = innerLoop(this.sweepsW, () => sweepW(fit.W, BW, AW, true));
+    if (!fit.updateH) return { violation, products: { side: 'W', VHt, HHt } };
+
+    const { WtV, WtW } = await this.products.forH();
+    const BH = withDiagonal(WtW, reg.l2H);
+    const AH = minusScalar(WtV, reg.l1H);
+    violation += innerLoop(this.sweepsH, () => sweepH(fit.H, BH, AH, true));
+    fit.hht = null;
+    return { violation, products: { side: 'H', WtV, WtW } };
+  }
+
+  /** The paper's first step: scale W by the best factor for the starting H, from products already at hand. */
+  private async scaleW(VHt: ArrayLike<number>, HHt: ArrayLike<number>): Promise<void> {
+    const fit = this.fit;
+    const WtW = allocate(fit.rank, fit.rank, dtypeOf(fit.W));
+    await fit.bound.WtW(fit.W, WtW);
+    const scale = dot(VHt, fit.W.data) / dot(WtW.data, HHt);
+    if (!(scale > 0) || !Number.isFinite(scale)) return;
+    const w = fit.W.data;
+    for (let c = 0; c < w.length; c++) w[c] = w[c]! * scale;
+  }
+}

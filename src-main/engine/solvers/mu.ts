@@ -1,0 +1,130 @@
+// Multiplicative updates for the β-divergence, step for step as scikit-learn 1.2's _fit_multiplicative_update
+// (Lee & Seung 2001; Févotte & Idier 2011 for the MM exponent γ), with its EPSILON handling.
+
+import { EPSILON } from '../divergence.js';
+import { squareTimes, timesSquare } from '../dense.js';
+import type { Evaluation, Fit, SolverSteps, StepResult } from '../fit.js';
+import { allocate, dtypeOf, type Matrix } from '../matrix.js';
+
+const FLOAT64_EPS = 2.220446049250313e-16;
+
+/** F ∘= ((numerator / (denominator + l1 + l2·F), zeros read as EPSILON))^γ */
+function multiply(F: Matrix, numerator: Matrix, denominator: Matrix, l1: number, l2: number, gamma: number): void {
+  const f = F.data;
+  const num = numerator.data;
+  const den = denominator.data;
+  for (let c = 0; c < f.length; c++) {
+    let d = den[c]!;
+    if (l1 > 0) d += l1;
+    if (l2 > 0) d += l2 * f[c]!;
+    if (d === 0) d = EPSILON;
+    let delta = num[c]! / d;
+    if (gamma !== 1) delta = Math.pow(delta, gamma);
+    f[c] = f[c]! * delta;
+  }
+}
+
+function zeroBelow(F: Matrix, limit: number): void {
+  const f = F.data;
+  for (let c = 0; c < f.length; c++) if (f[c]! < limit) f[c] = 0;
+}
+
+export class MuSolver implements SolverSteps {
+  private readonly gamma: number;
+  private errorAtInit = 0;
+  private previousError = 0;
+  private readonly numW: Matrix;
+  private readonly denW: Matrix;
+  private readonly numH: Matrix;
+  private readonly denH: Matrix;
+  private VHt: Matrix | null = null;
+  private VHtFresh = false;
+
+  constructor(
+    private readonly fit: Fit,
+    private readonly tol: number,
+  ) {
+    const beta = fit.beta;
+    // The exponent that makes each update a majorisation–minimisation step.
+    this.gamma = beta < 1 ? 1 / (2 - beta) : beta > 2 ? 1 / (beta - 1) : 1;
+    const dtype = dtypeOf(fit.W);
+    this.numW = allocate(fit.rows, fit.rank, dtype);
+    this.denW = allocate(fit.rows, fit.rank, dtype);
+    this.numH = allocate(fit.rank, fit.cols, dtype);
+    this.denH = allocate(fit.rank, fit.cols, dtype);
+  }
+
+  async start(initial: Evaluation | null): Promise<void> {
+    if (this.tol <= 0) return;
+    const e = initial ?? (await this.fit.evaluate(undefined, false));
+    this.errorAtInit = Math.sqrt(2 * Math.max(0, e.loss));
+    this.previousError = this.errorAtInit;
+  }
+
+  needsLoss(iteration: number): boolean {
+    return this.tol > 0 && iteration % 10 === 0;
+  }
+
+  converged(iteration: number, _step: StepResult, evaluation: Evaluation | null): boolean {
+    if (!this.needsLoss(iteration)) return false;
+    const error = Math.sqrt(2 * Math.max(0, evaluation!.loss));
+    if (this.errorAtInit === 0) return true;
+    const stop = (this.previousError - error) / this.errorAtInit < this.tol;
+    this.previousError = error;
+    return stop;
+  }
+
+  /** V·Hᵀ; computed once when H is fixed and V never changes (transform without missing entries). */
+  private async currentVHt(): Promise<Matrix> {
+    const fit = this.fit;
+    if (!this.VHt) this.VHt = allocate(fit.rows, fit.rank, dtypeOf(fit.W));
+    if (!this.VHtFresh || fit.updateH || fit.missing) {
+      await fit.bound.VHt(fit.H, this.VHt);
+      this.VHtFresh = true;
+    }
+    return this.VHt;
+  }
+
+  async step(): Promise<StepResult> {
+    const fit = this.fit;
+    const { bound, W, H, beta, reg } = fit;
+
+    let VHt: Matrix | undefined;
+    let HHt: Matrix | undefined;
+    if (beta === 2) {
+      HHt = await fit.currentHHt();
+      VHt = await this.currentVHt();
+      this.numW.data.set(VHt.data);
+      timesSquare(W, HHt, this.denW);
+    } else {
+      await bound.betaTermsW(W, H, beta, this.numW, this.denW);
+    }
+    multiply(W, this.numW, this.denW, reg.l1W, reg.l2W, this.gamma);
+    // Necessary for stability with β < 1 (as scikit-learn does).
+    if (beta < 1) zeroBelow(W, FLOAT64_EPS);
+
+    if (!fit.updateH) return beta === 2 ? { products: { side: 'W', VHt: VHt!, HHt: HHt! } } : {};
+
+    let WtV: Matrix | undefined;
+    let WtW: Matrix | undefined;
+    if (beta === 2) {
+      WtV = allocate(fit.rank, fit.cols, dtypeOf(W));
+      WtW = allocate(fit.rank, fit.rank, dtypeOf(W));
+      await bound.WtV(W, WtV);
+      await bound.WtW(W, WtW);
+      this.numH.data.set(WtV.data);
+      squareTimes(WtW, H, this.denH);
+    } else {
+      await bound.betaTermsH(W, H, beta, this.numH, this.denH);
+      if (beta === 1) {
+        // A column of W that sums to zero divides by one instead (scikit-learn's W_sum[W_sum == 0] = 1).
+        const den = this.denH.data;
+        for (let c = 0; c < den.length; c++) if (den[c] === 0) den[c] = 1;
+      }
+    }
+    multiply(H, this.numH, this.denH, reg.l1H, reg.l2H, this.gamma);
+    if (beta <= 1) zeroBelow(H, FLOAT64_EPS);
+    fit.hht = null;
+    return beta === 2 ? { products: { side: 'H', WtV: WtV!, WtW: WtW! } } : {};
+  }
+}
