@@ -1,0 +1,342 @@
+// The gpu.js kernels of the GPU backend and the bookkeeping around them: one compiled kernel per operation and shape,
+// resident tiles of V, temporaries that never leave the device, readback into flat float32 rows.
+//
+// The same JavaScript kernel sources compile to GLSL (headless-gl) and to WGSL (WebGPU); every call is awaited so
+// that WebGPU's asynchronous results and GL's synchronous ones go through one path.
+
+import type { GpuJsKernel, GpuRuntime } from './runtime.js';
+
+/** What gpu.js provides to a kernel body as `this`. */
+interface KernelThis {
+  readonly thread: { readonly x: number; readonly y: number };
+  readonly constants: Record<string, number>;
+}
+type Grid = number[][];
+
+// np.finfo(np.float32).eps, scikit-learn's EPSILON in _nmf.py
+export const EPSILON = 1.1920928955078125e-7;
+
+/** β cases the kernels branch on (compile-time constants, so each compiled shader keeps one branch). */
+export const LOSS_KIND = { frobenius: 0, kl: 1, is: 2, other: 3 } as const;
+
+export function lossKind(beta: number): number {
+  if (beta === 2) return LOSS_KIND.frobenius;
+  if (beta === 1) return LOSS_KIND.kl;
+  if (beta === 0) return LOSS_KIND.is;
+  return LOSS_KIND.other;
+}
+
+// ---- kernel sources: plain functions that gpu.js parses and translates; `this` is gpu.js's kernel context ----------
+
+// out[y][x] = Σ_t a[y][t]·b[t][x]
+function mmNN(this: KernelThis, a: Grid, b: Grid): number {
+  let sum = 0;
+  for (let t = 0; t < this.constants.inner; t++) {
+    sum += a[this.thread.y][t] * b[t][this.thread.x];
+  }
+  return sum;
+}
+// out[y][x] = Σ_t a[t][y]·b[t][x]
+function mmTN(this: KernelThis, a: Grid, b: Grid): number {
+  let sum = 0;
+  for (let t = 0; t < this.constants.inner; t++) {
+    sum += a[t][this.thread.y] * b[t][this.thread.x];
+  }
+  return sum;
+}
+// out[y][x] = Σ_t a[y][t]·b[x][t]
+function mmNT(this: KernelThis, a: Grid, b: Grid): number {
+  let sum = 0;
+  for (let t = 0; t < this.constants.inner; t++) {
+    sum += a[this.thread.y][t] * b[this.thread.x][t];
+  }
+  return sum;
+}
+// out[y][x] = Σ_t a[t][y]·b[x][t]
+function mmTT(this: KernelThis, a: Grid, b: Grid): number {
+  let sum = 0;
+  for (let t = 0; t < this.constants.inner; t++) {
+    sum += a[t][this.thread.y] * b[this.thread.x][t];
+  }
+  return sum;
+}
+
+function copyTile(this: KernelThis, v: Grid): number {
+  return v[this.thread.y][this.thread.x];
+}
+
+// V ∘ (WH)^(β−2) for one tile, as scikit-learn's _multiplicative_update_h/_w form it (WH clipped at EPSILON when β < 2)
+function betaRatio(this: KernelThis, v: Grid, w: Grid, h: Grid): number {
+  let wh = 0;
+  for (let l = 0; l < this.constants.rank; l++) {
+    wh += w[this.thread.y][l] * h[l][this.thread.x];
+  }
+  const x = v[this.thread.y][this.thread.x];
+  if (this.constants.kind === 1) {
+    return x / Math.max(wh, this.constants.eps);
+  }
+  if (this.constants.kind === 2) {
+    const c = Math.max(wh, this.constants.eps);
+    return x / (c * c);
+  }
+  let base = wh;
+  if (this.constants.beta < 2) {
+    base = Math.max(wh, this.constants.eps);
+  }
+  if (base <= 0) {
+    return 0;
+  }
+  return x * Math.pow(base, this.constants.beta - 2);
+}
+
+// (WH)^(β−1) for one tile (WH clipped at EPSILON when β < 1); β = 1 never comes here
+function betaPower(this: KernelThis, w: Grid, h: Grid): number {
+  let wh = 0;
+  for (let l = 0; l < this.constants.rank; l++) {
+    wh += w[this.thread.y][l] * h[l][this.thread.x];
+  }
+  if (this.constants.kind === 2) {
+    return 1 / Math.max(wh, this.constants.eps);
+  }
+  let base = wh;
+  if (this.constants.beta < 1) {
+    base = Math.max(wh, this.constants.eps);
+  }
+  if (base <= 0) {
+    return 0;
+  }
+  return Math.pow(base, this.constants.beta - 1);
+}
+
+// Per-entry β-divergence terms summed over a run of `chunk` rows of one column; the host adds the partial sums in
+// float64. Each entry's term is arranged so that sums of them equal scikit-learn's _beta_divergence without its
+// large cancelling totals (Frobenius is halved and the general case divided by β(β−1) on the host).
+function lossChunk(this: KernelThis, v: Grid, w: Grid, h: Grid): number {
+  let acc = 0;
+  for (let t = 0; t < this.constants.chunk; t++) {
+    const i = this.thread.y * this.constants.chunk + t;
+    if (i < this.constants.rows) {
+      let wh = 0;
+      for (let l = 0; l < this.constants.rank; l++) {
+        wh += w[i][l] * h[l][this.thread.x];
+      }
+      const x = v[i][this.thread.x];
+      if (this.constants.kind === 0) {
+        const d = x - wh;
+        acc += d * d;
+      } else if (this.constants.kind === 1) {
+        if (x > this.constants.eps) {
+          acc += x * Math.log(x / Math.max(wh, this.constants.eps)) - x + wh;
+        } else {
+          acc += wh;
+        }
+      } else if (this.constants.kind === 2) {
+        if (x > this.constants.eps) {
+          const d = x / Math.max(wh, this.constants.eps);
+          acc += d - 1 - Math.log(d);
+        } else {
+          acc -= 1;
+        }
+      } else {
+        let term = 0;
+        if (wh > 0) {
+          term = (this.constants.beta - 1) * Math.pow(wh, this.constants.beta);
+        }
+        if (x > this.constants.eps) {
+          term += Math.pow(x, this.constants.beta) - this.constants.beta * x * Math.pow(Math.max(wh, this.constants.eps), this.constants.beta - 1);
+        }
+        acc += term;
+      }
+    }
+  }
+  return acc;
+}
+
+const PRODUCT_SOURCES = { NN: mmNN, TN: mmTN, NT: mmNT, TT: mmTT } as const;
+export type ProductVariant = keyof typeof PRODUCT_SOURCES;
+
+// ---- operands ------------------------------------------------------------------------------------------------------
+
+/** A matrix that lives on the device: a resident tile of V or a temporary computed from it. */
+export interface DeviceMatrix {
+  readonly rows: number;
+  readonly cols: number;
+  /** gpu.js Texture (headless-gl) or WebGPUBufferResult (WebGPU). */
+  readonly handle: unknown;
+  /** Temporaries belong to their kernel and are overwritten by its next call. */
+  readonly temporary: boolean;
+}
+
+/** A host matrix uploaded with the call (factor blocks: small next to V). */
+export interface HostMatrix {
+  readonly rows: number;
+  readonly cols: number;
+  readonly data: Float32Array;
+}
+
+export type Operand = DeviceMatrix | HostMatrix;
+
+function isHost(x: Operand): x is HostMatrix {
+  return 'data' in x;
+}
+
+interface Releasable {
+  delete?: () => void;
+}
+
+/** Rows per thread in the loss reduction: enough threads to fill a GPU, few enough partial sums to read back. */
+export const LOSS_CHUNK = 32;
+
+export class GpuKernels {
+  private readonly cache = new Map<string, GpuJsKernel>();
+  /** Kernels compiled so far, for tests and diagnostics. */
+  compiled = 0;
+
+  constructor(private readonly rt: GpuRuntime) {}
+
+  private settings(output: [number, number], constants: Record<string, number>, loop: number, pipeline: boolean, immutable: boolean): Record<string, unknown> {
+    return {
+      output,
+      constants,
+      precision: 'single',
+      // highp: gpu.js would otherwise pick the lowest precision the output allows
+      tactic: 'precision',
+      // four floats per RGBA texel on GL, so V and its tiles take their float32 size, not four times it
+      optimizeFloatMemory: this.rt.mode === 'headlessgl',
+      loopMaxIterations: Math.max(1000, loop + 1),
+      pipeline,
+      immutable,
+    };
+  }
+
+  private kernel(key: string, source: (...args: never[]) => number, settings: Record<string, unknown>, into = this.cache): GpuJsKernel {
+    let k = into.get(key);
+    if (!k) {
+      k = this.rt.gpu.createKernel(source.toString(), settings);
+      into.set(key, k);
+      this.compiled++;
+    }
+    return k;
+  }
+
+  private arg(x: Operand): unknown {
+    return isHost(x) ? new this.rt.gpujs.Input(x.data, [x.cols, x.rows]) : x.handle;
+  }
+
+  private static sig(x: Operand): string {
+    return `${isHost(x) ? 'h' : 'd'}${x.rows}x${x.cols}`;
+  }
+
+  /** Runs a kernel and refuses gpu.js's silent fallback to its JavaScript CPU kernel. */
+  private async call(k: GpuJsKernel, args: unknown[]): Promise<unknown> {
+    const result = await k(...args);
+    const mode = k.kernel.constructor.mode;
+    if (mode === 'cpu' || mode === 'webasm') {
+      throw new Error(`gpu.js fell back to its ${mode} kernel; the GPU did not run this product`);
+    }
+    return result;
+  }
+
+  /**
+   * Uploads a rows×cols block of V once; it stays on the device until free(). Upload kernels keep a staging copy
+   * of their last input, so their owner passes its own map and drops them with dropUploaders() when it can.
+   */
+  async upload(data: Float32Array, rows: number, cols: number, uploaders: Map<string, GpuJsKernel>): Promise<DeviceMatrix> {
+    const k = this.kernel(`copy:${rows}x${cols}`, copyTile, this.settings([cols, rows], {}, 0, true, true), uploaders);
+    const handle = await this.call(k, [new this.rt.gpujs.Input(data, [cols, rows])]);
+    return { rows, cols, handle, temporary: false };
+  }
+
+  /**
+   * Whether upload kernels may go as soon as their tiles are made. On WebGPU each result holds its own reference to
+   * its buffer; a GL kernel deletes every texture it ever created when destroyed, so there they live as long as V.
+   */
+  get uploadersAreDisposable(): boolean {
+    return this.rt.mode === 'webgpu';
+  }
+
+  dropUploaders(uploaders: Map<string, GpuJsKernel>): void {
+    for (const k of uploaders.values()) k.destroy();
+    uploaders.clear();
+  }
+
+  /** a·b with the given transposes, read back as a flat row-major float32 array (m×n). */
+  async product(variant: ProductVariant, a: Operand, b: Operand): Promise<Float32Array> {
+    const transA = variant[0] === 'T';
+    const transB = variant[1] === 'T';
+    const m = transA ? a.cols : a.rows;
+    const inner = transA ? a.rows : a.cols;
+    const n = transB ? b.rows : b.cols;
+    if ((transB ? b.cols : b.rows) !== inner) {
+      throw new RangeError(`product ${variant}: inner sizes differ (${a.rows}×${a.cols} and ${b.rows}×${b.cols})`);
+    }
+    const key = `mm${variant}:${GpuKernels.sig(a)}:${GpuKernels.sig(b)}`;
+    const k = this.kernel(key, PRODUCT_SOURCES[variant], this.settings([n, m], { inner }, inner, false, false));
+    return flatten(await this.call(k, [this.arg(a), this.arg(b)]), m, n);
+  }
+
+  /** V ∘ (WH)^(β−2) for one tile of V (w: the tile's rows of W, h: its columns of H), kept on the device. */
+  async ratio(v: DeviceMatrix, w: HostMatrix, h: HostMatrix, beta: number): Promise<DeviceMatrix> {
+    const rank = w.cols;
+    const kind = lossKind(beta);
+    const key = `ratio:${kind}:${beta}:${GpuKernels.sig(v)}:${rank}`;
+    const k = this.kernel(key, betaRatio, this.settings([v.cols, v.rows], { rank, kind, beta, eps: EPSILON }, rank, true, false));
+    const handle = await this.call(k, [v.handle, this.arg(w), this.arg(h)]);
+    return { rows: v.rows, cols: v.cols, handle, temporary: true };
+  }
+
+  /** (WH)^(β−1) for one tile's rows × columns, kept on the device. */
+  async power(w: HostMatrix, h: HostMatrix, beta: number): Promise<DeviceMatrix> {
+    const rank = w.cols;
+    const kind = lossKind(beta);
+    const key = `power:${kind}:${beta}:${w.rows}x${h.cols}:${rank}`;
+    const k = this.kernel(key, betaPower, this.settings([h.cols, w.rows], { rank, kind, beta, eps: EPSILON }, rank, true, false));
+    const handle = await this.call(k, [this.arg(w), this.arg(h)]);
+    return { rows: w.rows, cols: h.cols, handle, temporary: true };
+  }
+
+  /** Partial sums of the β-divergence terms of one tile (see lossChunk), as float32 values to add up on the host. */
+  async lossPartials(v: DeviceMatrix, w: HostMatrix, h: HostMatrix, beta: number): Promise<Float32Array> {
+    const rank = w.cols;
+    const kind = lossKind(beta);
+    const chunks = Math.ceil(v.rows / LOSS_CHUNK);
+    const key = `loss:${kind}:${beta}:${GpuKernels.sig(v)}:${rank}`;
+    const constants = { rank, kind, beta, eps: EPSILON, chunk: LOSS_CHUNK, rows: v.rows };
+    const k = this.kernel(key, lossChunk, this.settings([v.cols, chunks], constants, Math.max(rank, LOSS_CHUNK), false, false));
+    return flatten(await this.call(k, [v.handle, this.arg(w), this.arg(h)]), chunks, v.cols);
+  }
+
+  /** Done with a temporary: WebGPU counts references to its buffer; GL kernels simply reuse theirs. */
+  release(x: DeviceMatrix): void {
+    if (this.rt.mode === 'webgpu') (x.handle as Releasable).delete?.();
+  }
+
+  /** Frees a resident matrix. */
+  free(x: DeviceMatrix): void {
+    (x.handle as Releasable).delete?.();
+  }
+
+  destroy(): void {
+    for (const k of this.cache.values()) k.destroy();
+    this.cache.clear();
+  }
+}
+
+/** gpu.js returns a 2-D output as an array of row arrays (or one typed array for a single row); make it flat. */
+export function flatten(result: unknown, m: number, n: number): Float32Array {
+  if (result instanceof Float32Array && result.length === m * n) return result;
+  const out = new Float32Array(m * n);
+  if (Array.isArray(result) && result.length === m) {
+    for (let i = 0; i < m; i++) {
+      const row = result[i] as ArrayLike<number>;
+      if (row.length < n) throw new Error(`gpu.js returned a row of ${row.length} values, expected ${n}`);
+      out.set(row.length === n ? row : Array.prototype.slice.call(row, 0, n), i * n);
+    }
+    return out;
+  }
+  if (result instanceof Float32Array && m === 1 && result.length >= n) {
+    out.set(result.subarray(0, n));
+    return out;
+  }
+  throw new Error(`gpu.js returned an unexpected result for a ${m}×${n} output`);
+}
