@@ -155,6 +155,18 @@ function lossChunk(this: KernelThis, v: Grid, w: Grid, h: Grid): number {
 const PRODUCT_SOURCES = { NN: mmNN, TN: mmTN, NT: mmNT, TT: mmTT } as const;
 export type ProductVariant = keyof typeof PRODUCT_SOURCES;
 
+/** Every kernel source with the number of 2-D arguments it takes, so each can be checked against each translator. */
+export const KERNEL_SOURCES: Readonly<Record<string, { fn: (...args: never[]) => number; args: number }>> = {
+  mmNN: { fn: mmNN, args: 2 },
+  mmTN: { fn: mmTN, args: 2 },
+  mmNT: { fn: mmNT, args: 2 },
+  mmTT: { fn: mmTT, args: 2 },
+  copyTile: { fn: copyTile, args: 1 },
+  betaRatio: { fn: betaRatio, args: 3 },
+  betaPower: { fn: betaPower, args: 2 },
+  lossChunk: { fn: lossChunk, args: 3 },
+};
+
 // ---- operands ------------------------------------------------------------------------------------------------------
 
 /** A matrix that lives on the device: a resident tile of V or a temporary computed from it. */

@@ -157,7 +157,7 @@ export function tidyGlRenderer(raw: string): string {
   let s = raw.trim();
   const angle = /^ANGLE \((.*)\)$/.exec(s);
   if (angle?.[1]) s = angle[1];
-  s = s.replace(/\s+OpenGL( ES)? [0-9.]+( core| compatibility)?$/i, '').replace(/\s+(Direct3D|Vulkan|Metal)[^,]*$/i, '');
+  s = s.replace(/,?\s+OpenGL( ES)? [0-9.]+.*$/i, '').replace(/,?\s+(Direct3D|Vulkan|Metal)\b.*$/i, '');
   return s.trim() || raw.trim();
 }
 

@@ -1,0 +1,397 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { TestContext } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import type { Matrix } from '../../src-main/engine/matrix.js';
+import { GpuUnavailableError, createGpuBackend, gpuProvider, probeWebGpu } from '../../src-main/backends/gpu/index.js';
+import type { GpuBackend } from '../../src-main/backends/gpu/index.js';
+import { EPSILON, KERNEL_SOURCES } from '../../src-main/backends/gpu/kernels.js';
+import { tidyGlRenderer } from '../../src-main/backends/gpu/runtime.js';
+import { planTiles, splitEvenly } from '../../src-main/backends/gpu/tiling.js';
+import { repoRoot } from '../helpers/paths.js';
+
+// ---- a float64 oracle written straight from scikit-learn 1.2's _nmf.py formulas -------------------------------------
+
+function rand(rows: number, cols: number, seed: number, dtype: 'float32' | 'float64' = 'float32'): Matrix {
+  let s = seed >>> 0;
+  const data = dtype === 'float32' ? new Float32Array(rows * cols) : new Float64Array(rows * cols);
+  for (let i = 0; i < data.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    data[i] = 0.05 + s / 4294967296;
+  }
+  return { rows, cols, data };
+}
+
+function zeros(rows: number, cols: number): Matrix {
+  return { rows, cols, data: new Float32Array(rows * cols) };
+}
+
+function product(a: Matrix, b: Matrix, transA = false, transB = false): Float64Array {
+  const m = transA ? a.cols : a.rows;
+  const k = transA ? a.rows : a.cols;
+  const n = transB ? b.rows : b.cols;
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let t = 0; t < k; t++) {
+        s += (transA ? a.data[t * a.cols + i]! : a.data[i * a.cols + t]!) * (transB ? b.data[j * b.cols + t]! : b.data[t * b.cols + j]!);
+      }
+      out[i * n + j] = s;
+    }
+  }
+  return out;
+}
+
+function oracleBetaTerms(V: Matrix, W: Matrix, H: Matrix, beta: number, side: 'H' | 'W'): { num: Float64Array; den: Float64Array } {
+  const WH = product(W, H);
+  const rank = W.cols;
+  const ratio: Matrix = { rows: V.rows, cols: V.cols, data: new Float64Array(V.rows * V.cols) };
+  const power: Matrix = { rows: V.rows, cols: V.cols, data: new Float64Array(V.rows * V.cols) };
+  for (let n = 0; n < WH.length; n++) {
+    const wh = WH[n]!;
+    ratio.data[n] = V.data[n]! * (beta < 2 ? Math.max(wh, EPSILON) : wh) ** (beta - 2);
+    power.data[n] = (beta < 1 ? Math.max(wh, EPSILON) : wh) ** (beta - 1);
+  }
+  if (side === 'H') {
+    const den = product(W, power, true);
+    if (beta === 1) {
+      for (let k = 0; k < rank; k++) {
+        let s = 0;
+        for (let i = 0; i < W.rows; i++) s += W.data[i * rank + k]!;
+        den.fill(s === 0 ? 1 : s, k * V.cols, (k + 1) * V.cols);
+      }
+    }
+    return { num: product(W, ratio, true), den };
+  }
+  return { num: product(ratio, H, false, true), den: product(power, H, false, true) };
+}
+
+function oracleDivergence(V: Matrix, W: Matrix, H: Matrix, beta: number): number {
+  const WH = product(W, H);
+  let res = 0;
+  if (beta === 2) {
+    for (let n = 0; n < WH.length; n++) res += (V.data[n]! - WH[n]!) ** 2;
+    return res / 2;
+  }
+  let sumWHbeta = 0;
+  let sumWH = 0;
+  let sumX = 0;
+  let a = 0;
+  for (let n = 0; n < WH.length; n++) {
+    const x = V.data[n]!;
+    sumWH += WH[n]!;
+    sumWHbeta += WH[n]! ** beta;
+    if (!(x > EPSILON)) continue;
+    const wh = Math.max(WH[n]!, EPSILON);
+    sumX += x;
+    if (beta === 1) a += x * Math.log(x / wh);
+    else if (beta === 0) a += x / wh - Math.log(x / wh);
+    else a += x ** beta - beta * x * wh ** (beta - 1);
+  }
+  if (beta === 1) return a + sumWH - sumX;
+  if (beta === 0) return a - WH.length;
+  return (a + (beta - 1) * sumWHbeta) / (beta * (beta - 1));
+}
+
+function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, rtol = 2e-5): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i]! - want[i]!);
+    assert.ok(err <= rtol * scale + 1e-30, `${what}: entry ${i} is ${got[i]}, expected ${want[i]} (|err| ${err.toExponential(2)})`);
+  }
+}
+
+// ---- pure parts: no device needed ----------------------------------------------------------------------------------
+
+test('splitEvenly cuts into nearly equal spans that cover the range', () => {
+  const spans = splitEvenly(23, 7);
+  assert.deepEqual(
+    spans.map((s) => s.end - s.start),
+    [6, 6, 6, 5],
+  );
+  assert.equal(spans[0]!.start, 0);
+  assert.equal(spans.at(-1)!.end, 23);
+  for (let i = 1; i < spans.length; i++) assert.equal(spans[i]!.start, spans[i - 1]!.end);
+  assert.deepEqual(splitEvenly(5, 100), [{ start: 0, end: 5 }]);
+});
+
+test('planTiles keeps an 8000×6000 image within the side and element limits', () => {
+  const grid = planTiles(8000, 6000, 4096, 4096, 1 << 24);
+  for (const r of grid.rowSpans) {
+    for (const c of grid.colSpans) {
+      const h = r.end - r.start;
+      const w = c.end - c.start;
+      assert.ok(h <= 4096 && w <= 4096 && h * w <= 1 << 24, `tile ${h}×${w}`);
+    }
+  }
+  assert.equal(grid.rowSpans.at(-1)!.end, 8000);
+  assert.equal(grid.colSpans.at(-1)!.end, 6000);
+  // a small element budget shortens the longer side first
+  const tight = planTiles(100, 40, 100, 100, 1000);
+  const h = tight.rowSpans[0]!.end - tight.rowSpans[0]!.start;
+  const w = tight.colSpans[0]!.end - tight.colSpans[0]!.start;
+  assert.ok(h * w <= 1000, `${h}×${w}`);
+});
+
+test('GL renderer strings are shortened to the device name', () => {
+  assert.equal(tidyGlRenderer('ANGLE (Mesa/X.org llvmpipe (LLVM 15.0.6, 256 bits) OpenGL 4.5 core)'), 'Mesa/X.org llvmpipe (LLVM 15.0.6, 256 bits)');
+  assert.equal(tidyGlRenderer('ANGLE (NVIDIA Corporation, NVIDIA H100 80GB HBM3/PCIe/SSE2, OpenGL 4.5.0 NVIDIA 550.54)'), 'NVIDIA Corporation, NVIDIA H100 80GB HBM3/PCIe/SSE2');
+  assert.equal(tidyGlRenderer('plain renderer'), 'plain renderer');
+});
+
+test('every kernel translates to WGSL with gpu.js WebGPU translator', async () => {
+  // The WGSL is generated before any device is needed; a stand-in navigator.gpu without adapters lets gpu.js get
+  // that far on a machine without WebGPU, so unsupported constructs in the kernels show up here.
+  const require = createRequire(import.meta.url);
+  const { GPU, Input } = require('gpu.js') as {
+    GPU: new (s: { mode: string }) => { createKernel(src: string, settings: object): ((...a: unknown[]) => Promise<unknown>) & { kernel: { compiledSource: string } }; destroy(): Promise<void> };
+    Input: new (v: Float32Array, size: number[]) => unknown;
+  };
+  const hadNavigator = 'navigator' in globalThis;
+  const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu: { requestAdapter: async () => null } }, configurable: true, writable: true });
+  try {
+    const gpu = new GPU({ mode: 'webgpu' });
+    for (const [name, { fn, args }] of Object.entries(KERNEL_SOURCES)) {
+      for (const kind of name === 'lossChunk' || name.startsWith('beta') ? [0, 1, 2, 3] : [0]) {
+        const k = gpu.createKernel(fn.toString(), {
+          output: [6, 5],
+          constants: { inner: 4, rank: 4, kind, beta: 1.5, eps: EPSILON, chunk: 2, rows: 5 },
+          precision: 'single',
+        });
+        const run = k(...Array.from({ length: args }, () => new Input(new Float32Array(36), [6, 6])));
+        await run.catch(() => undefined); // no adapter: the device half fails, as it must here
+        const wgsl = k.kernel.compiledSource;
+        assert.match(wgsl, /@compute @workgroup_size/, `${name}: no compute entry point`);
+        assert.match(wgsl, /result\[data_index\] =/, `${name}: writes no result`);
+      }
+    }
+  } finally {
+    if (saved) Object.defineProperty(globalThis, 'navigator', saved);
+    else if (!hadNavigator) delete (globalThis as { navigator?: unknown }).navigator;
+  }
+});
+
+// ---- probing ------------------------------------------------------------------------------------------------------
+
+test('the WebGPU probe answers with one short line and never throws', async () => {
+  const { probe } = await probeWebGpu();
+  if (probe.ok) {
+    assert.ok(probe.device.length > 0);
+  } else {
+    assert.match(probe.reason, /^WebGPU: \S/);
+    assert.ok(!probe.reason.includes('\n') && probe.reason.length < 260, probe.reason);
+  }
+});
+
+test('gpuProvider.probe gives a reason per mode when it declines', async () => {
+  const r = await gpuProvider.probe();
+  assert.equal(gpuProvider.name, 'gpu');
+  if (!r.ok) {
+    const parts = r.reason.split('; ');
+    assert.ok(parts.length >= 1 && parts.every((p) => /^(WebGPU|headless-gl): \S/.test(p)), r.reason);
+  }
+});
+
+test('without a display headless-gl is declined as "no display" in a real process', { skip: process.platform !== 'linux' }, () => {
+  const runtime = pathToFileURL(path.join(repoRoot, 'dist', 'src-main', 'backends', 'gpu', 'runtime.js')).href;
+  const env = { ...process.env };
+  delete env.DISPLAY;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { probeHeadlessGl } from ${JSON.stringify(runtime)}; console.log(JSON.stringify(probeHeadlessGl().probe));`], {
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const probe = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { ok: boolean; reason?: string };
+  assert.equal(probe.ok, false);
+  assert.equal(probe.reason, 'headless-gl: no display');
+});
+
+// ---- the backend on a real GL context (Xvfb + Mesa here) ------------------------------------------------------------
+
+let backend: GpuBackend | null = null;
+let tiled: GpuBackend | null = null;
+let unavailable = 'no GPU mode was tried';
+
+before(async () => {
+  try {
+    backend = await createGpuBackend({ modes: ['headlessgl'], allowSoftware: true, hostMaxWork: 0 });
+    tiled = await createGpuBackend({ modes: ['headlessgl'], allowSoftware: true, hostMaxWork: 0, tileRows: 7, tileCols: 9 });
+  } catch (e) {
+    if (!(e instanceof GpuUnavailableError)) throw e;
+    unavailable = e.message;
+  }
+});
+
+after(async () => {
+  await backend?.dispose();
+  await tiled?.dispose();
+});
+
+function device(t: TestContext, which: 'plain' | 'tiled' = 'plain'): GpuBackend | null {
+  const b = which === 'plain' ? backend : tiled;
+  if (!b) t.skip(`no GPU mode loads here: ${unavailable}`);
+  return b;
+}
+
+const V = rand(23, 31, 1);
+const W = rand(23, 5, 2);
+const H = rand(5, 31, 3);
+
+test('the label says which mode and renderer ran', (t) => {
+  const b = device(t);
+  if (!b) return;
+  assert.match(b.label, /^GPU \(gpu\.js headless-gl, .+\)$/);
+  assert.equal(b.name, 'gpu');
+  assert.deepEqual(b.dtypes, ['float32']);
+});
+
+for (const which of ['plain', 'tiled'] as const) {
+  test(`${which}: WtV, VHt, WtW and HHt match the oracle on odd shapes`, async (t) => {
+    const b = device(t, which);
+    if (!b) return;
+    const bound = await b.bind(V);
+    try {
+      const out = zeros(5, 31);
+      await bound.WtV(W, out);
+      assertClose(out.data, product(W, V, true), 'WtV');
+      const vh = zeros(23, 5);
+      await bound.VHt(H, vh);
+      assertClose(vh.data, product(V, H, false, true), 'VHt');
+      const ww = zeros(5, 5);
+      await bound.WtW(W, ww);
+      assertClose(ww.data, product(W, W, true), 'WtW');
+      const hh = zeros(5, 5);
+      await bound.HHt(H, hh);
+      assertClose(hh.data, product(H, H, false, true), 'HHt');
+    } finally {
+      await bound.dispose();
+    }
+  });
+
+  test(`${which}: β-divergence and multiplicative-update terms for β = 2, 1, 0, 1.5, 0.5, 3`, async (t) => {
+    const b = device(t, which);
+    if (!b) return;
+    const bound = await b.bind(V);
+    try {
+      for (const beta of [2, 1, 0, 1.5, 0.5, 3]) {
+        const loss = await bound.betaDivergence(W, H, beta);
+        const want = oracleDivergence(V, W, H, beta);
+        assert.ok(Math.abs(loss - want) <= 1e-5 * Math.abs(want), `β=${beta}: loss ${loss}, expected ${want}`);
+        if (beta === 2) continue;
+        const oh = oracleBetaTerms(V, W, H, beta, 'H');
+        const numH = zeros(5, 31);
+        const denH = zeros(5, 31);
+        await bound.betaTermsH(W, H, beta, numH, denH);
+        assertClose(numH.data, oh.num, `β=${beta} numerator H`);
+        assertClose(denH.data, oh.den, `β=${beta} denominator H`);
+        const ow = oracleBetaTerms(V, W, H, beta, 'W');
+        const numW = zeros(23, 5);
+        const denW = zeros(23, 5);
+        await bound.betaTermsW(W, H, beta, numW, denW);
+        assertClose(numW.data, ow.num, `β=${beta} numerator W`);
+        assertClose(denW.data, ow.den, `β=${beta} denominator W`);
+      }
+    } finally {
+      await bound.dispose();
+    }
+  });
+}
+
+test('tiling really splits V: a 7×9 tile limit gives a 4×4 grid', (t) => {
+  const b = device(t, 'tiled');
+  if (!b) return;
+  const grid = b.planFor(23, 31);
+  assert.equal(grid.rowSpans.length, 4);
+  assert.equal(grid.colSpans.length, 4);
+});
+
+test('matmul with every transpose, inner dimension cut into runs when tiled', async (t) => {
+  for (const which of ['plain', 'tiled'] as const) {
+    const b = device(t, which);
+    if (!b) return;
+    const a = rand(13, 19, 7);
+    const c = rand(19, 11, 8);
+    const aT = rand(19, 13, 9);
+    const cT = rand(11, 19, 10);
+    const cases: [Matrix, Matrix, boolean, boolean][] = [
+      [a, c, false, false],
+      [aT, c, true, false],
+      [a, cT, false, true],
+      [aT, cT, true, true],
+    ];
+    for (const [x, y, ta, tb] of cases) {
+      const out = zeros(13, 11);
+      await b.matmul(x, y, ta, tb, out);
+      assertClose(out.data, product(x, y, ta, tb), `${which} matmul ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'}`);
+    }
+    await assert.rejects(b.matmul(a, a, false, false, zeros(13, 19)), RangeError);
+  }
+});
+
+test('single-row and single-column matrices, rank 1, and float64 input', async (t) => {
+  const b = device(t);
+  if (!b) return;
+  for (const [rows, cols] of [
+    [1, 7],
+    [6, 1],
+  ] as const) {
+    const v = rand(rows, cols, 11, 'float64');
+    const w = rand(rows, 1, 12);
+    const h = rand(1, cols, 13);
+    const bound = await b.bind(v);
+    try {
+      const out = zeros(1, cols);
+      await bound.WtV(w, out);
+      assertClose(out.data, product(w, v, true), `${rows}×${cols} WtV`);
+      const vh = zeros(rows, 1);
+      await bound.VHt(h, vh);
+      assertClose(vh.data, product(v, h, false, true), `${rows}×${cols} VHt`);
+      const loss = await bound.betaDivergence(w, h, 1);
+      const want = oracleDivergence(v, w, h, 1);
+      assert.ok(Math.abs(loss - want) <= 1e-5 * Math.abs(want), `${rows}×${cols} KL ${loss} vs ${want}`);
+    } finally {
+      await bound.dispose();
+    }
+  }
+});
+
+test('setCells reaches the resident tiles and leaves the caller’s V alone', async (t) => {
+  const b = device(t, 'tiled');
+  if (!b) return;
+  const v = rand(23, 31, 21);
+  const before = v.data.slice();
+  const bound = await b.bind(v);
+  try {
+    const indices = Uint32Array.from([0, 40, 300, 712]);
+    const values = [5, 0, 2.5, 9];
+    await bound.setCells(indices, values);
+    assert.deepEqual(v.data, before, 'the caller’s matrix changed');
+    const changed: Matrix = { rows: 23, cols: 31, data: before.slice() };
+    indices.forEach((idx, n) => (changed.data[idx] = values[n]!));
+    assert.deepEqual(Array.from(bound.V.data), Array.from(changed.data));
+    const out = zeros(5, 31);
+    await bound.WtV(W, out);
+    assertClose(out.data, product(W, changed, true), 'WtV after setCells');
+    await assert.rejects(bound.setCells(Uint32Array.from([23 * 31]), [1]), RangeError);
+  } finally {
+    await bound.dispose();
+  }
+});
+
+test('shape errors are refused and a disposed bound V refuses work', async (t) => {
+  const b = device(t);
+  if (!b) return;
+  const bound = await b.bind(V);
+  await assert.rejects(bound.WtV(rand(22, 5, 1), zeros(5, 31)), /W must be 23×5/);
+  await assert.rejects(bound.VHt(H, zeros(5, 23)), /VHt out must be 23×5/);
+  await bound.dispose();
+  await assert.rejects(bound.WtV(W, zeros(5, 31)), /disposed/);
+});
