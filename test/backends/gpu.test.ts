@@ -5,7 +5,11 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { createReferenceBackend } from '../../src-main/engine/backends/reference.js';
+import type { BoundV } from '../../src-main/engine/backends/backend.js';
+import { factorize } from '../../src-main/engine/factorize.js';
 import type { Matrix } from '../../src-main/engine/matrix.js';
+import type { Solver } from '../../src-main/engine/options.js';
 import { GpuUnavailableError, createGpuBackend, gpuProvider, probeWebGpu } from '../../src-main/backends/gpu/index.js';
 import type { GpuBackend } from '../../src-main/backends/gpu/index.js';
 import { EPSILON, KERNEL_SOURCES } from '../../src-main/backends/gpu/kernels.js';
@@ -13,7 +17,7 @@ import { tidyGlRenderer } from '../../src-main/backends/gpu/runtime.js';
 import { planTiles, splitEvenly } from '../../src-main/backends/gpu/tiling.js';
 import { repoRoot } from '../helpers/paths.js';
 
-// ---- a float64 oracle written straight from scikit-learn 1.2's _nmf.py formulas -------------------------------------
+// ---- helpers; the oracle is the engine's reference backend (float64 sums) -------------------------------------------
 
 function rand(rows: number, cols: number, seed: number, dtype: 'float32' | 'float64' = 'float32'): Matrix {
   let s = seed >>> 0;
@@ -29,72 +33,12 @@ function zeros(rows: number, cols: number): Matrix {
   return { rows, cols, data: new Float32Array(rows * cols) };
 }
 
-function product(a: Matrix, b: Matrix, transA = false, transB = false): Float64Array {
-  const m = transA ? a.cols : a.rows;
-  const k = transA ? a.rows : a.cols;
-  const n = transB ? b.rows : b.cols;
-  const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let t = 0; t < k; t++) {
-        s += (transA ? a.data[t * a.cols + i]! : a.data[i * a.cols + t]!) * (transB ? b.data[j * b.cols + t]! : b.data[t * b.cols + j]!);
-      }
-      out[i * n + j] = s;
-    }
-  }
-  return out;
-}
+const reference = createReferenceBackend();
 
-function oracleBetaTerms(V: Matrix, W: Matrix, H: Matrix, beta: number, side: 'H' | 'W'): { num: Float64Array; den: Float64Array } {
-  const WH = product(W, H);
-  const rank = W.cols;
-  const ratio: Matrix = { rows: V.rows, cols: V.cols, data: new Float64Array(V.rows * V.cols) };
-  const power: Matrix = { rows: V.rows, cols: V.cols, data: new Float64Array(V.rows * V.cols) };
-  for (let n = 0; n < WH.length; n++) {
-    const wh = WH[n]!;
-    ratio.data[n] = V.data[n]! * (beta < 2 ? Math.max(wh, EPSILON) : wh) ** (beta - 2);
-    power.data[n] = (beta < 1 ? Math.max(wh, EPSILON) : wh) ** (beta - 1);
-  }
-  if (side === 'H') {
-    const den = product(W, power, true);
-    if (beta === 1) {
-      for (let k = 0; k < rank; k++) {
-        let s = 0;
-        for (let i = 0; i < W.rows; i++) s += W.data[i * rank + k]!;
-        den.fill(s === 0 ? 1 : s, k * V.cols, (k + 1) * V.cols);
-      }
-    }
-    return { num: product(W, ratio, true), den };
-  }
-  return { num: product(ratio, H, false, true), den: product(power, H, false, true) };
-}
-
-function oracleDivergence(V: Matrix, W: Matrix, H: Matrix, beta: number): number {
-  const WH = product(W, H);
-  let res = 0;
-  if (beta === 2) {
-    for (let n = 0; n < WH.length; n++) res += (V.data[n]! - WH[n]!) ** 2;
-    return res / 2;
-  }
-  let sumWHbeta = 0;
-  let sumWH = 0;
-  let sumX = 0;
-  let a = 0;
-  for (let n = 0; n < WH.length; n++) {
-    const x = V.data[n]!;
-    sumWH += WH[n]!;
-    sumWHbeta += WH[n]! ** beta;
-    if (!(x > EPSILON)) continue;
-    const wh = Math.max(WH[n]!, EPSILON);
-    sumX += x;
-    if (beta === 1) a += x * Math.log(x / wh);
-    else if (beta === 0) a += x / wh - Math.log(x / wh);
-    else a += x ** beta - beta * x * wh ** (beta - 1);
-  }
-  if (beta === 1) return a + sumWH - sumX;
-  if (beta === 0) return a - WH.length;
-  return (a + (beta - 1) * sumWHbeta) / (beta * (beta - 1));
+async function product(a: Matrix, b: Matrix, transA = false, transB = false): Promise<Float64Array> {
+  const out: Matrix = { rows: transA ? a.cols : a.rows, cols: transB ? b.rows : b.cols, data: new Float64Array((transA ? a.cols : a.rows) * (transB ? b.rows : b.cols)) };
+  await reference.matmul(a, b, transA, transB, out);
+  return out.data as Float64Array;
 }
 
 function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, rtol = 2e-5): void {
@@ -162,7 +106,7 @@ test('every kernel translates to WGSL with gpu.js WebGPU translator', async () =
       for (const kind of name === 'lossChunk' || name.startsWith('beta') ? [0, 1, 2, 3] : [0]) {
         const k = gpu.createKernel(fn.toString(), {
           output: [6, 5],
-          constants: { inner: 4, rank: 4, kind, beta: 1.5, eps: EPSILON, chunk: 2, rows: 5 },
+          constants: { inner: 4, rank: 4, kind, beta: 1.5, eps: EPSILON, chunk: 2, chunks: 3, rows: 5 },
           precision: 'single',
         });
         const run = k(...Array.from({ length: args }, () => new Input(new Float32Array(36), [6, 6])));
@@ -253,55 +197,66 @@ test('the label says which mode and renderer ran', (t) => {
   assert.deepEqual(b.dtypes, ['float32']);
 });
 
+async function bothBound<T>(b: GpuBackend, v: Matrix, body: (gpu: BoundV, ref: BoundV) => Promise<T>): Promise<T> {
+  const gpu = await b.bind(v);
+  const ref = await reference.bind(v);
+  try {
+    return await body(gpu, ref);
+  } finally {
+    await gpu.dispose();
+    await ref.dispose();
+  }
+}
+
+async function expectSame(what: string, gpu: (out: Matrix) => Promise<void>, ref: (out: Matrix) => Promise<void>, rows: number, cols: number): Promise<void> {
+  const got = zeros(rows, cols);
+  const want: Matrix = { rows, cols, data: new Float64Array(rows * cols) };
+  await gpu(got);
+  await ref(want);
+  assertClose(got.data, want.data, what);
+}
+
 for (const which of ['plain', 'tiled'] as const) {
-  test(`${which}: WtV, VHt, WtW and HHt match the oracle on odd shapes`, async (t) => {
+  test(`${which}: WtV, VHt, WtW and HHt match the reference backend on odd shapes`, async (t) => {
     const b = device(t, which);
     if (!b) return;
-    const bound = await b.bind(V);
-    try {
-      const out = zeros(5, 31);
-      await bound.WtV(W, out);
-      assertClose(out.data, product(W, V, true), 'WtV');
-      const vh = zeros(23, 5);
-      await bound.VHt(H, vh);
-      assertClose(vh.data, product(V, H, false, true), 'VHt');
-      const ww = zeros(5, 5);
-      await bound.WtW(W, ww);
-      assertClose(ww.data, product(W, W, true), 'WtW');
-      const hh = zeros(5, 5);
-      await bound.HHt(H, hh);
-      assertClose(hh.data, product(H, H, false, true), 'HHt');
-    } finally {
-      await bound.dispose();
-    }
+    await bothBound(b, V, async (gpu, ref) => {
+      await expectSame('WtV', (o) => gpu.WtV(W, o), (o) => ref.WtV(W, o), 5, 31);
+      await expectSame('VHt', (o) => gpu.VHt(H, o), (o) => ref.VHt(H, o), 23, 5);
+      await expectSame('WtW', (o) => gpu.WtW(W, o), (o) => ref.WtW(W, o), 5, 5);
+      await expectSame('HHt', (o) => gpu.HHt(H, o), (o) => ref.HHt(H, o), 5, 5);
+    });
   });
 
-  test(`${which}: β-divergence and multiplicative-update terms for β = 2, 1, 0, 1.5, 0.5, 3`, async (t) => {
+  // every β case untiled; tiled, fewer (each tile shape compiles its own shaders, slowly on a software renderer)
+  const betas = which === 'plain' ? [2, 1, 0, 1.5, 0.5, 3] : [1, 0, 2.5];
+  test(`${which}: β-divergences and multiplicative-update terms for β = ${betas.join(', ')} match the reference`, async (t) => {
     const b = device(t, which);
     if (!b) return;
-    const bound = await b.bind(V);
-    try {
-      for (const beta of [2, 1, 0, 1.5, 0.5, 3]) {
-        const loss = await bound.betaDivergence(W, H, beta);
-        const want = oracleDivergence(V, W, H, beta);
+    await bothBound(b, V, async (gpu, ref) => {
+      for (const beta of betas) {
+        const loss = await gpu.betaDivergence(W, H, beta);
+        const want = await ref.betaDivergence(W, H, beta);
         assert.ok(Math.abs(loss - want) <= 1e-5 * Math.abs(want), `β=${beta}: loss ${loss}, expected ${want}`);
+        const both = await gpu.divergences!(W, H, beta);
+        const wantFro = await ref.betaDivergence(W, H, 2);
+        assert.ok(Math.abs(both.beta - want) <= 1e-5 * Math.abs(want), `β=${beta}: divergences().beta ${both.beta}, expected ${want}`);
+        assert.ok(Math.abs(both.frobenius - wantFro) <= 1e-5 * wantFro, `β=${beta}: divergences().frobenius ${both.frobenius}, expected ${wantFro}`);
         if (beta === 2) continue;
-        const oh = oracleBetaTerms(V, W, H, beta, 'H');
-        const numH = zeros(5, 31);
-        const denH = zeros(5, 31);
-        await bound.betaTermsH(W, H, beta, numH, denH);
-        assertClose(numH.data, oh.num, `β=${beta} numerator H`);
-        assertClose(denH.data, oh.den, `β=${beta} denominator H`);
-        const ow = oracleBetaTerms(V, W, H, beta, 'W');
-        const numW = zeros(23, 5);
-        const denW = zeros(23, 5);
-        await bound.betaTermsW(W, H, beta, numW, denW);
-        assertClose(numW.data, ow.num, `β=${beta} numerator W`);
-        assertClose(denW.data, ow.den, `β=${beta} denominator W`);
+        for (const side of ['H', 'W'] as const) {
+          const [r, c] = side === 'H' ? [5, 31] : [23, 5];
+          const got = [zeros(r, c), zeros(r, c)] as const;
+          const exp: [Matrix, Matrix] = [
+            { rows: r, cols: c, data: new Float64Array(r * c) },
+            { rows: r, cols: c, data: new Float64Array(r * c) },
+          ];
+          await (side === 'H' ? gpu.betaTermsH(W, H, beta, got[0], got[1]) : gpu.betaTermsW(W, H, beta, got[0], got[1]));
+          await (side === 'H' ? ref.betaTermsH(W, H, beta, exp[0], exp[1]) : ref.betaTermsW(W, H, beta, exp[0], exp[1]));
+          assertClose(got[0].data, exp[0].data, `β=${beta} numerator ${side}`);
+          assertClose(got[1].data, exp[1].data, `β=${beta} denominator ${side}`);
+        }
       }
-    } finally {
-      await bound.dispose();
-    }
+    });
   });
 }
 
@@ -330,7 +285,7 @@ test('matmul with every transpose, inner dimension cut into runs when tiled', as
     for (const [x, y, ta, tb] of cases) {
       const out = zeros(13, 11);
       await b.matmul(x, y, ta, tb, out);
-      assertClose(out.data, product(x, y, ta, tb), `${which} matmul ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'}`);
+      assertClose(out.data, await product(x, y, ta, tb), `${which} matmul ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'}`);
     }
     await assert.rejects(b.matmul(a, a, false, false, zeros(13, 19)), RangeError);
   }
@@ -346,20 +301,13 @@ test('single-row and single-column matrices, rank 1, and float64 input', async (
     const v = rand(rows, cols, 11, 'float64');
     const w = rand(rows, 1, 12);
     const h = rand(1, cols, 13);
-    const bound = await b.bind(v);
-    try {
-      const out = zeros(1, cols);
-      await bound.WtV(w, out);
-      assertClose(out.data, product(w, v, true), `${rows}×${cols} WtV`);
-      const vh = zeros(rows, 1);
-      await bound.VHt(h, vh);
-      assertClose(vh.data, product(v, h, false, true), `${rows}×${cols} VHt`);
-      const loss = await bound.betaDivergence(w, h, 1);
-      const want = oracleDivergence(v, w, h, 1);
+    await bothBound(b, v, async (gpu, ref) => {
+      await expectSame(`${rows}×${cols} WtV`, (o) => gpu.WtV(w, o), (o) => ref.WtV(w, o), 1, cols);
+      await expectSame(`${rows}×${cols} VHt`, (o) => gpu.VHt(h, o), (o) => ref.VHt(h, o), rows, 1);
+      const loss = await gpu.betaDivergence(w, h, 1);
+      const want = await ref.betaDivergence(w, h, 1);
       assert.ok(Math.abs(loss - want) <= 1e-5 * Math.abs(want), `${rows}×${cols} KL ${loss} vs ${want}`);
-    } finally {
-      await bound.dispose();
-    }
+    });
   }
 });
 
@@ -379,7 +327,7 @@ test('setCells reaches the resident tiles and leaves the caller’s V alone', as
     assert.deepEqual(Array.from(bound.V.data), Array.from(changed.data));
     const out = zeros(5, 31);
     await bound.WtV(W, out);
-    assertClose(out.data, product(W, changed, true), 'WtV after setCells');
+    assertClose(out.data, await product(W, changed, true), 'WtV after setCells');
     await assert.rejects(bound.setCells(Uint32Array.from([23 * 31]), [1]), RangeError);
   } finally {
     await bound.dispose();
@@ -394,4 +342,26 @@ test('shape errors are refused and a disposed bound V refuses work', async (t) =
   await assert.rejects(bound.VHt(H, zeros(5, 23)), /VHt out must be 23×5/);
   await bound.dispose();
   await assert.rejects(bound.WtV(W, zeros(5, 31)), /disposed/);
+});
+
+test('a short factorize per solver on the gpu backend follows the reference backend', async (t) => {
+  const b = device(t, 'tiled');
+  if (!b) return;
+  const v = rand(23, 31, 31);
+  const runs: [Solver, number | 'frobenius'][] = [
+    ['mu', 'frobenius'],
+    ['mu', 1],
+    ['cd', 'frobenius'],
+    ['hals', 'frobenius'],
+  ];
+  for (const [solver, betaLoss] of runs) {
+    const options = { rank: 4, solver, betaLoss, init: 'nndsvda' as const, maxIter: 8, tol: 0 };
+    const got = await factorize(v, { ...options, backend: b });
+    const want = await factorize(v, { ...options, backend: reference });
+    const what = `${solver} β=${betaLoss}`;
+    assert.equal(got.iterations, want.iterations, `${what}: iterations`);
+    assert.ok(Math.abs(got.loss - want.loss) <= 1e-3 * want.loss, `${what}: loss ${got.loss} vs ${want.loss}`);
+    assert.ok(Math.abs(got.relErr - want.relErr) <= 1e-3 * want.relErr, `${what}: relErr ${got.relErr} vs ${want.relErr}`);
+    assertClose(got.H.data, want.H.data, `${what}: H`, 1e-3);
+  }
 });

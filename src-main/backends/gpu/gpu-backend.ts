@@ -393,11 +393,11 @@ export class GpuBoundV implements BoundV {
       if (den) {
         denominator.data.set(den);
       } else {
-        // β = 1: Wᵀ·1 = the column sums of W, with scikit-learn's W_sum[W_sum == 0] = 1
+        // β = 1: Wᵀ·1 = the column sums of W, broadcast (plain sums: the engine applies scikit-learn's fix-ups)
         for (let k = 0; k < rank; k++) {
           let s = 0;
           for (let i = 0; i < W.rows; i++) s += W.data[i * rank + k]!;
-          denominator.data.fill(s === 0 ? 1 : s, k * cols, (k + 1) * cols);
+          denominator.data.fill(s, k * cols, (k + 1) * cols);
         }
       }
     });
@@ -438,7 +438,7 @@ export class GpuBoundV implements BoundV {
       if (den) {
         denominator.data.set(den);
       } else {
-        // β = 1: 1·Hᵀ = the row sums of H, broadcast (scikit-learn's H_sum, without a zero guard)
+        // β = 1: 1·Hᵀ = the row sums of H, broadcast (scikit-learn's H_sum)
         const cols = H.cols;
         for (let k = 0; k < rank; k++) {
           let s = 0;
@@ -450,20 +450,32 @@ export class GpuBoundV implements BoundV {
   }
 
   betaDivergence(W: Matrix, H: Matrix, beta: number): Promise<number> {
+    return this.divergencePass(W, H, beta, false).then((d) => d.beta);
+  }
+
+  /** betaDivergence for β and for 2 from one dispatch per tile: V and W·H are read on the device once per call. */
+  divergences(W: Matrix, H: Matrix, beta: number): Promise<{ beta: number; frobenius: number }> {
+    return this.divergencePass(W, H, beta, beta !== 2);
+  }
+
+  private divergencePass(W: Matrix, H: Matrix, beta: number, withFrobenius: boolean): Promise<{ beta: number; frobenius: number }> {
     return this.backend.serial(async () => {
       this.check();
       this.checkFactors(W, H);
-      let total = 0;
+      let sumBeta = 0;
+      let sumFro = 0;
       for (const [bi, rs] of this.grid.rowSpans.entries()) {
         const w = this.wBlock(W, rs);
         for (const [bj, cs] of this.grid.colSpans.entries()) {
-          const parts = await this.backend.kernels.lossPartials(this.tiles[bi]![bj]!, w, this.hBlock(H, cs), beta);
-          for (let i = 0; i < parts.length; i++) total += parts[i]!;
+          const parts = await this.backend.kernels.lossPartials(this.tiles[bi]![bj]!, w, this.hBlock(H, cs), beta, withFrobenius);
+          // the first half holds the β terms, the second (when asked for) the Frobenius terms
+          const half = withFrobenius ? parts.length / 2 : parts.length;
+          for (let i = 0; i < half; i++) sumBeta += parts[i]!;
+          for (let i = half; i < parts.length; i++) sumFro += parts[i]!;
         }
       }
-      if (beta === 2) return total / 2;
-      if (beta === 1 || beta === 0) return total;
-      return total / (beta * (beta - 1));
+      const scaled = beta === 2 ? sumBeta / 2 : beta === 1 || beta === 0 ? sumBeta : sumBeta / (beta * (beta - 1));
+      return { beta: scaled, frobenius: beta === 2 ? scaled : sumFro / 2 };
     });
   }
 

@@ -110,27 +110,34 @@ function betaPower(this: KernelThis, w: Grid, h: Grid): number {
 
 // Per-entry β-divergence terms summed over a run of `chunk` rows of one column; the host adds the partial sums in
 // float64. Each entry's term is arranged so that sums of them equal scikit-learn's _beta_divergence without its
-// large cancelling totals (Frobenius is halved and the general case divided by β(β−1) on the host).
+// large cancelling totals (Frobenius is halved and the general case divided by β(β−1) on the host). Output rows
+// from `chunks` on repeat the same runs with the Frobenius term, so one dispatch can give both losses.
 function lossChunk(this: KernelThis, v: Grid, w: Grid, h: Grid): number {
+  let c = this.thread.y;
+  let kind = this.constants.kind;
+  if (c >= this.constants.chunks) {
+    c = c - this.constants.chunks;
+    kind = 0;
+  }
   let acc = 0;
   for (let t = 0; t < this.constants.chunk; t++) {
-    const i = this.thread.y * this.constants.chunk + t;
+    const i = c * this.constants.chunk + t;
     if (i < this.constants.rows) {
       let wh = 0;
       for (let l = 0; l < this.constants.rank; l++) {
         wh += w[i][l] * h[l][this.thread.x];
       }
       const x = v[i][this.thread.x];
-      if (this.constants.kind === 0) {
+      if (kind === 0) {
         const d = x - wh;
         acc += d * d;
-      } else if (this.constants.kind === 1) {
+      } else if (kind === 1) {
         if (x > this.constants.eps) {
           acc += x * Math.log(x / Math.max(wh, this.constants.eps)) - x + wh;
         } else {
           acc += wh;
         }
-      } else if (this.constants.kind === 2) {
+      } else if (kind === 2) {
         if (x > this.constants.eps) {
           const d = x / Math.max(wh, this.constants.eps);
           acc += d - 1 - Math.log(d);
@@ -307,15 +314,19 @@ export class GpuKernels {
     return { rows: w.rows, cols: h.cols, handle, temporary: true };
   }
 
-  /** Partial sums of the β-divergence terms of one tile (see lossChunk), as float32 values to add up on the host. */
-  async lossPartials(v: DeviceMatrix, w: HostMatrix, h: HostMatrix, beta: number): Promise<Float32Array> {
+  /**
+   * Partial sums of the β-divergence terms of one tile (see lossChunk), as float32 values to add up on the host;
+   * with `withFrobenius` a second half of the same length holds the Frobenius terms.
+   */
+  async lossPartials(v: DeviceMatrix, w: HostMatrix, h: HostMatrix, beta: number, withFrobenius = false): Promise<Float32Array> {
     const rank = w.cols;
     const kind = lossKind(beta);
     const chunks = Math.ceil(v.rows / LOSS_CHUNK);
-    const key = `loss:${kind}:${beta}:${GpuKernels.sig(v)}:${rank}`;
-    const constants = { rank, kind, beta, eps: EPSILON, chunk: LOSS_CHUNK, rows: v.rows };
-    const k = this.kernel(key, lossChunk, this.settings([v.cols, chunks], constants, Math.max(rank, LOSS_CHUNK), false, false));
-    return flatten(await this.call(k, [v.handle, this.arg(w), this.arg(h)]), chunks, v.cols);
+    const outRows = withFrobenius ? 2 * chunks : chunks;
+    const key = `loss:${kind}:${beta}:${outRows}:${GpuKernels.sig(v)}:${rank}`;
+    const constants = { rank, kind, beta, eps: EPSILON, chunk: LOSS_CHUNK, chunks, rows: v.rows };
+    const k = this.kernel(key, lossChunk, this.settings([v.cols, outRows], constants, Math.max(rank, LOSS_CHUNK), false, false));
+    return flatten(await this.call(k, [v.handle, this.arg(w), this.arg(h)]), outRows, v.cols);
   }
 
   /** Done with a temporary: WebGPU counts references to its buffer; GL kernels simply reuse theirs. */
