@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Benchmarks the gpu backend against the cpu backend on a Linux machine with an NVIDIA GPU (random 4096² V, rank 64,
+# 200 MU iterations) and writes what it found and measured to $OUT. Runs from a copy of the repository whose
+# node_modules came along; needs no network. Finishes within about 5 minutes.
+#
+#   OUT=/some/dir bash bench/device.sh            # defaults: SIZE=4096 RANK=64 ITER=200 BUDGET=110 (s per backend)
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
+OUT="${OUT:-$(mktemp -d)}"
+mkdir -p "$OUT"
+LOG="$OUT/device.log"
+: >"$LOG"
+say() { echo "$*" | tee -a "$LOG"; }
+
+SIZE="${SIZE:-4096}"
+RANK="${RANK:-64}"
+ITER="${ITER:-200}"
+BUDGET="${BUDGET:-110}"
+
+say "== card"
+if command -v nvidia-smi >/dev/null 2>&1; then
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee "$OUT/nvidia-smi.txt" | tee -a "$LOG"
+else
+  say "nvidia-smi: not found (no NVIDIA driver tools on this machine)"
+fi
+
+say "== node"
+NODE=""
+for candidate in "$(command -v node 2>/dev/null)" /usr/local/bin/node /usr/bin/node /opt/node/bin/node "$HOME"/.nvm/versions/node/*/bin/node /opt/nodejs/bin/node; do
+  if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+    NODE="$candidate"
+    break
+  fi
+done
+if [ -z "$NODE" ]; then
+  say "node: not found; this benchmark needs Node.js 20.19 or newer on the machine"
+  echo '{"error":"node not found"}' >"$OUT/results.json"
+  exit 3
+fi
+NODE_VERSION="$("$NODE" --version)"
+say "node: $NODE $NODE_VERSION"
+if ! "$NODE" -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+  say "node: $NODE_VERSION is older than 20.19; results may not be valid"
+fi
+
+say "== what WebGPU (Dawn) needs"
+LIBSTDCXX="$(ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6 .*x86-64/ {print $NF; exit}')"
+if [ -n "$LIBSTDCXX" ] && grep -qa 'GLIBCXX_3.4.32' "$LIBSTDCXX" 2>/dev/null; then
+  say "libstdc++: $LIBSTDCXX has GLIBCXX_3.4.32"
+else
+  say "libstdc++: ${LIBSTDCXX:-not found} lacks GLIBCXX_3.4.32 (Dawn will not load)"
+fi
+ICDS="$(ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d 2>/dev/null | tr '\n' ' ')"
+say "vulkan ICDs: ${ICDS:-none found}"
+
+say "== modules"
+for module in gpu.js webgpu gl typescript; do
+  if [ -e "node_modules/$module/package.json" ]; then
+    say "$module: $("$NODE" -p "require('./node_modules/$module/package.json').version")"
+  else
+    say "$module: missing"
+  fi
+done
+
+say "== build"
+if [ ! -f dist/bench/gpu-device.js ] || [ ! -f dist/src-main/backends/gpu/index.js ]; then
+  if [ ! -e node_modules/typescript/bin/tsc ]; then
+    say "build: dist/ is missing and typescript is not installed; cannot build"
+    exit 4
+  fi
+  if ! "$NODE" node_modules/typescript/bin/tsc -p tsconfig.json >>"$LOG" 2>&1; then
+    say "build: tsc failed (see device.log)"
+    exit 4
+  fi
+fi
+say "build: ok"
+
+say "== benchmark (V ${SIZE}×${SIZE}, rank ${RANK}, ${ITER} iterations)"
+# the benchmark's own budget stops each backend in time; this limit only catches a hung driver
+timeout --kill-after=10 $((BUDGET * 2 + 60)) "$NODE" dist/bench/gpu-device.js --out "$OUT" --size "$SIZE" --rank "$RANK" --iter "$ITER" --budget "$BUDGET" ${BENCH_FLAGS:-} 2>&1 | tee -a "$LOG"
+STATUS="${PIPESTATUS[0]}"
+say "== exit status $STATUS"
+exit "$STATUS"

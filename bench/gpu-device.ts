@@ -1,0 +1,177 @@
+// Times multiplicative-update NMF (Frobenius) on the gpu backend and on the cpu backend of the same machine, and
+// writes what ran and how fast to a folder: results.json and summary.txt.
+//
+//   node dist/bench/gpu-device.js --out DIR [--size 4096] [--rank 64] [--iter 200] [--budget 120] [--allow-software]
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Backend, BackendProvider } from '../src-main/engine/backends/backend.js';
+import { createReferenceBackend } from '../src-main/engine/backends/reference.js';
+import { factorize } from '../src-main/engine/factorize.js';
+import type { Matrix } from '../src-main/engine/matrix.js';
+import { GpuUnavailableError, createGpuBackend } from '../src-main/backends/gpu/index.js';
+
+interface Run {
+  backend: string;
+  label?: string;
+  ok: boolean;
+  reason?: string;
+  /** Seconds for the whole factorize call: bind (upload), initialisation and every iteration. */
+  seconds?: number;
+  /** Seconds from the end of the initialisation to the last iteration, per iteration. */
+  secondsPerIteration?: number;
+  iterations?: number;
+  loss?: number;
+  relErr?: number;
+  /** True when the time budget ran out before the last iteration. */
+  stoppedByBudget?: boolean;
+}
+
+const { values: args } = parseArgs({
+  options: {
+    out: { type: 'string' },
+    size: { type: 'string', default: '4096' },
+    rank: { type: 'string', default: '64' },
+    iter: { type: 'string', default: '200' },
+    budget: { type: 'string', default: '120' },
+    'allow-software': { type: 'boolean', default: false },
+    reference: { type: 'boolean', default: false },
+  },
+});
+
+const size = Number(args.size);
+const rank = Number(args.rank);
+const maxIter = Number(args.iter);
+const budgetSeconds = Number(args.budget);
+const outDir = path.resolve(args.out ?? path.join(os.tmpdir(), `nmf-bench-${process.pid}`));
+mkdirSync(outDir, { recursive: true });
+
+function randomMatrix(rows: number, cols: number, seed: number): Matrix {
+  let s = seed >>> 0;
+  const data = new Float32Array(rows * cols);
+  for (let i = 0; i < data.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    data[i] = s / 4294967296;
+  }
+  return { rows, cols, data };
+}
+
+function message(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
+}
+
+/** One factorize run with a time budget: past it the run is cancelled and the iterations so far are timed. */
+async function timeRun(name: string, backend: Backend, V: Matrix): Promise<Run> {
+  const controller = new AbortController();
+  const started = performance.now();
+  let initDone = 0;
+  let lastIteration = 0;
+  let lastTime = 0;
+  let loss = NaN;
+  let relErr = NaN;
+  const timer = setTimeout(() => controller.abort(), budgetSeconds * 1000);
+  let stoppedByBudget = false;
+  try {
+    const result = await factorize(V, {
+      rank,
+      solver: 'mu',
+      betaLoss: 'frobenius',
+      init: 'random',
+      seed: 0,
+      maxIter,
+      tol: 0,
+      backend,
+      signal: controller.signal,
+      onProgress: (p) => {
+        const now = performance.now();
+        if (p.iteration === 0) initDone = now;
+        lastIteration = p.iteration;
+        lastTime = now;
+        loss = p.loss;
+        relErr = p.relErr;
+      },
+    });
+    loss = result.loss;
+    relErr = result.relErr;
+    lastIteration = result.iterations;
+  } catch (e) {
+    if (!controller.signal.aborted) return { backend: name, label: backend.label, ok: false, reason: message(e) };
+    stoppedByBudget = true;
+  } finally {
+    clearTimeout(timer);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const perIteration = lastIteration > 0 && initDone > 0 ? (lastTime - initDone) / 1000 / lastIteration : NaN;
+  return { backend: name, label: backend.label, ok: true, seconds, secondsPerIteration: perIteration, iterations: lastIteration, loss, relErr, stoppedByBudget };
+}
+
+async function openCpu(): Promise<Backend | string> {
+  // the cpu backend is another part of the project; a computed specifier keeps this bench building without it
+  const where = pathToFileURL(path.join(import.meta.dirname, '..', 'src-main', 'backends', 'cpu', 'index.js')).href;
+  try {
+    const module = (await import(where)) as { cpuProvider?: BackendProvider };
+    if (!module.cpuProvider) return 'the cpu module has no cpuProvider';
+    const probe = await module.cpuProvider.probe();
+    if (!probe.ok) return probe.reason;
+    return await module.cpuProvider.create();
+  } catch (e) {
+    return `cpu backend did not load (${message(e)})`;
+  }
+}
+
+async function main(): Promise<void> {
+  const V = randomMatrix(size, size, 12345);
+  const runs: Run[] = [];
+  console.log(`V ${size}×${size} float32, rank ${rank}, ${maxIter} MU iterations (Frobenius), budget ${budgetSeconds} s per backend`);
+
+  try {
+    const gpu = await createGpuBackend({ allowSoftware: args['allow-software'] });
+    console.log(`gpu: ${gpu.label}${gpu.reasons.length ? ` (passed over: ${gpu.reasons.join('; ')})` : ''}`);
+    try {
+      runs.push(await timeRun('gpu', gpu, V));
+    } finally {
+      await gpu.dispose();
+    }
+  } catch (e) {
+    runs.push({ backend: 'gpu', ok: false, reason: e instanceof GpuUnavailableError ? e.reasons.join('; ') : message(e) });
+  }
+
+  const cpu = await openCpu();
+  if (typeof cpu === 'string') {
+    runs.push({ backend: 'cpu', ok: false, reason: cpu });
+  } else {
+    console.log(`cpu: ${cpu.label}`);
+    try {
+      runs.push(await timeRun('cpu', cpu, V));
+    } finally {
+      await cpu.dispose();
+    }
+  }
+
+  if (args.reference) runs.push(await timeRun('reference', createReferenceBackend(), V));
+
+  const gpuRun = runs.find((r) => r.backend === 'gpu' && r.ok);
+  const cpuRun = runs.find((r) => r.backend === 'cpu' && r.ok);
+  const speedup = gpuRun?.secondsPerIteration && cpuRun?.secondsPerIteration ? cpuRun.secondsPerIteration / gpuRun.secondsPerIteration : null;
+  const results = {
+    problem: { rows: size, cols: size, rank, maxIter, solver: 'mu', betaLoss: 'frobenius', init: 'random', dtype: 'float32' },
+    machine: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '' },
+    runs,
+    speedupPerIteration: speedup,
+  };
+  writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const lines = runs.map((r) =>
+    r.ok
+      ? `${r.backend.padEnd(9)} ${r.label}: ${r.seconds!.toFixed(2)} s total, ${(r.secondsPerIteration! * 1000).toFixed(1)} ms/iteration over ${r.iterations} iterations${r.stoppedByBudget ? ' (stopped by the time budget)' : ''}, loss ${r.loss!.toExponential(4)}, relErr ${r.relErr!.toFixed(5)}`
+      : `${r.backend.padEnd(9)} not run: ${r.reason}`,
+  );
+  if (speedup !== null) lines.push(`gpu/cpu speed-up per iteration: ${speedup.toFixed(2)}×`);
+  writeFileSync(path.join(outDir, 'summary.txt'), `${lines.join('\n')}\n`);
+  console.log(lines.join('\n'));
+  console.log(`results in ${outDir}`);
+}
+
+await main();
