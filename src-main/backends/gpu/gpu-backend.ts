@@ -373,14 +373,14 @@ export class GpuBoundV implements BoundV {
         for (const [bj, cs] of this.grid.colSpans.entries()) {
           const h = this.hBlock(H, cs);
           const cw = spanLength(cs);
-          const ratio = await kernels.ratio(this.tiles[bi]![bj]!, w, h, beta);
+          const ratio = await kernels.betaTerm(this.tiles[bi]![bj]!, w, h, beta, 'ratio');
           try {
             addBlock(num, cols, 0, cs.start, await kernels.product('TN', w, ratio), rank, cw);
           } finally {
             kernels.release(ratio);
           }
           if (den) {
-            const power = await kernels.power(w, h, beta);
+            const power = await kernels.betaTerm(this.tiles[bi]![bj]!, w, h, beta, 'power');
             try {
               addBlock(den, cols, 0, cs.start, await kernels.product('TN', w, power), rank, cw);
             } finally {
@@ -418,14 +418,14 @@ export class GpuBoundV implements BoundV {
         for (const [bi, rs] of this.grid.rowSpans.entries()) {
           const w = this.wBlock(W, rs);
           const rh = spanLength(rs);
-          const ratio = await kernels.ratio(this.tiles[bi]![bj]!, w, h, beta);
+          const ratio = await kernels.betaTerm(this.tiles[bi]![bj]!, w, h, beta, 'ratio');
           try {
             addBlock(num, rank, rs.start, 0, await kernels.product('NT', ratio, h), rh, rank);
           } finally {
             kernels.release(ratio);
           }
           if (den) {
-            const power = await kernels.power(w, h, beta);
+            const power = await kernels.betaTerm(this.tiles[bi]![bj]!, w, h, beta, 'power');
             try {
               addBlock(den, rank, rs.start, 0, await kernels.product('NT', power, h), rh, rank);
             } finally {

@@ -65,11 +65,26 @@ function copyTile(this: KernelThis, v: Grid): number {
   return v[this.thread.y][this.thread.x];
 }
 
-// V ∘ (WH)^(β−2) for one tile, as scikit-learn's _multiplicative_update_h/_w form it (WH clipped at EPSILON when β < 2)
-function betaRatio(this: KernelThis, v: Grid, w: Grid, h: Grid): number {
+// One tile of the elementwise factors of scikit-learn's β multiplicative updates (_multiplicative_update_h/_w):
+// which = 0 gives V ∘ (WH)^(β−2), with WH clipped at EPSILON when β < 2; which = 1 gives (WH)^(β−1), clipped when
+// β < 1 (β = 1 never asks for it). One kernel for both, so the two share one temporary on the device.
+function betaTerm(this: KernelThis, v: Grid, w: Grid, h: Grid, which: number): number {
   let wh = 0;
   for (let l = 0; l < this.constants.rank; l++) {
     wh += w[this.thread.y][l] * h[l][this.thread.x];
+  }
+  if (which > 0.5) {
+    if (this.constants.kind === 2) {
+      return 1 / Math.max(wh, this.constants.eps);
+    }
+    let powerBase = wh;
+    if (this.constants.beta < 1) {
+      powerBase = Math.max(wh, this.constants.eps);
+    }
+    if (powerBase <= 0) {
+      return 0;
+    }
+    return Math.pow(powerBase, this.constants.beta - 1);
   }
   const x = v[this.thread.y][this.thread.x];
   if (this.constants.kind === 1) {
@@ -87,25 +102,6 @@ function betaRatio(this: KernelThis, v: Grid, w: Grid, h: Grid): number {
     return 0;
   }
   return x * Math.pow(base, this.constants.beta - 2);
-}
-
-// (WH)^(β−1) for one tile (WH clipped at EPSILON when β < 1); β = 1 never comes here
-function betaPower(this: KernelThis, w: Grid, h: Grid): number {
-  let wh = 0;
-  for (let l = 0; l < this.constants.rank; l++) {
-    wh += w[this.thread.y][l] * h[l][this.thread.x];
-  }
-  if (this.constants.kind === 2) {
-    return 1 / Math.max(wh, this.constants.eps);
-  }
-  let base = wh;
-  if (this.constants.beta < 1) {
-    base = Math.max(wh, this.constants.eps);
-  }
-  if (base <= 0) {
-    return 0;
-  }
-  return Math.pow(base, this.constants.beta - 1);
 }
 
 // Per-entry β-divergence terms summed over a run of `chunk` rows of one column; the host adds the partial sums in
@@ -169,8 +165,7 @@ export const KERNEL_SOURCES: Readonly<Record<string, { fn: (...args: never[]) =>
   mmNT: { fn: mmNT, args: 2 },
   mmTT: { fn: mmTT, args: 2 },
   copyTile: { fn: copyTile, args: 1 },
-  betaRatio: { fn: betaRatio, args: 3 },
-  betaPower: { fn: betaPower, args: 2 },
+  betaTerm: { fn: betaTerm, args: 3 },
   lossChunk: { fn: lossChunk, args: 3 },
 };
 
@@ -294,24 +289,17 @@ export class GpuKernels {
     return flatten(await this.call(k, [this.arg(a), this.arg(b)]), m, n);
   }
 
-  /** V ∘ (WH)^(β−2) for one tile of V (w: the tile's rows of W, h: its columns of H), kept on the device. */
-  async ratio(v: DeviceMatrix, w: HostMatrix, h: HostMatrix, beta: number): Promise<DeviceMatrix> {
+  /**
+   * One tile's V ∘ (WH)^(β−2) ('ratio') or (WH)^(β−1) ('power'), w being the tile's rows of W and h its columns of H.
+   * The result stays on the device and is overwritten by the next call: release it before asking for the other.
+   */
+  async betaTerm(v: DeviceMatrix, w: HostMatrix, h: HostMatrix, beta: number, which: 'ratio' | 'power'): Promise<DeviceMatrix> {
     const rank = w.cols;
     const kind = lossKind(beta);
-    const key = `ratio:${kind}:${beta}:${GpuKernels.sig(v)}:${rank}`;
-    const k = this.kernel(key, betaRatio, this.settings([v.cols, v.rows], { rank, kind, beta, eps: EPSILON }, rank, true, false));
-    const handle = await this.call(k, [v.handle, this.arg(w), this.arg(h)]);
+    const key = `term:${kind}:${beta}:${GpuKernels.sig(v)}:${rank}`;
+    const k = this.kernel(key, betaTerm, this.settings([v.cols, v.rows], { rank, kind, beta, eps: EPSILON }, rank, true, false));
+    const handle = await this.call(k, [v.handle, this.arg(w), this.arg(h), which === 'ratio' ? 0 : 1]);
     return { rows: v.rows, cols: v.cols, handle, temporary: true };
-  }
-
-  /** (WH)^(β−1) for one tile's rows × columns, kept on the device. */
-  async power(w: HostMatrix, h: HostMatrix, beta: number): Promise<DeviceMatrix> {
-    const rank = w.cols;
-    const kind = lossKind(beta);
-    const key = `power:${kind}:${beta}:${w.rows}x${h.cols}:${rank}`;
-    const k = this.kernel(key, betaPower, this.settings([h.cols, w.rows], { rank, kind, beta, eps: EPSILON }, rank, true, false));
-    const handle = await this.call(k, [this.arg(w), this.arg(h)]);
-    return { rows: w.rows, cols: h.cols, handle, temporary: true };
   }
 
   /**
