@@ -1,0 +1,463 @@
+// The fast CPU backend: WebAssembly SIMD GEMM kernels on every core (worker_threads on one shared memory),
+// V copied into that memory once per bind. Computes in float32, like BLAS sgemm.
+
+import type { Backend, BackendProvider, BoundV } from '../../engine/backends/backend.js';
+import type { DType, Matrix } from '../../engine/matrix.js';
+import { Arena } from './arena.js';
+import { f32, GEMM_JOB_BYTES, getRows, MR, NR, padTo, putRows, putTransposedPanels, runGemm, SQDIFF_JOB_BYTES } from './gemm.js';
+import { HEAP_BYTE, JobKind, KernelPool, type PoolOptions } from './pool.js';
+
+/** scikit-learn's EPSILON: np.finfo(np.float32).eps. */
+const EPSILON = 2 ** -23;
+/** Floats per thread of W·H tile for the β-divergence work (1 MiB). */
+const TILE_FLOATS = 1 << 18;
+
+export type CpuBackendOptions = PoolOptions;
+
+/** Reusable named blocks of the arena, grown on demand and released together. */
+class Scratch {
+  private readonly blocks = new Map<string, { ptr: number; bytes: number }>();
+  constructor(private readonly arena: Arena) {}
+  get(name: string, bytes: number): number {
+    const have = this.blocks.get(name);
+    if (have && have.bytes >= bytes) return have.ptr;
+    if (have) this.arena.release(have.ptr);
+    const ptr = this.arena.alloc(bytes);
+    this.blocks.set(name, { ptr, bytes });
+    return ptr;
+  }
+  releaseAll(): void {
+    for (const { ptr } of this.blocks.values()) this.arena.release(ptr);
+    this.blocks.clear();
+  }
+}
+
+function expectShape(what: string, m: Matrix, rows: number, cols: number): void {
+  if (m.rows !== rows || m.cols !== cols) {
+    throw new RangeError(`${what}: expected ${rows}×${cols}, got ${m.rows}×${m.cols}`);
+  }
+}
+
+export class CpuBackend implements Backend {
+  readonly name = 'cpu' as const;
+  readonly label: string;
+  readonly dtypes: readonly DType[] = ['float32'];
+  readonly pool: KernelPool;
+  readonly arena: Arena;
+  private readonly scratch: Scratch;
+  private readonly job: number;
+  private readonly bound = new Set<CpuBoundV>();
+  private disposed = false;
+
+  private constructor(pool: KernelPool) {
+    this.pool = pool;
+    this.arena = new Arena(pool.memory, HEAP_BYTE);
+    this.scratch = new Scratch(this.arena);
+    this.job = this.arena.alloc(GEMM_JOB_BYTES, true);
+    const threads = `${pool.threads} thread${pool.threads === 1 ? '' : 's'}`;
+    this.label = `CPU (WASM ${pool.flavour === 'relaxed' ? 'relaxed SIMD' : 'SIMD'}, ${threads})`;
+  }
+
+  static async create(options: CpuBackendOptions = {}): Promise<CpuBackend> {
+    return new CpuBackend(await KernelPool.create(options));
+  }
+
+  async bind(V: Matrix): Promise<BoundV> {
+    this.checkOpen();
+    const bound = new CpuBoundV(this, V);
+    this.bound.add(bound);
+    return bound;
+  }
+
+  /** @internal */
+  forget(bound: CpuBoundV): void {
+    this.bound.delete(bound);
+  }
+
+  async matmul(a: Matrix, b: Matrix, transA: boolean, transB: boolean, out: Matrix): Promise<void> {
+    this.checkOpen();
+    const m = transA ? a.cols : a.rows;
+    const k = transA ? a.rows : a.cols;
+    const n = transB ? b.rows : b.cols;
+    const kb = transB ? b.cols : b.rows;
+    if (kb !== k) throw new RangeError(`matmul: inner dimensions differ (${k} and ${kb})`);
+    expectShape('matmul out', out, m, n);
+    const mPad = padTo(m, MR), nPad = padTo(n, NR);
+    if (k === 0) {
+      out.data.fill(0);
+      return;
+    }
+    const s = this.scratch;
+    // A: row-major with rows padded to MR (rsa = k), or for Aᵀ the k×m matrix with its rows padded to mPad.
+    const aByte = s.get('a', 4 * (transA ? k * mPad : mPad * k));
+    if (transA) putRows(this.pool, aByte, a, mPad);
+    else putRows(this.pool, aByte, a, k, mPad - m);
+    // B: row-major k×nPad, or panels of the transposed b.
+    const bByte = s.get('b', 4 * k * nPad);
+    if (transB) putTransposedPanels(this.pool, bByte, b);
+    else putRows(this.pool, bByte, b, nPad);
+    const cByte = s.get('c', 4 * mPad * nPad);
+    runGemm(this.pool, this.job, {
+      m: mPad, n: nPad, k,
+      a: aByte, rsa: transA ? 1 : k, csa: transA ? mPad : 1,
+      b: bByte, ldb: transB ? NR : nPad, bsp: transB ? k * NR : NR,
+      c: cByte, ldc: nPad,
+      split: mPad >= nPad ? 'm' : 'n',
+    });
+    getRows(this.pool, cByte, nPad, out);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const b of [...this.bound]) await b.dispose();
+    this.scratch.releaseAll();
+    await this.pool.dispose();
+  }
+
+  private checkOpen(): void {
+    if (this.disposed) throw new Error('the CPU backend has been disposed');
+  }
+}
+
+class CpuBoundV implements BoundV {
+  readonly V: Matrix;
+  private readonly rows: number;
+  private readonly cols: number;
+  private readonly vByte: number;
+  private readonly pool: KernelPool;
+  private readonly scratch: Scratch;
+  private readonly job: number;
+  private readonly sqJob: number;
+  private disposed = false;
+
+  constructor(
+    private readonly backend: CpuBackend,
+    V: Matrix,
+  ) {
+    const { rows, cols } = V;
+    this.rows = rows;
+    this.cols = cols;
+    this.pool = backend.pool;
+    const arena = backend.arena;
+    // MR spare rows (and NR floats) after V: the kernel reads whole register blocks past the last row and
+    // column, into results that are thrown away.
+    this.vByte = arena.alloc(4 * ((rows + MR) * cols + NR));
+    const view = f32(this.pool, this.vByte, rows * cols);
+    view.set(V.data.length === rows * cols ? V.data : V.data.subarray(0, rows * cols));
+    f32(this.pool, this.vByte + 4 * rows * cols, MR * cols + NR).fill(0);
+    this.V = { rows, cols, data: view };
+    this.scratch = new Scratch(arena);
+    this.job = arena.alloc(GEMM_JOB_BYTES, true);
+    this.sqJob = arena.alloc(SQDIFF_JOB_BYTES, true);
+  }
+
+  async WtV(W: Matrix, out: Matrix): Promise<void> {
+    this.checkOpen();
+    const rank = W.cols;
+    expectShape('WtV W', W, this.rows, rank);
+    expectShape('WtV out', out, rank, this.cols);
+    const rankPad = padTo(rank, MR), colsPad = padTo(this.cols, NR);
+    const wByte = this.scratch.get('w', 4 * this.rows * rankPad);
+    putRows(this.pool, wByte, W, rankPad);
+    const cByte = this.scratch.get('c', 4 * rankPad * colsPad);
+    runGemm(this.pool, this.job, {
+      m: rankPad, n: colsPad, k: this.rows,
+      a: wByte, rsa: 1, csa: rankPad,
+      b: this.vByte, ldb: this.cols, bsp: NR,
+      c: cByte, ldc: colsPad,
+      split: 'n',
+    });
+    getRows(this.pool, cByte, colsPad, out);
+  }
+
+  async VHt(H: Matrix, out: Matrix): Promise<void> {
+    this.checkOpen();
+    const rank = H.rows;
+    expectShape('VHt H', H, rank, this.cols);
+    expectShape('VHt out', out, this.rows, rank);
+    const rankPad = padTo(rank, NR), rowsPad = padTo(this.rows, MR);
+    const hByte = this.scratch.get('ht', 4 * this.cols * rankPad);
+    putTransposedPanels(this.pool, hByte, H);
+    const cByte = this.scratch.get('c', 4 * rowsPad * rankPad);
+    runGemm(this.pool, this.job, {
+      m: rowsPad, n: rankPad, k: this.cols,
+      a: this.vByte, rsa: this.cols, csa: 1,
+      b: hByte, ldb: NR, bsp: this.cols * NR,
+      c: cByte, ldc: rankPad,
+      split: 'm',
+    });
+    getRows(this.pool, cByte, rankPad, out);
+  }
+
+  async WtW(W: Matrix, out: Matrix): Promise<void> {
+    this.checkOpen();
+    const rank = W.cols;
+    expectShape('WtW W', W, this.rows, rank);
+    expectShape('WtW out', out, rank, rank);
+    const mPad = padTo(rank, MR), nPad = padTo(rank, NR), stride = Math.max(mPad, nPad);
+    // One copy of W serves as both operands; NR spare floats after it for the last row's right edge.
+    const wByte = this.scratch.get('w', 4 * (this.rows * stride + NR));
+    putRows(this.pool, wByte, W, stride);
+    const cByte = this.scratch.get('c', 4 * mPad * nPad);
+    runGemm(this.pool, this.job, {
+      m: mPad, n: nPad, k: this.rows,
+      a: wByte, rsa: 1, csa: stride,
+      b: wByte, ldb: stride, bsp: NR,
+      c: cByte, ldc: nPad,
+      split: 'm',
+    });
+    getRows(this.pool, cByte, nPad, out);
+  }
+
+  async HHt(H: Matrix, out: Matrix): Promise<void> {
+    this.checkOpen();
+    const rank = H.rows;
+    expectShape('HHt H', H, rank, this.cols);
+    expectShape('HHt out', out, rank, rank);
+    const mPad = padTo(rank, MR), nPad = padTo(rank, NR);
+    const aByte = this.scratch.get('h', 4 * mPad * this.cols);
+    putRows(this.pool, aByte, H, this.cols, mPad - rank);
+    const bByte = this.scratch.get('ht', 4 * this.cols * nPad);
+    putTransposedPanels(this.pool, bByte, H);
+    const cByte = this.scratch.get('c', 4 * mPad * nPad);
+    runGemm(this.pool, this.job, {
+      m: mPad, n: nPad, k: this.cols,
+      a: aByte, rsa: this.cols, csa: 1,
+      b: bByte, ldb: NR, bsp: this.cols * NR,
+      c: cByte, ldc: nPad,
+      split: 'm',
+    });
+    getRows(this.pool, cByte, nPad, out);
+  }
+
+  async betaTermsH(W: Matrix, H: Matrix, beta: number, numerator: Matrix, denominator: Matrix): Promise<void> {
+    this.checkOpen();
+    const rank = W.cols;
+    expectShape('betaTermsH numerator', numerator, rank, this.cols);
+    expectShape('betaTermsH denominator', denominator, rank, this.cols);
+    this.betaTerms(W, H, beta, 'H', numerator, denominator);
+  }
+
+  async betaTermsW(W: Matrix, H: Matrix, beta: number, numerator: Matrix, denominator: Matrix): Promise<void> {
+    this.checkOpen();
+    const rank = W.cols;
+    expectShape('betaTermsW numerator', numerator, this.rows, rank);
+    expectShape('betaTermsW denominator', denominator, this.rows, rank);
+    this.betaTerms(W, H, beta, 'W', numerator, denominator);
+  }
+
+  async betaDivergence(W: Matrix, H: Matrix, beta: number): Promise<number> {
+    this.checkOpen();
+    const f = this.loadFactors(W, H);
+    if (beta === 2) return this.squaredError(f) / 2;
+    const { rows, cols } = this;
+    let total = 0;
+    let sumWHbeta = 0;
+    for (let i0 = 0; i0 < rows; i0 += f.tileRows) {
+      const i1 = Math.min(rows, i0 + f.tileRows);
+      const t = this.productTile(f, i0, i1);
+      const v = this.V.data;
+      for (let i = i0; i < i1; i++) {
+        const tr = (i - i0) * f.colsPad, vr = i * cols;
+        for (let j = 0; j < cols; j++) {
+          const wh = t[tr + j]!;
+          const x = v[vr + j]!;
+          if (beta !== 1 && beta !== 0) sumWHbeta += wh ** beta;
+          if (!(x > EPSILON)) continue;
+          const whs = wh === 0 ? EPSILON : wh;
+          if (beta === 1) total += x * Math.log(x / whs) - x;
+          else if (beta === 0) total += x / whs - Math.log(x / whs);
+          else total += x ** beta - beta * x * whs ** (beta - 1);
+        }
+      }
+    }
+    if (beta === 1) {
+      // Σ(W·H) over every entry = (column sums of W)·(row sums of H), as scikit-learn computes it.
+      const rank = W.cols;
+      let sumWH = 0;
+      for (let k = 0; k < rank; k++) {
+        let sw = 0, sh = 0;
+        for (let i = 0; i < rows; i++) sw += W.data[i * rank + k]!;
+        for (let j = 0; j < cols; j++) sh += H.data[k * cols + j]!;
+        sumWH += sw * sh;
+      }
+      return total + sumWH;
+    }
+    if (beta === 0) return total - rows * cols;
+    return (total + sumWHbeta * (beta - 1)) / (beta * (beta - 1));
+  }
+
+  async setCells(indices: Uint32Array, values: ArrayLike<number>): Promise<void> {
+    this.checkOpen();
+    if (indices.length !== values.length) throw new RangeError('setCells: indices and values differ in length');
+    const v = this.V.data, n = v.length;
+    for (let i = 0; i < indices.length; i++) {
+      const at = indices[i]!;
+      if (at >= n) throw new RangeError(`setCells: index ${at} is outside V (${this.rows}×${this.cols})`);
+      v[at] = values[i]!;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.scratch.releaseAll();
+    this.backend.arena.release(this.vByte);
+    this.backend.arena.release(this.job);
+    this.backend.arena.release(this.sqJob);
+    this.backend.forget(this);
+  }
+
+  private checkOpen(): void {
+    if (this.disposed) throw new Error('this bound V has been disposed');
+  }
+
+  /** W (rows padded to MR, rank to MR) and H (rank padded to MR, columns to NR) as GEMM operands for W·H tiles. */
+  private loadFactors(W: Matrix, H: Matrix) {
+    const rank = W.cols;
+    expectShape('W', W, this.rows, rank);
+    expectShape('H', H, rank, this.cols);
+    const rankPad = padTo(rank, MR), colsPad = padTo(this.cols, NR), rowsPad = padTo(this.rows, MR);
+    const wByte = this.scratch.get('w', 4 * rowsPad * rankPad);
+    putRows(this.pool, wByte, W, rankPad, rowsPad - this.rows);
+    const hByte = this.scratch.get('h', 4 * rankPad * colsPad);
+    putRows(this.pool, hByte, H, colsPad, rankPad - rank);
+    const tileRows = Math.max(MR, Math.floor(TILE_FLOATS / colsPad / MR) * MR);
+    return { rank, rankPad, colsPad, rowsPad, wByte, hByte, tileRows };
+  }
+
+  /** W[i0:i1]·H into the 'tile' scratch block (row stride colsPad); returns a view of it. */
+  private productTile(f: ReturnType<CpuBoundV['loadFactors']>, i0: number, i1: number): Float32Array {
+    const mPad = padTo(i1 - i0, MR);
+    const tByte = this.scratch.get('tile', 4 * f.tileRows * f.colsPad);
+    runGemm(this.pool, this.job, {
+      m: mPad, n: f.colsPad, k: f.rankPad,
+      a: f.wByte + 4 * i0 * f.rankPad, rsa: f.rankPad, csa: 1,
+      b: f.hByte, ldb: f.colsPad, bsp: NR,
+      c: tByte, ldc: f.colsPad,
+      split: 'n',
+    });
+    return f32(this.pool, tByte, mPad * f.colsPad);
+  }
+
+  /** ‖V − W·H‖² over the observed entries, all threads forming and reducing W·H tiles. */
+  private squaredError(f: ReturnType<CpuBoundV['loadFactors']>): number {
+    const { rows, cols } = this;
+    const threads = this.pool.threads;
+    const chunkRows = Math.max(MR, Math.min(f.tileRows, padTo(Math.ceil(rows / (4 * threads)), MR)));
+    const nchunks = Math.ceil(rows / chunkRows);
+    const stride = chunkRows * f.colsPad;
+    const scratchByte = this.scratch.get('sqtiles', 4 * stride * threads);
+    const partialByte = this.scratch.get('partial', 8 * nchunks);
+    const w = new Int32Array(this.pool.memory.buffer, this.sqJob, 13);
+    w.set([0, nchunks, chunkRows, rows, cols, f.colsPad, f.rankPad, this.vByte, f.wByte, f.hByte, scratchByte, stride, partialByte]);
+    this.pool.run(JobKind.Sqdiff, this.sqJob, threads > 1 && rows * cols * f.rankPad >= 1 << 20);
+    const partial = new Float64Array(this.pool.memory.buffer, partialByte, nchunks);
+    let sum = 0;
+    for (let c = 0; c < nchunks; c++) sum += partial[c]!;
+    return sum;
+  }
+
+  /**
+   * scikit-learn's multiplicative-update terms for β ≠ 2, a block of rows of W·H at a time: the element-wise
+   * part in plain loops, the products with the block through the GEMM kernel.
+   */
+  private betaTerms(W: Matrix, H: Matrix, beta: number, side: 'H' | 'W', numerator: Matrix, denominator: Matrix): void {
+    const f = this.loadFactors(W, H);
+    const { rows, cols } = this;
+    const pool = this.pool;
+    const tile = f.tileRows * f.colsPad;
+    const xByte = this.scratch.get('x', 4 * tile);
+    const yByte = this.scratch.get('tile', 4 * tile);
+    const rankPad8 = padTo(f.rank, NR);
+    // For W: the products with Hᵀ (panels); accumulated per block into rowsPad×rankPad8 results.
+    let htByte = 0, numByte = 0, denByte = 0;
+    if (side === 'W') {
+      htByte = this.scratch.get('ht', 4 * cols * rankPad8);
+      putTransposedPanels(pool, htByte, H);
+      numByte = this.scratch.get('num', 4 * f.rowsPad * rankPad8);
+      denByte = this.scratch.get('den', 4 * f.rowsPad * rankPad8);
+    } else {
+      numByte = this.scratch.get('num', 4 * f.rankPad * f.colsPad);
+      denByte = this.scratch.get('den', 4 * f.rankPad * f.colsPad);
+    }
+    for (let i0 = 0; i0 < rows; i0 += f.tileRows) {
+      const i1 = Math.min(rows, i0 + f.tileRows);
+      const mPad = padTo(i1 - i0, MR);
+      const y = this.productTile(f, i0, i1); // W·H, turned into the denominator's element-wise factor in place
+      const x = f32(pool, xByte, mPad * f.colsPad);
+      const v = this.V.data;
+      for (let i = i0; i < i1; i++) {
+        const tr = (i - i0) * f.colsPad, vr = i * cols;
+        for (let j = 0; j < cols; j++) {
+          const wh = y[tr + j]!;
+          const xv = v[vr + j]!;
+          const whSafe = beta < 2 && wh === 0 ? EPSILON : wh;
+          if (beta === 1) x[tr + j] = xv / whSafe;
+          else if (beta === 0) x[tr + j] = xv / (whSafe * whSafe);
+          else x[tr + j] = xv * whSafe ** (beta - 2);
+          if (beta !== 1) {
+            const whDen = beta < 1 && wh === 0 ? EPSILON : wh;
+            y[tr + j] = beta === 0 ? 1 / whDen : whDen ** (beta - 1);
+          }
+        }
+        // Rows past i1 in the padded block stay as they are: their results are never read.
+      }
+      if (side === 'W') {
+        const dst = (byte: number) => byte + 4 * i0 * rankPad8;
+        const spec = { m: mPad, n: rankPad8, k: cols, rsa: f.colsPad, csa: 1, b: htByte, ldb: NR, bsp: cols * NR, ldc: rankPad8, split: 'n' as const };
+        runGemm(pool, this.job, { ...spec, a: xByte, c: dst(numByte) });
+        if (beta !== 1) runGemm(pool, this.job, { ...spec, a: yByte, c: dst(denByte) });
+      } else {
+        const spec = { m: f.rankPad, n: f.colsPad, k: i1 - i0, a: f.wByte + 4 * i0 * f.rankPad, rsa: 1, csa: f.rankPad, ldb: f.colsPad, bsp: NR, ldc: f.colsPad, accumulate: i0 > 0, split: 'n' as const };
+        runGemm(pool, this.job, { ...spec, b: xByte, c: numByte });
+        if (beta !== 1) runGemm(pool, this.job, { ...spec, b: yByte, c: denByte });
+      }
+    }
+    const rank = f.rank;
+    if (side === 'W') {
+      getRows(pool, numByte, rankPad8, numerator);
+      if (beta !== 1) getRows(pool, denByte, rankPad8, denominator);
+      else {
+        // β = 1: the denominator is the row sums of H, the same for every row of W.
+        const d = denominator.data;
+        for (let k = 0; k < rank; k++) {
+          let s = 0;
+          for (let j = 0; j < cols; j++) s += H.data[k * cols + j]!;
+          for (let i = 0; i < rows; i++) d[i * rank + k] = s;
+        }
+      }
+    } else {
+      getRows(pool, numByte, f.colsPad, numerator);
+      if (beta !== 1) getRows(pool, denByte, f.colsPad, denominator);
+      else {
+        // β = 1: the denominator is the column sums of W, the same for every column of H.
+        const d = denominator.data;
+        for (let k = 0; k < rank; k++) {
+          let s = 0;
+          for (let i = 0; i < rows; i++) s += W.data[i * rank + k]!;
+          d.fill(s, k * cols, (k + 1) * cols);
+        }
+      }
+    }
+  }
+}
+
+export const cpuProvider: BackendProvider = {
+  name: 'cpu',
+  priority: 50,
+  async probe() {
+    if (typeof WebAssembly !== 'object' || typeof SharedArrayBuffer !== 'function') {
+      return { ok: false, reason: 'no WebAssembly threads in this runtime' };
+    }
+    try {
+      const { kernelBytes } = await import('./pool.js');
+      if (!WebAssembly.validate(kernelBytes('simd'))) return { ok: false, reason: 'no WebAssembly SIMD in this runtime' };
+    } catch (err) {
+      return { ok: false, reason: `kernels did not load (${(err as Error).message})` };
+    }
+    return { ok: true };
+  },
+  create: () => CpuBackend.create(),
+};

@@ -1,0 +1,149 @@
+// WebAssembly SIMD kernels of the CPU backend: a register-blocked, cache-tiled f32 GEMM and the fused tile
+// work of the β-divergence, run by every thread of the pool on one shared memory.
+//
+// Built by build.sh (clang-14, wasm32, simd128) into wasm-bytes.ts. No libc, no globals, no data segments:
+// every thread instantiates this module on the same shared memory, so all state lives in job records that
+// the TypeScript side lays out (see layout in ../jobs.ts). Pointers are byte offsets into that memory.
+#include <wasm_simd128.h>
+
+#define MR 6 /* rows of C per micro-tile: 12 accumulators + 2 B vectors + 1 broadcast = 15 of 16 XMM registers */
+#define NR 8 /* columns of C per micro-tile: two f32x4 */
+
+#ifdef RELAXED
+/* clang-14 spells relaxed_madd as the prototype f32x4.fma; build.sh rewrites it to the final opcode, whose
+   operand order is x·y + acc — hence the argument order here. */
+#define MADD(x, y, acc) __builtin_wasm_fma_f32x4((x), (y), (acc))
+#else
+#define MADD(x, y, acc) wasm_f32x4_add(wasm_f32x4_mul((x), (y)), (acc))
+#endif
+
+#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define DECL(r) v128_t c##r##0 = z, c##r##1 = z;
+#define LOADC(r) c##r##0 = wasm_v128_load(c + r * ldc); c##r##1 = wasm_v128_load(c + r * ldc + 4);
+#define STEP(r) { v128_t av = wasm_v128_load32_splat(a + r * rsa); c##r##0 = MADD(av, b0, c##r##0); c##r##1 = MADD(av, b1, c##r##1); }
+#define STORE(r) wasm_v128_store(c + r * ldc, c##r##0); wasm_v128_store(c + r * ldc + 4, c##r##1);
+
+/* C[MR×NR] (+)= Σ_p a(i,p)·b(p,j) with a(i,p) = a[i·rsa + p·csa] and b(p,j) = b[p·ldb + j]. */
+static inline __attribute__((always_inline)) void micro(int k, const float *a, int rsa, int csa, const float *b, int ldb,
+                                                        float *c, int ldc, int acc) {
+  v128_t z = wasm_f32x4_splat(0.0f);
+  ROWS(DECL)
+  if (acc) { ROWS(LOADC) }
+  for (int p = 0; p < k; p++) {
+    v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+    ROWS(STEP)
+    a += csa;
+    b += ldb;
+  }
+  ROWS(STORE)
+}
+
+/* Both layouts of A the backend uses get their own copy, so that the unit stride becomes a constant offset. */
+static void micro_any(int k, const float *a, int rsa, int csa, const float *b, int ldb, float *c, int ldc, int acc) {
+  if (rsa == 1) micro(k, a, 1, csa, b, ldb, c, ldc, acc);
+  else if (csa == 1) micro(k, a, rsa, 1, b, ldb, c, ldc, acc);
+  else micro(k, a, rsa, csa, b, ldb, c, ldc, acc);
+}
+
+/*
+ * A GEMM job: C (m×n, both padded to MR/NR) (+)= A·B. B is stored as panels of NR columns: column block jb
+ * starts at b + jb·bsp with row stride ldb (bsp = NR and ldb = the row length for a plain row-major B).
+ * Work is cut into chunks along m (split = 1) or n (split = 0) that the threads take with an atomic counter.
+ */
+typedef struct {
+  int next, nchunks, chunk, split;
+  int m, n, k, kc;
+  const float *a;
+  int rsa, csa;
+  const float *b;
+  int ldb, bsp;
+  float *c;
+  int ldc, acc;
+} gemm_job;
+
+/* Rows [i0, i1) × columns [j0, j1) of C; scalar arguments only, so that nothing lives on the shadow stack
+   (threads share one memory but each instance has the same stack pointer). */
+static void gemm_range(int split, int k, int kc, const float *a0, int rsa, int csa, const float *b0, int ldb, int bsp,
+                       float *c, int ldc, int acc0, int i0, int i1, int j0, int j1) {
+  for (int p0 = 0; p0 < k; p0 += kc) {
+    const int kk = k - p0 < kc ? k - p0 : kc;
+    const int acc = acc0 || p0 > 0;
+    const float *a = a0 + p0 * csa;
+    const float *b = b0 + p0 * ldb;
+    if (split == 0) {
+      /* B (the streamed operand) outer: its KC×NR panel stays in L1 while every block of A passes over it. */
+      for (int jj = j0; jj < j1; jj += NR)
+        for (int ii = i0; ii < i1; ii += MR)
+          micro_any(kk, a + ii * rsa, rsa, csa, b + (jj / NR) * bsp, ldb, c + ii * ldc + jj, ldc, acc);
+    } else {
+      for (int ii = i0; ii < i1; ii += MR)
+        for (int jj = j0; jj < j1; jj += NR)
+          micro_any(kk, a + ii * rsa, rsa, csa, b + (jj / NR) * bsp, ldb, c + ii * ldc + jj, ldc, acc);
+    }
+  }
+}
+
+__attribute__((export_name("gemm_run"))) void gemm_run(gemm_job *j) {
+  for (;;) {
+    const int t = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+    if (t >= j->nchunks) return;
+    if (j->split == 0) {
+      const int j0 = t * j->chunk, j1 = j0 + j->chunk < j->n ? j0 + j->chunk : j->n;
+      gemm_range(0, j->k, j->kc, j->a, j->rsa, j->csa, j->b, j->ldb, j->bsp, j->c, j->ldc, j->acc, 0, j->m, j0, j1);
+    } else {
+      const int i0 = t * j->chunk, i1 = i0 + j->chunk < j->m ? i0 + j->chunk : j->m;
+      gemm_range(1, j->k, j->kc, j->a, j->rsa, j->csa, j->b, j->ldb, j->bsp, j->c, j->ldc, j->acc, i0, i1, 0, j->n);
+    }
+  }
+}
+
+/*
+ * ‖V − W·H‖² by row blocks: each chunk forms its block of W·H in the calling thread's scratch tile with the
+ * GEMM above and sums the squared differences in f64, into its own slot of partial (summed in a fixed order
+ * by the caller, so the result does not depend on which thread took which chunk). Missing entries (NaN in V)
+ * are skipped.
+ */
+typedef struct {
+  int next, nchunks, chunk; /* chunk: rows per block, a multiple of MR */
+  int rows, cols, colsPad, rankPad;
+  const float *v;  /* rows × cols, row stride cols */
+  const float *w;  /* rows(+pad) × rankPad */
+  const float *h;  /* rankPad × colsPad */
+  float *scratch;  /* per thread: chunk × colsPad floats, at scratch + tid·scratchStride */
+  int scratchStride;
+  double *partial; /* nchunks */
+} sqdiff_job;
+
+__attribute__((export_name("sqdiff_run"))) void sqdiff_run(sqdiff_job *j, int tid) {
+  float *t = j->scratch + tid * j->scratchStride;
+  const int cols = j->cols, colsPad = j->colsPad;
+  for (;;) {
+    const int c = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+    if (c >= j->nchunks) return;
+    const int i0 = c * j->chunk, i1 = i0 + j->chunk < j->rows ? i0 + j->chunk : j->rows;
+    const int mPad = (i1 - i0 + MR - 1) / MR * MR;
+    gemm_range(1, j->rankPad, 256, j->w + i0 * j->rankPad, j->rankPad, 1, j->h, colsPad, NR, t, colsPad, 0, 0, mPad, 0, colsPad);
+    double sum = 0;
+    for (int i = i0; i < i1; i++) {
+      const float *vr = j->v + i * cols, *tr = t + (i - i0) * colsPad;
+      v128_t s0 = wasm_f64x2_splat(0), s1 = wasm_f64x2_splat(0);
+      int q = 0;
+      for (; q + 4 <= cols; q += 4) {
+        v128_t vv = wasm_v128_load(vr + q);
+        v128_t d = wasm_f32x4_sub(vv, wasm_v128_load(tr + q));
+        d = wasm_v128_and(d, wasm_f32x4_eq(vv, vv)); /* NaN in V: missing, contributes 0 */
+        d = wasm_f32x4_mul(d, d);
+        s0 = wasm_f64x2_add(s0, wasm_f64x2_promote_low_f32x4(d));
+        s1 = wasm_f64x2_add(s1, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(d, d, 2, 3, 0, 1)));
+      }
+      double rs = wasm_f64x2_extract_lane(s0, 0) + wasm_f64x2_extract_lane(s0, 1) + wasm_f64x2_extract_lane(s1, 0) +
+                  wasm_f64x2_extract_lane(s1, 1);
+      for (; q < cols; q++) {
+        const float vv = vr[q];
+        if (vv == vv) { const float d = vv - tr[q]; rs += (double)d * d; }
+      }
+      sum += rs;
+    }
+    j->partial[c] = sum;
+  }
+}

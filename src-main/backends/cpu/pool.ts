@@ -1,0 +1,148 @@
+// The CPU backend's threads: one shared WebAssembly.Memory, the kernel module instantiated on it by the
+// calling thread and by worker_threads, and a job hand-off through Atomics (no message per product).
+//
+// The calling thread always works on a job itself; workers join it while it is open. A job too small to be
+// worth a wake-up never opens, and the caller never waits for a worker that has not joined, so a product
+// costs the caller no more than doing it alone. Workers sleep in Atomics.wait between jobs (no CPU).
+
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { RELAXED_WASM_BASE64, SIMD_WASM_BASE64 } from './kernel/wasm-bytes.js';
+
+export type KernelFlavour = 'relaxed' | 'simd';
+
+export interface KernelExports {
+  gemm_run(job: number): void;
+  sqdiff_run(job: number, tid: number): void;
+}
+
+/** Which exported runner a job uses, as stored in the control block. */
+export const JobKind = { Gemm: 0, Sqdiff: 1 } as const;
+export type JobKind = (typeof JobKind)[keyof typeof JobKind];
+
+// Control block (Int32 words) at CONTROL_BYTE. Bytes below it are where the module's (unused) shadow stack
+// would be, so nothing is placed there.
+export const CONTROL_BYTE = 128 * 1024;
+const GEN = 0; // bumped for every opened job; workers sleep on it
+const SLOTS = 1; // workers that may still join the open job; the caller closes it by swapping in -1
+const DONE = 2; // workers that joined and finished
+const KIND = 3;
+const JOB = 4;
+const QUIT = 5;
+const FAILED = 6;
+const CONTROL_WORDS = 16;
+/** First byte the allocator hands out. */
+export const HEAP_BYTE = CONTROL_BYTE + 64 * 1024;
+
+const PAGE = 65536;
+const MAX_PAGES = 65536; // 4 GiB, all of wasm32
+
+export function kernelBytes(flavour: KernelFlavour): Uint8Array {
+  return Uint8Array.from(Buffer.from(flavour === 'relaxed' ? RELAXED_WASM_BASE64 : SIMD_WASM_BASE64, 'base64'));
+}
+
+/** relaxed where this runtime validates relaxed SIMD (Electron's Chromium does; Node 20 needs a flag), else simd. */
+export function bestFlavour(): KernelFlavour {
+  return WebAssembly.validate(kernelBytes('relaxed')) ? 'relaxed' : 'simd';
+}
+
+export interface PoolOptions {
+  /** Total threads including the caller; default: the machine's available parallelism (at most 16). */
+  threads?: number;
+  flavour?: KernelFlavour;
+}
+
+export class KernelPool {
+  readonly threads: number;
+  readonly flavour: KernelFlavour;
+  readonly memory: WebAssembly.Memory;
+  readonly kernels: KernelExports;
+  private readonly control: Int32Array;
+  private readonly workers: Worker[];
+  private disposed = false;
+
+  private constructor(threads: number, flavour: KernelFlavour, memory: WebAssembly.Memory, kernels: KernelExports, workers: Worker[]) {
+    this.threads = threads;
+    this.flavour = flavour;
+    this.memory = memory;
+    this.kernels = kernels;
+    this.workers = workers;
+    this.control = new Int32Array(memory.buffer, CONTROL_BYTE, CONTROL_WORDS);
+  }
+
+  static async create(options: PoolOptions = {}): Promise<KernelPool> {
+    const threads = Math.max(1, Math.min(16, Math.floor(options.threads ?? availableParallelism())));
+    const flavour = options.flavour ?? bestFlavour();
+    const module = await WebAssembly.compile(kernelBytes(flavour));
+    const memory = new WebAssembly.Memory({ initial: HEAP_BYTE / PAGE, maximum: MAX_PAGES, shared: true });
+    const instance = await WebAssembly.instantiate(module, { env: { memory } });
+    const kernels = instance.exports as unknown as KernelExports;
+    const workers: Worker[] = [];
+    try {
+      for (let tid = 1; tid < threads; tid++) {
+        const worker = new Worker(new URL('./worker.js', import.meta.url), {
+          workerData: { module, memory, controlByte: CONTROL_BYTE, tid },
+        });
+        workers.push(worker);
+        await new Promise<void>((resolve, reject) => {
+          worker.once('message', () => resolve());
+          worker.once('error', reject);
+          worker.once('exit', (code) => reject(new Error(`CPU backend worker exited with code ${code} while starting`)));
+        });
+        worker.removeAllListeners();
+        // A worker must never keep the process alive on its own; dispose() ends them explicitly.
+        worker.unref();
+      }
+    } catch (err) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw err;
+    }
+    return new KernelPool(threads, flavour, memory, kernels, workers);
+  }
+
+  /**
+   * Runs a job to completion on the calling thread, with the workers joining when parallel is set.
+   * Synchronous: the job record may be reused as soon as this returns.
+   */
+  run(kind: JobKind, job: number, parallel: boolean): void {
+    if (this.disposed) throw new Error('the CPU backend has been disposed');
+    const c = this.control;
+    const helpers = parallel ? this.workers.length : 0;
+    if (helpers > 0) {
+      Atomics.store(c, KIND, kind);
+      Atomics.store(c, JOB, job);
+      Atomics.store(c, DONE, 0);
+      Atomics.store(c, SLOTS, helpers);
+      Atomics.add(c, GEN, 1);
+      Atomics.notify(c, GEN);
+    }
+    this.call(kind, job);
+    if (helpers > 0) {
+      const joined = helpers - Math.max(0, Atomics.exchange(c, SLOTS, -1));
+      let spins = 0;
+      for (;;) {
+        const done = Atomics.load(c, DONE);
+        if (done >= joined) break;
+        if (++spins > 200) Atomics.wait(c, DONE, done, 50);
+      }
+      if (Atomics.load(c, FAILED) !== 0) throw new Error('a CPU backend worker failed');
+    }
+  }
+
+  private call(kind: JobKind, job: number): void {
+    if (kind === JobKind.Gemm) this.kernels.gemm_run(job);
+    else this.kernels.sqdiff_run(job, 0);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    Atomics.store(this.control, QUIT, 1);
+    Atomics.add(this.control, GEN, 1);
+    Atomics.notify(this.control, GEN);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** Word indices of the control block, for the worker. */
+export const CONTROL = { GEN, SLOTS, DONE, KIND, JOB, QUIT, FAILED, CONTROL_WORDS } as const;
