@@ -3,15 +3,15 @@
 // kernel has no edge code at all.
 
 import type { Matrix } from '../../engine/matrix.js';
-import { JobKind, type KernelPool } from './pool.js';
+import { JobKind, PACK_BYTE, type KernelPool } from './pool.js';
 
 /** Rows and columns of one register block of C (must match kernel/gemm.c). */
-export const MR = 6;
+export const MR = 4;
 export const NR = 8;
 
 export const padTo = (n: number, block: number): number => Math.ceil(n / block) * block;
 
-/** Bytes of a GEMM job record (17 int32 words in kernel/gemm.c), rounded up. */
+/** Bytes of a GEMM job record (18 int32 words in kernel/gemm.c), rounded up. */
 export const GEMM_JOB_BYTES = 128;
 /** Bytes of a squared-difference job record (13 words). */
 export const SQDIFF_JOB_BYTES = 64;
@@ -36,7 +36,10 @@ export interface GemmSpec {
   ldc: number;
   /** Add to C instead of overwriting it. */
   accumulate?: boolean;
-  /** Which dimension of C the threads share out: 'n' when B is the big streamed operand, 'm' when A is. */
+  /**
+   * Which dimension of C the threads share out: 'n' when B is the big streamed operand, 'm' when A is.
+   * With 'n', B's panels are copied to a contiguous block first unless B is already contiguous (ldb = NR).
+   */
   split: 'm' | 'n';
 }
 
@@ -55,7 +58,7 @@ export function runGemm(pool: KernelPool, job: number, s: GemmSpec): void {
     const block = splitN ? NR : MR;
     while (chunk > block && Math.ceil(along / chunk) < 4 * pool.threads) chunk -= block;
   } else chunk = padTo(along, splitN ? NR : MR);
-  const w = new Int32Array(pool.memory.buffer, job, 17);
+  const w = new Int32Array(pool.memory.buffer, job, 18);
   w[0] = 0;
   w[1] = Math.ceil(along / chunk);
   w[2] = chunk;
@@ -73,6 +76,7 @@ export function runGemm(pool: KernelPool, job: number, s: GemmSpec): void {
   w[14] = s.c;
   w[15] = s.ldc;
   w[16] = s.accumulate ? 1 : 0;
+  w[17] = splitN && s.ldb !== NR ? PACK_BYTE : 0;
   pool.run(JobKind.Gemm, job, parallel);
 }
 

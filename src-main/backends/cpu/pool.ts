@@ -12,7 +12,7 @@ import { RELAXED_WASM_BASE64, SIMD_WASM_BASE64 } from './kernel/wasm-bytes.js';
 export type KernelFlavour = 'relaxed' | 'simd';
 
 export interface KernelExports {
-  gemm_run(job: number): void;
+  gemm_run(job: number, tid: number): void;
   sqdiff_run(job: number, tid: number): void;
 }
 
@@ -31,8 +31,12 @@ const JOB = 4;
 const QUIT = 5;
 const FAILED = 6;
 const CONTROL_WORDS = 16;
+/** Per-thread blocks where the GEMM kernel packs panels of B (KCMAX×NR floats each, see kernel/gemm.c). */
+export const PACK_BYTE = CONTROL_BYTE + 4096;
+export const PACK_BYTES_PER_THREAD = 512 * 8 * 4;
+const MAX_THREADS = 16;
 /** First byte the allocator hands out. */
-export const HEAP_BYTE = CONTROL_BYTE + 64 * 1024;
+export const HEAP_BYTE = PACK_BYTE + MAX_THREADS * PACK_BYTES_PER_THREAD + 60 * 1024;
 
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB, all of wasm32
@@ -71,7 +75,7 @@ export class KernelPool {
   }
 
   static async create(options: PoolOptions = {}): Promise<KernelPool> {
-    const threads = Math.max(1, Math.min(16, Math.floor(options.threads ?? availableParallelism())));
+    const threads = Math.max(1, Math.min(MAX_THREADS, Math.floor(options.threads ?? availableParallelism())));
     const flavour = options.flavour ?? bestFlavour();
     const module = await WebAssembly.compile(kernelBytes(flavour));
     const memory = new WebAssembly.Memory({ initial: HEAP_BYTE / PAGE, maximum: MAX_PAGES, shared: true });
@@ -130,7 +134,7 @@ export class KernelPool {
   }
 
   private call(kind: JobKind, job: number): void {
-    if (kind === JobKind.Gemm) this.kernels.gemm_run(job);
+    if (kind === JobKind.Gemm) this.kernels.gemm_run(job, 0);
     else this.kernels.sqdiff_run(job, 0);
   }
 

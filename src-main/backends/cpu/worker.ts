@@ -31,7 +31,7 @@ for (;;) {
   if (!joined) continue;
   try {
     const job = Atomics.load(c, CONTROL.JOB);
-    if (Atomics.load(c, CONTROL.KIND) === JobKind.Gemm) kernels.gemm_run(job);
+    if (Atomics.load(c, CONTROL.KIND) === JobKind.Gemm) kernels.gemm_run(job, tid);
     else kernels.sqdiff_run(job, tid);
   } catch {
     Atomics.store(c, CONTROL.FAILED, 1);

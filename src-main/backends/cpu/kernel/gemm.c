@@ -6,7 +6,10 @@
 // the TypeScript side lays out (see layout in ../jobs.ts). Pointers are byte offsets into that memory.
 #include <wasm_simd128.h>
 
-#define MR 6 /* rows of C per micro-tile: 12 accumulators + 2 B vectors + 1 broadcast = 15 of 16 XMM registers */
+#ifndef MR
+#define MR 4 /* rows of C per micro-tile: 8 accumulators + 2 B vectors + 1 broadcast + 1 product; V8 keeps one of
+              x64's 16 XMM registers for itself, and a 6×8 tile spills (half the speed) */
+#endif
 #define NR 8 /* columns of C per micro-tile: two f32x4 */
 
 #ifdef RELAXED
@@ -17,7 +20,13 @@
 #define MADD(x, y, acc) wasm_f32x4_add(wasm_f32x4_mul((x), (y)), (acc))
 #endif
 
+#if MR == 4
+#define ROWS(X) X(0) X(1) X(2) X(3)
+#elif MR == 5
+#define ROWS(X) X(0) X(1) X(2) X(3) X(4)
+#else
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#endif
 #define DECL(r) v128_t c##r##0 = z, c##r##1 = z;
 #define LOADC(r) c##r##0 = wasm_v128_load(c + r * ldc); c##r##1 = wasm_v128_load(c + r * ldc + 4);
 #define STEP(r) { v128_t av = wasm_v128_load32_splat(a + r * rsa); c##r##0 = MADD(av, b0, c##r##0); c##r##1 = MADD(av, b1, c##r##1); }
@@ -59,12 +68,15 @@ typedef struct {
   int ldb, bsp;
   float *c;
   int ldc, acc;
+  float *bpack; /* when not 0: per-thread blocks of KC×NR floats at bpack + tid·KCMAX·NR, see gemm_range */
 } gemm_job;
+
+#define KCMAX 512
 
 /* Rows [i0, i1) × columns [j0, j1) of C; scalar arguments only, so that nothing lives on the shadow stack
    (threads share one memory but each instance has the same stack pointer). */
 static void gemm_range(int split, int k, int kc, const float *a0, int rsa, int csa, const float *b0, int ldb, int bsp,
-                       float *c, int ldc, int acc0, int i0, int i1, int j0, int j1) {
+                       float *c, int ldc, int acc0, int i0, int i1, int j0, int j1, float *pack) {
   for (int p0 = 0; p0 < k; p0 += kc) {
     const int kk = k - p0 < kc ? k - p0 : kc;
     const int acc = acc0 || p0 > 0;
@@ -72,9 +84,22 @@ static void gemm_range(int split, int k, int kc, const float *a0, int rsa, int c
     const float *b = b0 + p0 * ldb;
     if (split == 0) {
       /* B (the streamed operand) outer: its KC×NR panel stays in L1 while every block of A passes over it. */
-      for (int jj = j0; jj < j1; jj += NR)
+      for (int jj = j0; jj < j1; jj += NR) {
+        const float *bp = b + (jj / NR) * bsp;
+        int ldbp = ldb;
+        if (pack) {
+          /* A B panel with a long row stride (V itself) would hit the same few cache sets and a new page on
+             every row: copy it to a contiguous block once, then every block of A reads it from L1. */
+          for (int p = 0; p < kk; p++) {
+            wasm_v128_store(pack + p * NR, wasm_v128_load(bp + p * ldb));
+            wasm_v128_store(pack + p * NR + 4, wasm_v128_load(bp + p * ldb + 4));
+          }
+          bp = pack;
+          ldbp = NR;
+        }
         for (int ii = i0; ii < i1; ii += MR)
-          micro_any(kk, a + ii * rsa, rsa, csa, b + (jj / NR) * bsp, ldb, c + ii * ldc + jj, ldc, acc);
+          micro_any(kk, a + ii * rsa, rsa, csa, bp, ldbp, c + ii * ldc + jj, ldc, acc);
+      }
     } else {
       for (int ii = i0; ii < i1; ii += MR)
         for (int jj = j0; jj < j1; jj += NR)
@@ -83,16 +108,17 @@ static void gemm_range(int split, int k, int kc, const float *a0, int rsa, int c
   }
 }
 
-__attribute__((export_name("gemm_run"))) void gemm_run(gemm_job *j) {
+__attribute__((export_name("gemm_run"))) void gemm_run(gemm_job *j, int tid) {
+  float *pack = j->bpack ? j->bpack + tid * KCMAX * NR : 0;
   for (;;) {
     const int t = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
     if (t >= j->nchunks) return;
     if (j->split == 0) {
       const int j0 = t * j->chunk, j1 = j0 + j->chunk < j->n ? j0 + j->chunk : j->n;
-      gemm_range(0, j->k, j->kc, j->a, j->rsa, j->csa, j->b, j->ldb, j->bsp, j->c, j->ldc, j->acc, 0, j->m, j0, j1);
+      gemm_range(0, j->k, j->kc, j->a, j->rsa, j->csa, j->b, j->ldb, j->bsp, j->c, j->ldc, j->acc, 0, j->m, j0, j1, pack);
     } else {
       const int i0 = t * j->chunk, i1 = i0 + j->chunk < j->m ? i0 + j->chunk : j->m;
-      gemm_range(1, j->k, j->kc, j->a, j->rsa, j->csa, j->b, j->ldb, j->bsp, j->c, j->ldc, j->acc, i0, i1, 0, j->n);
+      gemm_range(1, j->k, j->kc, j->a, j->rsa, j->csa, j->b, j->ldb, j->bsp, j->c, j->ldc, j->acc, i0, i1, 0, j->n, 0);
     }
   }
 }
@@ -122,7 +148,7 @@ __attribute__((export_name("sqdiff_run"))) void sqdiff_run(sqdiff_job *j, int ti
     if (c >= j->nchunks) return;
     const int i0 = c * j->chunk, i1 = i0 + j->chunk < j->rows ? i0 + j->chunk : j->rows;
     const int mPad = (i1 - i0 + MR - 1) / MR * MR;
-    gemm_range(1, j->rankPad, 256, j->w + i0 * j->rankPad, j->rankPad, 1, j->h, colsPad, NR, t, colsPad, 0, 0, mPad, 0, colsPad);
+    gemm_range(1, j->rankPad, 256, j->w + i0 * j->rankPad, j->rankPad, 1, j->h, colsPad, NR, t, colsPad, 0, 0, mPad, 0, colsPad, 0);
     double sum = 0;
     for (int i = i0; i < i1; i++) {
       const float *vr = j->v + i * cols, *tr = t + (i - i0) * colsPad;
