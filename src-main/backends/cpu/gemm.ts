@@ -15,6 +15,8 @@ export const padTo = (n: number, block: number): number => Math.ceil(n / block) 
 export const GEMM_JOB_BYTES = 128;
 /** Bytes of a squared-difference job record (13 words). */
 export const SQDIFF_JOB_BYTES = 64;
+/** Bytes of a coordinate-sweep job record (14 words). */
+export const SWEEP_JOB_BYTES = 64;
 
 /** Below this many multiply-adds a product is not worth waking the workers for (~50 µs of work). */
 const PARALLEL_MIN_MADDS = 1 << 20;

@@ -4,13 +4,14 @@
 import type { Backend, BackendProvider, BoundV } from '../../engine/backends/backend.js';
 import type { DType, Matrix } from '../../engine/matrix.js';
 import { Arena } from './arena.js';
-import { f32, GEMM_JOB_BYTES, getRows, MR, NR, padTo, putRows, putTransposedPanels, runGemm, SQDIFF_JOB_BYTES } from './gemm.js';
+import { cellDivergence, EPSILON } from '../../engine/divergence.js';
+import { f32, GEMM_JOB_BYTES, getRows, MR, NR, padTo, putRows, putTransposedPanels, runGemm, SQDIFF_JOB_BYTES, SWEEP_JOB_BYTES } from './gemm.js';
 import { HEAP_BYTE, JobKind, KernelPool, type PoolOptions } from './pool.js';
 
-/** scikit-learn's EPSILON: np.finfo(np.float32).eps. */
-const EPSILON = 2 ** -23;
 /** Floats per thread of W·H tile for the β-divergence work (1 MiB). */
 const TILE_FLOATS = 1 << 18;
+/** Columns per block of a coordinate sweep (SW in kernel/gemm.c). */
+const SW = 16;
 
 export type CpuBackendOptions = PoolOptions;
 
@@ -129,6 +130,7 @@ class CpuBoundV implements BoundV {
   private readonly scratch: Scratch;
   private readonly job: number;
   private readonly sqJob: number;
+  private readonly sweepJob: number;
   private disposed = false;
 
   constructor(
@@ -150,6 +152,7 @@ class CpuBoundV implements BoundV {
     this.scratch = new Scratch(arena);
     this.job = arena.alloc(GEMM_JOB_BYTES, true);
     this.sqJob = arena.alloc(SQDIFF_JOB_BYTES, true);
+    this.sweepJob = arena.alloc(SWEEP_JOB_BYTES, true);
   }
 
   async WtV(W: Matrix, out: Matrix): Promise<void> {
@@ -251,41 +254,98 @@ class CpuBoundV implements BoundV {
     this.checkOpen();
     const f = this.loadFactors(W, H);
     if (beta === 2) return this.squaredError(f) / 2;
+    return this.tiledDivergences(f, beta).beta;
+  }
+
+  async divergences(W: Matrix, H: Matrix, beta: number): Promise<{ beta: number; frobenius: number }> {
+    this.checkOpen();
+    const f = this.loadFactors(W, H);
+    if (beta === 2) {
+      const frobenius = this.squaredError(f) / 2;
+      return { beta: frobenius, frobenius };
+    }
+    return this.tiledDivergences(f, beta);
+  }
+
+  /** Both divergences from one pass of W·H tiles, cell by cell as the engine defines them. */
+  private tiledDivergences(f: ReturnType<CpuBoundV['loadFactors']>, beta: number): { beta: number; frobenius: number } {
     const { rows, cols } = this;
-    let total = 0;
-    let sumWHbeta = 0;
+    const v = this.V.data;
+    let sumBeta = 0;
+    let sumFro = 0;
     for (let i0 = 0; i0 < rows; i0 += f.tileRows) {
       const i1 = Math.min(rows, i0 + f.tileRows);
       const t = this.productTile(f, i0, i1);
-      const v = this.V.data;
       for (let i = i0; i < i1; i++) {
         const tr = (i - i0) * f.colsPad, vr = i * cols;
         for (let j = 0; j < cols; j++) {
-          const wh = t[tr + j]!;
           const x = v[vr + j]!;
-          if (beta !== 1 && beta !== 0) sumWHbeta += wh ** beta;
-          if (!(x > EPSILON)) continue;
-          const whs = wh === 0 ? EPSILON : wh;
-          if (beta === 1) total += x * Math.log(x / whs) - x;
-          else if (beta === 0) total += x / whs - Math.log(x / whs);
-          else total += x ** beta - beta * x * whs ** (beta - 1);
+          const y = t[tr + j]!;
+          sumFro += (x - y) * (x - y);
+          sumBeta += cellDivergence(x, y, beta);
         }
       }
     }
-    if (beta === 1) {
-      // Σ(W·H) over every entry = (column sums of W)·(row sums of H), as scikit-learn computes it.
-      const rank = W.cols;
-      let sumWH = 0;
-      for (let k = 0; k < rank; k++) {
-        let sw = 0, sh = 0;
-        for (let i = 0; i < rows; i++) sw += W.data[i * rank + k]!;
-        for (let j = 0; j < cols; j++) sh += H.data[k * cols + j]!;
-        sumWH += sw * sh;
-      }
-      return total + sumWH;
+    return { beta: sumBeta, frobenius: sumFro / 2 };
+  }
+
+  sweep(side: 'W' | 'H', factor: Matrix, B: Matrix, A: Matrix, revive: boolean): { violation: number; change: number } | null {
+    this.checkOpen();
+    // Float64 factors come from a run that asked for float64: keep its precision, let the engine sweep.
+    if (!(factor.data instanceof Float32Array)) return null;
+    const k = B.rows;
+    const n = side === 'W' ? factor.rows : factor.cols;
+    expectShape('sweep B', B, k, k);
+    expectShape('sweep factor', factor, side === 'W' ? this.rows : k, side === 'W' ? k : this.cols);
+    expectShape('sweep A', A, factor.rows, factor.cols);
+    const pool = this.pool;
+    const threads = pool.threads;
+    const parallel = threads > 1 && n * k * k >= 1 << 20;
+    // W's chunks are transposed through per-thread scratch: keep them L1-sized (k×64 floats).
+    let chunk = parallel ? Math.max(SW, padTo(Math.ceil(n / (4 * threads)), SW)) : padTo(n, SW);
+    if (side === 'W') chunk = Math.min(chunk, 64);
+    const nchunks = Math.ceil(n / chunk);
+    // H is swept where it lies (k×n, columns padded with inert zeros to whole blocks); W row-major, a chunk
+    // of rows transposed at a time inside the kernel.
+    const ldf = side === 'W' ? k : padTo(n, SW);
+    const floats = side === 'W' ? n * k : k * ldf;
+    const fByte = this.scratch.get('sweepF', 4 * floats);
+    const aByte = this.scratch.get('sweepA', 4 * floats);
+    const bByte = this.scratch.get('sweepB', 4 * k * k);
+    putRows(pool, fByte, factor, ldf);
+    putRows(pool, aByte, A, ldf);
+    putRows(pool, bByte, B, k);
+    const scratchStride = side === 'W' ? 2 * k * chunk : 0;
+    const scratchByte = side === 'W' ? this.scratch.get('sweepT', 4 * scratchStride * threads) : 0;
+    const partialByte = this.scratch.get('sweepPartial', 8 * 2 * nchunks);
+    const aliveByte = this.scratch.get('sweepAlive', 4 * k * nchunks);
+    const w = new Int32Array(pool.memory.buffer, this.sweepJob, 14);
+    w.set([0, nchunks, chunk, side === 'W' ? 1 : 0, k, n, ldf, fByte, aByte, bByte, scratchByte, scratchStride, partialByte, aliveByte]);
+    pool.run(JobKind.Sweep, this.sweepJob, parallel);
+    getRows(pool, fByte, ldf, factor);
+    const partial = new Float64Array(pool.memory.buffer, partialByte, 2 * nchunks);
+    const alive = new Int32Array(pool.memory.buffer, aliveByte, k * nchunks);
+    let violation = 0, change = 0;
+    for (let c = 0; c < nchunks; c++) {
+      violation += partial[2 * c]!;
+      change += partial[2 * c + 1]!;
     }
-    if (beta === 0) return total - rows * cols;
-    return (total + sumWHbeta * (beta - 1)) / (beta * (beta - 1));
+    if (revive) {
+      // A component that died is given a tiny floor so that it can come back (as solvers/sweep.ts does,
+      // here after the whole sweep rather than right after the component).
+      for (let t = 0; t < k; t++) {
+        let any = false;
+        for (let c = 0; c < nchunks && !any; c++) any = alive[c * k + t] !== 0;
+        if (any) continue;
+        const d = factor.data;
+        let max = 0;
+        for (let q = 0; q < d.length; q++) if (d[q]! > max) max = d[q]!;
+        const floor = 1e-16 * max;
+        if (side === 'W') for (let i = 0; i < n; i++) d[i * k + t] = floor;
+        else d.fill(floor, t * n, (t + 1) * n);
+      }
+    }
+    return { violation, change };
   }
 
   async setCells(indices: Uint32Array, values: ArrayLike<number>): Promise<void> {
@@ -306,6 +366,7 @@ class CpuBoundV implements BoundV {
     this.backend.arena.release(this.vByte);
     this.backend.arena.release(this.job);
     this.backend.arena.release(this.sqJob);
+    this.backend.arena.release(this.sweepJob);
     this.backend.forget(this);
   }
 
@@ -395,7 +456,10 @@ class CpuBoundV implements BoundV {
           const xv = v[vr + j]!;
           const whSafe = beta < 2 && wh === 0 ? EPSILON : wh;
           if (beta === 1) x[tr + j] = xv / whSafe;
-          else if (beta === 0) x[tr + j] = xv / (whSafe * whSafe);
+          else if (beta === 0) {
+            const r = 1 / whSafe;
+            x[tr + j] = r * r * xv;
+          }
           else x[tr + j] = xv * whSafe ** (beta - 2);
           if (beta !== 1) {
             const whDen = beta < 1 && wh === 0 ? EPSILON : wh;

@@ -11,14 +11,24 @@ import { RELAXED_WASM_BASE64, SIMD_WASM_BASE64 } from './kernel/wasm-bytes.js';
 
 export type KernelFlavour = 'relaxed' | 'simd';
 
+/** The kernel's job runners: each takes a job record and the calling thread's index (0: the caller). */
 export interface KernelExports {
   gemm_run(job: number, tid: number): void;
   sqdiff_run(job: number, tid: number): void;
+  sweep_run(job: number, tid: number): void;
 }
 
 /** Which exported runner a job uses, as stored in the control block. */
-export const JobKind = { Gemm: 0, Sqdiff: 1 } as const;
+export const JobKind = { Gemm: 0, Sqdiff: 1, Sweep: 2 } as const;
 export type JobKind = (typeof JobKind)[keyof typeof JobKind];
+const RUNNERS = ['gemm_run', 'sqdiff_run', 'sweep_run'] as const;
+
+/** Runs one job's share on this thread. */
+export function runShare(kernels: KernelExports, kind: number, job: number, tid: number): void {
+  const runner = RUNNERS[kind];
+  if (!runner) throw new Error(`unknown CPU backend job kind ${kind}`);
+  kernels[runner](job, tid);
+}
 
 // Control block (Int32 words) at CONTROL_BYTE. Bytes below it are where the module's (unused) shadow stack
 // would be, so nothing is placed there.
@@ -120,7 +130,7 @@ export class KernelPool {
       Atomics.add(c, GEN, 1);
       Atomics.notify(c, GEN);
     }
-    this.call(kind, job);
+    runShare(this.kernels, kind, job, 0);
     if (helpers > 0) {
       const joined = helpers - Math.max(0, Atomics.exchange(c, SLOTS, -1));
       let spins = 0;
@@ -131,11 +141,6 @@ export class KernelPool {
       }
       if (Atomics.load(c, FAILED) !== 0) throw new Error('a CPU backend worker failed');
     }
-  }
-
-  private call(kind: JobKind, job: number): void {
-    if (kind === JobKind.Gemm) this.kernels.gemm_run(job, 0);
-    else this.kernels.sqdiff_run(job, 0);
   }
 
   async dispose(): Promise<void> {

@@ -1,6 +1,6 @@
 // A CPU backend worker thread: instantiates the kernels on the shared memory and joins jobs as they open.
 import { parentPort, workerData } from 'node:worker_threads';
-import { CONTROL, JobKind, type KernelExports } from './pool.js';
+import { CONTROL, runShare, type KernelExports } from './pool.js';
 
 const { module, memory, controlByte, tid } = workerData as {
   module: WebAssembly.Module;
@@ -30,9 +30,7 @@ for (;;) {
   }
   if (!joined) continue;
   try {
-    const job = Atomics.load(c, CONTROL.JOB);
-    if (Atomics.load(c, CONTROL.KIND) === JobKind.Gemm) kernels.gemm_run(job, tid);
-    else kernels.sqdiff_run(job, tid);
+    runShare(kernels, Atomics.load(c, CONTROL.KIND), Atomics.load(c, CONTROL.JOB), tid);
   } catch {
     Atomics.store(c, CONTROL.FAILED, 1);
   }

@@ -56,6 +56,13 @@ export interface BoundV {
    * for β ≠ 2 (loss and relErr) costs one pass over V instead of two. Without it the engine makes two calls.
    */
   divergences?(W: Matrix, H: Matrix, beta: number): Promise<{ beta: number; frobenius: number }>;
+  /**
+   * Optional: one coordinate-descent sweep of cd and HALS, done by the backend with the arithmetic of
+   * solvers/sweep.ts (sweepW for side 'W': factor = W, B = HHᵀ (+l2), A = VHᵀ (−l1); sweepH for side 'H').
+   * Updates factor in place. Synchronous, because the solvers run it several times per iteration between
+   * products; returns null to decline (the engine then sweeps itself).
+   */
+  sweep?(side: 'W' | 'H', factor: Matrix, B: Matrix, A: Matrix, revive: boolean): { violation: number; change: number } | null;
   /** Overwrite V at flat indices (i·cols + j): how imputed values of missing cells reach the backend. */
   setCells(indices: Uint32Array, values: ArrayLike<number>): Promise<void>;
   dispose(): Promise<void>;

@@ -73,11 +73,11 @@ export class CdSolver implements SolverSteps {
     const { reg } = fit;
     const HHt = await fit.currentHHt();
     const VHt = await this.products.VHt();
-    let violation = sweepW(fit.W, withDiagonal(HHt, reg.l2W), minusScalar(VHt, reg.l1W)).violation;
+    let violation = sweepW(fit.W, withDiagonal(HHt, reg.l2W), minusScalar(VHt, reg.l1W), false, fit.bound).violation;
     if (!fit.updateH) return { violation, products: { side: 'W', VHt, HHt } };
 
     const { WtV, WtW } = await this.products.forH();
-    violation += sweepH(fit.H, withDiagonal(WtW, reg.l2H), minusScalar(WtV, reg.l1H)).violation;
+    violation += sweepH(fit.H, withDiagonal(WtW, reg.l2H), minusScalar(WtV, reg.l1H), false, fit.bound).violation;
     fit.hht = null;
     return { violation, products: { side: 'H', WtV, WtW } };
   }

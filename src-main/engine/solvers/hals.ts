@@ -57,13 +57,13 @@ export class HalsSolver implements SolverSteps {
     if (iteration === 1 && fit.updateH) await this.scaleW(VHt.data, HHt.data);
     const BW = withDiagonal(HHt, reg.l2W);
     const AW = minusScalar(VHt, reg.l1W);
-    let violation = innerLoop(this.sweepsW, () => sweepW(fit.W, BW, AW, true));
+    let violation = innerLoop(this.sweepsW, () => sweepW(fit.W, BW, AW, true, fit.bound));
     if (!fit.updateH) return { violation, products: { side: 'W', VHt, HHt } };
 
     const { WtV, WtW } = await this.products.forH();
     const BH = withDiagonal(WtW, reg.l2H);
     const AH = minusScalar(WtV, reg.l1H);
-    violation += innerLoop(this.sweepsH, () => sweepH(fit.H, BH, AH, true));
+    violation += innerLoop(this.sweepsH, () => sweepH(fit.H, BH, AH, true, fit.bound));
     fit.hht = null;
     return { violation, products: { side: 'H', WtV, WtW } };
   }

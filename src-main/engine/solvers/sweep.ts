@@ -1,6 +1,7 @@
 // One cyclic coordinate-descent sweep over a factor: scikit-learn's _update_cdnmf_fast, for W (rows×rank)
 // and, without transposing, for H (rank×cols). Also the inner sweep of accelerated HALS.
 
+import type { BoundV } from '../backends/backend.js';
 import type { Matrix } from '../matrix.js';
 
 export interface SweepResult {
@@ -11,11 +12,15 @@ export interface SweepResult {
 }
 
 /**
+ * A backend that offers BoundV.sweep does the work when `bound` is given.
+ *
  * Sweep W given B = HHᵀ (+ l2 on the diagonal) and A = VHᵀ (− l1), components in order 0…rank−1.
  * With `revive`, a column that ends up all zero is set to 1e-16·max(W) so that it can come back later
  * (Gillis & Glineur's safeguard; not done by scikit-learn's cd).
  */
-export function sweepW(W: Matrix, B: Matrix, A: Matrix, revive = false): SweepResult {
+export function sweepW(W: Matrix, B: Matrix, A: Matrix, revive = false, bound?: BoundV): SweepResult {
+  const done = bound?.sweep?.('W', W, B, A, revive);
+  if (done) return done;
   const k = W.cols;
   const rows = W.rows;
   const w = W.data;
@@ -49,7 +54,9 @@ export function sweepW(W: Matrix, B: Matrix, A: Matrix, revive = false): SweepRe
 }
 
 /** Sweep H given B = WᵀW (+ l2) and A = WᵀV (− l1): the same arithmetic as scikit-learn's sweep over Hᵀ. */
-export function sweepH(H: Matrix, B: Matrix, A: Matrix, revive = false): SweepResult {
+export function sweepH(H: Matrix, B: Matrix, A: Matrix, revive = false, bound?: BoundV): SweepResult {
+  const done = bound?.sweep?.('H', H, B, A, revive);
+  if (done) return done;
   const k = H.rows;
   const cols = H.cols;
   const h = H.data;

@@ -126,8 +126,7 @@ __attribute__((export_name("gemm_run"))) void gemm_run(gemm_job *j, int tid) {
 /*
  * ‖V − W·H‖² by row blocks: each chunk forms its block of W·H in the calling thread's scratch tile with the
  * GEMM above and sums the squared differences in f64, into its own slot of partial (summed in a fixed order
- * by the caller, so the result does not depend on which thread took which chunk). Missing entries (NaN in V)
- * are skipped.
+ * by the caller, so the result does not depend on which thread took which chunk).
  */
 typedef struct {
   int next, nchunks, chunk; /* chunk: rows per block, a multiple of MR */
@@ -157,19 +156,119 @@ __attribute__((export_name("sqdiff_run"))) void sqdiff_run(sqdiff_job *j, int ti
       for (; q + 4 <= cols; q += 4) {
         v128_t vv = wasm_v128_load(vr + q);
         v128_t d = wasm_f32x4_sub(vv, wasm_v128_load(tr + q));
-        d = wasm_v128_and(d, wasm_f32x4_eq(vv, vv)); /* NaN in V: missing, contributes 0 */
         d = wasm_f32x4_mul(d, d);
         s0 = wasm_f64x2_add(s0, wasm_f64x2_promote_low_f32x4(d));
         s1 = wasm_f64x2_add(s1, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(d, d, 2, 3, 0, 1)));
       }
       double rs = wasm_f64x2_extract_lane(s0, 0) + wasm_f64x2_extract_lane(s0, 1) + wasm_f64x2_extract_lane(s1, 0) +
                   wasm_f64x2_extract_lane(s1, 1);
-      for (; q < cols; q++) {
-        const float vv = vr[q];
-        if (vv == vv) { const float d = vv - tr[q]; rs += (double)d * d; }
-      }
+      for (; q < cols; q++) { const float d = vr[q] - tr[q]; rs += (double)d * d; }
       sum += rs;
     }
     j->partial[c] = sum;
+  }
+}
+
+/*
+ * One coordinate-descent (HALS) sweep over a factor, the arithmetic of the engine's solvers/sweep.ts: for each
+ * component t in order, g = Σ_r B[t,r]·F[r,·] − A[t,·], violation += |g| (or |min(0, g)| where F is 0), and
+ * F[t,·] ← max(F[t,·] − g/B[t,t], 0). Each column of the k×n view depends only on itself, so columns are
+ * swept in blocks of SW, all components at a time, and blocks are shared out to the threads.
+ *
+ * side 0 (H): F and A are k×n with row stride ldf. side 1 (W): F and A are n×k row-major (row stride ldf);
+ * each chunk of rows is transposed into the thread's scratch, swept, and transposed back.
+ */
+#define SW 16
+
+typedef struct {
+  int next, nchunks, chunk; /* chunk: columns of the k×n view, a multiple of SW */
+  int side, k, n, ldf;
+  float *f;
+  const float *a;
+  const float *b; /* k×k, row stride k */
+  float *scratch; /* side 1: per thread 2·k·chunk floats at scratch + tid·scratchStride */
+  int scratchStride;
+  double *partial; /* per chunk: violation, change */
+  int *alive;      /* per chunk: k flags, whether component t has a non-zero entry in the chunk after the sweep */
+} sweep_job;
+
+static inline float hsum(v128_t v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) +
+         wasm_f32x4_extract_lane(v, 3);
+}
+
+/* Columns [0, width) of F (k×·, stride fs) and A (stride as); width a multiple of SW. */
+static void sweep_cols(int k, float *f, int fs, const float *a, int as, const float *b, int width, double *violation,
+                       double *change, int *alive) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  double viol = 0, chg = 0;
+  for (int j = 0; j < width; j += SW) {
+    for (int t = 0; t < k; t++) {
+      const float *at = a + t * as + j;
+      v128_t g0 = wasm_f32x4_neg(wasm_v128_load(at)), g1 = wasm_f32x4_neg(wasm_v128_load(at + 4));
+      v128_t g2 = wasm_f32x4_neg(wasm_v128_load(at + 8)), g3 = wasm_f32x4_neg(wasm_v128_load(at + 12));
+      const float *bt = b + t * k;
+      const float *fr = f + j;
+      for (int r = 0; r < k; r++, fr += fs) {
+        const v128_t bv = wasm_v128_load32_splat(bt + r);
+        g0 = MADD(bv, wasm_v128_load(fr), g0);
+        g1 = MADD(bv, wasm_v128_load(fr + 4), g1);
+        g2 = MADD(bv, wasm_v128_load(fr + 8), g2);
+        g3 = MADD(bv, wasm_v128_load(fr + 12), g3);
+      }
+      float *ft = f + t * fs + j;
+      const float hess = bt[t];
+      v128_t vs = zero, cs = zero, nz = zero;
+#define UPDATE(q, g)                                                                                                  \
+  {                                                                                                                   \
+    const v128_t old = wasm_v128_load(ft + 4 * q);                                                                   \
+    const v128_t isZero = wasm_f32x4_eq(old, zero);                                                                  \
+    vs = wasm_f32x4_add(vs, wasm_f32x4_abs(wasm_v128_bitselect(wasm_f32x4_min(zero, g), g, isZero)));                \
+    v128_t now = old;                                                                                                 \
+    if (hess != 0) {                                                                                                  \
+      now = wasm_f32x4_max(wasm_f32x4_sub(old, wasm_f32x4_div(g, wasm_f32x4_splat(hess))), zero);                    \
+      const v128_t d = wasm_f32x4_sub(now, old);                                                                      \
+      cs = wasm_f32x4_add(cs, wasm_f32x4_mul(d, d));                                                                  \
+      wasm_v128_store(ft + 4 * q, now);                                                                              \
+    }                                                                                                                 \
+    nz = wasm_v128_or(nz, wasm_f32x4_ne(now, zero));                                                                 \
+  }
+      UPDATE(0, g0) UPDATE(1, g1) UPDATE(2, g2) UPDATE(3, g3)
+#undef UPDATE
+      viol += hsum(vs);
+      chg += hsum(cs);
+      if (wasm_v128_any_true(nz)) alive[t] = 1;
+    }
+  }
+  *violation += viol;
+  *change += chg;
+}
+
+__attribute__((export_name("sweep_run"))) void sweep_run(sweep_job *j, int tid) {
+  const int k = j->k, n = j->n, ldf = j->ldf, chunk = j->chunk;
+  for (;;) {
+    const int c = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+    if (c >= j->nchunks) return;
+    const int c0 = c * chunk, c1 = c0 + chunk < n ? c0 + chunk : n;
+    double *partial = j->partial + 2 * c;
+    int *alive = j->alive + k * c;
+    partial[0] = 0;
+    partial[1] = 0;
+    for (int t = 0; t < k; t++) alive[t] = 0;
+    if (j->side == 0) {
+      sweep_cols(k, j->f + c0, ldf, j->a + c0, ldf, j->b, (c1 - c0 + SW - 1) / SW * SW, partial, partial + 1, alive);
+    } else {
+      const int width = (c1 - c0 + SW - 1) / SW * SW;
+      float *ft = j->scratch + tid * j->scratchStride, *at = ft + k * chunk;
+      for (int t = 0; t < k; t++)
+        for (int i = 0; i < width; i++) {
+          const int row = c0 + i;
+          ft[t * chunk + i] = row < c1 ? j->f[row * ldf + t] : 0.0f;
+          at[t * chunk + i] = row < c1 ? j->a[row * ldf + t] : 0.0f;
+        }
+      sweep_cols(k, ft, chunk, at, chunk, j->b, width, partial, partial + 1, alive);
+      for (int i = 0; i < c1 - c0; i++)
+        for (int t = 0; t < k; t++) j->f[(c0 + i) * ldf + t] = ft[t * chunk + i];
+    }
   }
 }
