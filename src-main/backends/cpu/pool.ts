@@ -96,6 +96,9 @@ export class KernelPool {
       for (let tid = 1; tid < threads; tid++) {
         const worker = new Worker(new URL('./worker.js', import.meta.url), {
           workerData: { module, memory, controlByte: CONTROL_BYTE, tid },
+          // Not the parent's: `node --input-type=module -e …` would be refused for a worker file. V8 flags
+          // (relaxed SIMD, say) are process-wide and reach the worker anyway.
+          execArgv: [],
         });
         workers.push(worker);
         await new Promise<void>((resolve, reject) => {
