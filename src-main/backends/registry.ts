@@ -6,8 +6,7 @@ import { createReferenceBackend } from '../engine/backends/reference.js';
 import { UserError } from '../engine/errors.js';
 import type { DType, Matrix } from '../engine/matrix.js';
 import { cpuProvider } from './cpu/index.js';
-// The GPU backend joins with one line here, once src-main/backends/gpu/index.ts exports gpuProvider:
-// import { gpuProvider } from './gpu/index.js';
+import { gpuProvider } from './gpu/index.js';
 
 export const referenceProvider: BackendProvider = {
   name: 'reference',
@@ -17,7 +16,7 @@ export const referenceProvider: BackendProvider = {
 };
 
 /** Every backend this build knows, best first under 'auto'. */
-export const providers: readonly BackendProvider[] = [/* gpuProvider, */ cpuProvider, referenceProvider];
+export const providers: readonly BackendProvider[] = [gpuProvider, cpuProvider, referenceProvider];
 
 export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'gpu', 'cpu', 'reference'];
 

@@ -510,7 +510,8 @@ class CpuBoundV implements BoundV {
 
 export const cpuProvider: BackendProvider = {
   name: 'cpu',
-  priority: 50,
+  // Below a hardware GPU (whose probe turns software renderers down), above the plain TypeScript reference.
+  priority: 10,
   async probe() {
     if (typeof WebAssembly !== 'object' || typeof SharedArrayBuffer !== 'function') {
       return { ok: false, reason: 'no WebAssembly threads in this runtime' };
