@@ -3,7 +3,7 @@
 
 import type { Backend, BoundV } from '../../engine/backends/backend.js';
 import type { DType, FloatArray, Matrix } from '../../engine/matrix.js';
-import { EPSILON, GpuKernels } from './kernels.js';
+import { GpuKernels } from './kernels.js';
 import type { DeviceMatrix, HostMatrix, ProductVariant } from './kernels.js';
 import { labelFor, openRuntime } from './runtime.js';
 import type { GpuJsKernel, GpuMode, GpuRuntime } from './runtime.js';
@@ -543,4 +543,3 @@ function spanIndex(spans: readonly Span[], i: number): number {
   return lo;
 }
 
-export { EPSILON };
