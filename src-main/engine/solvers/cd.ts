@@ -3,37 +3,8 @@
 
 import { minusScalar, withDiagonal } from '../dense.js';
 import type { Evaluation, Fit, SolverSteps, StepResult } from '../fit.js';
-import { allocate, dtypeOf, type Matrix } from '../matrix.js';
+import { SideProducts } from './products.js';
 import { sweepH, sweepW } from './sweep.js';
-
-/** Products with V that both cd and hals need, with V·Hᵀ kept when H and V cannot change (transform). */
-export class SideProducts {
-  private VHtBuffer: Matrix | null = null;
-  private VHtFresh = false;
-
-  constructor(private readonly fit: Fit) {}
-
-  async VHt(): Promise<Matrix> {
-    const fit = this.fit;
-    if (!this.VHtBuffer) this.VHtBuffer = allocate(fit.rows, fit.rank, dtypeOf(fit.W));
-    if (!this.VHtFresh || fit.updateH || fit.missing) {
-      await fit.bound.VHt(fit.H, this.VHtBuffer);
-      this.VHtFresh = true;
-    }
-    return this.VHtBuffer;
-  }
-
-  /** WᵀV and WᵀW of the current W. */
-  async forH(): Promise<{ WtV: Matrix; WtW: Matrix }> {
-    const fit = this.fit;
-    const dtype = dtypeOf(fit.W);
-    const WtV = allocate(fit.rank, fit.cols, dtype);
-    const WtW = allocate(fit.rank, fit.rank, dtype);
-    await fit.bound.WtW(fit.W, WtW);
-    await fit.bound.WtV(fit.W, WtV);
-    return { WtV, WtW };
-  }
-}
 
 /** scikit-learn's rule: stop when violation / violation of iteration 1 ≤ tol (or that first one is 0). */
 export class ViolationRule {

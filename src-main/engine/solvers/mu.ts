@@ -5,6 +5,7 @@ import { EPSILON } from '../divergence.js';
 import { squareTimes, timesSquare } from '../dense.js';
 import type { Evaluation, Fit, SolverSteps, StepResult } from '../fit.js';
 import { allocate, dtypeOf, type Matrix } from '../matrix.js';
+import { SideProducts } from './products.js';
 
 const FLOAT64_EPS = 2.220446049250313e-16;
 
@@ -37,8 +38,7 @@ export class MuSolver implements SolverSteps {
   private readonly denW: Matrix;
   private readonly numH: Matrix;
   private readonly denH: Matrix;
-  private VHt: Matrix | null = null;
-  private VHtFresh = false;
+  private readonly products: SideProducts;
 
   constructor(
     private readonly fit: Fit,
@@ -47,6 +47,7 @@ export class MuSolver implements SolverSteps {
     const beta = fit.beta;
     // The exponent that makes each update a majorisation–minimisation step.
     this.gamma = beta < 1 ? 1 / (2 - beta) : beta > 2 ? 1 / (beta - 1) : 1;
+    this.products = new SideProducts(fit);
     const dtype = dtypeOf(fit.W);
     this.numW = allocate(fit.rows, fit.rank, dtype);
     this.denW = allocate(fit.rows, fit.rank, dtype);
@@ -74,17 +75,6 @@ export class MuSolver implements SolverSteps {
     return stop;
   }
 
-  /** V·Hᵀ; computed once when H is fixed and V never changes (transform without missing entries). */
-  private async currentVHt(): Promise<Matrix> {
-    const fit = this.fit;
-    if (!this.VHt) this.VHt = allocate(fit.rows, fit.rank, dtypeOf(fit.W));
-    if (!this.VHtFresh || fit.updateH || fit.missing) {
-      await fit.bound.VHt(fit.H, this.VHt);
-      this.VHtFresh = true;
-    }
-    return this.VHt;
-  }
-
   async step(): Promise<StepResult> {
     const fit = this.fit;
     const { bound, W, H, beta, reg } = fit;
@@ -93,7 +83,7 @@ export class MuSolver implements SolverSteps {
     let HHt: Matrix | undefined;
     if (beta === 2) {
       HHt = await fit.currentHHt();
-      VHt = await this.currentVHt();
+      VHt = await this.products.VHt();
       this.numW.data.set(VHt.data);
       timesSquare(W, HHt, this.denW);
     } else {
@@ -108,10 +98,7 @@ export class MuSolver implements SolverSteps {
     let WtV: Matrix | undefined;
     let WtW: Matrix | undefined;
     if (beta === 2) {
-      WtV = allocate(fit.rank, fit.cols, dtypeOf(W));
-      WtW = allocate(fit.rank, fit.rank, dtypeOf(W));
-      await bound.WtV(W, WtV);
-      await bound.WtW(W, WtW);
+      ({ WtV, WtW } = await this.products.forH());
       this.numH.data.set(WtV.data);
       squareTimes(WtW, H, this.denH);
     } else {
