@@ -60,9 +60,9 @@ function prepare(V: Matrix, dtype: DType): Prepared {
   return { V: filled, missing, missingCount: indices.length, normV2 };
 }
 
-function makeSolver(solver: Solver, fit: Fit, tol: number): SolverSteps {
+function makeSolver(solver: Solver, fit: Fit, tol: number, backend: Backend): SolverSteps {
   if (solver === 'mu') return new MuSolver(fit, tol);
-  if (solver === 'hals') return new HalsSolver(fit, tol);
+  if (solver === 'hals') return new HalsSolver(fit, tol, backend.productSpeedup);
   return new CdSolver(fit, tol);
 }
 
@@ -133,7 +133,7 @@ export async function factorize(V: Matrix, options: FactorizeOptions): Promise<F
       prepared.normV2,
       true,
     );
-    const loop = await runLoop(fit, makeSolver(solver, fit, tol), {
+    const loop = await runLoop(fit, makeSolver(solver, fit, tol, backend), {
       maxIter,
       targetRelErr,
       onProgress: options.onProgress,
@@ -186,7 +186,7 @@ export async function transform(X: Matrix, H: Matrix, options: TransformOptions)
     }
     const reg = regularization(X.rows, X.cols, alphaW, 0, l1Ratio);
     const fit = new Fit(bound, W, clone(inDtype(H, dtype)), beta, reg, prepared.missing, prepared.normV2, false);
-    const loop = await runLoop(fit, makeSolver(solver, fit, tol), {
+    const loop = await runLoop(fit, makeSolver(solver, fit, tol, backend), {
       maxIter,
       targetRelErr,
       onProgress: options.onProgress,

@@ -103,4 +103,6 @@ test('hals sweeps more when a product with V costs more than a sweep (the ρ rul
   assert.equal(innerSweeps(1000, 1000, 10, 'W'), Math.floor(1 + 0.5 * ((1e6 + 1e4) / (1e4 + 1e3))));
   assert.ok(innerSweeps(2000, 2000, 10, 'H') > innerSweeps(200, 200, 10, 'H'));
   assert.equal(innerSweeps(5, 5, 5, 'W'), 1, 'tiny problems: one sweep, as plain HALS');
+  assert.ok(innerSweeps(1000, 1000, 10, 'W', 10) < innerSweeps(1000, 1000, 10, 'W'), 'fast products: fewer sweeps each');
+  assert.equal(innerSweeps(1000, 1000, 10, 'W', 1e6), 1);
 });

@@ -16,6 +16,12 @@ export interface Backend {
   readonly label: string;
   /** The precisions this backend computes in; V of another dtype is converted by the caller. */
   readonly dtypes: readonly DType[];
+  /**
+   * Optional planning hint, a constant of the backend (never measured, so that results stay deterministic):
+   * roughly how many times faster than the reference backend it multiplies by V. Accelerated HALS spends
+   * fewer host-side inner sweeps per product where products are cheap. Default 1.
+   */
+  readonly productSpeedup?: number;
   /** Make V resident for a run. The returned handle is only valid until it is disposed. */
   bind(V: Matrix): Promise<BoundV>;
   /** a·b with optional transposes, for factor-sized operands (W·H rows, Gram matrices of W and H, …). */

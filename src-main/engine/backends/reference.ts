@@ -92,13 +92,32 @@ class ReferenceBound implements BoundV {
     const v = this.data;
     const w = W.data;
     const acc = new Float64Array(k * cols);
+    const row = new Float64Array(cols);
     for (let i = 0; i < rows; i++) {
-      const vi = i * cols;
-      for (let t = 0; t < k; t++) {
+      for (let j = 0; j < cols; j++) row[j] = v[i * cols + j]!;
+      // Four rows of the output per pass over V's row: each value of V is loaded once for four products.
+      let t = 0;
+      for (; t + 4 <= k; t += 4) {
+        const w0 = w[i * k + t]!;
+        const w1 = w[i * k + t + 1]!;
+        const w2 = w[i * k + t + 2]!;
+        const w3 = w[i * k + t + 3]!;
+        const a0 = t * cols;
+        const a1 = a0 + cols;
+        const a2 = a1 + cols;
+        const a3 = a2 + cols;
+        for (let j = 0; j < cols; j++) {
+          const x = row[j]!;
+          acc[a0 + j]! += w0 * x;
+          acc[a1 + j]! += w1 * x;
+          acc[a2 + j]! += w2 * x;
+          acc[a3 + j]! += w3 * x;
+        }
+      }
+      for (; t < k; t++) {
         const wit = w[i * k + t]!;
-        if (wit === 0) continue;
         const at = t * cols;
-        for (let j = 0; j < cols; j++) acc[at + j]! += wit * v[vi + j]!;
+        for (let j = 0; j < cols; j++) acc[at + j]! += wit * row[j]!;
       }
     }
     out.data.set(acc);
@@ -115,7 +134,30 @@ class ReferenceBound implements BoundV {
     const o = out.data;
     for (let i = 0; i < rows; i++) {
       const vi = i * cols;
-      for (let t = 0; t < k; t++) {
+      // Four dot products per pass over V's row, with independent sums.
+      let t = 0;
+      for (; t + 4 <= k; t += 4) {
+        const h0 = t * cols;
+        const h1 = h0 + cols;
+        const h2 = h1 + cols;
+        const h3 = h2 + cols;
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let j = 0; j < cols; j++) {
+          const x = v[vi + j]!;
+          s0 += x * h[h0 + j]!;
+          s1 += x * h[h1 + j]!;
+          s2 += x * h[h2 + j]!;
+          s3 += x * h[h3 + j]!;
+        }
+        o[i * k + t] = s0;
+        o[i * k + t + 1] = s1;
+        o[i * k + t + 2] = s2;
+        o[i * k + t + 3] = s3;
+      }
+      for (; t < k; t++) {
         const ht = t * cols;
         let s = 0;
         for (let j = 0; j < cols; j++) s += v[vi + j]! * h[ht + j]!;
