@@ -1,0 +1,78 @@
+// Reading and writing matrix files on disk: thin wrappers around the pure parsers and encoders.
+
+import { readFile, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import type { DType, Matrix } from '../engine/matrix.js';
+import { writeFileAtomic } from './atomic.js';
+import { csvPieces } from './csv.js';
+import { describeFsError } from './fs-errors.js';
+import { fileError, formatBytes } from './messages.js';
+import { encodeNpy } from './npy.js';
+import { formatFromName, parseMatrix, unsupportedExtension, type ReadMatrixOptions } from './parse.js';
+import type { ParsedMatrix, WriteFormat } from './types.js';
+import type { CancelSignal } from '../engine/errors.js';
+
+const gunzipAsync = promisify(gunzip);
+
+/** The most bytes read (or decompressed) at once: Node's limit for a single read. */
+const MAX_FILE_BYTES = 2 ** 31 - 1;
+
+/**
+ * Reads a matrix file: .csv/.tsv/.txt (any delimiter), .npy, .mtx, each optionally gzip-compressed (.gz).
+ * Unusable files throw UserError with one line naming the file and the reason.
+ */
+export async function readMatrixFile(filePath: string, options: ReadMatrixOptions = {}): Promise<ParsedMatrix> {
+  const kind = options.format ? { format: options.format, gzip: filePath.toLowerCase().endsWith('.gz') } : formatFromName(filePath);
+  if (!kind) throw unsupportedExtension(filePath);
+  let bytes: Uint8Array;
+  try {
+    const info = await stat(filePath);
+    if (info.isDirectory()) throw fileError(filePath, 'cannot read: it is a folder, not a file');
+    if (info.size > MAX_FILE_BYTES) throw fileError(filePath, `cannot read: the file is ${formatBytes(info.size)}, more than the 2 GiB that can be read at once`);
+    bytes = await readFile(filePath);
+  } catch (err) {
+    if (err instanceof Error && err.name === 'UserError') throw err;
+    throw fileError(filePath, `cannot read: ${describeFsError(err)}`);
+  }
+  if (kind.gzip) {
+    try {
+      bytes = await gunzipAsync(bytes, { maxOutputLength: MAX_FILE_BYTES });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw fileError(
+        filePath,
+        code === 'ERR_BUFFER_TOO_LARGE' ? 'cannot decompress: the content is larger than 2 GiB' : 'cannot decompress: not valid gzip data (the file is damaged or not compressed)',
+      );
+    }
+  }
+  return parseMatrix(bytes, filePath, { ...options, format: kind.format });
+}
+
+export interface WriteMatrixOptions {
+  /** Precision written: .npy element type, or the digits CSV needs. Default: the matrix's own. */
+  dtype?: DType;
+  /** Replace an existing file; without it an existing file is refused and left untouched. */
+  overwrite?: boolean;
+  /** CSV/TSV: a header row. */
+  columnNames?: readonly string[];
+  /** CSV/TSV: a first column of labels. */
+  rowNames?: readonly string[];
+  signal?: CancelSignal;
+}
+
+/** Writes a matrix as .npy (version 1.0, C order, little-endian) or as CSV/TSV text, atomically. */
+export async function writeMatrixFile(filePath: string, matrix: Matrix, format: WriteFormat, options: WriteMatrixOptions = {}): Promise<void> {
+  const atomic = { overwrite: options.overwrite ?? false, signal: options.signal };
+  if (format === 'npy') {
+    await writeFileAtomic(filePath, encodeNpy(matrix, options.dtype), atomic);
+    return;
+  }
+  const pieces = csvPieces(matrix, {
+    delimiter: format === 'tsv' ? '\t' : ',',
+    dtype: options.dtype,
+    columnNames: options.columnNames,
+    rowNames: options.rowNames,
+  });
+  await writeFileAtomic(filePath, pieces, atomic);
+}
