@@ -24,5 +24,7 @@ if (only !== 'renderer') {
   run('tsc', require.resolve('typescript/bin/tsc'), ['-p', 'tsconfig.json']);
 }
 if (only !== 'main' && existsSync(path.join(root, 'src-renderer', 'index.html'))) {
-  run('vite', require.resolve('vite/bin/vite.js'), ['build', '--config', 'src-renderer/vite.config.ts', '--logLevel', 'warn']);
+  // vite's package exports do not list its bin; find it beside its package.json.
+  const vite = path.join(path.dirname(require.resolve('vite/package.json')), 'bin', 'vite.js');
+  run('vite', vite, ['build', '--config', 'src-renderer/vite.config.ts', '--logLevel', 'warn']);
 }
