@@ -1,0 +1,358 @@
+// The open document and its factorization: controls, the running job, live progress, the result, component toggles.
+import type {
+  DocumentInfo,
+  ExportKind,
+  ImageDocumentInfo,
+  ImageResult,
+  JobProgress,
+  JobResult,
+  MatrixDocumentInfo,
+  MatrixResult,
+  Raster,
+  ServiceEvent,
+} from '../../../src-main/api/contract.js';
+import { api, messageOf } from '../api.js';
+import { imageSettings, loadControls, matrixSettings, saveControls, type ImageControls, type MatrixControls } from '../settings.js';
+import { JobTracker } from './job-tracker.js';
+import { autoRanks, parseRanks, RankCurveState } from './rank-curve.svelte.js';
+
+export type JobStatus = 'idle' | 'starting' | 'running' | 'done' | 'cancelled' | 'failed';
+
+export interface LossPoint {
+  iteration: number;
+  loss: number;
+  relErr: number;
+}
+
+/** How long a slider drag must pause before the job restarts. */
+export const DRAG_DEBOUNCE_MS = 250;
+
+export class DocumentState {
+  doc = $state.raw<DocumentInfo | null>(null);
+  opening = $state(false);
+  image = $state<ImageControls>(loadControls().image);
+  matrix = $state<MatrixControls>(loadControls().matrix);
+
+  status = $state<JobStatus>('idle');
+  progress = $state.raw<JobProgress | null>(null);
+  /** Loss per iteration of the current factorization (a job that tries several ranks starts a new one each time). */
+  loss = $state.raw<LossPoint[]>([]);
+  /** The live reconstruction while the job runs. */
+  preview = $state.raw<Raster | null>(null);
+  result = $state.raw<JobResult | null>(null);
+  /** The job's error, shown beside the progress (and in the window's error bar). */
+  failure = $state<string | null>(null);
+  startedAt = $state(0);
+
+  /** Indices (into the factors) of the components switched on. */
+  enabled = $state.raw<ReadonlySet<number>>(new Set());
+  /** The reconstruction from the enabled components only; null when all are on. */
+  partial = $state.raw<Raster | null>(null);
+  partialBusy = $state(false);
+
+  readonly curve: RankCurveState;
+
+  readonly imageDoc = $derived(this.doc?.kind === 'image' ? (this.doc as ImageDocumentInfo) : null);
+  readonly matrixDoc = $derived(this.doc?.kind === 'matrix' ? (this.doc as MatrixDocumentInfo) : null);
+  readonly imageResult = $derived(this.result?.kind === 'image' ? (this.result as ImageResult) : null);
+  readonly matrixResult = $derived(this.result?.kind === 'matrix' ? (this.result as MatrixResult) : null);
+  readonly running = $derived(this.status === 'starting' || this.status === 'running');
+  /** The largest rank that makes sense for the open document. */
+  readonly maxRank = $derived.by(() => {
+    const d = this.doc;
+    if (!d) return 512;
+    return d.kind === 'image' ? Math.max(1, Math.min(d.width, d.height)) : Math.max(1, Math.min(d.rows, d.cols));
+  });
+
+  private readonly main = new JobTracker((event) => this.apply(event));
+  private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  private openGeneration = 0;
+  private lastKey = '';
+  private cancelWhenKnown = false;
+  private pendingProgress: JobProgress | null = null;
+  private pendingLoss: LossPoint[] = [];
+  private lastStage = '';
+  private frame = 0;
+  private reconstructTimer: ReturnType<typeof setTimeout> | undefined;
+  private reconstructGeneration = 0;
+
+  constructor(private readonly report: (message: string) => void) {
+    this.curve = new RankCurveState(report);
+  }
+
+  offer(event: ServiceEvent): boolean {
+    return this.main.offer(event) || this.curve.offer(event);
+  }
+
+  // ---- opening ---------------------------------------------------------------------------------
+
+  async open(load: () => Promise<DocumentInfo>): Promise<boolean> {
+    const generation = ++this.openGeneration;
+    this.opening = true;
+    try {
+      const info = await load();
+      if (generation !== this.openGeneration) {
+        void api.ops.closeDocument(info.documentId).catch(() => {});
+        return false;
+      }
+      this.replaceDocument(info);
+      this.start();
+      return true;
+    } catch (error) {
+      if (generation === this.openGeneration) this.report(messageOf(error));
+      return false;
+    } finally {
+      if (generation === this.openGeneration) this.opening = false;
+    }
+  }
+
+  private replaceDocument(info: DocumentInfo): void {
+    const old = this.doc;
+    const oldJob = this.main.jobId;
+    this.main.forget();
+    this.curve.reset();
+    if (oldJob) void api.ops.cancel(oldJob).catch(() => {});
+    if (old) void api.ops.closeDocument(old.documentId).catch(() => {});
+    clearTimeout(this.restartTimer);
+    this.clearJobState();
+    this.result = null;
+    this.enabled = new Set();
+    this.partial = null;
+    this.status = 'idle';
+    this.doc = info;
+  }
+
+  // ---- controls → jobs -------------------------------------------------------------------------
+
+  /** Applies a change to the image controls and restarts the job (after `debounceMs` of quiet, for drags). */
+  changeImage(patch: Partial<ImageControls>, debounceMs = 0): void {
+    Object.assign(this.image, patch);
+    saveControls($state.snapshot(this.image), $state.snapshot(this.matrix));
+    if (this.doc?.kind === 'image') this.restart(debounceMs);
+  }
+
+  changeMatrix(patch: Partial<MatrixControls>, debounceMs = 0): void {
+    Object.assign(this.matrix, patch);
+    saveControls($state.snapshot(this.image), $state.snapshot(this.matrix));
+    if (this.doc?.kind === 'matrix') this.restart(debounceMs);
+  }
+
+  restart(debounceMs = 0): void {
+    clearTimeout(this.restartTimer);
+    if (debounceMs > 0) this.restartTimer = setTimeout(() => this.startIfChanged(), debounceMs);
+    else this.startIfChanged();
+  }
+
+  /** The settings a start would send, as text, to tell a real change from a repeated one. */
+  private settingsKey(): string {
+    const doc = this.doc;
+    if (!doc) return '';
+    const settings = doc.kind === 'image' ? imageSettings($state.snapshot(this.image)) : matrixSettings($state.snapshot(this.matrix));
+    return `${doc.documentId}\n${JSON.stringify(settings)}`;
+  }
+
+  // A field committed after its typed value already started a job must not start the same job again.
+  private startIfChanged(): void {
+    const repeated = this.settingsKey() === this.lastKey;
+    if (repeated && (this.running || this.status === 'done')) return;
+    this.start();
+  }
+
+  /** Starts a job with the current controls; the service cancels the document's previous job. */
+  start(): void {
+    const doc = this.doc;
+    if (!doc) return;
+    clearTimeout(this.restartTimer);
+    this.lastKey = this.settingsKey();
+    this.clearJobState();
+    this.status = 'starting';
+    this.startedAt = performance.now();
+    this.cancelWhenKnown = false;
+    const begin =
+      doc.kind === 'image'
+        ? () => api.ops.compressImage(doc.documentId, imageSettings($state.snapshot(this.image)))
+        : () => api.ops.factorizeMatrix(doc.documentId, matrixSettings($state.snapshot(this.matrix)));
+    this.main.begin(begin).then(
+      (id) => {
+        if (id === null) return;
+        if (this.status === 'starting') this.status = 'running';
+        if (this.cancelWhenKnown) void this.cancel();
+      },
+      (error: unknown) => {
+        this.status = 'failed';
+        this.failure = messageOf(error);
+        this.report(this.failure);
+      },
+    );
+  }
+
+  async cancel(): Promise<void> {
+    clearTimeout(this.restartTimer);
+    const id = this.main.jobId;
+    if (!id) {
+      // The id is still on its way; cancel as soon as it comes.
+      if (this.main.starting) this.cancelWhenKnown = true;
+      return;
+    }
+    try {
+      await api.ops.cancel(id);
+    } catch (error) {
+      this.report(messageOf(error));
+    }
+  }
+
+  private clearJobState(): void {
+    cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.pendingProgress = null;
+    this.pendingLoss = [];
+    this.lastStage = '';
+    this.progress = null;
+    this.loss = [];
+    this.preview = null;
+    this.failure = null;
+  }
+
+  private apply(event: ServiceEvent): void {
+    switch (event.type) {
+      case 'progress':
+        this.queueProgress(event.progress);
+        break;
+      case 'job-done':
+        this.flushProgress();
+        this.finish(event.result);
+        break;
+      case 'job-failed':
+        this.flushProgress();
+        this.preview = null;
+        if (event.cancelled) this.status = 'cancelled';
+        else {
+          this.status = 'failed';
+          this.failure = event.error;
+          this.report(event.error);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  // Progress can arrive every iteration; the window takes at most one update per frame.
+  private queueProgress(progress: JobProgress): void {
+    if (progress.stage !== this.lastStage || progress.iteration < (this.pendingLoss.at(-1)?.iteration ?? this.loss.at(-1)?.iteration ?? -1)) {
+      // A new factorization (another rank tried, or a new stage): its loss curve starts afresh.
+      this.loss = [];
+      this.pendingLoss = [];
+      this.lastStage = progress.stage;
+    }
+    if (Number.isFinite(progress.loss)) this.pendingLoss.push({ iteration: progress.iteration, loss: progress.loss, relErr: progress.relErr });
+    // Keep the last preview seen even if a later progress event carries none.
+    const preview = progress.preview ?? this.pendingProgress?.preview;
+    this.pendingProgress = preview ? { ...progress, preview } : progress;
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.flushProgress());
+  }
+
+  private flushProgress(): void {
+    cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    const p = this.pendingProgress;
+    if (p) {
+      this.progress = p;
+      if (p.preview) this.preview = p.preview;
+      this.pendingProgress = null;
+    }
+    if (this.pendingLoss.length) {
+      this.loss = this.loss.concat(this.pendingLoss);
+      this.pendingLoss = [];
+    }
+  }
+
+  private finish(result: JobResult): void {
+    this.result = result;
+    this.status = 'done';
+    this.preview = null;
+    this.partial = null;
+    clearTimeout(this.reconstructTimer);
+    this.reconstructGeneration++;
+    this.partialBusy = false;
+    this.enabled = new Set(result.kind === 'image' ? result.components.map((c) => c.index) : []);
+  }
+
+  // ---- components ------------------------------------------------------------------------------
+
+  toggleComponent(index: number): void {
+    const next = new Set(this.enabled);
+    if (next.has(index)) next.delete(index);
+    else next.add(index);
+    this.setEnabled(next);
+  }
+
+  setEnabled(indices: Iterable<number>): void {
+    this.enabled = new Set(indices);
+    clearTimeout(this.reconstructTimer);
+    this.reconstructTimer = setTimeout(() => void this.reconstruct(), 120);
+  }
+
+  private async reconstruct(): Promise<void> {
+    const result = this.imageResult;
+    const doc = this.doc;
+    if (!result || !doc) return;
+    const generation = ++this.reconstructGeneration;
+    if (result.components.every((c) => this.enabled.has(c.index))) {
+      this.partial = null;
+      this.partialBusy = false;
+      return;
+    }
+    this.partialBusy = true;
+    try {
+      const raster = await api.ops.reconstructWith(doc.documentId, [...this.enabled].sort((a, b) => a - b));
+      if (generation === this.reconstructGeneration && this.result === result) this.partial = raster;
+    } catch (error) {
+      if (generation === this.reconstructGeneration) this.report(messageOf(error));
+    } finally {
+      if (generation === this.reconstructGeneration) this.partialBusy = false;
+    }
+  }
+
+  /** One rank-1 layer at full size, for the large view. */
+  async layer(index: number): Promise<Raster> {
+    const doc = this.doc;
+    if (!doc) throw new Error('no document is open');
+    return api.ops.reconstructWith(doc.documentId, [index]);
+  }
+
+  // ---- rank curve ------------------------------------------------------------------------------
+
+  startCurve(): void {
+    const doc = this.imageDoc;
+    if (!doc) return;
+    let ranks: number[];
+    try {
+      ranks = this.curve.ranksText.trim() ? parseRanks(this.curve.ranksText, this.maxRank) : autoRanks(doc.width, doc.height);
+    } catch (error) {
+      this.report(`Rank curve: ${messageOf(error)}`);
+      return;
+    }
+    void this.curve.start(doc.documentId, imageSettings($state.snapshot(this.image)), ranks);
+  }
+
+  /** A point of the rank curve picked: factorize at that rank. */
+  chooseRank(rank: number): void {
+    this.changeImage({ rankBy: 'rank', rank });
+  }
+
+  // ---- saving ----------------------------------------------------------------------------------
+
+  canSave(kind: ExportKind): boolean {
+    const r = this.result;
+    if (!r) return false;
+    if (r.kind === 'matrix') return kind !== 'nmfz' && kind !== 'png';
+    return true;
+  }
+
+  async save(kind: ExportKind): Promise<string | null> {
+    const doc = this.doc;
+    if (!doc || !this.canSave(kind)) return null;
+    return api.save(doc.documentId, kind);
+  }
+}
