@@ -1,0 +1,174 @@
+// Reading images into sRGB pixels with sharp (after the dimensions are checked) and writing pixels back out.
+
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { Metadata, OutputInfo } from 'sharp';
+import { UserError } from '../engine/errors.js';
+import type { BitDepth, ImagePixels } from './types.js';
+
+/** Formats accepted as input (AVIF arrives from sharp as 'heif' with av1 compression). */
+export type InputFormat = 'png' | 'jpeg' | 'webp' | 'tiff' | 'gif' | 'avif';
+export const INPUT_FORMATS: readonly InputFormat[] = ['png', 'jpeg', 'webp', 'tiff', 'gif', 'avif'];
+
+/** Formats `decompress` can write. PNG and TIFF keep 16 bits; JPEG and WebP are 8-bit. */
+export type OutputFormat = 'png' | 'jpeg' | 'webp' | 'tiff';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['png', 'jpeg', 'webp', 'tiff'];
+
+/**
+ * Largest image read by default: 100 megapixels. An RGB image that size already needs about 1.2 GB as a float32
+ * matrix, and a header claiming more is far likelier to be a decompression bomb than a photo.
+ */
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+export interface SourceImage {
+  pixels: ImagePixels;
+  /** Base name of the file it came from. */
+  name: string;
+  format: InputFormat;
+  fileBytes: number;
+}
+
+export interface ReadImageOptions {
+  maxPixels?: number;
+}
+
+function firstLine(message: string): string {
+  return (message.split('\n')[0] ?? message).trim();
+}
+
+/** sharp's wording, shortened to the reason a person can act on. */
+function describeSharpError(err: unknown): string {
+  const msg = firstLine(err instanceof Error ? err.message : String(err));
+  if (/unsupported image format/i.test(msg)) return 'not an image in a supported format (PNG, JPEG, WebP, TIFF, GIF, AVIF)';
+  if (/premature end|truncated|read error|unexpected end|Not a PNG|end of file/i.test(msg)) return `the image data is truncated or corrupt (${msg})`;
+  if (/exceeds pixel limit/i.test(msg)) return 'the image has more pixels than allowed';
+  return `cannot decode the image (${msg})`;
+}
+
+function is16Bit(depth: string | undefined): boolean {
+  return depth !== undefined && depth !== 'uchar' && depth !== 'char';
+}
+
+/** Reads an image file: checks it, reads its header, then decodes it to sRGB pixels (alpha kept, EXIF orientation applied). */
+export async function readImage(file: string, opts: ReadImageOptions = {}): Promise<SourceImage> {
+  let size: number;
+  try {
+    const st = await stat(file);
+    if (st.isDirectory()) throw new UserError(`${file}: is a folder, not an image file`);
+    size = st.size;
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(`${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? String(err)})`}`);
+  }
+  if (size === 0) throw new UserError(`${file}: empty file`);
+  const bytes = await readFile(file);
+  return decodeImage(bytes, file, opts);
+}
+
+/** Decodes image bytes; `label` names the source in error messages. */
+export async function decodeImage(bytes: Buffer, label: string, opts: ReadImageOptions = {}): Promise<SourceImage> {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (bytes.length === 0) throw new UserError(`${label}: empty file`);
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw new UserError(`${label}: ${describeSharpError(err)}`);
+  }
+  let format: InputFormat;
+  if (meta.format === 'heif') {
+    if (meta.compression !== 'av1') throw new UserError(`${label}: HEIF/HEIC images are not supported (only AVIF)`);
+    format = 'avif';
+  } else if ((INPUT_FORMATS as readonly string[]).includes(meta.format)) {
+    format = meta.format as InputFormat;
+  } else {
+    throw new UserError(`${label}: ${meta.format.toUpperCase()} images are not supported (use PNG, JPEG, WebP, TIFF, GIF or AVIF)`);
+  }
+  const width = meta.width;
+  const height = meta.pageHeight ?? meta.height;
+  if (!(width > 0 && height > 0)) throw new UserError(`${label}: the image header gives no size`);
+  if (width * height > maxPixels) {
+    throw new UserError(
+      `${label}: ${width}×${height} is ${(width * height / 1e6).toFixed(1)} megapixels, over the limit of ${(maxPixels / 1e6).toFixed(0)} megapixels`,
+    );
+  }
+  const gray = meta.channels !== undefined && meta.channels <= 2 && (meta.space === 'b-w' || meta.space === 'grey16');
+  const bitDepth: BitDepth = is16Bit(meta.depth) ? 16 : 8;
+  const alpha = meta.hasAlpha === true;
+
+  // sharp converts an embedded ICC profile to sRGB on the way to these colour spaces. 8-bit gray with alpha is
+  // read as sRGB (sharp's 'b-w' output drops alpha) and folded back to one gray channel below.
+  const space = bitDepth === 16 ? (gray ? 'grey16' : 'rgb16') : gray && !alpha ? 'b-w' : 'srgb';
+  let data: Buffer;
+  let info: OutputInfo;
+  try {
+    const out = await sharp(bytes, { limitInputPixels: maxPixels, autoOrient: true, failOn: 'error', pages: 1 })
+      .toColourspace(space)
+      .raw(bitDepth === 16 ? { depth: 'ushort' } : {})
+      .toBuffer({ resolveWithObject: true });
+    data = out.data;
+    info = out.info;
+  } catch (err) {
+    throw new UserError(`${label}: ${describeSharpError(err)}`);
+  }
+  let pixels: ImagePixels;
+  if (bitDepth === 16) {
+    const samples = new Uint16Array(info.size / 2);
+    // Copy: the Buffer may sit at an odd offset in a shared pool.
+    new Uint8Array(samples.buffer).set(data.subarray(0, info.size));
+    pixels = { width: info.width, height: info.height, channels: info.channels as 1 | 2 | 3 | 4, bitDepth, data: samples };
+  } else if (gray && alpha && info.channels === 4) {
+    const n = info.width * info.height;
+    const ga = new Uint8Array(n * 2);
+    for (let p = 0; p < n; p++) {
+      ga[2 * p] = data[4 * p]!;
+      ga[2 * p + 1] = data[4 * p + 3]!;
+    }
+    pixels = { width: info.width, height: info.height, channels: 2, bitDepth, data: ga };
+  } else {
+    pixels = {
+      width: info.width,
+      height: info.height,
+      channels: info.channels as 1 | 2 | 3 | 4,
+      bitDepth,
+      data: new Uint8Array(data.buffer, data.byteOffset, info.size),
+    };
+  }
+  if (pixels.data.length !== pixels.width * pixels.height * pixels.channels) {
+    throw new Error(`decoded ${pixels.data.length} samples for ${pixels.width}×${pixels.height}×${pixels.channels}`);
+  }
+  return { pixels, name: path.basename(label), format, fileBytes: bytes.length };
+}
+
+export interface EncodeImageOptions {
+  /** JPEG and WebP quality when lossy (default: WebP lossless, JPEG 95 with full-resolution chroma). */
+  quality?: number;
+}
+
+/**
+ * Encodes pixels as an image file. Colour outputs carry an sRGB ICC profile (gray ones stay untagged, which
+ * viewers read as sRGB gray). PNG, TIFF and WebP are lossless; 16-bit pixels stay 16-bit in PNG and TIFF and are
+ * reduced to 8 bits for JPEG and WebP.
+ */
+export async function encodeImage(img: ImagePixels, format: OutputFormat, opts: EncodeImageOptions = {}): Promise<Buffer> {
+  const gray = img.channels <= 2;
+  let s = sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels } });
+  const keep16 = img.bitDepth === 16 && (format === 'png' || format === 'tiff');
+  if (img.bitDepth === 16 && !keep16) s = s.toColourspace(gray ? 'b-w' : 'srgb');
+  else s = s.toColourspace(keep16 ? (gray ? 'grey16' : 'rgb16') : gray ? 'b-w' : 'srgb');
+  if (!gray) s = s.withIccProfile('srgb');
+  switch (format) {
+    case 'png':
+      return s.png({ compressionLevel: 9 }).toBuffer();
+    case 'tiff':
+      return s.tiff({ compression: 'deflate', predictor: 'horizontal' }).toBuffer();
+    case 'webp':
+      return opts.quality === undefined ? s.webp({ lossless: true }).toBuffer() : s.webp({ quality: opts.quality }).toBuffer();
+    case 'jpeg':
+      return opts.quality === undefined
+        ? s.jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toBuffer()
+        : s.jpeg({ quality: opts.quality }).toBuffer();
+  }
+}

@@ -1,0 +1,253 @@
+// Image quality (PSNR, SSIM as scikit-image computes it, relative error) and the compression ratios users see.
+
+import type { ImagePixels } from './types.js';
+import { colourChannels, maxValue } from './types.js';
+
+export function checkSameShape(a: ImagePixels, b: ImagePixels): void {
+  if (a.width !== b.width || a.height !== b.height || a.channels !== b.channels || a.bitDepth !== b.bitDepth) {
+    throw new RangeError(
+      `images differ in shape: ${a.width}×${a.height}×${a.channels} (${a.bitDepth}-bit) vs ${b.width}×${b.height}×${b.channels} (${b.bitDepth}-bit)`,
+    );
+  }
+}
+
+/** Mean squared error over the colour channels (alpha is stored losslessly and left out). */
+export function mse(a: ImagePixels, b: ImagePixels): number {
+  checkSameShape(a, b);
+  const C = a.channels;
+  const colours = colourChannels(a);
+  const n = a.width * a.height;
+  const x = a.data;
+  const y = b.data;
+  let sum = 0;
+  for (let p = 0; p < n; p++) {
+    const base = p * C;
+    for (let c = 0; c < colours; c++) {
+      const d = x[base + c]! - y[base + c]!;
+      sum += d * d;
+    }
+  }
+  return sum / (n * colours);
+}
+
+/** Peak signal-to-noise ratio in dB, peak 255 (8-bit) or 65535 (16-bit), over all colour channels; Infinity when identical. */
+export function psnr(a: ImagePixels, b: ImagePixels): number {
+  const peak = maxValue(a.bitDepth);
+  const m = mse(a, b);
+  return m === 0 ? Infinity : 10 * Math.log10((peak * peak) / m);
+}
+
+/** ‖a − b‖_F / ‖a‖_F over the colour channels: the engine's relErr, measured on pixels. */
+export function relErr(original: ImagePixels, decoded: ImagePixels): number {
+  checkSameShape(original, decoded);
+  const C = original.channels;
+  const colours = colourChannels(original);
+  const n = original.width * original.height;
+  let num = 0;
+  let den = 0;
+  for (let p = 0; p < n; p++) {
+    const base = p * C;
+    for (let c = 0; c < colours; c++) {
+      const x = original.data[base + c]!;
+      const d = x - decoded.data[base + c]!;
+      num += d * d;
+      den += x * x;
+    }
+  }
+  return den === 0 ? (num === 0 ? 0 : Infinity) : Math.sqrt(num / den);
+}
+
+// scikit-image: gaussian_weights=True → sigma 1.5, truncate 3.5, radius int(3.5·1.5 + 0.5) = 5, an 11×11 window.
+const SSIM_SIGMA = 1.5;
+const SSIM_RADIUS = 5;
+const SSIM_WIN = 2 * SSIM_RADIUS + 1;
+const SSIM_K1 = 0.01;
+const SSIM_K2 = 0.03;
+
+/** scipy.ndimage's 1-D Gaussian kernel (_gaussian_kernel1d), normalised to sum 1; symmetric, so g[k] for k = 0..radius. */
+function gaussianHalfKernel(): Float64Array {
+  const full = new Float64Array(SSIM_WIN);
+  let sum = 0;
+  for (let i = -SSIM_RADIUS; i <= SSIM_RADIUS; i++) {
+    const v = Math.exp((-0.5 / (SSIM_SIGMA * SSIM_SIGMA)) * i * i);
+    full[i + SSIM_RADIUS] = v;
+    sum += v;
+  }
+  const half = new Float64Array(SSIM_RADIUS + 1);
+  for (let k = 0; k <= SSIM_RADIUS; k++) half[k] = full[SSIM_RADIUS + k]! / sum;
+  return half;
+}
+const G = gaussianHalfKernel();
+
+/**
+ * Sum of the SSIM map of one channel over output rows [rowStart, rowEnd) (clamped to the cropped interior), exactly
+ * as skimage.metrics.structural_similarity computes the map with gaussian_weights=True, use_sample_covariance=False:
+ * Gaussian-filtered means, variances and covariance. The mean SSIM is the sum over the interior ÷ its pixel count.
+ *
+ * Because skimage's crop equals the filter radius, no cropped-in pixel's window reaches the border, so scipy's
+ * 'reflect' padding never enters the result and only interior windows are computed. The filter is separable: each
+ * input row is filtered along the row once, the results kept in a ring of 11 rows, and each output row is the
+ * weighted sum down that ring. The map needs vx + vy but never vx or vy alone, so x² + y² is filtered as one image:
+ * four filtered images instead of five.
+ */
+export function ssimChannelSum(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  width: number,
+  height: number,
+  stride: number,
+  offset: number,
+  dataRange: number,
+  rowStart = 0,
+  rowEnd = height,
+): number {
+  const w = width;
+  const r0 = Math.max(rowStart, SSIM_RADIUS);
+  const r1 = Math.min(rowEnd, height - SSIM_RADIUS);
+  if (r1 <= r0 || w < SSIM_WIN) return 0;
+  const C1 = (SSIM_K1 * dataRange) ** 2;
+  const C2 = (SSIM_K2 * dataRange) ** 2;
+  const g0 = G[0]!, g1 = G[1]!, g2 = G[2]!, g3 = G[3]!, g4 = G[4]!, g5 = G[5]!;
+  const iw = w - 2 * SSIM_RADIUS; // interior columns
+  // Per ring row: four planes (x, y, x² + y², xy) of iw row-filtered values.
+  const Q = 4;
+  const ring = new Float64Array(SSIM_WIN * Q * iw);
+  const sx = new Float64Array(w);
+  const sy = new Float64Array(w);
+  const ssq = new Float64Array(w);
+  const sxy = new Float64Array(w);
+  const filterRow = (row: number): void => {
+    const src = row * w * stride + offset;
+    for (let c = 0; c < w; c++) {
+      const a = x[src + c * stride]!;
+      const b = y[src + c * stride]!;
+      sx[c] = a;
+      sy[c] = b;
+      ssq[c] = a * a + b * b;
+      sxy[c] = a * b;
+    }
+    const base = (row % SSIM_WIN) * Q * iw;
+    rowFilterInto(sx, ring, base, iw, g0, g1, g2, g3, g4, g5);
+    rowFilterInto(sy, ring, base + iw, iw, g0, g1, g2, g3, g4, g5);
+    rowFilterInto(ssq, ring, base + 2 * iw, iw, g0, g1, g2, g3, g4, g5);
+    rowFilterInto(sxy, ring, base + 3 * iw, iw, g0, g1, g2, g3, g4, g5);
+  };
+  const off = new Int32Array(SSIM_WIN);
+  let sum = 0;
+  for (let r = r0 - SSIM_RADIUS; r < r0 + SSIM_RADIUS; r++) filterRow(r);
+  for (let r = r0; r < r1; r++) {
+    filterRow(r + SSIM_RADIUS);
+    for (let k = 0; k < SSIM_WIN; k++) off[k] = ((r - SSIM_RADIUS + k) % SSIM_WIN) * Q * iw;
+    const o0 = off[0]!, o1 = off[1]!, o2 = off[2]!, o3 = off[3]!, o4 = off[4]!, o5 = off[5]!;
+    const o6 = off[6]!, o7 = off[7]!, o8 = off[8]!, o9 = off[9]!, o10 = off[10]!;
+    for (let c = 0; c < iw; c++) {
+      let i = c;
+      const ux = g0 * ring[o5 + i]! + g1 * (ring[o4 + i]! + ring[o6 + i]!) + g2 * (ring[o3 + i]! + ring[o7 + i]!) +
+        g3 * (ring[o2 + i]! + ring[o8 + i]!) + g4 * (ring[o1 + i]! + ring[o9 + i]!) + g5 * (ring[o0 + i]! + ring[o10 + i]!);
+      i += iw;
+      const uy = g0 * ring[o5 + i]! + g1 * (ring[o4 + i]! + ring[o6 + i]!) + g2 * (ring[o3 + i]! + ring[o7 + i]!) +
+        g3 * (ring[o2 + i]! + ring[o8 + i]!) + g4 * (ring[o1 + i]! + ring[o9 + i]!) + g5 * (ring[o0 + i]! + ring[o10 + i]!);
+      i += iw;
+      const usq = g0 * ring[o5 + i]! + g1 * (ring[o4 + i]! + ring[o6 + i]!) + g2 * (ring[o3 + i]! + ring[o7 + i]!) +
+        g3 * (ring[o2 + i]! + ring[o8 + i]!) + g4 * (ring[o1 + i]! + ring[o9 + i]!) + g5 * (ring[o0 + i]! + ring[o10 + i]!);
+      i += iw;
+      const uxy = g0 * ring[o5 + i]! + g1 * (ring[o4 + i]! + ring[o6 + i]!) + g2 * (ring[o3 + i]! + ring[o7 + i]!) +
+        g3 * (ring[o2 + i]! + ring[o8 + i]!) + g4 * (ring[o1 + i]! + ring[o9 + i]!) + g5 * (ring[o0 + i]! + ring[o10 + i]!);
+      const uxuy = ux * uy;
+      const uu = ux * ux + uy * uy;
+      const A1 = 2 * uxuy + C1;
+      const A2 = 2 * (uxy - uxuy) + C2;
+      const B1 = uu + C1;
+      const B2 = usq - uu + C2;
+      sum += (A1 * A2) / (B1 * B2);
+    }
+  }
+  return sum;
+}
+
+/** out[base + c] = the 11-tap Gaussian of a around column c + radius, for the iw interior columns. */
+function rowFilterInto(
+  a: Float64Array,
+  out: Float64Array,
+  base: number,
+  iw: number,
+  g0: number,
+  g1: number,
+  g2: number,
+  g3: number,
+  g4: number,
+  g5: number,
+): void {
+  for (let c = 0; c < iw; c++) {
+    const i = c + SSIM_RADIUS;
+    out[base + c] =
+      g0 * a[i]! +
+      g1 * (a[i - 1]! + a[i + 1]!) +
+      g2 * (a[i - 2]! + a[i + 2]!) +
+      g3 * (a[i - 3]! + a[i + 3]!) +
+      g4 * (a[i - 4]! + a[i + 4]!) +
+      g5 * (a[i - 5]! + a[i + 5]!);
+  }
+}
+
+/** Number of SSIM-map pixels skimage averages over (the image cropped by the filter radius). */
+export function ssimInteriorCount(width: number, height: number): number {
+  return Math.max(0, width - 2 * SSIM_RADIUS) * Math.max(0, height - 2 * SSIM_RADIUS);
+}
+
+/**
+ * Structural similarity as scikit-image computes it (Gaussian σ 1.5, 11×11, population covariance, K1 0.01,
+ * K2 0.03, data range 255 or 65535), averaged over the colour channels. NaN when a side is under 11 pixels,
+ * where scikit-image refuses too.
+ */
+export function ssim(a: ImagePixels, b: ImagePixels): number {
+  checkSameShape(a, b);
+  if (a.width < SSIM_WIN || a.height < SSIM_WIN) return NaN;
+  const colours = colourChannels(a);
+  const range = maxValue(a.bitDepth);
+  let total = 0;
+  const count = ssimInteriorCount(a.width, a.height);
+  for (let c = 0; c < colours; c++) total += ssimChannelSum(a.data, b.data, a.width, a.height, a.channels, c, range) / count;
+  return total / colours;
+}
+
+/** One NMF problem's shape: a rows×cols matrix stored as rank·(rows + cols) numbers. */
+export interface PlaneShape {
+  readonly rows: number;
+  readonly cols: number;
+  readonly rank: number;
+}
+
+export interface CompressionRatios {
+  /** Raw pixel bytes (width·height·channels·bytes per sample) ÷ .nmfz bytes. */
+  ratio: number;
+  /** Original file bytes ÷ .nmfz bytes. */
+  fileRatio: number;
+  /** Matrix entries ÷ stored factor entries: Σ rows·cols ÷ Σ rank·(rows + cols). */
+  factorRatio: number;
+}
+
+/** The only place the three ratios are computed; everyone else reads them from here. */
+export function compressionRatios(p: {
+  rawBytes: number;
+  originalFileBytes: number;
+  compressedBytes: number;
+  planes: readonly PlaneShape[];
+}): CompressionRatios {
+  let entries = 0;
+  let stored = 0;
+  for (const q of p.planes) {
+    entries += q.rows * q.cols;
+    stored += q.rank * (q.rows + q.cols);
+  }
+  return {
+    ratio: p.rawBytes / p.compressedBytes,
+    fileRatio: p.originalFileBytes / p.compressedBytes,
+    factorRatio: stored === 0 ? Infinity : entries / stored,
+  };
+}
+
+/** Bytes of the uncompressed pixels, alpha included. */
+export function rawBytesOf(img: { width: number; height: number; channels: number; bitDepth: number }): number {
+  return img.width * img.height * img.channels * (img.bitDepth / 8);
+}

@@ -1,0 +1,280 @@
+// The .nmfz file: its header, its payload (quantised factors and the lossless alpha plane) and the one decoder.
+
+import { UserError } from '../engine/errors.js';
+import { chromaOffset, planeLayouts, ycbcrToRgb } from './colour.js';
+import type { PlaneName } from './colour.js';
+import { inflatePayload, NMFZ_VERSION, readEnvelope, writeEnvelope } from './container.js';
+import type { WriteEnvelopeOptions } from './container.js';
+import { DEFAULT_MAX_PIXELS } from './image-io.js';
+import { dequantizePlane, packCodes, packedLength, unpackCodes } from './quantize.js';
+import type { QuantizedPlane } from './quantize.js';
+import type { BitDepth, ColorMode, ImagePixels, QuantBits } from './types.js';
+import { COLOR_MODES, hasAlpha, maxValue, QUANT_BITS } from './types.js';
+
+/** The NMF settings a file was made with, for people and for reproducing it. */
+export interface NmfzSettings {
+  solver: string;
+  init: string;
+  betaLoss: string | number;
+  maxIter: number;
+  tol: number;
+  seed: number;
+  alphaW: number;
+  alphaH: number | 'same';
+  l1Ratio: number;
+  iterations: number;
+  backend: string;
+}
+
+/** Everything in a .nmfz header (format version 1), as readInfo returns it. */
+export interface NmfzHeader {
+  width: number;
+  height: number;
+  /** 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA. */
+  channels: 1 | 2 | 3 | 4;
+  bitDepth: BitDepth;
+  colorMode: ColorMode;
+  /** Total rank over all planes. */
+  rank: number;
+  planes: { name: PlaneName; rows: number; cols: number; rank: number }[];
+  quantization: { bits: QuantBits; scale: 'per-component'; coding: 'delta-zigzag' };
+  /** How alpha is stored: 'none' (no alpha channel) or 'lossless' (delta-coded plane in the payload). */
+  alpha: 'none' | 'lossless';
+  nmf: NmfzSettings;
+  original: { name: string; format: string; bytes: number };
+  /** The program that wrote the file. */
+  software: string;
+}
+
+export interface NmfzContent {
+  header: NmfzHeader;
+  planes: QuantizedPlane[];
+  /** width·height alpha samples, or null. */
+  alpha: Uint8Array | Uint16Array | null;
+}
+
+function alphaSamples(img: ImagePixels): Uint16Array | null {
+  if (!hasAlpha(img)) return null;
+  const n = img.width * img.height;
+  const out = new Uint16Array(n);
+  const C = img.channels;
+  for (let p = 0; p < n; p++) out[p] = img.data[p * C + C - 1]!;
+  return out;
+}
+
+/** The alpha channel of an image, as stored. */
+export function extractAlpha(img: ImagePixels): Uint16Array | null {
+  return alphaSamples(img);
+}
+
+function payloadLayout(h: NmfzHeader): { scales: number; codes: number; alpha: number; total: number } {
+  let k = 0;
+  let codes = 0;
+  for (const p of h.planes) {
+    k += p.rank;
+    codes += packedLength(p.rank * (p.rows + p.cols), h.quantization.bits);
+  }
+  const alpha = h.alpha === 'lossless' ? packedLength(h.width * h.height, h.bitDepth) : 0;
+  return { scales: 4 * k, codes, alpha, total: 4 * k + codes + alpha };
+}
+
+/** Serialises quantised planes and alpha under a header: the bytes of a .nmfz file. */
+export function encodeNmfz(content: NmfzContent, opts: WriteEnvelopeOptions = {}): Buffer {
+  const h = content.header;
+  const bits = h.quantization.bits;
+  const layout = payloadLayout(h);
+  const payload = new Uint8Array(layout.total);
+  const view = new DataView(payload.buffer);
+  let at = 0;
+  for (const q of content.planes) {
+    for (let j = 0; j < q.rank; j++, at += 4) view.setFloat32(at, q.scales[j]!, true);
+  }
+  for (const q of content.planes) {
+    const w = packCodes(q.wCodes, q.rows, bits);
+    payload.set(w, at);
+    at += w.length;
+    const hc = packCodes(q.hCodes, q.cols, bits);
+    payload.set(hc, at);
+    at += hc.length;
+  }
+  if (h.alpha === 'lossless') {
+    if (!content.alpha) throw new Error('header says alpha but none given');
+    const a = packCodes(Uint16Array.from(content.alpha), h.width, h.bitDepth);
+    payload.set(a, at);
+    at += a.length;
+  }
+  if (at !== layout.total) throw new Error(`payload layout mismatch: wrote ${at} of ${layout.total} bytes`);
+  return writeEnvelope({ ...h }, payload, opts);
+}
+
+const isInt = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+
+/** Checks a version-1 header field by field; anything off means the file is corrupt or not ours. */
+function validateHeader(raw: unknown, label: string, maxPixels: number): NmfzHeader {
+  const bad = (what: string): never => {
+    throw new UserError(`${label}: corrupt .nmfz header (${what})`);
+  };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad('not an object');
+  const h = raw as Record<string, unknown>;
+  if (!isInt(h.width, 1, 1 << 30) || !isInt(h.height, 1, 1 << 30)) bad('width/height');
+  const width = h.width as number;
+  const height = h.height as number;
+  if (width * height > maxPixels) {
+    throw new UserError(`${label}: ${width}×${height} is over the limit of ${(maxPixels / 1e6).toFixed(0)} megapixels`);
+  }
+  if (!isInt(h.channels, 1, 4)) bad('channels');
+  if (h.bitDepth !== 8 && h.bitDepth !== 16) bad('bitDepth');
+  if (!COLOR_MODES.includes(h.colorMode as ColorMode)) bad('colorMode');
+  const q = h.quantization as Record<string, unknown> | undefined;
+  if (!q || !QUANT_BITS.includes(q.bits as QuantBits) || q.scale !== 'per-component' || q.coding !== 'delta-zigzag') bad('quantization');
+  if (h.alpha !== 'none' && h.alpha !== 'lossless') bad('alpha');
+  if ((h.alpha === 'lossless') !== hasAlpha({ channels: h.channels as number })) bad('alpha does not match channels');
+  const expected = planeLayouts({ width, height, channels: h.channels as number }, h.colorMode as ColorMode);
+  const planes = h.planes;
+  if (!Array.isArray(planes) || planes.length !== expected.length) bad('planes');
+  let total = 0;
+  (planes as unknown[]).forEach((p, i) => {
+    const e = expected[i]!;
+    const pp = p as Record<string, unknown>;
+    if (typeof p !== 'object' || p === null || pp.name !== e.name || pp.rows !== e.rows || pp.cols !== e.cols) bad(`plane ${i}`);
+    if (!isInt(pp.rank, 1, Math.min(e.rows, e.cols))) bad(`plane ${i} rank`);
+    total += pp.rank as number;
+  });
+  if (h.rank !== total) bad('rank');
+  const nmf = h.nmf as Record<string, unknown> | undefined;
+  if (!nmf || typeof nmf !== 'object') bad('nmf');
+  const o = h.original as Record<string, unknown> | undefined;
+  if (!o || typeof o.name !== 'string' || typeof o.format !== 'string' || !isInt(o.bytes, 0, Number.MAX_SAFE_INTEGER)) bad('original');
+  if (typeof h.software !== 'string') bad('software');
+  return raw as NmfzHeader;
+}
+
+export interface DecodeOptions {
+  maxPixels?: number;
+}
+
+/** The header alone (and the format version), checked; the factors are not inflated. */
+export function readNmfzHeader(bytes: Uint8Array, label: string, opts: DecodeOptions = {}): { formatVersion: number; header: NmfzHeader } {
+  const env = readEnvelope(bytes, label);
+  return { formatVersion: env.version, header: validateHeader(env.header, label, opts.maxPixels ?? DEFAULT_MAX_PIXELS) };
+}
+
+/** Parses and checks a whole .nmfz file. Every failure is a UserError naming `label`. */
+export function decodeNmfz(bytes: Uint8Array, label: string, opts: DecodeOptions = {}): NmfzContent {
+  const env = readEnvelope(bytes, label);
+  // Version 1 is the only layout so far; a later version adds its branch here and keeps this one.
+  if (env.version !== NMFZ_VERSION) throw new UserError(`${label}: unknown .nmfz format version ${env.version}`);
+  const header = validateHeader(env.header, label, opts.maxPixels ?? DEFAULT_MAX_PIXELS);
+  const layout = payloadLayout(header);
+  const payload = inflatePayload(env, layout.total, label);
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const bits = header.quantization.bits;
+  let at = 0;
+  const scales = header.planes.map((p) => {
+    const s = new Float32Array(p.rank);
+    for (let j = 0; j < p.rank; j++, at += 4) {
+      const v = view.getFloat32(at, true);
+      if (!(v >= 0 && Number.isFinite(v))) throw new UserError(`${label}: corrupt .nmfz payload (scale ${v})`);
+      s[j] = v;
+    }
+    return s;
+  });
+  const planes: QuantizedPlane[] = header.planes.map((p, i) => {
+    const wLen = packedLength(p.rank * p.rows, bits);
+    const wCodes = unpackCodes(payload.subarray(at, at + wLen), p.rank * p.rows, p.rows, bits);
+    at += wLen;
+    const hLen = packedLength(p.rank * p.cols, bits);
+    const hCodes = unpackCodes(payload.subarray(at, at + hLen), p.rank * p.cols, p.cols, bits);
+    at += hLen;
+    return { rows: p.rows, cols: p.cols, rank: p.rank, scales: scales[i]!, wCodes, hCodes };
+  });
+  let alpha: Uint8Array | Uint16Array | null = null;
+  if (header.alpha === 'lossless') {
+    const n = header.width * header.height;
+    const codes = unpackCodes(payload.subarray(at, at + layout.alpha), n, header.width, header.bitDepth);
+    alpha = header.bitDepth === 16 ? codes : Uint8Array.from(codes);
+  }
+  return { header, planes, alpha };
+}
+
+/**
+ * The decoder: the pixels a .nmfz file stands for. W·H is summed in float64 in a fixed order (components in
+ * groups of four), converted from YCbCr where needed, rounded and clamped — the same every time and everywhere,
+ * so `decompress` writes, the app shows and the metrics measure exactly these pixels.
+ */
+export function decodePixels(content: NmfzContent): ImagePixels {
+  const h = content.header;
+  const { width: w, height: ht, channels: C, bitDepth } = h;
+  const max = maxValue(bitDepth);
+  const bits = h.quantization.bits;
+  const factors = content.planes.map((q) => dequantizePlane(q, bits));
+  const out = bitDepth === 16 ? new Uint16Array(w * ht * C) : new Uint8Array(w * ht * C);
+  const rowBufs = content.planes.map((q) => new Float64Array(q.cols));
+  const mode = h.planes.length === 1 ? h.planes[0]!.name : h.colorMode;
+  const off = chromaOffset(max);
+  const rgb = new Float64Array(3);
+  const put = (i: number, v: number): void => {
+    const r = Math.round(v);
+    out[i] = r < 0 ? 0 : r > max ? max : r;
+  };
+  for (let y = 0; y < ht; y++) {
+    content.planes.forEach((q, pi) => reconstructRow(factors[pi]!.Wt, factors[pi]!.H, q.rows, q.rank, q.cols, y, max, rowBufs[pi]!));
+    const base = y * w * C;
+    if (mode === 'gray') {
+      const r0 = rowBufs[0]!;
+      for (let x = 0; x < w; x++) put(base + x * C, r0[x]!);
+    } else if (mode === 'rgb') {
+      const r0 = rowBufs[0]!;
+      for (let x = 0; x < w; x++) {
+        put(base + x * C, r0[x]!);
+        put(base + x * C + 1, r0[w + x]!);
+        put(base + x * C + 2, r0[2 * w + x]!);
+      }
+    } else if (mode === 'channels') {
+      const [r0, r1, r2] = [rowBufs[0]!, rowBufs[1]!, rowBufs[2]!];
+      for (let x = 0; x < w; x++) {
+        put(base + x * C, r0[x]!);
+        put(base + x * C + 1, r1[x]!);
+        put(base + x * C + 2, r2[x]!);
+      }
+    } else {
+      const [r0, r1, r2] = [rowBufs[0]!, rowBufs[1]!, rowBufs[2]!];
+      for (let x = 0; x < w; x++) {
+        ycbcrToRgb(r0[x]!, r1[x]!, r2[x]!, off, rgb);
+        put(base + x * C, rgb[0]!);
+        put(base + x * C + 1, rgb[1]!);
+        put(base + x * C + 2, rgb[2]!);
+      }
+    }
+  }
+  if (content.alpha) {
+    const n = w * ht;
+    for (let p = 0; p < n; p++) out[p * C + C - 1] = content.alpha[p]!;
+  }
+  return { width: w, height: ht, channels: C, bitDepth, data: out };
+}
+
+/** out = max · (row y of W·H), with W given component-major; components are added four at a time, in order. */
+function reconstructRow(Wt: Float64Array, H: Float64Array, rows: number, k: number, cols: number, y: number, max: number, out: Float64Array): void {
+  out.fill(0);
+  let j = 0;
+  for (; j + 4 <= k; j += 4) {
+    const a0 = Wt[j * rows + y]!;
+    const a1 = Wt[(j + 1) * rows + y]!;
+    const a2 = Wt[(j + 2) * rows + y]!;
+    const a3 = Wt[(j + 3) * rows + y]!;
+    const h0 = j * cols;
+    const h1 = h0 + cols;
+    const h2 = h1 + cols;
+    const h3 = h2 + cols;
+    for (let l = 0; l < cols; l++) out[l] = out[l]! + (a0 * H[h0 + l]! + a1 * H[h1 + l]! + a2 * H[h2 + l]! + a3 * H[h3 + l]!);
+  }
+  for (; j < k; j++) {
+    const a = Wt[j * rows + y]!;
+    const h0 = j * cols;
+    for (let l = 0; l < cols; l++) out[l] = out[l]! + a * H[h0 + l]!;
+  }
+  for (let l = 0; l < cols; l++) out[l] = out[l]! * max;
+}
+
+export { NMFZ_VERSION };

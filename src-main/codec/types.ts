@@ -1,0 +1,33 @@
+// The shapes that pass between image decoding, the colour modes, the .nmfz container and the metrics.
+
+/** How the colour channels become matrices: one matrix side by side, one per RGB channel, or one per YCbCr channel. */
+export type ColorMode = 'stacked' | 'channels' | 'ycbcr';
+export const COLOR_MODES: readonly ColorMode[] = ['stacked', 'channels', 'ycbcr'];
+
+/** Bits per stored factor entry. */
+export type QuantBits = 8 | 12 | 16;
+export const QUANT_BITS: readonly QuantBits[] = [8, 12, 16];
+
+export type BitDepth = 8 | 16;
+
+/** Decoded pixels, interleaved row-major, alpha last when present, in sRGB (or gray). */
+export interface ImagePixels {
+  readonly width: number;
+  readonly height: number;
+  /** 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA. */
+  readonly channels: 1 | 2 | 3 | 4;
+  readonly bitDepth: BitDepth;
+  readonly data: Uint8Array | Uint16Array;
+}
+
+export function hasAlpha(img: { channels: number }): boolean {
+  return img.channels === 2 || img.channels === 4;
+}
+
+export function colourChannels(img: { channels: number }): 1 | 3 {
+  return img.channels <= 2 ? 1 : 3;
+}
+
+export function maxValue(bitDepth: BitDepth): number {
+  return bitDepth === 16 ? 65535 : 255;
+}

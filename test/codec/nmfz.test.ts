@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { crc32 } from 'node:zlib';
+import { NMFZ_MAGIC, NMFZ_VERSION } from '../../src-main/codec/container.js';
+import { decodeNmfz, decodePixels, encodeNmfz, readNmfzHeader } from '../../src-main/codec/nmfz.js';
+import type { NmfzContent, NmfzHeader } from '../../src-main/codec/nmfz.js';
+import { dequantizePlane, packCodes, quantizePlane, unpackCodes } from '../../src-main/codec/quantize.js';
+import { fromArray } from '../../src-main/engine/matrix.js';
+import { UserError } from '../../src-main/engine/errors.js';
+
+/** Deterministic pseudo-random numbers in [0, 1). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function randomFactors(rows: number, cols: number, k: number, seed: number) {
+  const r = rng(seed);
+  const W = fromArray(rows, k, Array.from({ length: rows * k }, () => r() * 3));
+  const H = fromArray(k, cols, Array.from({ length: k * cols }, () => r() * 0.01));
+  return { W, H };
+}
+
+test('packCodes/unpackCodes round-trip every code at 8, 12 and 16 bits, with deltas that wrap', () => {
+  for (const bits of [8, 12, 16] as const) {
+    const max = 2 ** bits - 1;
+    const codes = Uint16Array.from([0, max, 0, 1, max - 1, 5, 5, 5, 0, max, max, 0, 17]);
+    const packed = packCodes(codes, 5, bits);
+    assert.equal(packed.length, bits === 8 ? codes.length : 2 * codes.length);
+    assert.deepEqual(unpackCodes(packed, codes.length, 5, bits), codes);
+  }
+});
+
+test('quantizePlane balances each component and keeps W·H within the quantisation step', () => {
+  const { W, H } = randomFactors(30, 40, 5, 1);
+  for (const bits of [8, 12, 16] as const) {
+    const q = quantizePlane(W, H, bits);
+    const { Wt, H: Hd } = dequantizePlane(q, bits);
+    for (let j = 0; j < 5; j++) {
+      let mw = 0;
+      let mh = 0;
+      for (let i = 0; i < 30; i++) mw = Math.max(mw, q.wCodes[j * 30 + i]!);
+      for (let l = 0; l < 40; l++) mh = Math.max(mh, q.hCodes[j * 40 + l]!);
+      // Both halves of a component use the full code range after balancing.
+      assert.ok(mw >= 2 ** bits - 2 && mh >= 2 ** bits - 2, `component ${j}: max codes ${mw}, ${mh}`);
+    }
+    let worst = 0;
+    let peak = 0;
+    for (let i = 0; i < 30; i++) {
+      for (let l = 0; l < 40; l++) {
+        let exact = 0;
+        let stored = 0;
+        for (let j = 0; j < 5; j++) {
+          exact += W.data[i * 5 + j]! * H.data[j * 40 + l]!;
+          stored += Wt[j * 30 + i]! * Hd[j * 40 + l]!;
+        }
+        worst = Math.max(worst, Math.abs(exact - stored));
+        peak = Math.max(peak, exact);
+      }
+    }
+    assert.ok(worst / peak < 8 / 2 ** bits, `${bits} bits: relative error ${worst / peak}`);
+  }
+});
+
+test('a component that is all zero is stored with scale 0', () => {
+  const W = fromArray(3, 2, [1, 0, 2, 0, 3, 0]);
+  const H = fromArray(2, 2, [1, 2, 3, 4]);
+  const q = quantizePlane(W, H, 8);
+  assert.equal(q.scales[1], 0);
+  assert.deepEqual(Array.from(q.hCodes.subarray(2)), [0, 0]);
+});
+
+function sampleContent(): NmfzContent {
+  const width = 20;
+  const height = 12;
+  const header: NmfzHeader = {
+    width,
+    height,
+    channels: 4,
+    bitDepth: 8,
+    colorMode: 'channels',
+    rank: 6,
+    planes: [
+      { name: 'r', rows: height, cols: width, rank: 2 },
+      { name: 'g', rows: height, cols: width, rank: 2 },
+      { name: 'b', rows: height, cols: width, rank: 2 },
+    ],
+    quantization: { bits: 12, scale: 'per-component', coding: 'delta-zigzag' },
+    alpha: 'lossless',
+    nmf: { solver: 'hals', init: 'nndsvda', betaLoss: 'frobenius', maxIter: 10, tol: 1e-4, seed: 0, alphaW: 0, alphaH: 'same', l1Ratio: 0, iterations: 10, backend: 'reference' },
+    original: { name: 'x.png', format: 'png', bytes: 1234 },
+    software: 'NMF Studio test',
+  };
+  const planes = [0, 1, 2].map((s) => {
+    const { W, H } = randomFactors(height, width, 2, s + 10);
+    return quantizePlane(W, H, 12);
+  });
+  const alpha = new Uint8Array(width * height);
+  for (let p = 0; p < alpha.length; p++) alpha[p] = p % 3 === 0 ? 255 : p % 256;
+  return { header, planes, alpha };
+}
+
+test('encodeNmfz → decodeNmfz gives back the header, the codes and the alpha plane exactly', () => {
+  const c = sampleContent();
+  const bytes = encodeNmfz(c);
+  assert.deepEqual([...bytes.subarray(0, 8)], [...NMFZ_MAGIC]);
+  assert.equal(bytes.readUInt16LE(8), NMFZ_VERSION);
+  const d = decodeNmfz(bytes, 'x.nmfz');
+  assert.deepEqual(d.header, c.header);
+  for (let i = 0; i < 3; i++) {
+    assert.deepEqual(d.planes[i]!.wCodes, c.planes[i]!.wCodes);
+    assert.deepEqual(d.planes[i]!.hCodes, c.planes[i]!.hCodes);
+    assert.deepEqual(d.planes[i]!.scales, c.planes[i]!.scales);
+  }
+  assert.deepEqual(d.alpha, c.alpha);
+  const a = decodePixels(d);
+  const b = decodePixels(decodeNmfz(bytes, 'x.nmfz'));
+  assert.deepEqual(a.data, b.data);
+  for (let p = 0; p < 20 * 12; p++) assert.equal(a.data[p * 4 + 3], c.alpha![p]);
+  assert.equal(readNmfzHeader(bytes, 'x.nmfz').header.rank, 6);
+});
+
+function expectUserError(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
+    assert.match(err.message, pattern);
+    assert.ok(!err.message.includes('\n'), 'one line');
+    assert.match(err.message, /^bad\.nmfz: /);
+    return true;
+  });
+}
+
+test('corrupt, truncated, foreign and newer files are refused with one clear line', () => {
+  const good = encodeNmfz(sampleContent());
+  for (let i = 0; i < good.length; i += Math.max(1, Math.floor(good.length / 40))) {
+    const flipped = Buffer.from(good);
+    flipped[i] = flipped[i]! ^ 0x10;
+    expectUserError(() => decodeNmfz(flipped, 'bad.nmfz'), /corrupt|not a \.nmfz|newer|unknown|truncated/);
+  }
+  const mid = Buffer.from(good);
+  mid[Math.floor(good.length / 2)] ^= 0xff;
+  expectUserError(() => decodeNmfz(mid, 'bad.nmfz'), /checksum mismatch/);
+  for (const n of [0, 5, 8, 23, good.length - 1, Math.floor(good.length / 2)]) {
+    expectUserError(() => decodeNmfz(good.subarray(0, n), 'bad.nmfz'), n === 0 ? /empty/ : /truncated/);
+  }
+  expectUserError(() => decodeNmfz(Buffer.concat([good, Buffer.from([0])]), 'bad.nmfz'), /unexpected bytes/);
+  expectUserError(() => decodeNmfz(Buffer.from('\x89PNG\r\n\x1a\n and more bytes here to pass the length'), 'bad.nmfz'), /not a \.nmfz file/);
+  const newer = Buffer.from(good);
+  newer.writeUInt16LE(NMFZ_VERSION + 1, 8);
+  newer.writeUInt32LE(crc32(newer.subarray(0, newer.length - 4)), newer.length - 4);
+  expectUserError(() => decodeNmfz(newer, 'bad.nmfz'), /version 2 was written by a newer NMF Studio/);
+  const zero = Buffer.from(good);
+  zero.writeUInt16LE(0, 8);
+  expectUserError(() => decodeNmfz(zero, 'bad.nmfz'), /unknown \.nmfz format version 0/);
+});
+
+test('a header claiming absurd dimensions is refused before anything is inflated', () => {
+  const c = sampleContent();
+  const huge: NmfzContent = { ...c, header: { ...c.header, width: 200000, height: 200000 } };
+  // The payload no longer matches, but the size check comes first.
+  const bytes = encodeNmfz({ ...huge, alpha: null, header: { ...huge.header, alpha: 'none', channels: 3 } } as NmfzContent);
+  expectUserError(() => decodeNmfz(bytes, 'bad.nmfz'), /200000×200000 is over the limit/);
+});
