@@ -2,9 +2,12 @@
 
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import type { Metadata, OutputInfo } from 'sharp';
 import { UserError } from '../engine/errors.js';
+import { convertToSrgb16, isSrgb, parseIcc } from './icc.js';
+import type { IccProfile } from './icc.js';
 import type { BitDepth, ImagePixels } from './types.js';
 
 /** Formats accepted as input (AVIF arrives from sharp as 'heif' with av1 compression). */
@@ -95,8 +98,18 @@ export async function decodeImage(bytes: Buffer, label: string, opts: ReadImageO
     );
   }
   const gray = meta.channels !== undefined && meta.channels <= 2 && (meta.space === 'b-w' || meta.space === 'grey16');
-  const bitDepth: BitDepth = is16Bit(meta.depth) ? 16 : 8;
+  let bitDepth: BitDepth = is16Bit(meta.depth) ? 16 : 8;
   const alpha = meta.hasAlpha === true;
+  // At 16 bits an embedded profile is applied here (see icc.ts), not by sharp; one this code cannot apply is left to
+  // sharp at 8 bits, which is still right in colour if no longer 16-bit.
+  let profile: IccProfile | null = null;
+  if (bitDepth === 16 && meta.icc) {
+    profile = parseIcc(meta.icc);
+    if (profile.kind === 'unsupported' || (profile.kind === 'gray') !== gray) {
+      profile = null;
+      bitDepth = 8;
+    }
+  }
 
   // sharp converts an embedded ICC profile to sRGB on the way to these colour spaces. 8-bit gray with alpha is
   // read as sRGB (sharp's 'b-w' output drops alpha) and folded back to one gray channel below.
@@ -104,7 +117,7 @@ export async function decodeImage(bytes: Buffer, label: string, opts: ReadImageO
   let data: Buffer;
   let info: OutputInfo;
   try {
-    const out = await sharp(bytes, { limitInputPixels: maxPixels, autoOrient: true, failOn: 'error', pages: 1 })
+    const out = await sharp(bytes, { limitInputPixels: maxPixels, autoOrient: true, failOn: 'error', pages: 1, ignoreIcc: profile !== null })
       .toColourspace(space)
       .raw(bitDepth === 16 ? { depth: 'ushort' } : {})
       .toBuffer({ resolveWithObject: true });
@@ -118,6 +131,7 @@ export async function decodeImage(bytes: Buffer, label: string, opts: ReadImageO
     const samples = new Uint16Array(info.size / 2);
     // Copy: the Buffer may sit at an odd offset in a shared pool.
     new Uint8Array(samples.buffer).set(data.subarray(0, info.size));
+    if (profile && !isSrgb(profile)) convertToSrgb16(samples, info.channels, profile);
     pixels = { width: info.width, height: info.height, channels: info.channels as 1 | 2 | 3 | 4, bitDepth, data: samples };
   } else if (gray && alpha && info.channels === 4) {
     const n = info.width * info.height;
@@ -147,6 +161,75 @@ export interface EncodeImageOptions {
   quality?: number;
 }
 
+function pngChunk(type: string, body: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(body.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), body])) >>> 0);
+  return Buffer.concat([head, body, crc]);
+}
+
+/**
+ * Marks a PNG as sRGB with the sRGB chunk (and the gAMA and cHRM values the PNG specification asks to go with it),
+ * inserted after IHDR: 57 bytes instead of a 480-byte profile, and no colour transform on the way, which sharp
+ * cannot do exactly at 16 bits.
+ */
+function pngTaggedSrgb(png: Buffer): Buffer {
+  const afterIhdr = 8 + 8 + 13 + 4;
+  const gama = Buffer.alloc(4);
+  gama.writeUInt32BE(45455);
+  const chrm = Buffer.alloc(32);
+  [31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000].forEach((v, k) => chrm.writeUInt32BE(v, 4 * k));
+  return Buffer.concat([png.subarray(0, afterIhdr), pngChunk('sRGB', Buffer.from([0])), pngChunk('gAMA', gama), pngChunk('cHRM', chrm), png.subarray(afterIhdr)]);
+}
+
+let srgbProfile: Promise<Buffer> | null = null;
+/** The sRGB ICC profile sharp embeds, for files where it cannot embed it without changing 16-bit pixels. */
+function srgbIcc(): Promise<Buffer> {
+  srgbProfile ??= sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } })
+    .withIccProfile('srgb')
+    .png()
+    .toBuffer()
+    .then((b) => sharp(b).metadata())
+    .then((m) => m.icc!);
+  return srgbProfile;
+}
+
+/** Adds an ICC profile tag (34675) to the first IFD of a classic TIFF, by appending the profile and a new IFD. */
+function tiffWithIcc(tiff: Buffer, icc: Buffer): Buffer {
+  const le = tiff[0] === 0x49;
+  const u16 = (o: number): number => (le ? tiff.readUInt16LE(o) : tiff.readUInt16BE(o));
+  const u32 = (o: number): number => (le ? tiff.readUInt32LE(o) : tiff.readUInt32BE(o));
+  if (u16(2) !== 42) return tiff;
+  const ifd = u32(4);
+  const n = u16(ifd);
+  const entries: Buffer[] = [];
+  for (let k = 0; k < n; k++) entries.push(tiff.subarray(ifd + 2 + 12 * k, ifd + 14 + 12 * k));
+  const tagOf = (e: Buffer): number => (le ? e.readUInt16LE(0) : e.readUInt16BE(0));
+  if (entries.some((e) => tagOf(e) === 34675)) return tiff;
+  const next = u32(ifd + 2 + 12 * n);
+  const iccAt = tiff.length + (tiff.length & 1);
+  const ifdAt = iccAt + icc.length + ((iccAt + icc.length) & 1);
+  const out = Buffer.alloc(ifdAt + 2 + 12 * (n + 1) + 4);
+  tiff.copy(out);
+  icc.copy(out, iccAt);
+  const entry = Buffer.alloc(12);
+  const w16 = (b: Buffer, v: number, o: number): number => (le ? b.writeUInt16LE(v, o) : b.writeUInt16BE(v, o));
+  const w32 = (b: Buffer, v: number, o: number): number => (le ? b.writeUInt32LE(v, o) : b.writeUInt32BE(v, o));
+  w16(entry, 34675, 0);
+  w16(entry, 7, 2); // UNDEFINED
+  w32(entry, icc.length, 4);
+  w32(entry, iccAt, 8);
+  entries.push(entry);
+  entries.sort((a, b) => tagOf(a) - tagOf(b));
+  w16(out, n + 1, ifdAt);
+  entries.forEach((e, k) => e.copy(out, ifdAt + 2 + 12 * k));
+  w32(out, next, ifdAt + 2 + 12 * (n + 1));
+  w32(out, ifdAt, 4);
+  return out;
+}
+
 /**
  * Encodes pixels as an image file. Colour outputs carry an sRGB ICC profile (gray ones stay untagged, which
  * viewers read as sRGB gray). PNG, TIFF and WebP are lossless; 16-bit pixels stay 16-bit in PNG and TIFF and are
@@ -156,16 +239,18 @@ export async function encodeImage(img: ImagePixels, format: OutputFormat, opts: 
   const gray = img.channels <= 2;
   let s = sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels } });
   const keep16 = img.bitDepth === 16 && (format === 'png' || format === 'tiff');
-  if (img.bitDepth === 16 && !keep16) s = s.toColourspace(gray ? 'b-w' : 'srgb');
-  else s = s.toColourspace(keep16 ? (gray ? 'grey16' : 'rgb16') : gray ? 'b-w' : 'srgb');
-  if (!gray) s = s.withIccProfile('srgb');
+  s = s.toColourspace(keep16 ? (gray ? 'grey16' : 'rgb16') : gray ? 'b-w' : 'srgb');
+  // sharp's sRGB tagging is exact at 8 bits; PNG and 16-bit TIFF are tagged by hand (see pngTaggedSrgb).
+  if (!gray && format !== 'png' && !keep16) s = s.withIccProfile('srgb');
   switch (format) {
     case 'png':
-      return s.png({ compressionLevel: 9 }).toBuffer();
-    case 'tiff':
-      return s.tiff({ compression: 'deflate', predictor: 'horizontal' }).toBuffer();
+      return pngTaggedSrgb(await s.png({ compressionLevel: 9 }).toBuffer());
+    case 'tiff': {
+      const tiff = await s.tiff({ compression: 'deflate', predictor: 'horizontal' }).toBuffer();
+      return keep16 && !gray ? tiffWithIcc(tiff, await srgbIcc()) : tiff;
+    }
     case 'webp':
-      return opts.quality === undefined ? s.webp({ lossless: true }).toBuffer() : s.webp({ quality: opts.quality }).toBuffer();
+      return opts.quality === undefined ? s.webp({ lossless: true, exact: true }).toBuffer() : s.webp({ quality: opts.quality }).toBuffer();
     case 'jpeg':
       return opts.quality === undefined
         ? s.jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toBuffer()

@@ -1,6 +1,8 @@
 // The .nmfz file: its header, its payload (quantised factors and the lossless alpha plane) and the one decoder.
 
 import { UserError } from '../engine/errors.js';
+import { allocate } from '../engine/matrix.js';
+import type { Matrix } from '../engine/matrix.js';
 import { chromaOffset, planeLayouts, ycbcrToRgb } from './colour.js';
 import type { PlaneName } from './colour.js';
 import { inflatePayload, NMFZ_VERSION, readEnvelope, writeEnvelope } from './container.js';
@@ -202,7 +204,8 @@ export function decodeNmfz(bytes: Uint8Array, label: string, opts: DecodeOptions
  * groups of four), converted from YCbCr where needed, rounded and clamped — the same every time and everywhere,
  * so `decompress` writes, the app shows and the metrics measure exactly these pixels.
  */
-export function decodePixels(content: NmfzContent): ImagePixels {
+export function decodePixels(content: NmfzContent, enabled?: readonly number[]): ImagePixels {
+  if (enabled) content = onlyComponents(content, enabled);
   const h = content.header;
   const { width: w, height: ht, channels: C, bitDepth } = h;
   const max = maxValue(bitDepth);
@@ -252,6 +255,30 @@ export function decodePixels(content: NmfzContent): ImagePixels {
     for (let p = 0; p < n; p++) out[p * C + C - 1] = content.alpha[p]!;
   }
   return { width: w, height: ht, channels: C, bitDepth, data: out };
+}
+
+/** The content with every component not listed (indices over all planes, in header order) set to zero. */
+function onlyComponents(content: NmfzContent, enabled: readonly number[]): NmfzContent {
+  const keep = new Set(enabled);
+  let first = 0;
+  const planes = content.planes.map((q) => {
+    const scales = q.scales.slice();
+    for (let j = 0; j < q.rank; j++) if (!keep.has(first + j)) scales[j] = 0;
+    first += q.rank;
+    return { ...q, scales };
+  });
+  return { ...content, planes };
+}
+
+/** Each plane's stored factors as numbers: W (rows×rank) and H (rank×cols), scaled so that W·H·max gives pixel values. */
+export function storedFactors(content: NmfzContent): { name: PlaneName; W: Matrix; H: Matrix }[] {
+  const bits = content.header.quantization.bits;
+  return content.planes.map((q, i) => {
+    const { Wt, H } = dequantizePlane(q, bits);
+    const W = allocate(q.rows, q.rank, 'float64');
+    for (let j = 0; j < q.rank; j++) for (let r = 0; r < q.rows; r++) W.data[r * q.rank + j] = Wt[j * q.rows + r]!;
+    return { name: content.header.planes[i]!.name, W, H: { rows: q.rank, cols: q.cols, data: H } };
+  });
 }
 
 /** out = max · (row y of W·H), with W given component-major; components are added four at a time, in order. */

@@ -1,0 +1,408 @@
+// Image → factors → .nmfz bytes → decoded pixels, at any rank, reusing earlier fits as warm starts between ranks.
+
+import { throwIfCancelled, UserError } from '../engine/errors.js';
+import { factorize, initialize, reconstruct } from '../engine/index.js';
+import type { Backend, BetaLossName, CancelSignal, Init, Matrix, Progress, Solver } from '../engine/index.js';
+import { allocate, dtypeOf } from '../engine/matrix.js';
+import { checkRank, imageToPlanes, maxRank, minRank, planeLayouts, splitRank } from './colour.js';
+import type { PlaneLayout } from './colour.js';
+import type { WriteEnvelopeOptions } from './container.js';
+import type { SourceImage } from './image-io.js';
+import { compressionRatios, psnr, rawBytesOf } from './metrics.js';
+import type { CompressionRatios } from './metrics.js';
+import { decodeNmfz, decodePixels, encodeNmfz, extractAlpha } from './nmfz.js';
+import type { NmfzContent, NmfzHeader } from './nmfz.js';
+import { quantizePlane } from './quantize.js';
+import type { ColorMode, ImagePixels, QuantBits } from './types.js';
+import { hasAlpha } from './types.js';
+
+/** Defaults for image compression, chosen by measurement (docs/colour-modes.md). */
+export const DEFAULT_COLOR_MODE: ColorMode = 'ycbcr';
+export const DEFAULT_BITS: QuantBits = 8;
+export const DEFAULT_SOLVER: Solver = 'hals';
+/** nndsvd keeps NNDSVD's zeros: it starts far closer to the image than nndsvda, whose mean-filled zeros HALS must undo. */
+export const DEFAULT_INIT: Exclude<Init, 'custom'> = 'nndsvd';
+export const DEFAULT_MAX_ITER = 200;
+export const DEFAULT_TOL = 1e-4;
+
+export interface EncoderSettings {
+  colorMode?: ColorMode;
+  bits?: QuantBits;
+  solver?: Solver;
+  init?: Exclude<Init, 'custom'>;
+  betaLoss?: BetaLossName | number;
+  maxIter?: number;
+  tol?: number;
+  seed?: number;
+  alphaW?: number;
+  alphaH?: number | 'same';
+  l1Ratio?: number;
+  /** Where the products with V run; passed in by the caller, never chosen here. */
+  backend: Backend;
+  signal?: CancelSignal;
+  onProgress?: (progress: EncoderProgress) => void;
+  /** Brotli quality for the payload (default 11). */
+  brotliQuality?: number;
+  /** The program name written into headers. */
+  software?: string;
+}
+
+export interface EncoderProgress extends Progress {
+  /** e.g. 'factorizing rank 24 (plane y)' */
+  stage: string;
+  rank: number;
+  plane: string;
+}
+
+export interface PlaneFit {
+  W: Matrix;
+  H: Matrix;
+  iterations: number;
+}
+
+/** The factors of every plane at one total rank. */
+export interface RankFit {
+  rank: number;
+  ranks: number[];
+  planes: PlaneFit[];
+  /** The most iterations any plane's solver ran. */
+  iterations: number;
+}
+
+/** A fit made into a file: its bytes, the decoded pixels (the ones everyone sees) and their PSNR. */
+export interface Encoded {
+  fit: RankFit;
+  bytes: Buffer;
+  content: NmfzContent;
+  decoded: ImagePixels;
+  psnr: number;
+}
+
+export interface RankProbe {
+  rank: number;
+  psnr: number;
+  compressedBytes: number;
+  ratio: number;
+}
+
+/** Factor entries of a plane's top components by energy ‖w_j‖²·‖h_j‖², in their original order. */
+function topComponents(fit: PlaneFit, k: number): PlaneFit {
+  const { W, H } = fit;
+  const r = W.cols;
+  const energy = Array.from({ length: r }, (_, j) => {
+    let a = 0;
+    let b = 0;
+    for (let i = 0; i < W.rows; i++) a += W.data[i * r + j]! ** 2;
+    for (let l = 0; l < H.cols; l++) b += H.data[j * H.cols + l]! ** 2;
+    return { j, e: a * b };
+  });
+  const keep = energy
+    .sort((x, y) => y.e - x.e || x.j - y.j)
+    .slice(0, k)
+    .map((x) => x.j)
+    .sort((x, y) => x - y);
+  const W2 = allocate(W.rows, k, dtypeOf(W));
+  const H2 = allocate(k, H.cols, dtypeOf(H));
+  keep.forEach((j, t) => {
+    for (let i = 0; i < W.rows; i++) W2.data[i * k + t] = W.data[i * r + j]!;
+    H2.data.set(H.data.subarray(j * H.cols, (j + 1) * H.cols), t * H.cols);
+  });
+  return { W: W2, H: H2, iterations: 0 };
+}
+
+/**
+ * Encodes one image at whatever ranks are asked for. Fits are kept, and a new rank starts from the nearest smaller
+ * one: its components plus new ones made by NNDSVD of the positive part of what it leaves unexplained (or, going
+ * down, from the strongest components of the nearest larger one), so trying several ranks costs little more than
+ * the largest fit.
+ */
+export class ImageEncoder {
+  readonly pixels: ImagePixels;
+  readonly colorMode: ColorMode;
+  readonly bits: QuantBits;
+  readonly layouts: PlaneLayout[];
+  readonly minRank: number;
+  readonly maxRank: number;
+  private readonly settings: EncoderSettings;
+  private planesV: Matrix[] | null = null;
+  private readonly fits = new Map<number, RankFit>();
+  private readonly alpha: Uint16Array | null;
+
+  constructor(
+    readonly source: SourceImage,
+    settings: EncoderSettings,
+  ) {
+    this.settings = settings;
+    this.pixels = source.pixels;
+    this.colorMode = settings.colorMode ?? DEFAULT_COLOR_MODE;
+    this.bits = settings.bits ?? DEFAULT_BITS;
+    this.layouts = planeLayouts(this.pixels, this.colorMode);
+    this.minRank = minRank(this.layouts, this.colorMode);
+    this.maxRank = maxRank(this.layouts, this.colorMode);
+    this.alpha = extractAlpha(this.pixels);
+  }
+
+  /** The matrices factorized, made on first use in the backend's preferred precision. */
+  get V(): Matrix[] {
+    if (!this.planesV) {
+      const dtype = this.settings.backend.dtypes.includes('float32') ? 'float32' : 'float64';
+      this.planesV = imageToPlanes(this.pixels, this.colorMode, dtype);
+    }
+    return this.planesV;
+  }
+
+  ranksFor(total: number): number[] {
+    return splitRank(this.layouts, this.colorMode, total);
+  }
+
+  private engineOptions() {
+    const s = this.settings;
+    return {
+      solver: s.solver ?? DEFAULT_SOLVER,
+      betaLoss: s.betaLoss ?? 'frobenius',
+      maxIter: s.maxIter ?? DEFAULT_MAX_ITER,
+      tol: s.tol ?? DEFAULT_TOL,
+      seed: s.seed ?? 0,
+      alphaW: s.alphaW ?? 0,
+      alphaH: s.alphaH ?? 'same',
+      l1Ratio: s.l1Ratio ?? 0,
+      backend: s.backend,
+      signal: s.signal,
+    };
+  }
+
+  /** The nearest fit below `total` (to grow from), else the nearest above (to shrink from). */
+  private nearestFit(total: number): RankFit | undefined {
+    let below: RankFit | undefined;
+    let above: RankFit | undefined;
+    for (const f of this.fits.values()) {
+      if (f.rank < total && (!below || f.rank > below.rank)) below = f;
+      if (f.rank > total && (!above || f.rank < above.rank)) above = f;
+    }
+    return below ?? above;
+  }
+
+  /** A starting point for one plane at rank k from an earlier fit of it (grown or cut down). */
+  private async warmStart(V: Matrix, from: PlaneFit, k: number): Promise<{ W0: Matrix; H0: Matrix }> {
+    const k0 = from.W.cols;
+    if (k0 === k) return { W0: from.W, H0: from.H };
+    if (k0 > k) {
+      const top = topComponents(from, k);
+      return { W0: top.W, H0: top.H };
+    }
+    const extra = k - k0;
+    const WH = reconstruct(from.W, from.H);
+    const R = allocate(V.rows, V.cols, dtypeOf(V));
+    let any = false;
+    for (let c = 0; c < R.data.length; c++) {
+      const d = V.data[c]! - WH.data[c]!;
+      if (d > 0) {
+        R.data[c] = d;
+        any = true;
+      }
+    }
+    const smaller = Math.min(V.rows, V.cols);
+    const { W: Wn, H: Hn } = any && extra <= smaller
+      ? await initialize(R, extra, 'nndsvd', this.settings.seed ?? 0, this.settings.backend)
+      : await initialize(V, extra, 'random', this.settings.seed ?? 0, this.settings.backend);
+    const W0 = allocate(V.rows, k, dtypeOf(V));
+    const H0 = allocate(k, V.cols, dtypeOf(V));
+    for (let i = 0; i < V.rows; i++) {
+      W0.data.set(from.W.data.subarray(i * k0, (i + 1) * k0), i * k);
+      W0.data.set(Wn.data.subarray(i * extra, (i + 1) * extra), i * k + k0);
+    }
+    H0.data.set(from.H.data, 0);
+    H0.data.set(Hn.data, k0 * V.cols);
+    return { W0, H0 };
+  }
+
+  /** Factorizes every plane at total rank `total` (cached). */
+  async fit(total: number): Promise<RankFit> {
+    checkRank(this.layouts, this.colorMode, total);
+    const cached = this.fits.get(total);
+    if (cached) return cached;
+    const ranks = this.ranksFor(total);
+    const near = this.nearestFit(total);
+    const base = this.engineOptions();
+    const planes: PlaneFit[] = [];
+    for (let p = 0; p < this.layouts.length; p++) {
+      throwIfCancelled(this.settings.signal);
+      const V = this.V[p]!;
+      const name = this.layouts[p]!.name;
+      const onProgress = this.settings.onProgress
+        ? (pr: Progress) =>
+            this.settings.onProgress!({ ...pr, stage: `factorizing rank ${total}${this.layouts.length > 1 ? ` (plane ${name})` : ''}`, rank: total, plane: name })
+        : undefined;
+      const start = near ? await this.warmStart(V, near.planes[p]!, ranks[p]!) : null;
+      const r = await factorize(V, {
+        ...base,
+        rank: ranks[p]!,
+        ...(start ? { init: 'custom' as const, W0: start.W0, H0: start.H0 } : { init: this.settings.init ?? DEFAULT_INIT }),
+        onProgress,
+      });
+      planes.push({ W: r.W, H: r.H, iterations: r.iterations });
+    }
+    const fit: RankFit = { rank: total, ranks, planes, iterations: Math.max(...planes.map((q) => q.iterations)) };
+    this.fits.set(total, fit);
+    return fit;
+  }
+
+  /** The header this encoder writes for a fit. */
+  header(fit: RankFit): NmfzHeader {
+    const e = this.engineOptions();
+    const px = this.pixels;
+    return {
+      width: px.width,
+      height: px.height,
+      channels: px.channels,
+      bitDepth: px.bitDepth,
+      colorMode: this.colorMode,
+      rank: fit.rank,
+      planes: this.layouts.map((l, i) => ({ name: l.name, rows: l.rows, cols: l.cols, rank: fit.ranks[i]! })),
+      quantization: { bits: this.bits, scale: 'per-component', coding: 'delta-zigzag' },
+      alpha: hasAlpha(px) ? 'lossless' : 'none',
+      nmf: {
+        solver: e.solver,
+        init: this.settings.init ?? DEFAULT_INIT,
+        betaLoss: e.betaLoss,
+        maxIter: e.maxIter,
+        tol: e.tol,
+        seed: e.seed,
+        alphaW: e.alphaW,
+        alphaH: e.alphaH,
+        l1Ratio: e.l1Ratio,
+        iterations: fit.iterations,
+        backend: this.settings.backend.name,
+      },
+      original: { name: this.source.name, format: this.source.format, bytes: this.source.fileBytes },
+      software: this.settings.software ?? 'NMF Studio',
+    };
+  }
+
+  /**
+   * Quantises a fit, writes the file bytes, then reads them back with the one decoder: the decoded pixels and
+   * their PSNR are those of the file itself.
+   */
+  encode(fit: RankFit, opts: WriteEnvelopeOptions = {}): Encoded {
+    const planes = fit.planes.map((p) => quantizePlane(p.W, p.H, this.bits));
+    const content: NmfzContent = { header: this.header(fit), planes, alpha: this.alpha };
+    const bytes = encodeNmfz(content, { quality: opts.quality ?? this.settings.brotliQuality });
+    const read = decodeNmfz(bytes, this.source.name);
+    const decoded = decodePixels(read);
+    return { fit, bytes, content: read, decoded, psnr: psnr(this.pixels, decoded) };
+  }
+
+  async encodeRank(total: number): Promise<Encoded> {
+    return this.encode(await this.fit(total));
+  }
+
+  /**
+   * Probes ranks for the boundary of a condition that holds from some rank upwards ("reaches the PSNR", "is over the
+   * byte budget"): returns the highest rank probed where it fails and the lowest where it holds, which are adjacent
+   * unless the condition holds at the smallest rank or fails at the largest. The next rank is interpolated from the
+   * measured values over log rank (the curves are close to straight there) and falls back to bisection whenever an
+   * interpolated step did not halve the bracket, so few of the expensive probes are spent.
+   */
+  private async bracket(
+    value: (e: Encoded) => number,
+    threshold: number,
+    onProbe: ((p: RankProbe) => void) | undefined,
+  ): Promise<{ below: Encoded | null; above: Encoded | null; probes: RankProbe[] }> {
+    const probes: RankProbe[] = [];
+    const seen = new Map<number, Encoded>();
+    const probe = async (k: number): Promise<Encoded> => {
+      throwIfCancelled(this.settings.signal);
+      const e = await this.encodeRank(k);
+      const p = this.probeOf(e);
+      probes.push(p);
+      onProbe?.(p);
+      seen.set(k, e);
+      return e;
+    };
+    const holds = (e: Encoded): boolean => value(e) >= threshold;
+    const interpolate = (a: Encoded, b: Encoded): number => {
+      const va = value(a);
+      const vb = value(b);
+      const xa = Math.log(a.fit.rank);
+      const xb = Math.log(b.fit.rank);
+      if (!(Number.isFinite(va) && Number.isFinite(vb)) || va === vb) return NaN;
+      return Math.round(Math.exp(xa + ((threshold - va) * (xb - xa)) / (vb - va)));
+    };
+    const lo0 = this.minRank;
+    const hi0 = this.maxRank;
+    let below: Encoded | null = null; // highest probed rank where the condition fails
+    let above: Encoded | null = null; // lowest probed rank where it holds
+    let last: Encoded | null = null;
+    let k = Math.min(hi0, Math.max(lo0, 8 * this.layouts.length));
+    // Bracket: step outwards, by extrapolation once two ranks are known, else by doubling or halving.
+    for (;;) {
+      const e = await probe(k);
+      if (holds(e)) above = e;
+      else below = e;
+      if (above && below) break;
+      if (above && above.fit.rank === lo0) break;
+      if (below && below.fit.rank === hi0) break;
+      const guess = last ? interpolate(last, e) : NaN;
+      last = e;
+      if (above) {
+        const r = above.fit.rank;
+        k = Math.max(lo0, Math.min(r - 1, Number.isFinite(guess) ? Math.max(guess, Math.floor(r / 4)) : Math.floor(r / 2)));
+      } else {
+        const r = below!.fit.rank;
+        k = Math.min(hi0, Math.max(r + 1, Number.isFinite(guess) ? Math.min(Math.ceil(guess * 1.1), 4 * r) : 2 * r));
+      }
+    }
+    // Refine to adjacent ranks.
+    let bisectNext = false;
+    while (above && below && above.fit.rank - below.fit.rank > 1) {
+      const lo = below.fit.rank;
+      const hi = above.fit.rank;
+      const guess = interpolate(below, above);
+      k = bisectNext || !Number.isFinite(guess) ? Math.floor((lo + hi) / 2) : Math.min(hi - 1, Math.max(lo + 1, guess));
+      const e = seen.get(k) ?? (await probe(k));
+      const width = hi - lo;
+      if (holds(e)) above = e;
+      else below = e;
+      bisectNext = !bisectNext && above.fit.rank - below.fit.rank > width / 2;
+    }
+    return { below, above, probes };
+  }
+
+  /** The smallest total rank whose decoded image reaches `target` dB. */
+  async searchPsnr(target: number, onProbe?: (p: RankProbe) => void): Promise<{ best: Encoded; probes: RankProbe[] }> {
+    const { above, probes } = await this.bracket((e) => e.psnr, target, onProbe);
+    if (!above) {
+      const top = probes.reduce((a, b) => (b.psnr > a.psnr ? b : a));
+      throw new UserError(
+        `${this.source.name}: cannot reach ${target} dB (best ${top.psnr.toFixed(2)} dB at rank ${top.rank}${this.bits < 16 ? '; more bits may help' : ''})`,
+      );
+    }
+    return { best: above, probes };
+  }
+
+  /** The largest total rank whose ratio (raw pixel bytes ÷ file bytes) is at least `target`. */
+  async searchRatio(target: number, onProbe?: (p: RankProbe) => void): Promise<{ best: Encoded; probes: RankProbe[] }> {
+    const budget = rawBytesOf(this.pixels) / target;
+    // "Over budget" holds from some rank upwards; the answer is the rank just below it.
+    const { below, probes } = await this.bracket((e) => e.bytes.length, Math.floor(budget) + 1, onProbe);
+    if (!below) {
+      const smallest = probes.reduce((a, b) => (b.compressedBytes < a.compressedBytes ? b : a));
+      throw new UserError(`${this.source.name}: cannot reach ratio ${target} (rank ${smallest.rank} already gives ratio ${smallest.ratio.toFixed(2)})`);
+    }
+    return { best: below, probes };
+  }
+
+  /** ratio, fileRatio and factorRatio of an encoded fit. */
+  ratios(e: Encoded): CompressionRatios {
+    return compressionRatios({
+      rawBytes: rawBytesOf(this.pixels),
+      originalFileBytes: this.source.fileBytes,
+      compressedBytes: e.bytes.length,
+      planes: e.content.header.planes,
+    });
+  }
+
+  private probeOf(e: Encoded): RankProbe {
+    return { rank: e.fit.rank, psnr: e.psnr, compressedBytes: e.bytes.length, ratio: this.ratios(e).ratio };
+  }
+}

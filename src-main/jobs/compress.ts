@@ -1,0 +1,358 @@
+// Compress one image to .nmfz, decompress one .nmfz to an image, read a .nmfz header: what the CLI, batch and app call.
+
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { ImageEncoder } from '../codec/encoder.js';
+import type { Encoded, EncoderProgress, RankProbe } from '../codec/encoder.js';
+import { compareJpeg as jpegBaseline } from '../codec/jpeg-compare.js';
+import { encodeImage, OUTPUT_FORMATS, readImage } from '../codec/image-io.js';
+import type { OutputFormat } from '../codec/image-io.js';
+import { compressionRatios, rawBytesOf, relErr } from '../codec/metrics.js';
+import { decodeNmfz, decodePixels, readNmfzHeader, storedFactors } from '../codec/nmfz.js';
+import type { NmfzContent, NmfzHeader } from '../codec/nmfz.js';
+import type { PlaneName } from '../codec/colour.js';
+import { ssimParallel } from '../codec/ssim-parallel.js';
+import { COLOR_MODES, QUANT_BITS } from '../codec/types.js';
+import type { ColorMode, ImagePixels, QuantBits } from '../codec/types.js';
+import { throwIfCancelled, UserError } from '../engine/errors.js';
+import type { Backend, BetaLossName, CancelSignal, Init, Matrix, Solver } from '../engine/index.js';
+import { checkWritable, writeFileAtomic } from './atomic-write.js';
+
+/** Without rank, psnr or ratio: the smallest rank reaching this PSNR, a quality most photos look clean at. */
+export const DEFAULT_PSNR = 30;
+
+export interface CompressOptions {
+  /** At most one of rank, psnr (dB) and ratio; none means psnr DEFAULT_PSNR. */
+  rank?: number;
+  psnr?: number;
+  ratio?: number;
+  colorMode?: ColorMode;
+  bits?: QuantBits;
+  /** Also write <outDir>/<name>.preview.png: the decoded pixels. */
+  preview?: boolean;
+  /** Also measure a JPEG of the same byte size. */
+  compareJpeg?: boolean;
+  overwrite?: boolean;
+  solver?: Solver;
+  init?: Exclude<Init, 'custom'>;
+  betaLoss?: BetaLossName | number;
+  maxIter?: number;
+  tol?: number;
+  seed?: number;
+  alphaW?: number;
+  alphaH?: number | 'same';
+  l1Ratio?: number;
+  backend: Backend;
+  /** Why this backend was chosen (recorded as is). */
+  backendReason?: string;
+  signal?: CancelSignal;
+  onProgress?: (progress: CompressProgress) => void;
+  /** Largest image accepted, in pixels. */
+  maxPixels?: number;
+}
+
+export interface CompressProgress {
+  /** What is happening, for people: 'reading', 'factorizing rank 24 (plane y)', 'encoding', 'JPEG baseline', ... */
+  stage: string;
+  rank?: number;
+  iteration: number;
+  maxIter: number;
+  loss?: number;
+  relErr?: number;
+  /** A rank tried while searching for a PSNR or ratio target, once it is measured. */
+  probe?: RankProbe;
+}
+
+/** The record `compress --json` prints (and batch collects): one flat object of plain values. */
+export interface CompressRecord {
+  input: string;
+  output: string | null;
+  status: 'ok' | 'error' | 'skipped';
+  error: string | null;
+  width: number;
+  height: number;
+  channels: number;
+  bitDepth: number;
+  colorMode: ColorMode;
+  rank: number;
+  originalFileBytes: number;
+  rawBytes: number;
+  compressedBytes: number;
+  ratio: number;
+  fileRatio: number;
+  factorRatio: number;
+  psnr: number;
+  ssim: number;
+  relErr: number;
+  iterations: number;
+  backend: string;
+  backendReason?: string;
+  ms: number;
+  jpegQuality?: number;
+  jpegBytes?: number;
+  jpegPsnr?: number;
+  jpegSsim?: number;
+}
+
+/** What compressImage returns beside the record, so that the app shows results without decoding twice. */
+export interface CompressOutcome {
+  record: CompressRecord;
+  /** The input's pixels, as measured against. */
+  original: ImagePixels;
+  /** The decoded reconstruction: exactly what the file decodes to and what the metrics were computed on. */
+  decoded: ImagePixels;
+  /** The stored (dequantised) factors of each plane; W·H·(255 or 65535) gives the plane's values. */
+  factors: { name: PlaneName; W: Matrix; H: Matrix }[];
+  /** The file's parsed content (header, codes, alpha), for decodePixels with a subset of components. */
+  content: NmfzContent;
+  /** The ranks tried by a psnr or ratio search, in order (one entry for a fixed rank). */
+  probes: RankProbe[];
+  /** The JPEG of the same size, when compareJpeg was asked. */
+  jpeg?: ImagePixels;
+  previewPath?: string;
+}
+
+function baseName(file: string): string {
+  const b = path.basename(file);
+  const ext = path.extname(b);
+  return ext.length > 0 && ext.length < b.length ? b.slice(0, -ext.length) : b;
+}
+
+/** Where compressImage writes for an input: <outDir>/<name>.nmfz and <outDir>/<name>.preview.png. */
+export function outputPaths(inputPath: string, outDir: string): { nmfz: string; preview: string } {
+  const name = baseName(inputPath);
+  return { nmfz: path.join(outDir, `${name}.nmfz`), preview: path.join(outDir, `${name}.preview.png`) };
+}
+
+function checkPositive(name: string, v: unknown, integer: boolean): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
+    throw new UserError(`${name} must be a positive ${integer ? 'integer' : 'number'} (got ${String(v)})`, 'usage');
+  }
+}
+
+function checkOptions(o: CompressOptions): void {
+  if (!o || typeof o !== 'object' || !o.backend) throw new UserError('compress needs options with a backend', 'usage');
+  const targets = (['rank', 'psnr', 'ratio'] as const).filter((k) => o[k] !== undefined);
+  if (targets.length > 1) throw new UserError(`give one of rank, psnr and ratio (got ${targets.join(' and ')})`, 'usage');
+  if (o.rank !== undefined) checkPositive('rank', o.rank, true);
+  if (o.psnr !== undefined) checkPositive('psnr', o.psnr, false);
+  if (o.ratio !== undefined) checkPositive('ratio', o.ratio, false);
+  if (o.colorMode !== undefined && !COLOR_MODES.includes(o.colorMode)) {
+    throw new UserError(`colorMode must be one of ${COLOR_MODES.join(', ')} (got ${String(o.colorMode)})`, 'usage');
+  }
+  if (o.bits !== undefined && !QUANT_BITS.includes(o.bits)) {
+    throw new UserError(`bits must be one of ${QUANT_BITS.join(', ')} (got ${String(o.bits)})`, 'usage');
+  }
+}
+
+/**
+ * Compresses one image file into <outDir>/<name>.nmfz (and optionally a preview PNG). The input is only read;
+ * outputs are written under temporary names and renamed, and an existing output is refused unless `overwrite`.
+ * Bad input or options throw a UserError naming the file; nothing is written then.
+ */
+export async function compressImage(inputPath: string, outDir: string, options: CompressOptions): Promise<CompressOutcome> {
+  const started = performance.now();
+  checkOptions(options);
+  const report = options.onProgress ?? (() => undefined);
+  const paths = outputPaths(inputPath, outDir);
+  await checkWritable(paths.nmfz, { overwrite: options.overwrite });
+  if (options.preview) await checkWritable(paths.preview, { overwrite: options.overwrite });
+
+  report({ stage: 'reading', iteration: 0, maxIter: 0 });
+  const source = await readImage(inputPath, { maxPixels: options.maxPixels });
+  throwIfCancelled(options.signal);
+  const encoder = new ImageEncoder(source, {
+    colorMode: options.colorMode,
+    bits: options.bits,
+    solver: options.solver,
+    init: options.init,
+    betaLoss: options.betaLoss,
+    maxIter: options.maxIter,
+    tol: options.tol,
+    seed: options.seed,
+    alphaW: options.alphaW,
+    alphaH: options.alphaH,
+    l1Ratio: options.l1Ratio,
+    backend: options.backend,
+    signal: options.signal,
+    onProgress: (p: EncoderProgress) => report({ stage: p.stage, rank: p.rank, iteration: p.iteration, maxIter: p.maxIter, loss: p.loss, relErr: p.relErr }),
+  });
+  const onProbe = (probe: RankProbe): void => report({ stage: `measured rank ${probe.rank}`, rank: probe.rank, iteration: 0, maxIter: 0, probe });
+
+  let best: Encoded;
+  let probes: RankProbe[];
+  if (options.ratio !== undefined) {
+    ({ best, probes } = await encoder.searchRatio(options.ratio, onProbe));
+  } else if (options.rank !== undefined) {
+    best = await encoder.encodeRank(options.rank);
+    probes = [{ rank: best.fit.rank, psnr: best.psnr, compressedBytes: best.bytes.length, ratio: encoder.ratios(best).ratio }];
+  } else {
+    ({ best, probes } = await encoder.searchPsnr(options.psnr ?? DEFAULT_PSNR, onProbe));
+  }
+  throwIfCancelled(options.signal);
+
+  report({ stage: 'measuring', rank: best.fit.rank, iteration: 0, maxIter: 0 });
+  const original = source.pixels;
+  const ratios = encoder.ratios(best);
+  const record: CompressRecord = {
+    input: inputPath,
+    output: paths.nmfz,
+    status: 'ok',
+    error: null,
+    width: original.width,
+    height: original.height,
+    channels: original.channels,
+    bitDepth: original.bitDepth,
+    colorMode: encoder.colorMode,
+    rank: best.fit.rank,
+    originalFileBytes: source.fileBytes,
+    rawBytes: rawBytesOf(original),
+    compressedBytes: best.bytes.length,
+    ratio: ratios.ratio,
+    fileRatio: ratios.fileRatio,
+    factorRatio: ratios.factorRatio,
+    psnr: best.psnr,
+    ssim: await ssimParallel(original, best.decoded),
+    relErr: relErr(original, best.decoded),
+    iterations: best.fit.iterations,
+    backend: options.backend.name,
+    ...(options.backendReason !== undefined ? { backendReason: options.backendReason } : {}),
+    ms: 0,
+  };
+  let jpeg: ImagePixels | undefined;
+  if (options.compareJpeg) {
+    report({ stage: 'JPEG baseline', rank: best.fit.rank, iteration: 0, maxIter: 0 });
+    const j = await jpegBaseline(original, best.bytes.length);
+    Object.assign(record, { jpegQuality: j.jpegQuality, jpegBytes: j.jpegBytes, jpegPsnr: j.jpegPsnr, jpegSsim: j.jpegSsim });
+    jpeg = j.decoded;
+  }
+  throwIfCancelled(options.signal);
+
+  report({ stage: 'writing', rank: best.fit.rank, iteration: 0, maxIter: 0 });
+  const previewBytes = options.preview ? await encodeImage(best.decoded, 'png') : null;
+  await writeFileAtomic(paths.nmfz, best.bytes, { overwrite: options.overwrite });
+  if (previewBytes) await writeFileAtomic(paths.preview, previewBytes, { overwrite: options.overwrite });
+  record.ms = Math.round(performance.now() - started);
+  return {
+    record,
+    original,
+    decoded: best.decoded,
+    factors: storedFactors(best.content),
+    content: best.content,
+    probes,
+    ...(jpeg ? { jpeg } : {}),
+    ...(previewBytes ? { previewPath: paths.preview } : {}),
+  };
+}
+
+/** A record for an input that failed or was skipped, with the same fields as a success (zeros where unknown). */
+export function failedRecord(input: string, status: 'error' | 'skipped', message: string, colorMode: ColorMode = 'ycbcr'): CompressRecord {
+  return {
+    input,
+    output: null,
+    status,
+    error: message,
+    width: 0,
+    height: 0,
+    channels: 0,
+    bitDepth: 0,
+    colorMode,
+    rank: 0,
+    originalFileBytes: 0,
+    rawBytes: 0,
+    compressedBytes: 0,
+    ratio: 0,
+    fileRatio: 0,
+    factorRatio: 0,
+    psnr: 0,
+    ssim: 0,
+    relErr: 0,
+    iterations: 0,
+    backend: '',
+    ms: 0,
+  };
+}
+
+async function readNmfzFile(file: string): Promise<Buffer> {
+  try {
+    const st = await stat(file);
+    if (st.isDirectory()) throw new UserError(`${file}: is a folder, not a .nmfz file`);
+    return await readFile(file);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(`${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? String(err)})`}`);
+  }
+}
+
+export interface DecompressOptions {
+  /** Default 'png'. PNG, TIFF and WebP are lossless (JPEG at quality 95, 4:4:4); 16-bit needs PNG or TIFF. */
+  format?: OutputFormat;
+  overwrite?: boolean;
+}
+
+export interface DecompressResult {
+  input: string;
+  output: string;
+  format: OutputFormat;
+  width: number;
+  height: number;
+  channels: number;
+  bitDepth: number;
+  bytes: number;
+  /** The decoded pixels (as written, before any 8-bit reduction for JPEG or WebP). */
+  pixels: ImagePixels;
+}
+
+const EXTENSIONS: Record<OutputFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp', tiff: 'tif' };
+
+/** Decodes <nmfzPath> and writes <outDir>/<name>.<ext>; a corrupt or foreign file is refused and nothing is written. */
+export async function decompressFile(nmfzPath: string, outDir: string, options: DecompressOptions = {}): Promise<DecompressResult> {
+  const format = options.format ?? 'png';
+  if (!OUTPUT_FORMATS.includes(format)) {
+    throw new UserError(`format must be one of ${OUTPUT_FORMATS.join(', ')} (got ${String(format)})`, 'usage');
+  }
+  const output = path.join(outDir, `${baseName(nmfzPath)}.${EXTENSIONS[format]}`);
+  await checkWritable(output, { overwrite: options.overwrite });
+  const bytes = await readNmfzFile(nmfzPath);
+  const content = decodeNmfz(bytes, nmfzPath);
+  const pixels = decodePixels(content);
+  const encoded = await encodeImage(pixels, format);
+  await writeFileAtomic(output, encoded, { overwrite: options.overwrite });
+  return {
+    input: nmfzPath,
+    output,
+    format,
+    width: pixels.width,
+    height: pixels.height,
+    channels: pixels.channels,
+    bitDepth: pixels.bitDepth,
+    bytes: encoded.length,
+    pixels,
+  };
+}
+
+/** readInfo's answer: the header as plain JSON, with the file's size, format version and ratios. */
+export interface NmfzInfo extends NmfzHeader {
+  file: string;
+  formatVersion: number;
+  compressedBytes: number;
+  rawBytes: number;
+  ratio: number;
+  fileRatio: number;
+  factorRatio: number;
+}
+
+/** The header of a .nmfz file (checked, CRC included) as a plain JSON object; the factors are not decoded. */
+export async function readInfo(nmfzPath: string): Promise<NmfzInfo> {
+  const bytes = await readNmfzFile(nmfzPath);
+  const { formatVersion, header } = readNmfzHeader(bytes, nmfzPath);
+  const rawBytes = rawBytesOf(header);
+  const ratios = compressionRatios({
+    rawBytes,
+    originalFileBytes: header.original.bytes,
+    compressedBytes: bytes.length,
+    planes: header.planes,
+  });
+  return { file: nmfzPath, formatVersion, ...header, compressedBytes: bytes.length, rawBytes, ...ratios };
+}
