@@ -74,6 +74,9 @@ export class KernelPool {
   private readonly control: Int32Array;
   private readonly workers: Worker[];
   private disposed = false;
+  /** Parallel jobs still to run on the calling thread alone, after workers kept it waiting (a busy machine). */
+  private soloJobs = 0;
+  private slowStreak = 0;
 
   private constructor(threads: number, flavour: KernelFlavour, memory: WebAssembly.Memory, kernels: KernelExports, workers: Worker[]) {
     this.threads = threads;
@@ -124,6 +127,10 @@ export class KernelPool {
   run(kind: JobKind, job: number, parallel: boolean): void {
     if (this.disposed) throw new Error('the CPU backend has been disposed');
     const c = this.control;
+    if (parallel && this.soloJobs > 0) {
+      this.soloJobs--;
+      parallel = false;
+    }
     const helpers = parallel ? this.workers.length : 0;
     if (helpers > 0) {
       Atomics.store(c, KIND, kind);
@@ -133,8 +140,10 @@ export class KernelPool {
       Atomics.add(c, GEN, 1);
       Atomics.notify(c, GEN);
     }
+    const started = helpers > 0 ? performance.now() : 0;
     runShare(this.kernels, kind, job, 0);
     if (helpers > 0) {
+      const finished = performance.now();
       const joined = helpers - Math.max(0, Atomics.exchange(c, SLOTS, -1));
       let spins = 0;
       for (;;) {
@@ -143,6 +152,14 @@ export class KernelPool {
         if (++spins > 200) Atomics.wait(c, DONE, done, 50);
       }
       if (Atomics.load(c, FAILED) !== 0) throw new Error('a CPU backend worker failed');
+      // A worker that holds its chunk for longer than the caller took for all the rest has been descheduled:
+      // other programs want these cores. After a few such jobs in a row, work alone for a while.
+      const waited = performance.now() - finished;
+      this.slowStreak = waited > 0.2 && waited > finished - started ? this.slowStreak + 1 : 0;
+      if (this.slowStreak >= 3) {
+        this.slowStreak = 0;
+        this.soloJobs = 50;
+      }
     }
   }
 
