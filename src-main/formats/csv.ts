@@ -207,7 +207,10 @@ function decideLayout(b: Uint8Array, start: number, fileName: string, options: C
     const hasDecimal = names.some((n, k) => kinds[k] === 'number' && !isIntegerText(n));
     const emptyCorner = labelColumn && first.length === dataCols && first[0] === '';
     const shortByOne = labelColumn && first.length === dataCols - 1;
-    header = !hasDecimal && (hasWord || emptyCorner || shortByOne);
+    // pandas' default column names 0,1,2,… above rows of decimals (DataFrame(array).to_csv(index=False)).
+    const nextHasDecimal = rest.length > 0 && rest[0]!.some((c) => kind(c) === 'number' && !isIntegerText(c));
+    const countingNames = names.length > 1 && isIndexColumn(names) && Number(names[0]) === 0 && nextHasDecimal;
+    header = !hasDecimal && (hasWord || emptyCorner || shortByOne || countingNames);
   }
   // Without a header the first record is data and sets the width; a header's width is checked at the end.
   const fileCols = header ? dataCols : first.length;
@@ -489,11 +492,13 @@ function quoteName(name: string, delimiter: string): string {
   return name.includes(delimiter) || /["\r\n]|^\s|\s$/.test(name) ? `"${name.replace(/"/g, '""')}"` : name;
 }
 
+const CHUNK_BYTES = 1 << 20;
+
 /**
- * The matrix as delimited text, in pieces of about a megabyte: shortest round-trip numbers for the
- * precision, NaN as an empty cell, '\n' line ends.
+ * The matrix as delimited UTF-8 text, in chunks of about a megabyte: shortest round-trip numbers for the
+ * precision, NaN as an empty cell, '\n' line ends. Numbers are ASCII and go straight into the bytes.
  */
-export function* csvPieces(matrix: Matrix, options: CsvWriteOptions = {}): Generator<string> {
+export function* csvChunks(matrix: Matrix, options: CsvWriteOptions = {}): Generator<Uint8Array> {
   const delimiter = options.delimiter ?? ',';
   const dtype = options.dtype ?? (matrix.data instanceof Float32Array ? 'float32' : 'float64');
   const { rows, cols, data } = matrix;
@@ -501,24 +506,48 @@ export function* csvPieces(matrix: Matrix, options: CsvWriteOptions = {}): Gener
     throw new RangeError(`${options.columnNames.length} column names for ${cols} columns`);
   }
   if (options.rowNames && options.rowNames.length !== rows) throw new RangeError(`${options.rowNames.length} row names for ${rows} rows`);
-  let piece = '';
+  const encoder = new TextEncoder();
+  const sep = delimiter.charCodeAt(0);
+  let buffer = new Uint8Array(CHUNK_BYTES);
+  let pos = 0;
+  const put = (bytes: Uint8Array) => {
+    if (pos + bytes.length > buffer.length) {
+      const bigger = new Uint8Array(Math.max(buffer.length * 2, pos + bytes.length));
+      bigger.set(buffer.subarray(0, pos));
+      buffer = bigger;
+    }
+    buffer.set(bytes, pos);
+    pos += bytes.length;
+  };
   if (options.columnNames) {
     const names = options.columnNames.map((n) => quoteName(n, delimiter));
-    piece += (options.rowNames ? [''].concat(names) : names).join(delimiter) + '\n';
+    put(encoder.encode((options.rowNames ? [''].concat(names) : names).join(delimiter) + '\n'));
   }
-  const line = new Array<string>(cols);
   for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) line[j] = formatNumber(data[i * cols + j]!, dtype);
-    if (options.rowNames) piece += quoteName(options.rowNames[i]!, delimiter) + delimiter;
-    piece += line.join(delimiter) + '\n';
-    if (piece.length >= 1 << 20) {
-      yield piece;
-      piece = '';
+    if (options.rowNames) put(encoder.encode(quoteName(options.rowNames[i]!, delimiter) + delimiter));
+    for (let j = 0; j < cols; j++) {
+      const text = formatNumber(data[i * cols + j]!, dtype);
+      // at most 25 characters and a separator
+      if (pos + 26 > buffer.length) {
+        yield buffer.subarray(0, pos);
+        buffer = new Uint8Array(CHUNK_BYTES);
+        pos = 0;
+      }
+      for (let q = 0; q < text.length; q++) buffer[pos++] = text.charCodeAt(q);
+      buffer[pos++] = j === cols - 1 ? 10 : sep;
+    }
+    if (pos >= CHUNK_BYTES - 64) {
+      yield buffer.subarray(0, pos);
+      buffer = new Uint8Array(CHUNK_BYTES);
+      pos = 0;
     }
   }
-  if (piece) yield piece;
+  if (pos > 0) yield buffer.subarray(0, pos);
 }
 
 export function formatCsv(matrix: Matrix, options: CsvWriteOptions = {}): string {
-  return Array.from(csvPieces(matrix, options)).join('');
+  const decoder = new TextDecoder();
+  let text = '';
+  for (const chunk of csvChunks(matrix, options)) text += decoder.decode(chunk, { stream: true });
+  return text + decoder.decode();
 }

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { DType, Matrix } from '../engine/matrix.js';
 import { writeFileAtomic } from './atomic.js';
-import { csvPieces } from './csv.js';
+import { csvChunks } from './csv.js';
 import { describeFsError } from './fs-errors.js';
 import { fileError, formatBytes } from './messages.js';
 import { encodeNpy } from './npy.js';
@@ -68,11 +68,11 @@ export async function writeMatrixFile(filePath: string, matrix: Matrix, format: 
     await writeFileAtomic(filePath, encodeNpy(matrix, options.dtype), atomic);
     return;
   }
-  const pieces = csvPieces(matrix, {
+  const chunks = csvChunks(matrix, {
     delimiter: format === 'tsv' ? '\t' : ',',
     dtype: options.dtype,
     columnNames: options.columnNames,
     rowNames: options.rowNames,
   });
-  await writeFileAtomic(filePath, pieces, atomic);
+  await writeFileAtomic(filePath, chunks, atomic);
 }

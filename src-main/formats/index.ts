@@ -1,10 +1,10 @@
 // Matrix files for every door of the app: read CSV/TSV, .npy and MatrixMarket; write .npy and CSV; atomic output.
 
 export type { CsvDelimiter, CsvParseOptions, MatrixFormat, ParseOptions, ParsedMatrix, WriteFormat } from './types.js';
-export { parseCsv, formatCsv, csvPieces, type CsvWriteOptions } from './csv.js';
+export { parseCsv, formatCsv, csvChunks, type CsvWriteOptions } from './csv.js';
 export { parseNpy, encodeNpy } from './npy.js';
 export { parseMatrixMarket } from './mtx.js';
-export { parseMatrix, formatFromName, MATRIX_EXTENSIONS, type ReadMatrixOptions } from './parse.js';
+export { parseMatrix, formatFromName, describeMatrixFile, MATRIX_EXTENSIONS, type ReadMatrixOptions } from './parse.js';
 export { formatNumber } from './numbers.js';
 export { MAX_ENTRIES } from './messages.js';
 export { readMatrixFile, writeMatrixFile, type WriteMatrixOptions } from './files.js';

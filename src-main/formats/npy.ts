@@ -117,11 +117,12 @@ const READERS: Record<string, Omit<ElementType, 'littleEndian'>> = {
   i1: { name: 'int8', size: 1, read: (v, o) => v.getInt8(o), float32: false },
   i2: { name: 'int16', size: 2, read: (v, o, le) => v.getInt16(o, le), float32: false },
   i4: { name: 'int32', size: 4, read: (v, o, le) => v.getInt32(o, le), float32: false },
-  i8: { name: 'int64', size: 8, read: (v, o, le) => Number(v.getBigInt64(o, le)), float32: false },
+  // 64-bit integers as high word × 2^32 + low word: one rounding, so the nearest double, without BigInt.
+  i8: { name: 'int64', size: 8, read: (v, o, le) => (le ? v.getInt32(o + 4, true) * 4294967296 + v.getUint32(o, true) : v.getInt32(o, false) * 4294967296 + v.getUint32(o + 4, false)), float32: false },
   u1: { name: 'uint8', size: 1, read: (v, o) => v.getUint8(o), float32: false },
   u2: { name: 'uint16', size: 2, read: (v, o, le) => v.getUint16(o, le), float32: false },
   u4: { name: 'uint32', size: 4, read: (v, o, le) => v.getUint32(o, le), float32: false },
-  u8: { name: 'uint64', size: 8, read: (v, o, le) => Number(v.getBigUint64(o, le)), float32: false },
+  u8: { name: 'uint64', size: 8, read: (v, o, le) => (le ? v.getUint32(o + 4, true) * 4294967296 + v.getUint32(o, true) : v.getUint32(o, false) * 4294967296 + v.getUint32(o + 4, false)), float32: false },
   b1: { name: 'bool', size: 1, read: (v, o) => (v.getUint8(o) ? 1 : 0), float32: false },
 };
 

@@ -230,6 +230,20 @@ export function isIntegerText(text: string): boolean {
   return /^[+-]?\d+$/.test(text);
 }
 
+/** The fewest significant digits (1 to 9) for which v.toPrecision reads back to the float32 v. */
+function float32Precision(v: number): number {
+  // Rounding to p+1 digits lands at least as close as rounding to p did (that p-digit decimal is also a
+  // (p+1)-digit one), so the digit counts that work form a range ending at 9: bisect for its start.
+  let lo = 1;
+  let hi = 9;
+  while (lo < hi) {
+    const p = (lo + hi) >> 1;
+    if (Math.fround(Number(v.toPrecision(p))) === v) hi = p;
+    else lo = p + 1;
+  }
+  return lo;
+}
+
 /**
  * The shortest decimal text that reads back to exactly the same value at the given precision.
  * float64: JavaScript's own Number → String (shortest round trip by specification).
@@ -240,13 +254,58 @@ export function isIntegerText(text: string): boolean {
 export function formatNumber(v: number, dtype: DType = 'float64'): string {
   if (v !== v) return '';
   if (dtype === 'float64' || v === 0 || !Number.isFinite(v)) return String(v);
-  const direct = String(v);
-  // Seven or fewer significant digits as a double (0.5, 3, 0.25) is already shortest: any decimal with
-  // fewer digits lies at least 1e-7 away relatively, beyond half a float32 ulp (2^-24).
-  if (direct.length <= 7) return direct;
-  for (let p = 1; p < 9; p++) {
-    const candidate = Number(v.toPrecision(p));
-    if (Math.fround(candidate) === v) return String(candidate);
+  const a = v < 0 ? -v : v;
+  let e = Math.floor(Math.log10(a));
+  if (e < -30 || e > 30) return String(Number(v.toPrecision(float32Precision(v))));
+  if (a < POW10_SIGNED(e)) e--;
+  else if (a >= POW10_SIGNED(e + 1)) e++;
+  // p significant digits of a are n × 10^-k with k = p − 1 − e. Where 10^k is exact, n and its neighbours
+  // are tried with plain arithmetic (c / 10^k is then the correctly rounded double of that decimal); the
+  // digit counts that work form a range ending at 9 (see float32Precision), so bisect for its start.
+  let lo = 1;
+  let hi = 9;
+  let digits = -1;
+  let places = 0;
+  while (lo <= hi) {
+    const p = (lo + hi) >> 1;
+    const k = p - 1 - e;
+    if (k > 22 || k < -22) return String(Number(v.toPrecision(float32Precision(v))));
+    const scale = POW10[k < 0 ? -k : k]!;
+    const n = Math.round(k >= 0 ? a * scale : a / scale);
+    // n is the nearest p-digit decimal unless a × 10^k rounded across a half: then a neighbour is.
+    let found = -1;
+    if (Math.fround(k >= 0 ? n / scale : n * scale) === a) found = n;
+    else if (Math.fround(k >= 0 ? (n - 1) / scale : (n - 1) * scale) === a) found = n - 1;
+    else if (Math.fround(k >= 0 ? (n + 1) / scale : (n + 1) * scale) === a) found = n + 1;
+    if (found >= 0) {
+      digits = found;
+      places = k;
+      hi = p - 1;
+    } else {
+      lo = p + 1;
+    }
   }
-  return String(Number(v.toPrecision(9)));
+  if (digits < 0) return String(Number(v.toPrecision(float32Precision(v))));
+  return (v < 0 ? '-' : '') + decimalText(digits, places);
+}
+
+function POW10_SIGNED(e: number): number {
+  return e >= 0 ? POW10[e]! : 1 / POW10[-e]!;
+}
+
+/** n × 10^-k written as JavaScript writes numbers: plain from 1e-6 up to 1e21, exponent notation outside. */
+function decimalText(n: number, k: number): string {
+  let digits = String(n);
+  let trailing = digits.length;
+  while (trailing > 1 && digits.charCodeAt(trailing - 1) === 48) trailing--;
+  k -= digits.length - trailing;
+  digits = digits.slice(0, trailing);
+  const exponent = digits.length - 1 - k; // of the leading digit
+  if (exponent >= -6 && exponent < 21) {
+    if (k <= 0) return digits + '0'.repeat(-k);
+    if (exponent >= 0) return `${digits.slice(0, exponent + 1)}.${digits.slice(exponent + 1)}`;
+    return `0.${'0'.repeat(-exponent - 1)}${digits}`;
+  }
+  const mantissa = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+  return `${mantissa}e${exponent < 0 ? '-' : '+'}${Math.abs(exponent)}`;
 }

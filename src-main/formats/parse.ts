@@ -59,3 +59,22 @@ export function parseMatrix(bytes: Uint8Array, fileName: string, options: ReadMa
       throw unsupportedExtension(fileName);
   }
 }
+
+const DELIMITER_NAMES: Record<string, string> = { ',': 'comma-separated', '\t': 'tab-separated', ';': 'semicolon-separated', ' ': 'whitespace-separated' };
+
+/** One line for people: "200×30 CSV (tab-separated, header row, row labels), 12 missing cells". */
+export function describeMatrixFile(r: ParsedMatrix): string {
+  const details: string[] = [];
+  if (r.format === 'csv') {
+    if (r.delimiter) details.push(DELIMITER_NAMES[r.delimiter]!);
+    if (r.columnNames) details.push('header row');
+    if (r.rowNames) details.push('row labels');
+  } else {
+    details.push(r.sourceDtype);
+  }
+  const name = r.format === 'csv' ? 'CSV' : r.format === 'npy' ? '.npy' : 'MatrixMarket';
+  let line = `${r.matrix.rows}×${r.matrix.cols} ${name} (${details.join(', ')})`;
+  if (r.missing) line += `, ${r.missing.toLocaleString('en-US')} missing cell${r.missing === 1 ? '' : 's'}`;
+  if (r.clipped) line += `, ${r.clipped.toLocaleString('en-US')} negative value${r.clipped === 1 ? '' : 's'} set to 0`;
+  return line;
+}
