@@ -128,7 +128,12 @@ async function publishExclusive(tmp: string, target: string): Promise<void> {
       throw e;
     }
     await placeholder.close();
-    await rename(tmp, target);
+    try {
+      await rename(tmp, target);
+    } catch (e) {
+      await unlink(target).catch(() => undefined);
+      throw e;
+    }
     return;
   }
   await unlink(tmp);

@@ -11,7 +11,7 @@ import { fileError, formatBytes } from './messages.js';
 import { encodeNpy } from './npy.js';
 import { formatFromName, parseMatrix, unsupportedExtension, type ReadMatrixOptions } from './parse.js';
 import type { ParsedMatrix, WriteFormat } from './types.js';
-import type { CancelSignal } from '../engine/errors.js';
+import { UserError, type CancelSignal } from '../engine/errors.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -32,7 +32,7 @@ export async function readMatrixFile(filePath: string, options: ReadMatrixOption
     if (info.size > MAX_FILE_BYTES) throw fileError(filePath, `cannot read: the file is ${formatBytes(info.size)}, more than the 2 GiB that can be read at once`);
     bytes = await readFile(filePath);
   } catch (err) {
-    if (err instanceof Error && err.name === 'UserError') throw err;
+    if (err instanceof UserError) throw err;
     throw fileError(filePath, `cannot read: ${describeFsError(err)}`);
   }
   if (kind.gzip) {

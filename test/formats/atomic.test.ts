@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import fsp from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -126,6 +128,31 @@ test('unwritable places are clear user errors', async () => {
     assert.match(folder.message, /sub: it is a folder$/);
     assert.deepEqual(temporaries(dir), []);
   } finally {
+    cleanup();
+  }
+});
+
+test('without hard links (FAT, some network shares) the name is reserved exclusively instead', async () => {
+  const { dir, cleanup } = tempDir();
+  const link = fsp.link;
+  let calls = 0;
+  fsp.link = async () => {
+    calls++;
+    throw Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM', syscall: 'link' });
+  };
+  syncBuiltinESMExports();
+  try {
+    const target = path.join(dir, 'fat.npy');
+    await writeFileAtomic(target, 'first');
+    assert.equal(readFileSync(target, 'utf8'), 'first');
+    const err = await userErrorAsync(() => writeFileAtomic(target, 'second'));
+    assert.match(err.message, /already exists; pass --overwrite/);
+    assert.equal(readFileSync(target, 'utf8'), 'first');
+    assert.ok(calls >= 1, 'link was tried first');
+    assert.deepEqual(temporaries(dir), []);
+  } finally {
+    fsp.link = link;
+    syncBuiltinESMExports();
     cleanup();
   }
 });
