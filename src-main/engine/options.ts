@@ -30,7 +30,12 @@ export interface FactorizeOptions {
   H0?: Matrix;
   /** Default 200. 0 returns the initialisation unchanged. */
   maxIter?: number;
-  /** Default 1e-4, with scikit-learn's meaning for each solver. */
+  /**
+   * Default 1e-4. mu: scikit-learn's rule, every 10 iterations stop when the error fell by less than
+   * tol × the starting error; cd: scikit-learn's, stop when the projected-gradient violation is ≤ tol × the
+   * first iteration's; hals: every 10 iterations stop when ‖V−WH‖ fell by less than tol (relative) over
+   * those 10. 0 runs to maxIter (or targetRelErr).
+   */
   tol?: number;
   /** Stop as soon as ‖V−WH‖_F/‖V‖_F (observed entries) ≤ this. */
   targetRelErr?: number;
