@@ -6,7 +6,7 @@ import { dot } from './dense.js';
 import { throwIfCancelled, type CancelSignal } from './errors.js';
 import { allocate, dtypeOf, type Matrix } from './matrix.js';
 import type { MissingCells } from './missing.js';
-import type { Progress, StopReason } from './options.js';
+import type { CurrentFactors, Progress, StopReason } from './options.js';
 
 export interface Regularization {
   l1W: number;
@@ -165,7 +165,7 @@ export class Fit {
 export interface LoopOptions {
   maxIter: number;
   targetRelErr?: number;
-  onProgress?: (progress: Progress) => void;
+  onProgress?: (progress: Progress, current: CurrentFactors) => void;
   signal?: CancelSignal;
 }
 
@@ -180,7 +180,7 @@ export async function runLoop(fit: Fit, solver: SolverSteps, options: LoopOption
   const { maxIter, targetRelErr, onProgress, signal } = options;
   const watching = onProgress !== undefined || targetRelErr !== undefined;
   const report = (iteration: number, e: Evaluation): void => {
-    onProgress?.({ iteration, maxIter, loss: e.loss, relErr: e.relErr! });
+    onProgress?.({ iteration, maxIter, loss: e.loss, relErr: e.relErr! }, { W: fit.W, H: fit.H });
   };
   throwIfCancelled(signal);
 

@@ -49,8 +49,11 @@ export interface FactorizeOptions {
   l1Ratio?: number;
   /** Where the products with V run; the engine never picks one itself. */
   backend: Backend;
-  /** Called after every iteration (and once for the initialisation, iteration 0). */
-  onProgress?: (progress: Progress) => void;
+  /**
+   * Called after every iteration (and once for the initialisation, iteration 0). `current` holds the live
+   * factors, e.g. for a preview: valid during the call only (copy what you keep), never to be modified.
+   */
+  onProgress?: (progress: Progress, current: CurrentFactors) => void;
   /** Checked every iteration; an aborted signal rejects with CancelledError. */
   signal?: CancelSignal;
 }
@@ -62,6 +65,12 @@ export interface Progress {
   loss: number;
   /** ‖V−WH‖_F / ‖V‖_F over observed entries. */
   relErr: number;
+}
+
+/** The factors of a run in progress (kept apart from Progress so that Progress stays small to send on). */
+export interface CurrentFactors {
+  readonly W: Matrix;
+  readonly H: Matrix;
 }
 
 export type StopReason = 'maxIter' | 'tol' | 'targetRelErr';
@@ -97,7 +106,8 @@ export interface TransformOptions {
   /** Default 0. */
   l1Ratio?: number;
   backend: Backend;
-  onProgress?: (progress: Progress) => void;
+  /** As in FactorizeOptions; `current.H` is the fixed H. */
+  onProgress?: (progress: Progress, current: CurrentFactors) => void;
   signal?: CancelSignal;
 }
 

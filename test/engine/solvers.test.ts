@@ -184,3 +184,23 @@ test('defaults: cd, frobenius, nndsvda when rank ≤ min(rows, cols), random oth
   const warm = await factorize(V, { rank: 4, backend, maxIter: 0, W0: r.W, H0: r.H });
   assert.equal(warm.init, 'custom');
 });
+
+test('progress hands out the live factors, so a preview can be drawn mid-run', async () => {
+  const previews: number[] = [];
+  const r = await factorize(V, {
+    rank: 4,
+    solver: 'hals',
+    backend,
+    maxIter: 8,
+    tol: 0,
+    onProgress: (p, current) => {
+      assert.equal(current.W.rows, 40);
+      assert.equal(current.H.cols, 30);
+      previews.push(relErr(V, current.W, current.H));
+      assert.ok(Math.abs(previews.at(-1)! - p.relErr) <= 1e-9 * p.relErr, 'the factors are those the figures describe');
+    },
+  });
+  assert.equal(previews.length, 9);
+  assert.ok(previews[8]! < previews[0]!);
+  assert.equal(previews[8], relErr(V, r.W, r.H));
+});
