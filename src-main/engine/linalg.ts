@@ -12,15 +12,18 @@ export function symmetricEigen(A: Float64Array, n: number): { values: Float64Arr
   const e = new Float64Array(n);
   if (n === 0) return { values: d, vectors: V };
   tred2(V, d, e, n);
-  tql2(V, d, e, n);
-  // tql2 leaves them ascending; the callers want the largest first.
+  // The QL rotations combine columns of V: transposed, they combine contiguous rows.
+  const Z = new Float64Array(n * n);
+  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) Z[c * n + r] = V[r * n + c]!;
+  tql2(Z, d, e, n);
+  // Largest first, as the callers want them.
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => d[b]! - d[a]!);
   const values = new Float64Array(n);
   const vectors = new Float64Array(n * n);
   for (let c = 0; c < n; c++) {
     const src = order[c]!;
     values[c] = d[src]!;
-    for (let r = 0; r < n; r++) vectors[r * n + c] = V[r * n + src]!;
+    for (let r = 0; r < n; r++) vectors[r * n + c] = Z[src * n + r]!;
   }
   return { values, vectors };
 }
@@ -100,8 +103,8 @@ function tred2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): vo
   e[0] = 0;
 }
 
-/** Implicit QL iterations on the tridiagonal (d, e), accumulating into V. */
-function tql2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
+/** Implicit QL iterations on the tridiagonal (d, e), accumulating into Z (eigenvectors as its rows). */
+function tql2(Z: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
   for (let i = 1; i < n; i++) e[i - 1] = e[i]!;
   e[n - 1] = 0;
   let f = 0;
@@ -144,11 +147,12 @@ function tql2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): voi
           c = p / r;
           p = c * d[i]! - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]!);
+          const zi = i * n;
+          const zi1 = zi + n;
           for (let k = 0; k < n; k++) {
-            const row = k * n;
-            h = V[row + i + 1]!;
-            V[row + i + 1] = s * V[row + i]! + c * h;
-            V[row + i] = c * V[row + i]! - s * h;
+            h = Z[zi1 + k]!;
+            Z[zi1 + k] = s * Z[zi + k]! + c * h;
+            Z[zi + k] = c * Z[zi + k]! - s * h;
           }
         }
         p = (-s * s2 * c3 * el1 * e[l]!) / dl1;
