@@ -17,8 +17,9 @@ const DOT = 46;
 /** The delimiter code for "runs of spaces and tabs". */
 const WHITESPACE = -1;
 
-/** Records looked at to choose delimiter, header and label column. */
+/** Records (and bytes, for wide tables) looked at to choose delimiter, header and label column. */
 const SAMPLE_RECORDS = 50;
+const SAMPLE_BYTES = 256 * 1024;
 
 function delimiterCode(d: CsvDelimiter): number {
   return d === ' ' ? WHITESPACE : d.charCodeAt(0);
@@ -115,7 +116,8 @@ interface Layout {
 function sampleRecords(b: Uint8Array, start: number, delim: number): string[][] {
   const records: string[][] = [];
   let i = start;
-  while (i < b.length && records.length < SAMPLE_RECORDS) {
+  // At least two records, so that a header can be told from the data below it.
+  while (i < b.length && (records.length < 2 || (records.length < SAMPLE_RECORDS && i - start < SAMPLE_BYTES))) {
     if (isSkippable(b, i, delim)) {
       i = skipLine(b, i);
       continue;

@@ -139,6 +139,12 @@ test("pandas' to_csv (index column, numeric column names) and R's write.csv / wr
   assert.deepEqual(pandas.rowNames, ['0', '1']);
   assert.deepEqual(pandas.columnNames, ['0', '1', '2']);
   assert.deepEqual(Array.from(pandas.matrix.data), [0.5, 1, 2, 3, 4, 5]);
+  const noIndex = parseCsv('0,1,2\n0.5,1.0,2.0\n3.0,4.0,5.0\n', 'df.csv');
+  assert.deepEqual(noIndex.columnNames, ['0', '1', '2']);
+  assert.equal(noIndex.matrix.rows, 2);
+  // but a first row of counts above counts is data
+  assert.equal(parseCsv('0,1,2\n3,4,5\n', 'counts.csv').matrix.rows, 2);
+  assert.equal(parseCsv('0,1,2\n3,4,5\n', 'counts.csv').columnNames, undefined);
   const rCsv = parseCsv('"","V1","V2"\n"1",0.5,1\n"2",2,3\n', 'r.csv');
   assert.deepEqual(rCsv.rowNames, ['1', '2']);
   assert.deepEqual(rCsv.columnNames, ['V1', 'V2']);

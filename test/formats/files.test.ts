@@ -3,7 +3,7 @@ import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFil
 import path from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { encodeNpy, formatFromName, MATRIX_EXTENSIONS, readMatrixFile, writeMatrixFile } from '../../src-main/formats/index.js';
+import { describeMatrixFile, encodeNpy, formatFromName, MATRIX_EXTENSIONS, readMatrixFile, writeMatrixFile } from '../../src-main/formats/index.js';
 import { fixture } from '../helpers/paths.js';
 import { assertMessage, tempDir, userErrorAsync } from './helpers.js';
 
@@ -18,6 +18,7 @@ test('readMatrixFile picks the reader from the file name and reports format, dty
     assert.equal(r.missing, 1);
     assert.deepEqual([r.matrix.rows, r.matrix.cols], [2, 2]);
 
+    assert.equal(describeMatrixFile(r), '2×2 CSV (comma-separated, header row), 1 missing cell');
     const tsv = path.join(dir, 'DATA.TSV');
     writeFileSync(tsv, '1\t2\n');
     assert.equal((await readMatrixFile(tsv)).delimiter, '\t');
@@ -38,6 +39,8 @@ test('readMatrixFile picks the reader from the file name and reports format, dty
     assert.equal(v.format, 'npy');
     assert.equal(v.sourceDtype, 'float64');
     assert.deepEqual([v.matrix.rows, v.matrix.cols], [31, 23]);
+    assert.equal(describeMatrixFile(v), '31×23 .npy (float64)');
+    assert.equal(describeMatrixFile(m), '2×2 MatrixMarket (real)');
   } finally {
     cleanup();
   }
