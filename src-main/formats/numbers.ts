@@ -257,8 +257,8 @@ export function formatNumber(v: number, dtype: DType = 'float64'): string {
   const a = v < 0 ? -v : v;
   let e = Math.floor(Math.log10(a));
   if (e < -30 || e > 30) return String(Number(v.toPrecision(float32Precision(v))));
-  if (a < POW10_SIGNED(e)) e--;
-  else if (a >= POW10_SIGNED(e + 1)) e++;
+  if (a < pow10(e)) e--;
+  else if (a >= pow10(e + 1)) e++;
   // p significant digits of a are n × 10^-k with k = p − 1 − e. Where 10^k is exact, n and its neighbours
   // are tried with plain arithmetic (c / 10^k is then the correctly rounded double of that decimal); the
   // digit counts that work form a range ending at 9 (see float32Precision), so bisect for its start.
@@ -289,7 +289,8 @@ export function formatNumber(v: number, dtype: DType = 'float64'): string {
   return (v < 0 ? '-' : '') + decimalText(digits, places);
 }
 
-function POW10_SIGNED(e: number): number {
+/** 10^e for comparisons (inexact for e < 0, which is fine for locating a decade). */
+function pow10(e: number): number {
   return e >= 0 ? POW10[e]! : 1 / POW10[-e]!;
 }
 
