@@ -6,7 +6,7 @@ import type { DType, Matrix } from '../../engine/matrix.js';
 import { Arena } from './arena.js';
 import { cellDivergence, EPSILON } from '../../engine/divergence.js';
 import { f32, GEMM_JOB_BYTES, getRows, MR, NR, padTo, putRows, putTransposedPanels, runGemm, SQDIFF_JOB_BYTES, SWEEP_JOB_BYTES } from './gemm.js';
-import { HEAP_BYTE, JobKind, KernelPool, type PoolOptions } from './pool.js';
+import { HEAP_BYTE, JobKind, KernelPool, kernelBytes, type PoolOptions } from './pool.js';
 
 /** Floats per thread of W·H tile for the β-divergence work (1 MiB). */
 const TILE_FLOATS = 1 << 18;
@@ -519,14 +519,9 @@ export const cpuProvider: BackendProvider = {
   priority: 10,
   async probe() {
     if (typeof WebAssembly !== 'object' || typeof SharedArrayBuffer !== 'function') {
-      return { ok: false, reason: 'no WebAssembly threads in this runtime' };
+      return { ok: false, reason: 'CPU (WASM SIMD): no WebAssembly threads in this runtime' };
     }
-    try {
-      const { kernelBytes } = await import('./pool.js');
-      if (!WebAssembly.validate(kernelBytes('simd'))) return { ok: false, reason: 'no WebAssembly SIMD in this runtime' };
-    } catch (err) {
-      return { ok: false, reason: `kernels did not load (${(err as Error).message})` };
-    }
+    if (!WebAssembly.validate(kernelBytes('simd'))) return { ok: false, reason: 'CPU (WASM SIMD): no WebAssembly SIMD in this runtime' };
     return { ok: true };
   },
   create: () => CpuBackend.create(),

@@ -3,7 +3,7 @@
 //
 // Built by build.sh (clang-14, wasm32, simd128) into wasm-bytes.ts. No libc, no globals, no data segments:
 // every thread instantiates this module on the same shared memory, so all state lives in job records that
-// the TypeScript side lays out (see layout in ../jobs.ts). Pointers are byte offsets into that memory.
+// the TypeScript side lays out (../gemm.ts and ../index.ts). Pointers are byte offsets into that memory.
 #include <wasm_simd128.h>
 
 #ifndef MR
