@@ -86,16 +86,20 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nmf-bench-'));
   try {
     for (const c of cases) writeNpy(path.join(dir, `${c.name}.npy`), await loadCase(c));
-    let sk: { version: string; cases: Record<string, SklearnCase> } | null = null;
+    const skCases: Record<string, SklearnCase> = {};
+    let skVersion = '';
     const rows: Row[] = [];
     const runCase = fileURLToPath(new URL('./run-case.js', import.meta.url));
     for (const c of cases) {
       // scikit-learn right before our runs of the same case, so that both meet the machine in the same state.
       const one = runSklearn([c], dir);
-      if (one) sk = { version: one.version, cases: { ...sk?.cases, ...one.cases } };
+      if (one) {
+        skVersion = one.version;
+        Object.assign(skCases, one.cases);
+      }
       else log(`scikit-learn: not run for ${c.name}; the target is our own default-settings relErr`);
       // Without scikit-learn, the target is what our own default settings reach.
-      let target = sk?.cases[c.name]?.defaultRelErr;
+      let target = skCases[c.name]?.defaultRelErr;
       for (const backend of available) {
         if (backend === 'reference' && !REFERENCE_CASES.has(c.name)) continue;
         log(`${c.name} on ${backend} …`);
@@ -116,6 +120,7 @@ async function main(): Promise<void> {
       }
     }
     const machine = { cpu: cpuModel(), cores: os.availableParallelism(), memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+    const sk = skVersion ? { version: skVersion, cases: skCases } : null;
     const results = { date: new Date().toISOString(), machine, sklearn: sk, rows };
     writeFileSync(path.join(repoRoot, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(path.join(repoRoot, 'bench', 'results.md'), markdown(cases, rows, sk, machine));
