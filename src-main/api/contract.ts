@@ -273,6 +273,8 @@ export interface AppInfo {
   /** The backend 'auto' resolves to here, and why the better ones were passed over. */
   backend: string;
   backendReason: string;
+  /** Files to open at start-up (command-line arguments, or the sample image on a first launch), by path. */
+  startupFiles: string[];
 }
 
 /**

@@ -1,0 +1,61 @@
+// The tasks worker threads run, with their payloads and results: the one list the pool and the worker share.
+
+import type { ImageSettings, MatrixResult, MatrixSettings, MatrixView } from '../api/contract.js';
+import type { Matrix } from '../engine/matrix.js';
+
+export interface OpenedMatrix {
+  V: Matrix;
+  dtype: 'float32' | 'float64';
+  format: string;
+  missing: number;
+  view: MatrixView;
+}
+
+export interface FactorizedMatrix {
+  W: Matrix;
+  H: Matrix;
+  iterations: number;
+  loss: number;
+  relErr: number;
+  solver: MatrixSettings['solver'];
+  betaLoss: MatrixSettings['betaLoss'];
+  init: string;
+  backend: string;
+  backendReason: string;
+  ms: number;
+  /** W·H reduced for display, and the values it puts in V's missing cells. */
+  WH: MatrixView;
+  imputed: MatrixResult['imputed'];
+}
+
+export interface TaskMap {
+  'open-matrix': { payload: { path: string }; result: OpenedMatrix };
+  'factorize-matrix': { payload: { V: Matrix; settings: MatrixSettings }; result: FactorizedMatrix };
+  'image-placeholder': { payload: { settings: ImageSettings }; result: null };
+}
+
+export type TaskKind = keyof TaskMap;
+export type TaskPayload<K extends TaskKind> = TaskMap[K]['payload'];
+export type TaskResult<K extends TaskKind> = TaskMap[K]['result'];
+
+/** Progress a task reports while it runs (the service turns it into JobProgress events). */
+export interface TaskProgress {
+  iteration: number;
+  maxIter: number;
+  loss: number;
+  relErr: number;
+  stage: string;
+  preview?: { width: number; height: number; rgba: Uint8Array };
+}
+
+export interface TaskMessage {
+  id: number;
+  kind: TaskKind;
+  payload: unknown;
+  cancelFlag: Int32Array;
+}
+
+export type WorkerReply =
+  | { type: 'progress'; id: number; progress: TaskProgress }
+  | { type: 'done'; id: number; result: unknown }
+  | { type: 'error'; id: number; error: { kind: 'input' | 'usage' | 'cancelled' | 'internal'; message: string; stack?: string } };

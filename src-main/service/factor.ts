@@ -1,0 +1,151 @@
+// Factorize a matrix file and write W and H: the `factor` operation, shared by the CLI and the app.
+
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { factorize, type FactorizeResult, type Matrix, type Progress } from '../engine/index.js';
+import type { BackendRequest } from '../engine/backends/backend.js';
+import type { BetaLossName, Init, Solver } from '../engine/options.js';
+import { UserError, type CancelSignal } from '../engine/errors.js';
+import { readMatrixFile, writeMatrixFile } from '../formats/index.js';
+import { withBackend } from '../jobs/backends.js';
+
+export interface FactorRequest {
+  input: string;
+  rank: number;
+  solver?: Solver;
+  betaLoss?: BetaLossName;
+  init?: Init;
+  /** Paths of W0 and H0 for init 'custom'. */
+  w0?: string;
+  h0?: string;
+  maxIter?: number;
+  tol?: number;
+  targetRelErr?: number;
+  seed?: number;
+  alphaW?: number;
+  alphaH?: number | 'same';
+  l1Ratio?: number;
+  backend: BackendRequest;
+  clipNegative?: boolean;
+  /** Where W and H are written; nothing is written when absent. */
+  outDir?: string;
+  format?: 'npy' | 'csv';
+  overwrite?: boolean;
+  signal?: CancelSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
+/** The `--json` summary of a factorization: same names as the engine and the UI. */
+export interface FactorSummary {
+  input: string;
+  rows: number;
+  cols: number;
+  rank: number;
+  solver: Solver;
+  betaLoss: BetaLossName | number;
+  init: Init;
+  iterations: number;
+  loss: number;
+  relErr: number;
+  missing: number;
+  backend: string;
+  backendReason: string;
+  ms: number;
+  outputs: string[];
+}
+
+export interface FactorOutcome {
+  summary: FactorSummary;
+  V: Matrix;
+  result: FactorizeResult;
+}
+
+export async function factorFile(request: FactorRequest): Promise<FactorOutcome> {
+  const source = await readMatrixFile(request.input, { clipNegative: request.clipNegative ?? false });
+  const V = source.matrix;
+  let W0: Matrix | undefined;
+  let H0: Matrix | undefined;
+  if (request.init === 'custom') {
+    if (!request.w0 || !request.h0) throw new UserError('--init custom needs both --w0 FILE and --h0 FILE', 'usage');
+    W0 = (await readMatrixFile(request.w0)).matrix;
+    H0 = (await readMatrixFile(request.h0)).matrix;
+  } else if (request.w0 || request.h0) {
+    throw new UserError('--w0 and --h0 are only used with --init custom', 'usage');
+  }
+  const outputs = request.outDir ? plannedOutputs(request.outDir, request.format ?? 'npy') : [];
+  // Refuse before a long run rather than after it.
+  if (!request.overwrite) await refuseExisting(outputs);
+  if (request.outDir) await mkdir(request.outDir, { recursive: true });
+
+  const started = performance.now();
+  const { result, backend, backendReason } = await withBackend(request.backend, (backend) =>
+    factorize(V, {
+      rank: request.rank,
+      solver: request.solver,
+      betaLoss: request.betaLoss,
+      init: request.init,
+      W0,
+      H0,
+      maxIter: request.maxIter,
+      tol: request.tol,
+      targetRelErr: request.targetRelErr,
+      seed: request.seed,
+      alphaW: request.alphaW,
+      alphaH: request.alphaH,
+      l1Ratio: request.l1Ratio,
+      backend,
+      onProgress: request.onProgress,
+      signal: request.signal,
+    }),
+  );
+  const ms = performance.now() - started;
+
+  if (request.outDir) {
+    // W and H keep the input's precision (float64 for CSV, MatrixMarket and float64 .npy).
+    const [wPath, hPath] = outputs as [string, string];
+    await writeMatrixFile(wPath, result.W, request.format ?? 'npy', { dtype: source.dtype, overwrite: request.overwrite ?? false });
+    await writeMatrixFile(hPath, result.H, request.format ?? 'npy', { dtype: source.dtype, overwrite: request.overwrite ?? false });
+  }
+
+  return {
+    V,
+    result,
+    summary: {
+      input: request.input,
+      rows: V.rows,
+      cols: V.cols,
+      rank: request.rank,
+      solver: result.solver,
+      betaLoss: result.betaLoss,
+      init: result.init,
+      iterations: result.iterations,
+      loss: result.loss,
+      relErr: result.relErr,
+      missing: result.missing,
+      backend,
+      backendReason,
+      ms: Math.round(ms * 10) / 10,
+      outputs,
+    },
+  };
+}
+
+async function refuseExisting(paths: string[]): Promise<void> {
+  for (const p of paths) {
+    if (await exists(p)) throw new UserError(`${p}: already exists (pass --overwrite to replace it)`);
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function plannedOutputs(outDir: string, format: 'npy' | 'csv'): string[] {
+  return [path.join(outDir, `W.${format}`), path.join(outDir, `H.${format}`)];
+}

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { WebSocket } from 'ws';
+import { decodeWire, encodeWire, TOKEN_HEADER, type WireAnswer } from '../../src-main/api/wire.js';
+import type { AppInfo } from '../../src-main/api/contract.js';
+import { createAppService, type AppService } from '../../src-main/service/session.js';
+import { startWebServer, type WebServer } from '../../src-main/web/server.js';
+import { cliBin } from '../helpers/paths.js';
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+function http(port: number, pathname: string, init: { method?: string; headers?: Record<string, string>; body?: Uint8Array } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: pathname, method: init.method ?? 'GET', headers: init.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end(init.body ? Buffer.from(init.body) : undefined);
+  });
+}
+
+describe('web mode server', () => {
+  let dir: string;
+  let service: AppService;
+  let server: WebServer;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'nmf-web-'));
+    await writeFile(path.join(dir, 'index.html'), '<!doctype html><title>NMF Studio</title>');
+    await writeFile(path.join(dir, 'app.js'), 'console.log(1)');
+    service = createAppService({ shell: 'web', startupFiles: [] });
+    server = await startWebServer({ port: 0, ops: service, subscribe: (l) => service.subscribe(l), staticDir: dir });
+  });
+  after(async () => {
+    await server.close();
+    await service.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the address is loopback with a long random token', () => {
+    assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32}$/);
+  });
+
+  test('a request without the token gets 401, a wrong token 403', async () => {
+    assert.equal((await http(server.port, '/')).status, 401);
+    assert.equal((await http(server.port, '/app.js')).status, 401);
+    assert.equal((await http(server.port, '/?token=wrong')).status, 403);
+    assert.equal((await http(server.port, '/api/call/appInfo', { method: 'POST', headers: { [TOKEN_HEADER]: 'x'.repeat(32) }, body: encodeWire([]) })).status, 403);
+  });
+
+  test('a foreign Host header is refused even with the token (DNS rebinding)', async () => {
+    const r = await http(server.port, `/?token=${server.token}`, { headers: { host: `evil.example:${server.port}` } });
+    assert.equal(r.status, 403);
+  });
+
+  test('the page loads with the token, sets a strict cookie and a CSP, and the cookie then authorises assets', async () => {
+    const page = await http(server.port, `/?token=${server.token}`);
+    assert.equal(page.status, 200);
+    assert.match(String(page.headers['content-security-policy']), /default-src 'self'/);
+    assert.doesNotMatch(String(page.headers['content-security-policy']), /unsafe-eval/);
+    const cookie = String(page.headers['set-cookie']);
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Strict/);
+    const asset = await http(server.port, '/app.js', { headers: { cookie: cookie.split(';')[0]! } });
+    assert.equal(asset.status, 200);
+    assert.equal(asset.body.toString(), 'console.log(1)');
+  });
+
+  test('paths outside the renderer folder are not served', async () => {
+    const r = await http(server.port, `/..%2f..%2fetc%2fpasswd?token=${server.token}`);
+    assert.equal(r.status, 404);
+  });
+
+  test('calls go through validation: good calls answer, bad arguments are refused with a reason', async () => {
+    const call = async (op: string, args: unknown[]) => {
+      const r = await http(server.port, `/api/call/${op}`, { method: 'POST', headers: { [TOKEN_HEADER]: server.token }, body: encodeWire(args) });
+      assert.equal(r.status, 200);
+      return decodeWire<WireAnswer<unknown>>(new Uint8Array(r.body));
+    };
+    const info = await call('appInfo', []);
+    assert.equal(info.ok, true);
+    assert.equal((info as { value: AppInfo }).value.shell, 'web');
+    const rel = await call('openPath', ['relative/file.png']);
+    assert.deepEqual(rel, { ok: false, error: 'openPath: path must be an absolute path' });
+    const unknown = await call('deleteEverything', []);
+    assert.equal(unknown.ok, false);
+    assert.match((unknown as { error: string }).error, /unknown operation/);
+    const missing = await call('openPath', [path.join(dir, 'nope.png')]);
+    assert.deepEqual(missing, { ok: false, error: 'nope.png: no such file' });
+  });
+
+  test('GET on the call path is refused', async () => {
+    const r = await http(server.port, `/api/call/appInfo?token=${server.token}`);
+    assert.equal(r.status, 405);
+  });
+
+  test('the event socket needs the token', async () => {
+    const refused = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`);
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+      ws.on('error', () => {});
+    });
+    assert.equal(refused, 401);
+    const opened = await new Promise<boolean>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/events?token=${server.token}`);
+      ws.on('open', () => {
+        ws.close();
+        resolve(true);
+      });
+      ws.on('error', () => resolve(false));
+    });
+    assert.equal(opened, true);
+  });
+});
+
+test('`nmf-studio serve` prints its address first and stops cleanly on SIGTERM', async () => {
+  const child = spawn(process.execPath, [cliBin, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const firstLine = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(buf.slice(0, nl));
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
+  });
+  assert.match(firstLine, /^Listening on http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+$/);
+  const url = new URL(firstLine.slice('Listening on '.length));
+  const ok = await http(Number(url.port), `/api/call/appInfo`, { method: 'POST', headers: { [TOKEN_HEADER]: url.searchParams.get('token')! }, body: encodeWire([]) });
+  assert.equal(ok.status, 200);
+  const code = await new Promise<number | null>((resolve) => {
+    child.on('exit', (c) => resolve(c));
+    child.kill('SIGTERM');
+  });
+  assert.equal(code, 0);
+});
