@@ -1,8 +1,10 @@
 // The only bridge between the sandboxed page and the main process: one typed function per operation,
 // never ipcRenderer itself. Compiled to CommonJS because sandboxed preloads cannot be ES modules.
 
-import { contextBridge, ipcRenderer, webUtils } from 'electron';
+import electron = require('electron');
 import type { DesktopBridge, ServiceEvent } from '../api/contract.js';
+
+const { contextBridge, ipcRenderer, webUtils } = electron;
 
 type Answer = { ok: true; value: unknown } | { ok: false; error: string };
 

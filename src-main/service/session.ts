@@ -20,7 +20,7 @@ import type {
 } from '../api/contract.js';
 import { CancelledError, UserError } from '../engine/errors.js';
 import type { Matrix } from '../engine/matrix.js';
-import { encodeCsv, encodeNpy } from '../formats/index.js';
+import { encodeNpy, formatCsv } from '../formats/index.js';
 import { resolveBackend } from '../jobs/backends.js';
 import { TaskPool } from '../jobs/pool.js';
 import type { TaskProgress } from '../jobs/tasks.js';
@@ -232,7 +232,7 @@ export function createAppService(options: AppServiceOptions): AppService {
         const dtype = doc.info.kind === 'matrix' ? doc.info.dtype : 'float64';
         const which = kind.startsWith('W') ? doc.result.W : doc.result.H;
         if (kind === 'W.npy' || kind === 'H.npy') return { name: `${stem}.${kind}`, bytes: encodeNpy(which, dtype) };
-        if (kind === 'W.csv' || kind === 'H.csv') return { name: `${stem}.${kind}`, bytes: new TextEncoder().encode(encodeCsv(which)) };
+        if (kind === 'W.csv' || kind === 'H.csv') return { name: `${stem}.${kind}`, bytes: new TextEncoder().encode(formatCsv(which)) };
         throw new UserError(`${doc.info.name}: a matrix result is saved as W and H (.npy or .csv)`);
       }
       throw new UserError('unknown document');
