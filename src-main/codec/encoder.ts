@@ -2,7 +2,7 @@
 
 import { throwIfCancelled, UserError } from '../engine/errors.js';
 import { factorize, initialize, reconstruct } from '../engine/index.js';
-import type { Backend, BetaLossName, CancelSignal, Init, Matrix, Progress, Solver } from '../engine/index.js';
+import type { Backend, BetaLossName, CancelSignal, CurrentFactors, Init, Matrix, Progress, Solver } from '../engine/index.js';
 import { allocate, dtypeOf } from '../engine/matrix.js';
 import { checkRank, imageToPlanes, maxRank, minRank, planeLayouts, splitRank } from './colour.js';
 import type { PlaneLayout } from './colour.js';
@@ -52,6 +52,9 @@ export interface EncoderProgress extends Progress {
   stage: string;
   rank: number;
   plane: string;
+  /** The plane's factors as they are now (the solver's live arrays: read during the callback, copy to keep). */
+  W: Matrix;
+  H: Matrix;
 }
 
 export interface PlaneFit {
@@ -230,8 +233,15 @@ export class ImageEncoder {
       const V = this.V[p]!;
       const name = this.layouts[p]!.name;
       const onProgress = this.settings.onProgress
-        ? (pr: Progress) =>
-            this.settings.onProgress!({ ...pr, stage: `factorizing rank ${total}${this.layouts.length > 1 ? ` (plane ${name})` : ''}`, rank: total, plane: name })
+        ? (pr: Progress, current: CurrentFactors) =>
+            this.settings.onProgress!({
+              ...pr,
+              stage: `factorizing rank ${total}${this.layouts.length > 1 ? ` (plane ${name})` : ''}`,
+              rank: total,
+              plane: name,
+              W: current.W,
+              H: current.H,
+            })
         : undefined;
       const start = near ? await this.warmStart(V, near.planes[p]!, ranks[p]!) : null;
       const r = await factorize(V, {

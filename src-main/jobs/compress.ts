@@ -61,6 +61,10 @@ export interface CompressProgress {
   relErr?: number;
   /** A rank tried while searching for a PSNR or ratio target, once it is measured. */
   probe?: RankProbe;
+  /** While factorizing: the plane being fitted and its current factors (live arrays; copy what you keep). */
+  plane?: string;
+  W?: Matrix;
+  H?: Matrix;
 }
 
 /** The record `compress --json` prints (and batch collects): one flat object of plain values. */
@@ -175,7 +179,8 @@ export async function compressImage(inputPath: string, outDir: string, options: 
     l1Ratio: options.l1Ratio,
     backend: options.backend,
     signal: options.signal,
-    onProgress: (p: EncoderProgress) => report({ stage: p.stage, rank: p.rank, iteration: p.iteration, maxIter: p.maxIter, loss: p.loss, relErr: p.relErr }),
+    onProgress: (p: EncoderProgress) =>
+      report({ stage: p.stage, rank: p.rank, iteration: p.iteration, maxIter: p.maxIter, loss: p.loss, relErr: p.relErr, plane: p.plane, W: p.W, H: p.H }),
   });
   const onProbe = (probe: RankProbe): void => report({ stage: `measured rank ${probe.rank}`, rank: probe.rank, iteration: 0, maxIter: 0, probe });
 

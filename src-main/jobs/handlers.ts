@@ -1,12 +1,40 @@
 // What each worker task does. Every handler is plain async code over the engine, formats and codec.
 
 import { performance } from 'node:perf_hooks';
-import { factorize, reconstruct } from '../engine/index.js';
-import type { CancelSignal } from '../engine/errors.js';
+import type { ComponentInfo, ImageSettings, RankCurvePoint } from '../api/contract.js';
+import type { PlaneName } from '../codec/colour.js';
+import { ImageEncoder } from '../codec/encoder.js';
+import { readImage } from '../codec/image-io.js';
+import { compareJpeg } from '../codec/jpeg-compare.js';
+import { decodePixels } from '../codec/nmfz.js';
+import { factorize, reconstruct, type Matrix } from '../engine/index.js';
+import { throwIfCancelled, type CancelSignal } from '../engine/errors.js';
 import { readMatrixFile } from '../formats/index.js';
-import { withBackend } from './backends.js';
+import { resolveBackend, withBackend } from './backends.js';
+import { compressImage } from './compress.js';
+import { componentEnergies, componentThumbnail, diffRaster, previewRaster, toRaster } from './rasters.js';
 import type { TaskKind, TaskPayload, TaskProgress, TaskResult } from './tasks.js';
 import { matrixView } from './views.js';
+
+/** How often a running fit sends a fresh reconstruction to the window. */
+const PREVIEW_EVERY_MS = 250;
+
+/** The engine settings of an image job, as compressImage and ImageEncoder take them. */
+function engineSettings(s: ImageSettings) {
+  return {
+    colorMode: s.colorMode,
+    bits: s.bits,
+    solver: s.solver,
+    init: s.init,
+    betaLoss: s.betaLoss,
+    maxIter: s.maxIter,
+    tol: s.tol,
+    seed: s.seed,
+    alphaW: s.alphaW,
+    alphaH: s.alphaH,
+    l1Ratio: s.l1Ratio,
+  };
+}
 
 /** More imputed cells than this are not listed one by one (the heat map still shows them). */
 const MAX_IMPUTED_SHOWN = 10_000;
@@ -77,7 +105,123 @@ export const TASK_HANDLERS: Handlers = {
     };
   },
 
-  async 'image-placeholder'() {
-    return null;
+  async 'open-image'({ path }) {
+    const source = await readImage(path);
+    const px = source.pixels;
+    return {
+      format: source.format.toUpperCase(),
+      fileBytes: source.fileBytes,
+      width: px.width,
+      height: px.height,
+      channels: px.channels,
+      bitDepth: px.bitDepth,
+      hasAlpha: px.channels === 2 || px.channels === 4,
+      original: toRaster(px),
+    };
+  },
+
+  async 'compress-image'({ path, scratchDir, settings }, ctx) {
+    const { backend, reason } = await resolveBackend(settings.backend);
+    const choice = settings.choice;
+    // Live preview: the latest factors of each plane, drawn a few times a second.
+    const planeNames: PlaneName[] = [];
+    const live: ({ W: Matrix; H: Matrix } | null)[] = [];
+    let size = { width: 0, height: 0 };
+    let lastPreview = 0;
+    const outcome = await compressImage(path, scratchDir, {
+      ...engineSettings(settings),
+      ...('rank' in choice ? { rank: choice.rank } : 'psnr' in choice ? { psnr: choice.psnr } : { ratio: choice.ratio }),
+      compareJpeg: settings.compareJpeg,
+      overwrite: true,
+      backend,
+      backendReason: reason,
+      signal: ctx.signal,
+      onProgress: (p) => {
+        let preview;
+        if (p.plane && p.W && p.H) {
+          let i = planeNames.indexOf(p.plane as PlaneName);
+          if (i < 0) {
+            // Planes arrive in order; a new rank restarts them, so the list is rebuilt from the first plane.
+            if (planeNames.length && ['gray', 'rgb', 'r', 'y'].includes(p.plane)) planeNames.length = live.length = 0;
+            planeNames.push(p.plane as PlaneName);
+            live.push(null);
+            i = planeNames.length - 1;
+          }
+          live[i] = { W: p.W, H: p.H };
+          const now = performance.now();
+          if (now - lastPreview >= PREVIEW_EVERY_MS) {
+            lastPreview = now;
+            if (size.width === 0) size = imageSize(p.plane as PlaneName, p.W.rows, p.H.cols);
+            const names = expectedPlanes(planeNames, settings.colorMode);
+            preview = previewRaster(settings.colorMode, names, names.map((_, k) => live[k] ?? null), size);
+          }
+        }
+        ctx.progress({
+          iteration: p.iteration,
+          maxIter: p.maxIter,
+          loss: p.loss ?? NaN,
+          relErr: p.relErr ?? NaN,
+          stage: p.stage,
+          ...(preview ? { preview } : {}),
+        });
+      },
+    });
+    throwIfCancelled(ctx.signal);
+    const components: ComponentInfo[] = [];
+    let index = 0;
+    for (const plane of outcome.factors) {
+      const energies = componentEnergies(plane.W, plane.H);
+      energies.forEach((energy, j) => components.push({ index: index + j, energy, thumbnail: componentThumbnail(plane.name, plane.W, plane.H, j) }));
+      index += plane.W.cols;
+    }
+    const total = components.reduce((a, c) => a + c.energy, 0) || 1;
+    for (const c of components) c.energy /= total;
+    components.sort((a, b) => b.energy - a.energy || a.index - b.index);
+    return {
+      record: outcome.record,
+      nmfzPath: outcome.record.output!,
+      decoded: outcome.decoded,
+      content: outcome.content,
+      reconstruction: toRaster(outcome.decoded),
+      diff: diffRaster(outcome.original, outcome.decoded).raster,
+      components,
+      ...(outcome.jpeg ? { jpeg: toRaster(outcome.jpeg) } : {}),
+    };
+  },
+
+  async 'reconstruct-image'({ content, enabled }) {
+    return toRaster(decodePixels(content, enabled));
+  },
+
+  async 'rank-curve'({ path, settings, ranks }, ctx) {
+    const { backend } = await resolveBackend(settings.backend);
+    const source = await readImage(path);
+    const encoder = new ImageEncoder(source, { ...engineSettings(settings), backend, signal: ctx.signal });
+    const points: RankCurvePoint[] = [];
+    // Ascending, so that each rank starts from the one below it (the encoder keeps its fits).
+    const wanted = [...new Set(ranks)].filter((r) => r >= encoder.minRank && r <= encoder.maxRank).sort((a, b) => a - b);
+    for (const [i, rank] of wanted.entries()) {
+      throwIfCancelled(ctx.signal);
+      const encoded = await encoder.encodeRank(rank);
+      const ratios = encoder.ratios(encoded);
+      const point: RankCurvePoint = { rank, psnr: encoded.psnr, ratio: ratios.ratio, compressedBytes: encoded.bytes.length };
+      if (settings.compareJpeg) point.jpegPsnr = (await compareJpeg(source.pixels, encoded.bytes.length)).jpegPsnr;
+      points.push(point);
+      ctx.progress({ iteration: i + 1, maxIter: wanted.length, loss: NaN, relErr: NaN, stage: `rank curve: rank ${rank}`, point });
+    }
+    return points;
   },
 };
+
+/** The image's size, from the first plane's shape (a stacked [R|G|B] plane is three images wide). */
+function imageSize(plane: PlaneName, rows: number, cols: number): { width: number; height: number } {
+  return { width: plane === 'rgb' ? cols / 3 : cols, height: rows };
+}
+
+/** All the planes a colour mode will have, given the first ones seen. */
+function expectedPlanes(seen: PlaneName[], mode: ImageSettings['colorMode']): PlaneName[] {
+  const first = seen[0];
+  if (first === 'gray' || first === 'rgb') return [first];
+  if (mode === 'channels') return ['r', 'g', 'b'];
+  return ['y', 'cb', 'cr'];
+}

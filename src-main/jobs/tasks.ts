@@ -1,6 +1,8 @@
 // The tasks worker threads run, with their payloads and results: the one list the pool and the worker share.
 
-import type { ImageSettings, MatrixResult, MatrixSettings, MatrixView } from '../api/contract.js';
+import type { ComponentInfo, CompressRecord, ImageSettings, MatrixResult, MatrixSettings, MatrixView, Raster, RankCurvePoint } from '../api/contract.js';
+import type { NmfzContent } from '../codec/nmfz.js';
+import type { ImagePixels } from '../codec/types.js';
 import type { Matrix } from '../engine/matrix.js';
 
 export interface OpenedMatrix {
@@ -28,10 +30,36 @@ export interface FactorizedMatrix {
   imputed: MatrixResult['imputed'];
 }
 
+export interface OpenedImage {
+  format: string;
+  fileBytes: number;
+  width: number;
+  height: number;
+  channels: number;
+  bitDepth: 8 | 16;
+  hasAlpha: boolean;
+  original: Raster;
+}
+
+export interface CompressedImage {
+  record: CompressRecord;
+  /** Where the .nmfz was written (the session's scratch folder). */
+  nmfzPath: string;
+  decoded: ImagePixels;
+  content: NmfzContent;
+  reconstruction: Raster;
+  diff: Raster;
+  components: ComponentInfo[];
+  jpeg?: Raster;
+}
+
 export interface TaskMap {
   'open-matrix': { payload: { path: string }; result: OpenedMatrix };
   'factorize-matrix': { payload: { V: Matrix; settings: MatrixSettings }; result: FactorizedMatrix };
-  'image-placeholder': { payload: { settings: ImageSettings }; result: null };
+  'open-image': { payload: { path: string }; result: OpenedImage };
+  'compress-image': { payload: { path: string; scratchDir: string; settings: ImageSettings }; result: CompressedImage };
+  'reconstruct-image': { payload: { content: NmfzContent; enabled: number[] }; result: Raster };
+  'rank-curve': { payload: { path: string; settings: ImageSettings; ranks: number[] }; result: RankCurvePoint[] };
 }
 
 export type TaskKind = keyof TaskMap;
@@ -45,7 +73,9 @@ export interface TaskProgress {
   loss: number;
   relErr: number;
   stage: string;
-  preview?: { width: number; height: number; rgba: Uint8Array };
+  preview?: Raster;
+  /** A measured point of a rank curve. */
+  point?: RankCurvePoint;
 }
 
 export interface TaskMessage {

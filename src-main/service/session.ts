@@ -2,11 +2,13 @@
 // Electron IPC and the web server both hand their validated calls to one AppService.
 
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type {
   AppInfo,
+  CompressRecord,
+  ImageResult,
   BatchRequest,
   DocumentInfo,
   ExportKind,
@@ -20,7 +22,11 @@ import type {
 } from '../api/contract.js';
 import { CancelledError, UserError } from '../engine/errors.js';
 import type { Matrix } from '../engine/matrix.js';
+import { encodeImage } from '../codec/image-io.js';
+import type { NmfzContent } from '../codec/nmfz.js';
+import type { ImagePixels } from '../codec/types.js';
 import { encodeNpy, formatCsv } from '../formats/index.js';
+import { decompressFile } from '../jobs/compress.js';
 import { resolveBackend } from '../jobs/backends.js';
 import { TaskPool } from '../jobs/pool.js';
 import type { TaskProgress } from '../jobs/tasks.js';
@@ -40,6 +46,14 @@ export interface AppServiceOptions {
   workers?: number;
 }
 
+interface ImageDocument {
+  kind: 'image';
+  info: DocumentInfo;
+  /** The image file the fits read (for a .nmfz, its decoded pixels as PNG in the scratch folder). */
+  path: string;
+  result?: { record: CompressRecord; nmfzPath: string; scratch: string; decoded: ImagePixels; content: NmfzContent };
+}
+
 interface MatrixDocument {
   kind: 'matrix';
   info: DocumentInfo;
@@ -48,7 +62,7 @@ interface MatrixDocument {
   result?: { W: Matrix; H: Matrix; summary: MatrixResult };
 }
 
-type Document = MatrixDocument;
+type Document = ImageDocument | MatrixDocument;
 
 interface RunningJob {
   documentId: string;
@@ -61,8 +75,17 @@ export function createAppService(options: AppServiceOptions): AppService {
   const listeners = new Set<(event: ServiceEvent) => void>();
   const documents = new Map<string, Document>();
   const jobs = new Map<string, RunningJob>();
+  /** Rank curves run beside the main job of their document. */
+  const curves = new Map<string, RunningJob>();
   const pool = new TaskPool(options.workers ?? 2);
-  let uploadDir: string | null = null;
+  let scratchRoot: string | null = null;
+  /** A fresh folder under the session's scratch space (uploads, results, decoded .nmfz files); removed on close. */
+  async function scratch(): Promise<string> {
+    scratchRoot ??= await mkdtemp(path.join(os.tmpdir(), 'nmf-studio-'));
+    const dir = path.join(scratchRoot, newId());
+    await mkdir(dir);
+    return dir;
+  }
 
   const emit = (event: ServiceEvent): void => {
     for (const l of listeners) {
@@ -131,12 +154,40 @@ export function createAppService(options: AppServiceOptions): AppService {
     return info;
   }
 
+  async function openImage(filePath: string, name: string, shown?: { format: string; fileBytes: number }): Promise<DocumentInfo> {
+    const opened = await pool.run('open-image', { path: filePath });
+    const documentId = newId();
+    const info: DocumentInfo = {
+      kind: 'image',
+      documentId,
+      name,
+      format: shown?.format ?? opened.format,
+      fileBytes: shown?.fileBytes ?? opened.fileBytes,
+      width: opened.width,
+      height: opened.height,
+      channels: opened.channels,
+      bitDepth: opened.bitDepth,
+      hasAlpha: opened.hasAlpha,
+      original: opened.original,
+    };
+    documents.set(documentId, { kind: 'image', info, path: filePath });
+    return info;
+  }
+
+  /** A .nmfz opens as the image it stands for: decoded once into the scratch folder, then like any image. */
+  async function openNmfz(filePath: string, name: string): Promise<DocumentInfo> {
+    const decoded = await decompressFile(filePath, await scratch(), { format: 'png' });
+    return openImage(decoded.output, name, { format: 'NMFZ', fileBytes: (await stat(filePath)).size });
+  }
+
   async function open(filePath: string, name: string): Promise<DocumentInfo> {
     const s = await stat(filePath).catch(() => null);
     if (!s) throw new UserError(`${name}: no such file`);
     if (!s.isFile()) throw new UserError(`${name}: not a file`);
     const kind = kindOfPath(filePath);
     if (kind === 'matrix') return openMatrix(filePath, name);
+    if (kind === 'image') return openImage(filePath, name);
+    if (kind === 'nmfz') return openNmfz(filePath, name);
     throw new UserError(`${name}: not a file NMF Studio opens (images: PNG, JPEG, WebP, TIFF, GIF, AVIF; matrices: CSV, TSV, NPY, MTX; .nmfz)`);
   }
 
@@ -155,23 +206,44 @@ export function createAppService(options: AppServiceOptions): AppService {
     openPath: (filePath) => open(filePath, path.basename(filePath)),
 
     async openUpload(name, bytes) {
-      uploadDir ??= await mkdtemp(path.join(os.tmpdir(), 'nmf-studio-uploads-'));
       // Each upload gets its own folder so that two files with one name never collide.
-      const dir = path.join(uploadDir, newId());
-      await import('node:fs/promises').then((fs) => fs.mkdir(dir));
-      const filePath = path.join(dir, name);
+      const filePath = path.join(await scratch(), name);
       await writeFile(filePath, bytes);
       return open(filePath, name);
     },
 
     async closeDocument(documentId) {
       for (const [id, job] of jobs) if (job.documentId === documentId) cancelJob(id);
+      const doc = documents.get(documentId);
       documents.delete(documentId);
+      if (doc?.kind === 'image' && doc.result) await rm(doc.result.scratch, { recursive: true, force: true });
     },
 
-    async compressImage(documentId, _settings: ImageSettings) {
-      getDocument(documentId);
-      throw new UserError('images are not supported yet');
+    async compressImage(documentId, settings: ImageSettings) {
+      const doc = getDocument(documentId);
+      if (doc.kind !== 'image') throw new UserError(`${doc.info.name}: not an image`);
+      return startJob(documentId, async (jobId, signal) => {
+        const dir = await scratch();
+        const r = await pool.run('compress-image', { path: doc.path, scratchDir: dir, settings }, { signal, onProgress: progressReporter(jobId) });
+        if (!jobs.has(jobId)) {
+          await rm(dir, { recursive: true, force: true });
+          return;
+        }
+        // The file the person opened, not the scratch copy an upload or a .nmfz was read from.
+        const record: CompressRecord = { ...r.record, input: doc.info.name, output: null };
+        if (doc.result) await rm(doc.result.scratch, { recursive: true, force: true });
+        doc.result = { record, nmfzPath: r.nmfzPath, scratch: dir, decoded: r.decoded, content: r.content };
+        const result: ImageResult = {
+          kind: 'image',
+          documentId,
+          record,
+          reconstruction: r.reconstruction,
+          diff: r.diff,
+          components: r.components,
+          ...(r.jpeg ? { jpeg: r.jpeg } : {}),
+        };
+        emit({ type: 'job-done', jobId, result });
+      });
     },
 
     async factorizeMatrix(documentId, settings: MatrixSettings) {
@@ -210,18 +282,50 @@ export function createAppService(options: AppServiceOptions): AppService {
       });
     },
 
-    async reconstructWith(documentId, _enabled): Promise<Raster> {
-      getDocument(documentId);
-      throw new UserError('components apply to images');
+    async reconstructWith(documentId, enabled): Promise<Raster> {
+      const doc = getDocument(documentId);
+      if (doc.kind !== 'image') throw new UserError(`${doc.info.name}: components apply to images`);
+      if (!doc.result) throw new UserError(`${doc.info.name}: no result yet`);
+      return pool.run('reconstruct-image', { content: doc.result.content, enabled });
     },
 
-    async rankCurve(documentId) {
-      getDocument(documentId);
-      throw new UserError('the rank curve applies to images');
+    async rankCurve(documentId, settings, ranks) {
+      const doc = getDocument(documentId);
+      if (doc.kind !== 'image') throw new UserError(`${doc.info.name}: the rank curve applies to images`);
+      // A background job of its own: it does not cancel (and is not cancelled by) the document's main job.
+      const jobId = newId();
+      const controller = new AbortController();
+      for (const [id, job] of curves) if (job.documentId === documentId) {
+        job.controller.abort();
+        curves.delete(id);
+      }
+      curves.set(jobId, { documentId, controller });
+      const onProgress = (p: TaskProgress) => {
+        if (p.point && curves.has(jobId)) emit({ type: 'rank-curve', jobId, point: p.point, done: false });
+      };
+      void pool
+        .run('rank-curve', { path: doc.path, settings, ranks }, { signal: controller.signal, onProgress })
+        .then(
+          (points) => {
+            const last = points[points.length - 1];
+            if (last && curves.has(jobId)) emit({ type: 'rank-curve', jobId, point: last, done: true });
+          },
+          (err: unknown) => {
+            const cancelled = err instanceof CancelledError || controller.signal.aborted;
+            if (!cancelled) emit({ type: 'job-failed', jobId, error: describeError(err), cancelled });
+          },
+        )
+        .finally(() => curves.delete(jobId));
+      return jobId;
     },
 
     async cancel(jobId) {
       cancelJob(jobId);
+      const curve = curves.get(jobId);
+      if (curve) {
+        curve.controller.abort();
+        curves.delete(jobId);
+      }
     },
 
     async exportResult(documentId, kind: ExportKind) {
@@ -235,7 +339,10 @@ export function createAppService(options: AppServiceOptions): AppService {
         if (kind === 'W.csv' || kind === 'H.csv') return { name: `${stem}.${kind}`, bytes: new TextEncoder().encode(formatCsv(which)) };
         throw new UserError(`${doc.info.name}: a matrix result is saved as W and H (.npy or .csv)`);
       }
-      throw new UserError('unknown document');
+      if (!doc.result) throw new UserError(`${doc.info.name}: nothing to save yet; wait for the result`);
+      if (kind === 'nmfz') return { name: `${stem}.nmfz`, bytes: new Uint8Array(await readFile(doc.result.nmfzPath)) };
+      if (kind === 'png') return { name: `${stem}.reconstruction.png`, bytes: new Uint8Array(await encodeImage(doc.result.decoded, 'png')) };
+      throw new UserError(`${doc.info.name}: an image result is saved as .nmfz or PNG`);
     },
 
     async startBatch(_request: BatchRequest) {
@@ -249,8 +356,9 @@ export function createAppService(options: AppServiceOptions): AppService {
 
     async close() {
       for (const id of [...jobs.keys()]) cancelJob(id);
+      for (const c of curves.values()) c.controller.abort();
       await pool.close();
-      if (uploadDir) await rm(uploadDir, { recursive: true, force: true });
+      if (scratchRoot) await rm(scratchRoot, { recursive: true, force: true });
     },
   };
   return service;

@@ -1,0 +1,30 @@
+// Playwright suites: `e2e` drives the web mode (the real `nmf-studio serve`) in Debian's Chromium; `electron` the desktop shell.
+import { defineConfig } from '@playwright/test';
+
+export default defineConfig({
+  // Two cores are shared by the server, its workers and the browser: one test file at a time.
+  workers: 1,
+  fullyParallel: false,
+  timeout: 90_000,
+  expect: { timeout: 20_000 },
+  forbidOnly: true,
+  retries: 0,
+  outputDir: '../test-results',
+  reporter: [['list'], ['html', { outputFolder: '../playwright-report', open: 'never' }]],
+  use: {
+    browserName: 'chromium',
+    viewport: { width: 1400, height: 900 },
+    screenshot: 'only-on-failure',
+    trace: 'retain-on-failure',
+    acceptDownloads: true,
+    launchOptions: {
+      // Never download browsers: use the system's Chromium.
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    },
+  },
+  projects: [
+    { name: 'e2e', testDir: './e2e' },
+    { name: 'electron', testDir: './electron' },
+  ],
+});

@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { ImageResult, ImageSettings, MatrixResult, ServiceEvent } from '../../src-main/api/contract.js';
+import { createAppService, type AppService } from '../../src-main/service/session.js';
+import { fixture } from '../helpers/paths.js';
+
+const settings: ImageSettings = {
+  solver: 'hals',
+  betaLoss: 'frobenius',
+  init: 'nndsvd',
+  maxIter: 30,
+  tol: 1e-4,
+  seed: 0,
+  alphaW: 0,
+  alphaH: 'same',
+  l1Ratio: 0,
+  backend: 'cpu',
+  choice: { rank: 6 },
+  colorMode: 'ycbcr',
+  bits: 8,
+  compareJpeg: false,
+};
+
+describe('the app service', () => {
+  let service: AppService;
+  let dir: string;
+  const events: ServiceEvent[] = [];
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'nmf-service-'));
+    service = createAppService({ shell: 'web', startupFiles: [], workers: 2 });
+    service.subscribe((e) => events.push(e));
+  });
+  after(async () => {
+    await service.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Resolves with the first event that matches, failing after a while. */
+  function waitFor<T extends ServiceEvent>(match: (e: ServiceEvent) => e is T, timeoutMs = 120_000): Promise<T> {
+    const seen = events.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out waiting for an event')), timeoutMs);
+      const off = service.subscribe((e) => {
+        if (match(e)) {
+          clearTimeout(timer);
+          off();
+          resolve(e);
+        }
+      });
+    });
+  }
+  const doneOf = (jobId: string) => (e: ServiceEvent): e is Extract<ServiceEvent, { type: 'job-done' }> => e.type === 'job-done' && e.jobId === jobId;
+  const failedOf = (jobId: string) => (e: ServiceEvent): e is Extract<ServiceEvent, { type: 'job-failed' }> => e.type === 'job-failed' && e.jobId === jobId;
+
+  test('an image opens with its facts and an RGBA picture of itself', async () => {
+    const info = await service.openPath(fixture('images', 'chelsea.png'));
+    assert.equal(info.kind, 'image');
+    if (info.kind !== 'image') return;
+    assert.equal(info.format, 'PNG');
+    assert.equal(info.width, 451);
+    assert.equal(info.height, 300);
+    assert.equal(info.original.rgba.length, 451 * 300 * 4);
+  });
+
+  test('compressing streams progress and ends with the CLI record, pictures and components; saving gives a real .nmfz', async () => {
+    const info = await service.openPath(fixture('images', 'coins.png'));
+    const jobId = await service.compressImage(info.documentId, settings);
+    const done = await waitFor(doneOf(jobId));
+    const result = done.result as ImageResult;
+    assert.equal(result.kind, 'image');
+    assert.equal(result.record.input, 'coins.png');
+    assert.equal(result.record.rank, 6);
+    assert.equal(result.record.status, 'ok');
+    assert.ok(result.record.psnr > 15 && result.record.psnr < 60, String(result.record.psnr));
+    assert.ok(result.record.ratio > 1);
+    assert.equal(result.reconstruction.width, 384);
+    assert.equal(result.diff.rgba.length, result.reconstruction.rgba.length);
+    assert.equal(result.components.length, 6);
+    for (let i = 1; i < result.components.length; i++) assert.ok(result.components[i - 1]!.energy >= result.components[i]!.energy);
+    assert.ok(events.some((e) => e.type === 'progress' && e.progress.jobId === jobId));
+    const saved = await service.exportResult(info.documentId, 'nmfz');
+    assert.equal(saved.name, 'coins.nmfz');
+    assert.deepEqual([...saved.bytes.subarray(0, 4)], [0x89, 0x4e, 0x4d, 0x46]);
+    assert.equal(saved.bytes.length, result.record.compressedBytes);
+    const png = await service.exportResult(info.documentId, 'png');
+    assert.deepEqual([...png.bytes.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+
+    // Switching the strongest component off changes the picture; all on gives back the reconstruction.
+    const all = await service.reconstructWith(info.documentId, result.components.map((c) => c.index));
+    assert.deepEqual(all.rgba, result.reconstruction.rgba);
+    const without = await service.reconstructWith(info.documentId, result.components.slice(1).map((c) => c.index));
+    assert.notDeepEqual(without.rgba, result.reconstruction.rgba);
+  });
+
+  test('a new job on the same document cancels the old one, which never reports a result', async () => {
+    const info = await service.openPath(fixture('images', 'astronaut.png'));
+    const slow = await service.compressImage(info.documentId, { ...settings, maxIter: 5000, tol: 0, choice: { rank: 40 } });
+    const fast = await service.compressImage(info.documentId, { ...settings, choice: { rank: 3 }, maxIter: 5 });
+    const failed = await waitFor(failedOf(slow));
+    assert.equal(failed.cancelled, true);
+    const done = await waitFor(doneOf(fast));
+    assert.equal((done.result as ImageResult).record.rank, 3);
+    assert.equal(events.some((e) => e.type === 'job-done' && e.jobId === slow), false);
+  });
+
+  test('cancel stops a running job promptly', async () => {
+    const info = await service.openPath(fixture('images', 'coffee.png'));
+    const jobId = await service.compressImage(info.documentId, { ...settings, maxIter: 100_000, tol: 0, choice: { rank: 30 } });
+    await waitFor((e): e is Extract<ServiceEvent, { type: 'progress' }> => e.type === 'progress' && e.progress.jobId === jobId && e.progress.iteration > 0);
+    const t0 = Date.now();
+    await service.cancel(jobId);
+    const failed = await waitFor(failedOf(jobId));
+    assert.equal(failed.cancelled, true);
+    assert.ok(Date.now() - t0 < 5000, `cancelled in ${Date.now() - t0} ms`);
+  });
+
+  test('the rank curve arrives point by point, in ascending rank', async () => {
+    const info = await service.openPath(fixture('images', 'camera.png'));
+    const jobId = await service.rankCurve(info.documentId, { ...settings, maxIter: 10 }, [8, 2, 4]);
+    await waitFor((e): e is Extract<ServiceEvent, { type: 'rank-curve' }> => e.type === 'rank-curve' && e.jobId === jobId && e.done);
+    const points = events.filter((e): e is Extract<ServiceEvent, { type: 'rank-curve' }> => e.type === 'rank-curve' && e.jobId === jobId && !e.done).map((e) => e.point);
+    assert.deepEqual(points.map((p) => p.rank), [2, 4, 8]);
+    assert.ok(points[0]!.psnr < points[2]!.psnr, 'more components, better picture');
+    assert.ok(points[0]!.ratio > points[2]!.ratio, 'more components, bigger file');
+  });
+
+  test('a matrix with a missing cell factorizes, and the result says what fills the hole', async () => {
+    const csv = path.join(dir, 'm.csv');
+    await writeFile(csv, '1,2,3\n2,4,6\n3,,9\n4,8,12\n');
+    const info = await service.openPath(csv);
+    assert.equal(info.kind, 'matrix');
+    if (info.kind !== 'matrix') return;
+    assert.equal(info.missing, 1);
+    const jobId = await service.factorizeMatrix(info.documentId, { ...settings, rank: 1, solver: 'cd', maxIter: 500, tol: 0 });
+    const done = await waitFor(doneOf(jobId));
+    const r = done.result as MatrixResult;
+    assert.equal(r.imputed.length, 1);
+    assert.equal(r.imputed[0]!.row, 2);
+    assert.equal(r.imputed[0]!.col, 1);
+    assert.ok(Math.abs(r.imputed[0]!.value - 6) < 0.05, `rank-1 structure says 6, got ${r.imputed[0]!.value}`);
+    const w = await service.exportResult(info.documentId, 'W.csv');
+    assert.equal(new TextDecoder().decode(w.bytes).trim().split('\n').length, 4);
+  });
+
+  test('uploads and .nmfz files open; bad files are refused with their name', async () => {
+    const bytes = new Uint8Array(await readFile(fixture('images', 'horse.png')));
+    const up = await service.openUpload('horse.png', bytes);
+    assert.equal(up.kind === 'image' && up.hasAlpha, true);
+    await assert.rejects(service.openUpload('fake.png', new TextEncoder().encode('hello')), /fake\.png/);
+    await assert.rejects(service.openPath(fixture('images', 'truncated.jpg')), /truncated\.jpg/);
+    await assert.rejects(service.openPath(path.join(dir, 'absent.png')), /absent\.png: no such file/);
+    const info = await service.openPath(fixture('images', 'coins.png'));
+    const jobId = await service.compressImage(info.documentId, { ...settings, maxIter: 5 });
+    await waitFor(doneOf(jobId));
+    const nmfz = path.join(dir, 'coins.nmfz');
+    await writeFile(nmfz, (await service.exportResult(info.documentId, 'nmfz')).bytes);
+    const reopened = await service.openPath(nmfz);
+    assert.equal(reopened.kind === 'image' && reopened.format, 'NMFZ');
+  });
+});
