@@ -7,6 +7,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { desktopSuiteSkipReason } from './electron-binary.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -57,4 +58,6 @@ if (pwDirs.length && (filters.length === 0 || pwDirs.some((d) => filters.some((f
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1',
   });
 }
+const skipped = existsSync(path.join(root, 'test', 'electron')) ? desktopSuiteSkipReason() : null;
+if (skipped) console.log(`\nThe Electron suite was skipped: ${skipped}.`);
 console.log('\nnpm test: all suites passed');

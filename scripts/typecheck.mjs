@@ -15,8 +15,10 @@ const checks = [
 if (existsSync(path.join(root, 'src-renderer', 'tsconfig.json'))) {
   checks.push(['renderer', require.resolve('svelte-check/bin/svelte-check'), ['--tsconfig', 'src-renderer/tsconfig.json', '--fail-on-warnings']]);
 }
-if (existsSync(path.join(root, 'test', 'e2e', 'tsconfig.json'))) {
-  checks.push(['playwright suites', tsc, ['-p', 'test/e2e/tsconfig.json']]);
+for (const suite of ['e2e', 'electron']) {
+  if (existsSync(path.join(root, 'test', suite, 'tsconfig.json'))) {
+    checks.push([`playwright ${suite} suite`, tsc, ['-p', `test/${suite}/tsconfig.json`]]);
+  }
 }
 let failed = 0;
 for (const [label, bin, args] of checks) {

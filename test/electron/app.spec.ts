@@ -2,24 +2,18 @@
 // which `npm install` fetches lazily from GitHub; where it is absent the suite reports itself skipped.
 import { _electron as electron, expect, test, type ElectronApplication } from '@playwright/test';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { desktopSuiteSkipReason, electronBinary } from '../../scripts/electron-binary.mjs';
 
-const root = path.resolve(__dirname, '..', '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const images = path.join(root, 'test', 'fixtures', 'images');
 
-function electronBinary(): string | null {
-  const dir = path.join(root, 'node_modules', 'electron');
-  const pathFile = path.join(dir, 'path.txt');
-  if (!existsSync(pathFile)) return null;
-  const bin = path.join(dir, 'dist', readFileSync(pathFile, 'utf8'));
-  return existsSync(bin) ? bin : null;
-}
-
 const binary = electronBinary();
-test.skip(!binary, "Electron's binary is not installed (node_modules/electron/dist); it is fetched from GitHub on first run, which this machine cannot reach");
-test.skip(process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY, 'no display for the desktop shell (run under xvfb-run)');
+const skipReason = desktopSuiteSkipReason();
+test.skip(skipReason !== null, skipReason ?? '');
 
 let userData: string;
 let app: ElectronApplication | undefined;
