@@ -16,7 +16,7 @@ import { COLOR_MODES, QUANT_BITS } from '../codec/types.js';
 import type { ColorMode, ImagePixels, QuantBits } from '../codec/types.js';
 import { throwIfCancelled, UserError } from '../engine/errors.js';
 import type { Backend, BetaLossName, CancelSignal, Init, Matrix, Solver } from '../engine/index.js';
-import { checkWritable, writeFileAtomic } from './atomic-write.js';
+import { checkWritable, writeFileAtomic } from '../formats/atomic.js';
 
 /** Without rank, psnr or ratio: the smallest rank reaching this PSNR, a quality most photos look clean at. */
 export const DEFAULT_PSNR = 30;
