@@ -37,16 +37,17 @@ export function planeLayouts(img: { width: number; height: number; channels: num
  * Share of the total rank given to each chroma plane in 'ycbcr' mode; luma gets the rest. Chroma is smooth and
  * the eye forgives it, so it needs far fewer components (measured in docs/colour-modes.md).
  */
-export const YCBCR_CHROMA_SHARE = 0.15;
+export const YCBCR_CHROMA_SHARE = 0.1;
 
 /**
  * How a total rank is shared between the planes: all of it for a single plane, as evenly as possible over R, G, B,
- * and in favour of luma for Y, Cb, Cr. Every plane gets at least 1.
+ * and in favour of luma for Y, Cb, Cr. Every plane gets at least 1. `chromaShare` 0 gives each chroma plane rank 1,
+ * which is exact for an image without colour (R = G = B: Cb and Cr are constant).
  */
-export function splitRank(planes: readonly PlaneLayout[], mode: ColorMode, total: number): number[] {
+export function splitRank(planes: readonly PlaneLayout[], mode: ColorMode, total: number, chromaShare = YCBCR_CHROMA_SHARE): number[] {
   if (planes.length === 1) return [total];
   if (mode === 'ycbcr') {
-    const chroma = Math.max(1, Math.round(total * YCBCR_CHROMA_SHARE));
+    const chroma = Math.max(1, Math.round(total * chromaShare));
     return [total - 2 * chroma, chroma, chroma];
   }
   const base = Math.floor(total / 3);
@@ -56,26 +57,25 @@ export function splitRank(planes: readonly PlaneLayout[], mode: ColorMode, total
 
 /** The smallest total rank a mode allows (one component per plane). */
 export function minRank(planes: readonly PlaneLayout[], mode: ColorMode): number {
-  if (planes.length === 1) return 1;
-  return mode === 'ycbcr' ? 3 : 3;
+  return planes.length === 1 ? 1 : 3;
 }
 
 /** The largest total rank for which every plane's rank stays within min(rows, cols). */
-export function maxRank(planes: readonly PlaneLayout[], mode: ColorMode): number {
+export function maxRank(planes: readonly PlaneLayout[], mode: ColorMode, chromaShare = YCBCR_CHROMA_SHARE): number {
   const limit = Math.min(...planes.map((p) => Math.min(p.rows, p.cols)));
   if (planes.length === 1) return limit;
   let best = minRank(planes, mode);
   // splitRank is monotone per plane, so walk down from the even-share bound.
   for (let total = 3 * limit; total >= best; total--) {
-    if (splitRank(planes, mode, total).every((r) => r <= limit)) return total;
+    if (splitRank(planes, mode, total, chromaShare).every((r) => r <= limit)) return total;
   }
   return best;
 }
 
 /** Refuses a rank the mode cannot use, with the allowed range. */
-export function checkRank(planes: readonly PlaneLayout[], mode: ColorMode, total: number): void {
+export function checkRank(planes: readonly PlaneLayout[], mode: ColorMode, total: number, chromaShare = YCBCR_CHROMA_SHARE): void {
   const lo = minRank(planes, mode);
-  const hi = maxRank(planes, mode);
+  const hi = maxRank(planes, mode, chromaShare);
   if (!Number.isInteger(total) || total < lo || total > hi) {
     throw new UserError(`rank must be an integer from ${lo} to ${hi} for this image in colour mode '${mode}' (got ${total})`, 'usage');
   }
@@ -89,6 +89,14 @@ const KG = 1 - KR - KB;
 /** The offset of Cb and Cr: 128 for 8-bit, 32768 for 16-bit. */
 export function chromaOffset(max: number): number {
   return (max + 1) / 2;
+}
+
+/** True when every pixel has R = G = B: a gray picture stored as colour. */
+export function isAchromatic(img: ImagePixels): boolean {
+  if (colourChannels(img) === 1) return true;
+  const { data, channels: C } = img;
+  for (let i = 0; i < data.length; i += C) if (data[i] !== data[i + 1] || data[i] !== data[i + 2]) return false;
+  return true;
 }
 
 /** The image's planes as matrices with values in [0, 1] (pixel ÷ 255 or 65535), in the given precision. */

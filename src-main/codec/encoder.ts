@@ -4,7 +4,7 @@ import { throwIfCancelled, UserError } from '../engine/errors.js';
 import { factorize, initialize, reconstruct } from '../engine/index.js';
 import type { Backend, BetaLossName, CancelSignal, CurrentFactors, Init, Matrix, Progress, Solver } from '../engine/index.js';
 import { allocate, dtypeOf } from '../engine/matrix.js';
-import { checkRank, imageToPlanes, maxRank, minRank, planeLayouts, splitRank } from './colour.js';
+import { checkRank, imageToPlanes, isAchromatic, maxRank, minRank, planeLayouts, splitRank, YCBCR_CHROMA_SHARE } from './colour.js';
 import type { PlaneLayout } from './colour.js';
 import type { WriteEnvelopeOptions } from './container.js';
 import type { SourceImage } from './image-io.js';
@@ -41,6 +41,8 @@ export interface EncoderSettings {
   backend: Backend;
   signal?: CancelSignal;
   onProgress?: (progress: EncoderProgress) => void;
+  /** 'ycbcr' only: the share of the total rank each chroma plane gets (default YCBCR_CHROMA_SHARE; 0 for an image without colour). */
+  chromaShare?: number;
   /** Brotli quality for the payload (default 11). */
   brotliQuality?: number;
   /** The program name written into headers. */
@@ -113,6 +115,34 @@ function topComponents(fit: PlaneFit, k: number): PlaneFit {
   return { W: W2, H: H2, iterations: 0 };
 }
 
+/** α ≥ 0 minimising ‖(V − W·H) − α·Wn·Hn‖, computed row by row without forming either product whole. */
+function residualFit(V: Matrix, fit: { W: Matrix; H: Matrix }, fresh: { W: Matrix; H: Matrix }): number {
+  const { rows, cols } = V;
+  const k0 = fit.W.cols;
+  const kn = fresh.W.cols;
+  const wh = new Float64Array(cols);
+  const nn = new Float64Array(cols);
+  let dot = 0;
+  let norm = 0;
+  for (let i = 0; i < rows; i++) {
+    wh.fill(0);
+    nn.fill(0);
+    for (let j = 0; j < k0; j++) {
+      const w = fit.W.data[i * k0 + j]!;
+      if (w !== 0) for (let l = 0; l < cols; l++) wh[l] = wh[l]! + w * fit.H.data[j * cols + l]!;
+    }
+    for (let j = 0; j < kn; j++) {
+      const w = fresh.W.data[i * kn + j]!;
+      if (w !== 0) for (let l = 0; l < cols; l++) nn[l] = nn[l]! + w * fresh.H.data[j * cols + l]!;
+    }
+    for (let l = 0; l < cols; l++) {
+      dot += (V.data[i * cols + l]! - wh[l]!) * nn[l]!;
+      norm += nn[l]! * nn[l]!;
+    }
+  }
+  return norm > 0 && dot > 0 ? dot / norm : 0;
+}
+
 /**
  * Encodes one image at whatever ranks are asked for. Fits are kept, and a new rank starts from the nearest smaller
  * one: its components plus new ones made by NNDSVD of the positive part of what it leaves unexplained (or, going
@@ -127,6 +157,8 @@ export class ImageEncoder {
   readonly minRank: number;
   readonly maxRank: number;
   private readonly settings: EncoderSettings;
+  /** The YCbCr chroma share in use: 0 (one component per chroma plane) for an image without colour. */
+  private readonly chromaShare: number;
   private planesV: Matrix[] | null = null;
   private readonly fits = new Map<number, RankFit>();
   private readonly alpha: Uint16Array | null;
@@ -140,8 +172,9 @@ export class ImageEncoder {
     this.colorMode = settings.colorMode ?? DEFAULT_COLOR_MODE;
     this.bits = settings.bits ?? DEFAULT_BITS;
     this.layouts = planeLayouts(this.pixels, this.colorMode);
+    this.chromaShare = settings.chromaShare ?? (this.colorMode === 'ycbcr' && isAchromatic(this.pixels) ? 0 : YCBCR_CHROMA_SHARE);
     this.minRank = minRank(this.layouts, this.colorMode);
-    this.maxRank = maxRank(this.layouts, this.colorMode);
+    this.maxRank = maxRank(this.layouts, this.colorMode, this.chromaShare);
     this.alpha = extractAlpha(this.pixels);
   }
 
@@ -155,7 +188,7 @@ export class ImageEncoder {
   }
 
   ranksFor(total: number): number[] {
-    return splitRank(this.layouts, this.colorMode, total);
+    return splitRank(this.layouts, this.colorMode, total, this.chromaShare);
   }
 
   private engineOptions() {
@@ -194,20 +227,33 @@ export class ImageEncoder {
       return { W0: top.W, H0: top.H };
     }
     const extra = k - k0;
-    const WH = reconstruct(from.W, from.H);
-    const R = allocate(V.rows, V.cols, dtypeOf(V));
+    // The positive part of what the smaller fit leaves unexplained, made in place of its reconstruction.
+    const Rplus = reconstruct(from.W, from.H);
     let any = false;
-    for (let c = 0; c < R.data.length; c++) {
-      const d = V.data[c]! - WH.data[c]!;
-      if (d > 0) {
-        R.data[c] = d;
-        any = true;
-      }
+    for (let c = 0; c < Rplus.data.length; c++) {
+      const d = V.data[c]! - Rplus.data[c]!;
+      Rplus.data[c] = d > 0 ? d : 0;
+      if (d > 0) any = true;
     }
-    const smaller = Math.min(V.rows, V.cols);
-    const { W: Wn, H: Hn } = any && extra <= smaller
-      ? await initialize(R, extra, 'nndsvd', this.settings.seed ?? 0, this.settings.backend)
-      : await initialize(V, extra, 'random', this.settings.seed ?? 0, this.settings.backend);
+    const seed = this.settings.seed ?? 0;
+    const fresh = any && extra <= Math.min(V.rows, V.cols) ? await initialize(Rplus, extra, 'nndsvd', seed, this.settings.backend) : null;
+    // The new components approximate only the positive part of the residual; scaled by the least-squares
+    // α = ⟨V − WH, WnHn⟩ / ‖WnHn‖² they can only lower the error the smaller fit ended with.
+    const alpha = fresh ? residualFit(V, from, fresh) : 0;
+    let Wn: Matrix;
+    let Hn: Matrix;
+    if (fresh && alpha > 0) {
+      Wn = fresh.W;
+      Hn = fresh.H;
+      const s = Math.sqrt(alpha);
+      for (let c = 0; c < Wn.data.length; c++) Wn.data[c] = Wn.data[c]! * s;
+      for (let c = 0; c < Hn.data.length; c++) Hn.data[c] = Hn.data[c]! * s;
+    } else {
+      // Nothing positive left to explain: small random components, which the solver grows where they help.
+      ({ W: Wn, H: Hn } = await initialize(V, extra, 'random', seed, this.settings.backend));
+      for (let c = 0; c < Wn.data.length; c++) Wn.data[c] = Wn.data[c]! * 0.01;
+      for (let c = 0; c < Hn.data.length; c++) Hn.data[c] = Hn.data[c]! * 0.01;
+    }
     const W0 = allocate(V.rows, k, dtypeOf(V));
     const H0 = allocate(k, V.cols, dtypeOf(V));
     for (let i = 0; i < V.rows; i++) {
@@ -221,7 +267,7 @@ export class ImageEncoder {
 
   /** Factorizes every plane at total rank `total` (cached). */
   async fit(total: number): Promise<RankFit> {
-    checkRank(this.layouts, this.colorMode, total);
+    checkRank(this.layouts, this.colorMode, total, this.chromaShare);
     const cached = this.fits.get(total);
     if (cached) return cached;
     const ranks = this.ranksFor(total);

@@ -18,11 +18,14 @@ import { throwIfCancelled, UserError } from '../engine/errors.js';
 import type { Backend, BetaLossName, CancelSignal, Init, Matrix, Solver } from '../engine/index.js';
 import { checkWritable, writeFileAtomic } from '../formats/atomic.js';
 
-/** Without rank, psnr or ratio: the smallest rank reaching this PSNR, a quality most photos look clean at. */
-export const DEFAULT_PSNR = 30;
+/**
+ * Without rank, psnr or ratio: the largest rank whose file is 1/20 of the raw pixels. A size target keeps the cost
+ * bounded on any photo, where a PSNR target can call for ranks near full (and fits that take minutes).
+ */
+export const DEFAULT_RATIO = 20;
 
 export interface CompressOptions {
-  /** At most one of rank, psnr (dB) and ratio; none means psnr DEFAULT_PSNR. */
+  /** At most one of rank, psnr (dB) and ratio; none means ratio DEFAULT_RATIO. */
   rank?: number;
   psnr?: number;
   ratio?: number;
@@ -186,13 +189,13 @@ export async function compressImage(inputPath: string, outDir: string, options: 
 
   let best: Encoded;
   let probes: RankProbe[];
-  if (options.ratio !== undefined) {
-    ({ best, probes } = await encoder.searchRatio(options.ratio, onProbe));
-  } else if (options.rank !== undefined) {
+  if (options.rank !== undefined) {
     best = await encoder.encodeRank(options.rank);
     probes = [{ rank: best.fit.rank, psnr: best.psnr, compressedBytes: best.bytes.length, ratio: encoder.ratios(best).ratio }];
+  } else if (options.psnr !== undefined) {
+    ({ best, probes } = await encoder.searchPsnr(options.psnr, onProbe));
   } else {
-    ({ best, probes } = await encoder.searchPsnr(options.psnr ?? DEFAULT_PSNR, onProbe));
+    ({ best, probes } = await encoder.searchRatio(options.ratio ?? DEFAULT_RATIO, onProbe));
   }
   throwIfCancelled(options.signal);
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { readImage } from '../../src-main/codec/image-io.js';
 import { compressionRatios, mse, psnr, rawBytesOf, relErr, ssim } from '../../src-main/codec/metrics.js';
+import { ssimParallel } from '../../src-main/codec/ssim-parallel.js';
 import type { ImagePixels } from '../../src-main/codec/types.js';
 import { fixture } from '../helpers/paths.js';
 
@@ -79,4 +80,17 @@ test('compressionRatios: ratio, fileRatio and factorRatio from one function', ()
     ],
   });
   assert.equal(three.factorRatio, (3 * 5000) / (10 * 150));
+});
+
+test('ssimParallel splits large images across worker threads and gives ssim() to rounding', async () => {
+  const w = 1200;
+  const h = 900;
+  const a = synthetic(w, h, 3, 8, (i) => (Math.imul(i, 2654435761) >>> 24) & 255);
+  const b = synthetic(w, h, 3, 8, (i) => (a.data[i]! + (i % 11)) & 255);
+  const serial = ssim(a, b);
+  const parallel = await ssimParallel(a, b, 3);
+  assert.ok(Math.abs(serial - parallel) < 1e-12, `${serial} vs ${parallel}`);
+  const a16 = synthetic(w, h, 1, 16, (i) => (i * 7919) % 65536);
+  const b16 = synthetic(w, h, 1, 16, (i) => ((i * 7919) % 65536) ^ 0x55);
+  assert.ok(Math.abs(ssim(a16, b16) - (await ssimParallel(a16, b16, 2))) < 1e-12);
 });
