@@ -40,6 +40,13 @@ test('16-bit samples keep their low bits', async () => {
   }
 });
 
+test('an animated GIF gives its first frame', async () => {
+  const img = (await readImage(samples.animated!.file)).pixels;
+  assert.deepEqual([img.width, img.height], [30, 20]);
+  const C = img.channels;
+  for (let p = 0; p < 30 * 20; p++) assert.ok(img.data[p * C]! > 150 && img.data[p * C + 1]! < 100, 'red, the first frame');
+});
+
 test('alpha is read as the last channel, exactly', async () => {
   const img = await readImage(samples.grayAlpha!.file);
   for (let p = 0; p < img.pixels.width * img.pixels.height; p++) assert.equal(img.pixels.data[2 * p + 1], (p * 7) % 256);

@@ -72,6 +72,11 @@ export async function makeSamples(dir: string): Promise<Record<string, Sample>> 
   await put('tiff8', 'rgb8.tif', await rgb.clone().tiff().toBuffer(), { width: w, height: h, channels: 3, bitDepth: 8, format: 'tiff', lossless: true });
   await put('tiff16', 'rgb16.tif', await deep.clone().tiff({ compression: 'deflate' }).toBuffer(), { width: w, height: h, channels: 3, bitDepth: 16, format: 'tiff', lossless: true });
   await put('gif', 'anim.gif', await rgb.clone().gif().toBuffer(), { width: w, height: h, channels: 3, bitDepth: 8, format: 'gif', lossless: false });
+  // Three frames of different colours: only the first is read.
+  const frames = await Promise.all(
+    ['#c03030', '#30c030', '#3030c0'].map((c) => sharp({ create: { width: 30, height: 20, channels: 3, background: c } }).png().toBuffer()),
+  );
+  await put('animated', 'frames.gif', await sharp(frames, { join: { animated: true } }).gif().toBuffer(), { width: 30, height: 20, channels: 4, bitDepth: 8, format: 'gif', lossless: false });
   await put('avif', 'photo.avif', await rgb.clone().avif({ quality: 70 }).toBuffer(), { width: w, height: h, channels: 3, bitDepth: 8, format: 'avif', lossless: false });
   // EXIF orientation 6 (rotate 90° clockwise to display): stored 48×32, shown 32×48.
   const wide = small('chelsea.png');
