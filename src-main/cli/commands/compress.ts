@@ -1,0 +1,252 @@
+// `nmf-studio compress` (and its alias `batch`): images and whole folders to .nmfz, resumably, with reports.
+
+import { DEFAULT_BITS, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_SOLVER } from '../../codec/encoder.js';
+import { UserError } from '../../engine/errors.js';
+import { DEFAULT_PSNR } from '../../jobs/compress.js';
+import { BatchInterrupted, publicRecord, runBatch, type BatchProgress, type BatchResult, type BatchSpec, type FileSettings } from '../../jobs/batch/index.js';
+import type { CompressRecord, RankChoice } from '../../api/contract.js';
+import { choice, exclusive, flag, num, parse, str, type Parsed } from '../args.js';
+import { ENGINE_HELP, ENGINE_OPTIONS, parseEngineFlags } from '../engine-options.js';
+import { formatBytes, formatMs, liveLine } from '../progress.js';
+import type { CommandContext } from '../main.js';
+
+export const COMPRESS_HELP = `Usage: nmf-studio compress <image or folder>... --out DIR [options]
+       nmf-studio batch    <image or folder>... --out DIR [options]     (the same command)
+
+Compresses images into .nmfz files: each colour plane is factorized as V ~= W·H and the factors are
+quantised. Writes DIR/<name>.nmfz for every image (and DIR/<name>.preview.png with --preview).
+
+Folders are walked recursively and mirrored under DIR: with one folder its contents go straight into DIR,
+with several each gets DIR/<folder name>/. From folders only images are taken (.png .jpg .jpeg .webp .tif
+.tiff .gif .avif, any case); hidden files and folders are skipped; symbolic links are followed, except back
+into a folder being walked (reported as a loop). Files named on the command line are always tried.
+
+Inputs are never modified. An existing output is never replaced without --overwrite: its input is skipped,
+so running the same command again resumes an interrupted batch. Every file is written under a temporary
+name and renamed, so Ctrl-C, a kill or a crash leaves no partial file (and a re-run removes temporaries a
+crash left). One bad file never stops the batch; it is reported and the rest go on.
+
+Rank (at most one; default --psnr ${DEFAULT_PSNR}):
+  --rank K                  K components per plane
+  --psnr DB                 the smallest rank whose reconstruction reaches DB decibels
+  --ratio R                 the largest rank whose file is at least R times smaller than the raw pixels
+
+Options:
+  --out DIR                 output folder (created if missing; required)
+  --color MODE              stacked (all channels in one matrix), channels (one per RGB channel) or ycbcr
+                            (luma and chroma, default)
+  --bits 8|12|16            bits per stored factor entry (default ${DEFAULT_BITS})
+  --preview                 also write DIR/<name>.preview.png, the decoded image
+  --compare-jpeg            also measure a JPEG of the same size (jpegQuality, jpegBytes, jpegPsnr, jpegSsim)
+  --overwrite               redo inputs whose outputs exist
+  --include GLOB            only files matching GLOB (repeatable); --exclude GLOB: not those (repeatable).
+                            Globs match the path relative to the input folder, ignoring case: * ? [a-z]
+                            {jpg,png} and ** for any folders; a glob without '/' matches the file name at
+                            any depth (--include '*.png'); a folder matching --exclude is not entered
+                            (--exclude 'raw/')
+  --jobs N                  files compressed at once (default: one per CPU core; 2 sharing a GPU)
+  --shard I/N               only the I-th of N parts of the inputs (I from 0), chosen by a hash of each
+                            output's path: N machines with --shard 0/N … N-1/N share one DIR and together
+                            do every file exactly once; each writes report-I-of-N.* instead of report.*
+  --report, --no-report     write DIR/report.json, report.csv and report.html (with thumbnails in
+                            DIR/report-thumbs/); default: when an input is a folder, and always for 'batch'
+  --max-pixels N            refuse images larger than N pixels (default 100000000)
+  --json                    print one JSON object per input, a line each (input, output, status, error,
+                            width, height, channels, bitDepth, colorMode, rank, originalFileBytes, rawBytes,
+                            compressedBytes, ratio, fileRatio, factorRatio, psnr, ssim, relErr, iterations,
+                            backend, ms), then {"summary": {ok, errors, skipped, inputBytes, outputBytes, ms}}
+${ENGINE_HELP}
+  For compress the engine defaults are --solver ${DEFAULT_SOLVER}, --init ${DEFAULT_INIT}, --max-iter ${DEFAULT_MAX_ITER}.
+
+Progress: on a terminal one live line (files, bytes, current file, time left); plain lines otherwise.
+Exit codes: 0 every input compressed or skipped, 1 some input failed (the rest were done), 2 bad usage,
+130 interrupted (what was finished is kept and reported).`;
+
+const OPTIONS = {
+  ...ENGINE_OPTIONS,
+  out: { type: 'string' },
+  rank: { type: 'string' },
+  psnr: { type: 'string' },
+  ratio: { type: 'string' },
+  color: { type: 'string' },
+  bits: { type: 'string' },
+  preview: { type: 'boolean' },
+  'compare-jpeg': { type: 'boolean' },
+  overwrite: { type: 'boolean' },
+  include: { type: 'string', multiple: true },
+  exclude: { type: 'string', multiple: true },
+  jobs: { type: 'string' },
+  shard: { type: 'string' },
+  report: { type: 'boolean' },
+  'no-report': { type: 'boolean' },
+  'max-pixels': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function list(values: Parsed['values'], name: string): string[] {
+  const v = values[name];
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+}
+
+function rankChoice(values: Parsed['values']): RankChoice | undefined {
+  exclusive(values, ['rank', 'psnr', 'ratio']);
+  const rank = num(values, 'rank', { min: 1, integer: true, max: 100_000 });
+  if (rank !== undefined) return { rank };
+  const psnr = num(values, 'psnr', { min: 0, exclusiveMin: true, max: 200 });
+  if (psnr !== undefined) return { psnr };
+  const ratio = num(values, 'ratio', { min: 0, exclusiveMin: true });
+  if (ratio !== undefined) return { ratio };
+  return undefined;
+}
+
+/** The command line as a batch; every problem with it is a usage error (exit code 2). */
+export function parseCompressArgs(args: string[], alwaysReport: boolean): { spec: BatchSpec; json: boolean; help: boolean } {
+  const { values, positionals } = parse(args, OPTIONS);
+  if (flag(values, 'help')) return { spec: { inputs: [], outDir: '', settings: {} }, json: false, help: true };
+  if (positionals.length === 0) throw new UserError('give at least one image or folder to compress', 'usage');
+  const outDir = str(values, 'out');
+  if (!outDir) throw new UserError('--out DIR is required (the folder the .nmfz files go into)', 'usage');
+  if (values['target-rel-err'] !== undefined) throw new UserError('--target-rel-err is for factor; choose the quality with --psnr or --rank', 'usage');
+  exclusive(values, ['report', 'no-report']);
+  const engine = parseEngineFlags(values);
+  if (engine.init === 'custom') throw new UserError('--init custom needs starting factors, which compress does not take', 'usage');
+  if (engine.betaLoss && engine.betaLoss !== 'frobenius' && !engine.solver) engine.solver = 'mu';
+  const bitsText = choice(values, 'bits', ['8', '12', '16'] as const);
+  const { backend, init, ...rest } = engine;
+  delete (rest as { targetRelErr?: number }).targetRelErr;
+  const settings: FileSettings & { backend: typeof backend } = {
+    ...stripUndefined(rest),
+    ...(init ? { init: init as Exclude<typeof init, 'custom'> } : {}),
+    backend,
+    choice: rankChoice(values),
+    colorMode: choice(values, 'color', ['stacked', 'channels', 'ycbcr'] as const),
+    bits: bitsText ? (Number(bitsText) as 8 | 12 | 16) : undefined,
+    preview: flag(values, 'preview'),
+    compareJpeg: flag(values, 'compare-jpeg'),
+    maxPixels: num(values, 'max-pixels', { min: 1, integer: true }),
+  };
+  const jobs = num(values, 'jobs', { min: 1, max: 1024, integer: true });
+  const spec: BatchSpec = {
+    inputs: positionals,
+    outDir,
+    settings: stripUndefined(settings),
+    include: list(values, 'include'),
+    exclude: list(values, 'exclude'),
+    overwrite: flag(values, 'overwrite'),
+    ...(jobs !== undefined ? { jobs } : {}),
+    ...(str(values, 'shard') !== undefined ? { shard: str(values, 'shard') } : {}),
+    reports: flag(values, 'no-report') ? false : flag(values, 'report') || alwaysReport ? true : undefined,
+  };
+  return { spec, json: flag(values, 'json'), help: false };
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+function ratioText(r: number): string {
+  return Number.isFinite(r) && r > 0 ? `${r >= 100 ? r.toFixed(0) : r.toFixed(1)}×` : '–';
+}
+
+function describe(record: CompressRecord): string {
+  const psnr = Number.isFinite(record.psnr) ? `${record.psnr.toFixed(2)} dB` : 'lossless';
+  const jpeg = record.jpegPsnr !== undefined ? `, JPEG of that size ${Number.isFinite(record.jpegPsnr) ? record.jpegPsnr.toFixed(2) : '∞'} dB` : '';
+  return (
+    `${record.input} → ${record.output}: ${record.width}×${record.height}, rank ${record.rank}, ` +
+    `${formatBytes(record.originalFileBytes)} → ${formatBytes(record.compressedBytes)} (${ratioText(record.fileRatio)} of the file, ` +
+    `${ratioText(record.ratio)} of the pixels), PSNR ${psnr}, SSIM ${record.ssim.toFixed(4)}${jpeg}, ${formatMs(record.ms)}`
+  );
+}
+
+function progressText(p: BatchProgress): string {
+  const total = p.totalKnown ? String(p.total) : `${p.total}+`;
+  const bytes = `${formatBytes(p.bytesDone)}/${p.totalKnown ? formatBytes(p.totalBytes) : '…'}`;
+  const eta = p.etaMs !== undefined ? `, ${formatMs(p.etaMs)} left` : '';
+  const failed = p.errors ? `, ${p.errors} failed` : '';
+  const current = p.running.length ? `  ${p.running[p.running.length - 1]}${p.running.length > 1 ? ` (+${p.running.length - 1})` : ''}` : '';
+  return `[${p.done}/${total}] ${bytes}${failed}${eta}${current}`;
+}
+
+function printSummary(result: BatchResult, json: boolean, interrupted: boolean, ctx: CommandContext): void {
+  const summary = {
+    ok: result.ok,
+    errors: result.errors,
+    skipped: result.skipped,
+    inputBytes: result.inputBytes,
+    outputBytes: result.outputBytes,
+    ms: result.ms,
+    ...(interrupted ? { interrupted: true } : {}),
+  };
+  if (json) ctx.stdout(JSON.stringify({ summary }));
+  const text =
+    `${result.ok} compressed, ${result.skipped} skipped, ${result.errors} failed` +
+    (result.outputBytes ? `: ${formatBytes(result.inputBytes)} → ${formatBytes(result.outputBytes)} (${ratioText(result.inputBytes / result.outputBytes)})` : '') +
+    ` in ${formatMs(result.ms)} on ${result.backendReason}`;
+  const report = result.reports.find((r) => r.endsWith('.html'));
+  if (interrupted) {
+    ctx.stderr(`nmf-studio: interrupted; ${text}. Run the same command again to resume.`);
+    if (report) ctx.stderr(`nmf-studio: report of what was done: ${report}`);
+  } else if (!json) {
+    ctx.stdout(text);
+    if (report) ctx.stdout(`report: ${report}`);
+  }
+}
+
+async function run(args: string[], ctx: CommandContext, alwaysReport: boolean): Promise<number> {
+  const { spec, json, help } = parseCompressArgs(args, alwaysReport);
+  if (help) {
+    ctx.stdout(COMPRESS_HELP);
+    return 0;
+  }
+  if (spec.reports === undefined) {
+    const { stat } = await import('node:fs/promises');
+    const folders = await Promise.all(spec.inputs.map((i) => stat(i).then((s) => s.isDirectory(), () => false)));
+    spec.reports = folders.some(Boolean);
+  }
+  // The live line shares stdout with the per-file lines, and only on a terminal.
+  const line = liveLine(process.stdout);
+  let last: BatchProgress | null = null;
+  const ticker = setInterval(() => last && line.update(progressText({ ...last, elapsedMs: last.elapsedMs })), 1000);
+  ticker.unref();
+  const print = (text: string, toErr = false) => {
+    line.done();
+    if (toErr) ctx.stderr(text);
+    else ctx.stdout(text);
+    if (last) line.update(progressText(last));
+  };
+  try {
+    const result = await runBatch(spec, {
+      signal: ctx.signal,
+      onProgress: (p) => {
+        last = p;
+        line.update(progressText(p));
+      },
+      onFile: (e) => {
+        if (e.status === 'running' || e.status === 'queued' || !e.record) return;
+        const r = e.record;
+        if (json) print(JSON.stringify(publicRecord(r)));
+        if (r.status === 'error') print(`nmf-studio: ${r.error}`, true);
+        else if (!json) print(r.status === 'ok' ? describe(r) : `skipped ${r.input}: ${r.error}`);
+      },
+    });
+    clearInterval(ticker);
+    line.done();
+    printSummary(result, json, false, ctx);
+    return result.errors > 0 ? 1 : 0;
+  } catch (err) {
+    clearInterval(ticker);
+    line.done();
+    // Interrupted: what was finished is kept; say so, then leave with the interrupted exit code.
+    if (err instanceof BatchInterrupted) printSummary(err.result, json, true, ctx);
+    throw err;
+  }
+}
+
+export function compressCommand(args: string[], ctx: CommandContext): Promise<number> {
+  return run(args, ctx, false);
+}
+
+export function batchCommand(args: string[], ctx: CommandContext): Promise<number> {
+  return run(args, ctx, true);
+}
