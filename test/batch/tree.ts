@@ -49,7 +49,7 @@ export async function badInputs(dir: string): Promise<Record<'empty' | 'text' | 
     empty: path.join(dir, 'empty.png'),
     text: path.join(dir, 'text.png'),
     truncatedJpeg: path.join(dir, 'truncated.jpg'),
-    truncatedPng: path.join(dir, 'truncated.png'),
+    truncatedPng: path.join(dir, 'half.png'),
     huge: path.join(dir, 'huge.png'),
     unsupported: path.join(dir, 'drawing.svg'),
   };

@@ -240,8 +240,10 @@ export async function runBatch(spec: BatchSpec, hooks: BatchHooks = {}): Promise
   };
   const sharedBackend: Backend | null = onGpu ? chosen.backend : null;
 
-  const spool = await RowSpool.create();
   const stale = new StaleTemporaries(!shard || shard.count === 1);
+  const base = reportBaseName(shard);
+  await stale.clean([RowSpool.target(spec.outDir, base)]);
+  const spool = RowSpool.create(spec.outDir, base);
   const totals: BatchTotals = { ok: 0, errors: 0, skipped: 0, inputBytes: 0, outputBytes: 0, ms: 0 };
   const claims = new Map<string, string>();
   const running = new Map<string, { targets: Targets; done: Promise<void> }>();
@@ -430,8 +432,8 @@ export async function runBatch(spec: BatchSpec, hooks: BatchHooks = {}): Promise
   let reports: string[] = [];
   try {
     if (writeReportFiles) {
-      await stale.clean(['json', 'csv', 'html'].map((ext) => path.join(spec.outDir, `${reportBaseName(shard)}.${ext}`)));
-      reports = await writeReports(spec.outDir, reportBaseName(shard), {
+      await stale.clean(['json', 'csv', 'html'].map((ext) => path.join(spec.outDir, `${base}.${ext}`)));
+      reports = await writeReports(spec.outDir, base, {
         totals,
         interrupted,
         outDir: spec.outDir,

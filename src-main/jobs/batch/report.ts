@@ -1,12 +1,11 @@
 // The batch reports: report.json, report.csv and a self-contained report.html, streamed from a spool on disk.
 //
-// Rows are appended to a spool file in the system's temporary folder as files finish, and read back once at
-// the end, so a run over a hundred thousand files keeps no rows in memory. Reports are written atomically.
+// Rows are appended to a spool file as files finish and read back once at the end, so a run over a hundred
+// thousand files keeps no rows in memory. Reports are written atomically.
 
-import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm, stat, type FileHandle } from 'node:fs/promises';
-import { rmSync } from 'node:fs';
-import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, unlinkSync } from 'node:fs';
+import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { CompressRecord } from '../../api/contract.js';
@@ -53,23 +52,33 @@ export function thumbnailPaths(stem: string): { original: string; reconstruction
   return { original: `report-thumbs/${stem}.original.webp`, reconstruction: `report-thumbs/${stem}.nmf.webp` };
 }
 
-/** An append-only file of rows (one JSON object a line) in a private temporary folder. */
+/**
+ * An append-only file of rows (one JSON object a line), kept in the output folder under a temporary's name
+ * (`.report.rows.<random>.tmp`), so that a run that crashes leaves it for the next run to sweep away.
+ */
 export class RowSpool {
   private handle: FileHandle | null = null;
   private tail: Promise<void> = Promise.resolve();
-  private readonly removeOnExit = () => rmSync(this.dir, { recursive: true, force: true });
+  private readonly removeOnExit = () => {
+    try {
+      unlinkSync(this.file);
+    } catch {
+      // never created, or gone
+    }
+  };
   count = 0;
 
-  private constructor(private readonly dir: string) {
+  private constructor(readonly file: string) {
     process.once('exit', this.removeOnExit);
   }
 
-  static async create(): Promise<RowSpool> {
-    return new RowSpool(await mkdtemp(path.join(os.tmpdir(), 'nmf-studio-batch-')));
+  /** The name its temporaries are recognised by, for removing those of a crashed run. */
+  static target(outDir: string, base: string): string {
+    return path.join(outDir, `${base}.rows`);
   }
 
-  private get file(): string {
-    return path.join(this.dir, 'rows.jsonl');
+  static create(outDir: string, base: string): RowSpool {
+    return new RowSpool(path.join(outDir, `.${base}.rows.${randomBytes(6).toString('hex')}.tmp`));
   }
 
   /** Appends a row; appends are kept in order. */
@@ -77,7 +86,7 @@ export class RowSpool {
     const line = JSON.stringify(row) + '\n';
     this.count++;
     this.tail = this.tail.then(async () => {
-      this.handle ??= await open(this.file, 'a');
+      this.handle ??= await open(this.file, 'wx');
       await this.handle.write(line);
     });
     return this.tail;
@@ -94,7 +103,7 @@ export class RowSpool {
     await this.tail.catch(() => undefined);
     await this.handle?.close().catch(() => undefined);
     this.handle = null;
-    await rm(this.dir, { recursive: true, force: true });
+    await rm(this.file, { force: true });
     process.off('exit', this.removeOnExit);
   }
 }
