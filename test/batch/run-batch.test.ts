@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { BatchRequest } from '../../src-main/api/contract.js';
 import { decodeNmfz, decodePixels } from '../../src-main/codec/nmfz.js';
 import { CancelledError, UserError } from '../../src-main/engine/errors.js';
 import { BatchInterrupted, runBatch, type BatchFileEvent, type BatchSpec } from '../../src-main/jobs/batch/index.js';
@@ -189,6 +190,21 @@ describe('runBatch', () => {
       assert.equal(r.ok, 1);
       assert.equal(r.errors, 1);
       assert.deepEqual(await listFiles(out), ['pic.nmfz']);
+
+      // The same file twice (here through the app's request shape): compressed once, the repeat skipped.
+      const request: BatchRequest = {
+        inputs: [path.join(src, 'pic.png'), path.join(src, 'pic.png')],
+        outDir: path.join(src, 'out-twice'),
+        settings: {
+          choice: { rank: 3 }, colorMode: 'ycbcr', bits: 8, compareJpeg: false, solver: 'hals', betaLoss: 'frobenius', init: 'nndsvd',
+          maxIter: 30, tol: 1e-4, seed: 0, alphaW: 0, alphaH: 'same', l1Ratio: 0, backend: 'cpu',
+        },
+        overwrite: false,
+      };
+      const events: string[] = [];
+      const twice = await runBatch(request, { onFile: (e) => e.record && events.push(`${e.status}: ${e.record.error ?? ''}`) });
+      assert.deepEqual([twice.ok, twice.skipped, twice.errors], [1, 1, 0]);
+      assert.ok(events.some((e) => /^skipped: .*given more than once/.test(e)), events.join('\n'));
     } finally {
       await done();
     }

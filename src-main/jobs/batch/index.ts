@@ -22,7 +22,7 @@ import { RowSpool, thumbnailPaths, writeReports, type BatchRow, type BatchTotals
 export { publicRecord } from './report.js';
 import { inShard, parseShard, reportBaseName, shardKey, type Shard } from './shard.js';
 import { removeTemporariesSync, StaleTemporaries } from './temporaries.js';
-import { walkInputs, type WalkEntry, type WalkFile } from './walk.js';
+import { planRoots, walkInputs, type WalkEntry, type WalkFile } from './walk.js';
 
 export type { FileSettings } from './file-task.js';
 export type { BatchRow, BatchTotals } from './report.js';
@@ -188,6 +188,7 @@ export async function runBatch(spec: BatchSpec, hooks: BatchHooks = {}): Promise
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const { shard, filter } = checkSpec(spec);
+  await planRoots(spec.inputs); // two input folders of the same name: refused before anything is written
   const signal = hooks.signal;
   const settings: FileSettings = { ...spec.settings };
   delete (settings as { backend?: unknown }).backend;
@@ -380,8 +381,11 @@ export async function runBatch(spec: BatchSpec, hooks: BatchHooks = {}): Promise
       const seq = found++;
       const earlier = claims.get(entry.stem);
       if (earlier !== undefined) {
-        const clash = `${entry.path}: not compressed: ${earlier} has the same name and already goes to ${entry.stem}.nmfz; rename one of them`;
-        await finish(seq, entry, problemRecord(entry.path, 'error', clash, settings.colorMode), false);
+        const record =
+          path.resolve(earlier) === path.resolve(entry.path)
+            ? problemRecord(entry.path, 'skipped', `${entry.path}: given more than once; compressed once`, settings.colorMode)
+            : problemRecord(entry.path, 'error', `${entry.path}: not compressed: ${earlier} has the same name and already goes to ${entry.stem}.nmfz; rename one of them`, settings.colorMode);
+        await finish(seq, entry, record, false);
         continue;
       }
       claims.set(entry.stem, entry.path);
