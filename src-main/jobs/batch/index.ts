@@ -196,23 +196,26 @@ export async function runBatch(spec: BatchSpec, hooks: BatchHooks = {}): Promise
   const writeReportFiles = spec.reports ?? true;
   const outDir = path.resolve(spec.outDir);
 
+  // Everything that can be refused is refused before the output folder is made.
+  const existing = await stat(outDir).catch(() => null);
+  if (existing) {
+    for (const input of spec.inputs) {
+      const st = await stat(input).catch(() => null);
+      if (st?.isDirectory() && st.dev === existing.dev && st.ino === existing.ino) {
+        throw new UserError(`--out ${spec.outDir} is the input folder ${input} itself; give another folder (it may be inside it)`, 'usage');
+      }
+    }
+  }
+  const request = spec.settings.backend ?? 'auto';
+  const chosen = await resolveBackend(request);
+  const onGpu = chosen.backend.name === 'gpu';
   try {
     await mkdir(outDir, { recursive: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new UserError(`cannot create the output folder ${spec.outDir}: ${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : (code ?? String(err))}`);
   }
-  const outStat = await stat(outDir);
-  for (const input of spec.inputs) {
-    const st = await stat(input).catch(() => null);
-    if (st?.isDirectory() && st.dev === outStat.dev && st.ino === outStat.ino) {
-      throw new UserError(`--out ${spec.outDir} is the input folder ${input} itself; give another folder (it may be inside it)`, 'usage');
-    }
-  }
 
-  const request = spec.settings.backend ?? 'auto';
-  const chosen = await resolveBackend(request);
-  const onGpu = chosen.backend.name === 'gpu';
   const cores = availableParallelism();
   let jobs = spec.jobs ?? (onGpu ? 2 : cores);
 
