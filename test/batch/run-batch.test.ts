@@ -237,6 +237,24 @@ describe('runBatch', () => {
     assert.equal(await stat(out).then(() => true, () => false), false);
   });
 
+  it('on this thread with one shared backend (as with a GPU): the same outputs, and cancellation', async () => {
+    const out = path.join(root, 'out-in-process');
+    const r = await runBatch(spec(out, { inProcess: true, reports: false }));
+    assert.deepEqual([r.ok, r.errors, r.skipped], [TREE_IMAGES.length, TREE_BAD.length, 1]);
+    assert.match(r.backendReason, /2 files at a time sharing it/);
+    for (const rel of TREE_IMAGES) await decodes(path.join(out, `${stem(rel)}.nmfz`));
+
+    const controller = new AbortController();
+    const cancelled = runBatch(spec(path.join(root, 'out-in-process-cancel'), { inProcess: true, reports: false }), {
+      signal: controller.signal,
+      onFile: (e) => e.status === 'ok' && controller.abort(),
+    });
+    await assert.rejects(cancelled, BatchInterrupted);
+    const files = await listFiles(path.join(root, 'out-in-process-cancel'));
+    assert.ok(!files.some((f) => path.basename(f).startsWith('.')), files.join('\n'));
+    for (const f of files) await decodes(path.join(root, 'out-in-process-cancel', f));
+  });
+
   it('cancelled: stops, keeps only complete outputs, no temporaries, reports what was done', async () => {
     const out = path.join(root, 'out-cancel');
     const controller = new AbortController();

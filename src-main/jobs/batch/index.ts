@@ -44,6 +44,11 @@ export interface BatchSpec {
   shard?: Shard | string;
   /** Write report.json/.csv/.html and thumbnails (default true). */
   reports?: boolean;
+  /**
+   * Compress on this thread, all files sharing the one backend, instead of on worker threads (default: only
+   * when the backend is the GPU, which cannot be shared between threads).
+   */
+  inProcess?: boolean;
 }
 
 export interface BatchFileEvent {
@@ -209,6 +214,7 @@ export async function runBatch(spec: BatchSpec, hooks: BatchHooks = {}): Promise
   const request = spec.settings.backend ?? 'auto';
   const chosen = await resolveBackend(request);
   const onGpu = chosen.backend.name === 'gpu';
+  const inProcess = spec.inProcess ?? onGpu;
   try {
     await mkdir(outDir, { recursive: true });
   } catch (err) {
@@ -217,7 +223,7 @@ export async function runBatch(spec: BatchSpec, hooks: BatchHooks = {}): Promise
   }
 
   const cores = availableParallelism();
-  let jobs = spec.jobs ?? (onGpu ? 2 : cores);
+  let jobs = spec.jobs ?? (inProcess ? 2 : cores);
 
   // Count the inputs in the background (a second, cheap walk) so that progress has a total and an ETA.
   const count = { total: 0, bytes: 0, known: false };
@@ -232,17 +238,17 @@ export async function runBatch(spec: BatchSpec, hooks: BatchHooks = {}): Promise
   await Promise.race([counting, new Promise((r) => setTimeout(r, COUNT_WAIT_MS))]);
   if (count.known && spec.jobs === undefined) jobs = Math.max(1, Math.min(jobs, count.total));
   const threads = Math.max(1, Math.floor(cores / jobs));
-  const backendReason = onGpu
-    ? `${chosen.reason}; ${jobs} file${jobs === 1 ? '' : 's'} at a time on the one device`
+  const backendReason = inProcess
+    ? `${chosen.reason}; ${jobs} file${jobs === 1 ? '' : 's'} at a time sharing it`
     : `${chosen.reason}; ${jobs} file${jobs === 1 ? '' : 's'} at a time, ${threads} thread${threads === 1 ? '' : 's'} each`;
 
-  const pool = onGpu ? null : new TaskPool(jobs);
+  const pool = inProcess ? null : new TaskPool(jobs);
   const workerBackend: FileTask['backend'] = {
     name: chosen.backend.name === 'reference' ? 'reference' : 'cpu',
     threads,
     reason: backendReason,
   };
-  const sharedBackend: Backend | null = onGpu ? chosen.backend : null;
+  const sharedBackend: Backend | null = inProcess ? chosen.backend : null;
 
   const stale = new StaleTemporaries(!shard || shard.count === 1);
   const base = reportBaseName(shard);
