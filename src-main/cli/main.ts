@@ -20,6 +20,10 @@ type Command = (args: string[], ctx: CommandContext) => Promise<number>;
 const COMMANDS: Record<string, { run: () => Promise<Command>; summary: string }> = {
   factor: { run: async () => factorCommand, summary: 'factorize a matrix file (CSV/TSV/.npy/.mtx) into W and H' },
   serve: { run: async () => (await import('./commands/serve.js')).serveCommand, summary: 'the app in a browser: serve the interface on 127.0.0.1 with a token' },
+  compress: { run: async () => (await import('./commands/compress.js')).compressCommand, summary: 'compress images and whole folders to .nmfz (resumable, with reports)' },
+  batch: { run: async () => (await import('./commands/compress.js')).batchCommand, summary: 'the same as compress, always writing reports' },
+  decompress: { run: async () => (await import('./commands/decompress.js')).decompressCommand, summary: '.nmfz files back to PNG, JPEG, WebP or TIFF images' },
+  info: { run: async () => (await import('./commands/info.js')).infoCommand, summary: 'the header of a .nmfz file as JSON' },
 };
 
 function version(): string {

@@ -211,6 +211,11 @@ export const TASK_HANDLERS: Handlers = {
     }
     return points;
   },
+
+  async 'batch-file'(task, ctx) {
+    const { runFileTask } = await import('./batch/worker-task.js');
+    return runFileTask(task, ctx.signal, () => undefined);
+  },
 };
 
 /** The image's size, from the first plane's shape (a stacked [R|G|B] plane is three images wide). */

@@ -4,6 +4,7 @@ import type { ComponentInfo, CompressRecord, ImageSettings, MatrixResult, Matrix
 import type { NmfzContent } from '../codec/nmfz.js';
 import type { ImagePixels } from '../codec/types.js';
 import type { Matrix } from '../engine/matrix.js';
+import type { FileTask, FileTaskResult } from './batch/file-task.js';
 
 export interface OpenedMatrix {
   V: Matrix;
@@ -60,6 +61,8 @@ export interface TaskMap {
   'compress-image': { payload: { path: string; scratchDir: string; settings: ImageSettings }; result: CompressedImage };
   'reconstruct-image': { payload: { content: NmfzContent; enabled: number[] }; result: Raster };
   'rank-curve': { payload: { path: string; settings: ImageSettings; ranks: number[] }; result: RankCurvePoint[] };
+  /** One file of a batch, compressed whole (read, factorize, encode, write). */
+  'batch-file': { payload: FileTask; result: FileTaskResult };
 }
 
 export type TaskKind = keyof TaskMap;
