@@ -2,7 +2,7 @@
 
 import { DEFAULT_BITS, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_SOLVER } from '../../codec/encoder.js';
 import { UserError } from '../../engine/errors.js';
-import { DEFAULT_PSNR } from '../../jobs/compress.js';
+import { DEFAULT_RATIO } from '../../jobs/compress.js';
 import { BatchInterrupted, publicRecord, runBatch, type BatchProgress, type BatchResult, type BatchSpec, type FileSettings } from '../../jobs/batch/index.js';
 import type { CompressRecord, RankChoice } from '../../api/contract.js';
 import { choice, exclusive, flag, num, parse, str, type Parsed } from '../args.js';
@@ -26,7 +26,7 @@ so running the same command again resumes an interrupted batch. Every file is wr
 name and renamed, so Ctrl-C, a kill or a crash leaves no partial file (and a re-run removes temporaries a
 crash left). One bad file never stops the batch; it is reported and the rest go on.
 
-Rank (at most one; default --psnr ${DEFAULT_PSNR}):
+Rank (at most one; default --ratio ${DEFAULT_RATIO}):
   --rank K                  K components per plane
   --psnr DB                 the smallest rank whose reconstruction reaches DB decibels
   --ratio R                 the largest rank whose file is at least R times smaller than the raw pixels

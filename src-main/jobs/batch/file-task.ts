@@ -9,7 +9,7 @@ import { writeThumbnails } from './thumbnails.js';
 
 /** Everything about how each file is compressed; plain data, so it crosses to worker threads as is. */
 export interface FileSettings {
-  /** A fixed rank, the smallest rank reaching a PSNR, or the largest reaching a ratio; default: the codec's PSNR. */
+  /** A fixed rank, the smallest rank reaching a PSNR, or the largest reaching a ratio; default: the codec's ratio. */
   choice?: RankChoice;
   colorMode?: 'stacked' | 'channels' | 'ycbcr';
   bits?: 8 | 12 | 16;
