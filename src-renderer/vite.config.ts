@@ -20,5 +20,7 @@ export default defineConfig({
     assetsInlineLimit: 0,
     sourcemap: true,
     reportCompressedSize: false,
+    // Two shared cores make the Svelte compile look slow every time; the timing report is only noise here.
+    rolldownOptions: { checks: { bundlerTimings: false } },
   },
 });
