@@ -2,10 +2,8 @@
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import type { Download, Page } from '@playwright/test';
+import { NMFZ_MAGIC } from '../../src-main/codec/container.js';
 import { expect, fixture, openApp, openFile, setControls, test, waitForJob } from './fixtures.js';
-
-/** The first bytes of every .nmfz file (docs/FORMAT.md). */
-const NMFZ_MAGIC = Buffer.from('NMFZ', 'latin1');
 
 async function download(page: Page, act: () => Promise<void>): Promise<{ name: string; bytes: Buffer }> {
   const arrived: Promise<Download> = page.waitForEvent('download');
@@ -24,7 +22,7 @@ test('Save .nmfz downloads the compressed file; Ctrl+S does the same; PNG, W and
 
   const byButton = await download(page, () => page.getByTestId('save-nmfz').click());
   expect(byButton.name).toBe('chelsea.nmfz');
-  expect(byButton.bytes.subarray(0, NMFZ_MAGIC.length)).toEqual(NMFZ_MAGIC);
+  expect([...byButton.bytes.subarray(0, NMFZ_MAGIC.length)]).toEqual([...NMFZ_MAGIC]);
   expect(byButton.bytes.length).toBe(Number(await page.getByTestId('metric-bytes').textContent()));
   await expect(page.getByTestId('notice')).toContainText('chelsea.nmfz');
 

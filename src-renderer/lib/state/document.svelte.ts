@@ -120,6 +120,9 @@ export class DocumentState {
     this.partial = null;
     this.status = 'idle';
     this.doc = info;
+    // A rank remembered from a larger document may not fit this one.
+    if (info.kind === 'image' && this.image.rank > this.maxRank) this.image.rank = this.maxRank;
+    if (info.kind === 'matrix' && this.matrix.rank > this.maxRank) this.matrix.rank = this.maxRank;
   }
 
   // ---- controls → jobs -------------------------------------------------------------------------
