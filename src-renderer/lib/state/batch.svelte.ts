@@ -14,6 +14,11 @@ export interface BatchRow {
 
 type FileEvent = Extract<ServiceEvent, { type: 'batch-file' }>;
 
+/** The service takes whole paths only: POSIX, drive-letter or UNC. */
+export function isAbsolute(path: string): boolean {
+  return path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith('\\\\');
+}
+
 export class BatchState {
   inputs = $state<string[]>([]);
   /** A folder path typed by hand (the web mode has no folder dialog). */
@@ -56,8 +61,13 @@ export class BatchState {
   }
 
   addTypedFolder(): void {
-    if (!this.folderField.trim()) return;
-    this.addInputs([this.folderField]);
+    const folder = this.folderField.trim();
+    if (!folder) return;
+    if (!isAbsolute(folder)) {
+      this.report(`"${folder}" is not a full path: type the folder's whole path, e.g. /home/me/Pictures or C:\\Photos`);
+      return;
+    }
+    this.addInputs([folder]);
     this.folderField = '';
   }
 
@@ -86,6 +96,10 @@ export class BatchState {
 
   async start(): Promise<void> {
     if (!this.canStart) return;
+    if (!isAbsolute(this.outDir.trim())) {
+      this.report(`Output folder "${this.outDir.trim()}" is not a full path: type its whole path`);
+      return;
+    }
     this.rows = [];
     this.rowIndex = new Map();
     this.queued = [];
