@@ -17,6 +17,8 @@ export class AppState {
   /** A passing confirmation ("Saved …"). */
   notice = $state<string | null>(null);
   info = $state.raw<AppInfo | null>(null);
+  /** The Export menu (W, H, PNG) is open. */
+  exportMenuOpen = $state(false);
 
   readonly view = new ViewState();
   readonly document: DocumentState;
@@ -64,7 +66,7 @@ export class AppState {
         this.showOpenDialog();
         break;
       case 'save':
-        void this.save(kind ?? 'nmfz');
+        this.saveDefault(kind ?? 'nmfz');
         break;
       case 'show-studio':
         this.tab = 'studio';
@@ -115,6 +117,13 @@ export class AppState {
   addFolders(paths: string[]): void {
     this.batch.addInputs(paths);
     this.tab = 'batch';
+  }
+
+  /** Save from a shortcut or the menu: a matrix has no .nmfz, so its save shows what it does have. */
+  saveDefault(kind: ExportKind): void {
+    this.tab = 'studio';
+    if (this.document.doc?.kind === 'matrix' && (kind === 'nmfz' || kind === 'png')) this.exportMenuOpen = true;
+    else void this.save(kind);
   }
 
   async save(kind: ExportKind): Promise<void> {
