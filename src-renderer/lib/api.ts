@@ -26,6 +26,8 @@ export interface Api {
   /** The file-system path of a dropped File (desktop only; '' where unknown). */
   pathForFile(file: File): string;
   onEvent(listener: EventListener): () => void;
+  /** Whether events can reach the window (the web mode's socket may drop; the desktop's IPC cannot). */
+  onConnection(listener: (connected: boolean) => void): () => void;
 }
 
 /** Errors from the service arrive as one line meant for people; this strips transport wrapping around it. */
@@ -91,6 +93,7 @@ function desktopApi(bridge: DesktopBridge): Api {
     save: (documentId, kind) => desktop.saveResult(documentId, kind),
     pathForFile,
     onEvent: (listener) => bridge.onEvent(listener),
+    onConnection: () => () => {},
   };
 }
 
@@ -132,6 +135,10 @@ function webApi(token: string): Api {
   };
 
   const listeners = new Set<EventListener>();
+  const connectionListeners = new Set<(connected: boolean) => void>();
+  const setConnected = (connected: boolean): void => {
+    for (const listener of connectionListeners) listener(connected);
+  };
   let socket: WebSocket | null = null;
   let retryMs = 250;
   function connect(): void {
@@ -140,6 +147,7 @@ function webApi(token: string): Api {
     ws.binaryType = 'arraybuffer';
     ws.onopen = () => {
       retryMs = 250;
+      setConnected(true);
     };
     ws.onmessage = (message: MessageEvent<unknown>) => {
       if (!(message.data instanceof ArrayBuffer)) return;
@@ -153,6 +161,7 @@ function webApi(token: string): Api {
     };
     ws.onclose = () => {
       socket = null;
+      setConnected(false);
       // The server may restart or the laptop sleep; come back quietly while someone listens.
       if (listeners.size > 0) setTimeout(connect, retryMs);
       retryMs = Math.min(retryMs * 2, 5000);
@@ -193,6 +202,10 @@ function webApi(token: string): Api {
           socket = null;
         }
       };
+    },
+    onConnection(listener) {
+      connectionListeners.add(listener);
+      return () => connectionListeners.delete(listener);
     },
   };
 }

@@ -17,6 +17,8 @@ export class AppState {
   /** A passing confirmation ("Saved …"). */
   notice = $state<string | null>(null);
   info = $state.raw<AppInfo | null>(null);
+  /** False while the event stream is down (the web mode's server stopped or restarted). */
+  connected = $state(true);
   /** The Export menu (W, H, PNG) is open. */
   exportMenuOpen = $state(false);
 
@@ -37,7 +39,12 @@ export class AppState {
 
   /** Subscribes to the service's events and asks what it runs on; returns the unsubscribe. */
   connect(): () => void {
-    const off = api.onEvent((event) => this.route(event));
+    const offConnection = api.onConnection((connected) => (this.connected = connected));
+    const offEvents = api.onEvent((event) => this.route(event));
+    const off = (): void => {
+      offEvents();
+      offConnection();
+    };
     api.ops.appInfo().then(
       (info) => (this.info = info),
       (error: unknown) => this.showError(messageOf(error)),
