@@ -46,7 +46,12 @@ export class AppState {
       offConnection();
     };
     api.ops.appInfo().then(
-      (info) => (this.info = info),
+      (info) => {
+        this.info = info;
+        // Files named on the command line (or the sample image on a first launch) open at once.
+        const first = info.startupFiles[0];
+        if (first && !this.document.doc && !this.document.opening) void this.openPath(first);
+      },
       (error: unknown) => this.showError(messageOf(error)),
     );
     return off;

@@ -346,11 +346,12 @@ export class DocumentState {
 
   // ---- saving ----------------------------------------------------------------------------------
 
+  /** An image result is saved as .nmfz or PNG; a matrix result as W and H (.npy or .csv). */
   canSave(kind: ExportKind): boolean {
     const r = this.result;
     if (!r) return false;
-    if (r.kind === 'matrix') return kind !== 'nmfz' && kind !== 'png';
-    return true;
+    const imageKind = kind === 'nmfz' || kind === 'png';
+    return r.kind === 'image' ? imageKind : !imageKind;
   }
 
   async save(kind: ExportKind): Promise<string | null> {
