@@ -30,6 +30,9 @@ test('an image opens beside its reconstruction, with its bytes and the figures o
   await expect(page.getByTestId('caption-reconstruction')).toContainText('rank 6');
 
   expect(await metric(page, 'rank')).toBe(6);
+  // The loss curve of the finished run stays in view.
+  await expect(page.getByTestId('loss-curve').locator('path')).toBeAttached();
+  await expect(page.getByTestId('loss-curve').locator('figcaption')).not.toContainText('–');
   const psnr = await metric(page, 'psnr');
   expect(psnr).toBeGreaterThan(12);
   expect(psnr).toBeLessThan(60);

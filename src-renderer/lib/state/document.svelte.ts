@@ -35,6 +35,8 @@ export class DocumentState {
 
   status = $state<JobStatus>('idle');
   progress = $state.raw<JobProgress | null>(null);
+  /** The last progress of an iterative stage: the bar holds it through stages that have no iterations. */
+  iterating = $state.raw<JobProgress | null>(null);
   /** Loss per iteration of the current factorization (a job that tries several ranks starts a new one each time). */
   loss = $state.raw<LossPoint[]>([]);
   /** The live reconstruction while the job runs. */
@@ -211,6 +213,7 @@ export class DocumentState {
     this.pendingLoss = [];
     this.lastStage = '';
     this.progress = null;
+    this.iterating = null;
     this.loss = [];
     this.preview = null;
     this.failure = null;
@@ -242,13 +245,17 @@ export class DocumentState {
 
   // Progress can arrive every iteration; the window takes at most one update per frame.
   private queueProgress(progress: JobProgress): void {
-    if (progress.stage !== this.lastStage || progress.iteration < (this.pendingLoss.at(-1)?.iteration ?? this.loss.at(-1)?.iteration ?? -1)) {
-      // A new factorization (another rank tried, or a new stage): its loss curve starts afresh.
-      this.loss = [];
-      this.pendingLoss = [];
-      this.lastStage = progress.stage;
+    // Stages without iterations (reading, measuring, writing) carry no loss: the curve so far stays.
+    if (Number.isFinite(progress.loss)) {
+      const last = this.pendingLoss.at(-1) ?? this.loss.at(-1);
+      if (progress.stage !== this.lastStage || (last && progress.iteration < last.iteration)) {
+        // A new factorization (another rank tried): its loss curve starts afresh.
+        this.loss = [];
+        this.pendingLoss = [];
+        this.lastStage = progress.stage;
+      }
+      this.pendingLoss.push({ iteration: progress.iteration, loss: progress.loss, relErr: progress.relErr });
     }
-    if (Number.isFinite(progress.loss)) this.pendingLoss.push({ iteration: progress.iteration, loss: progress.loss, relErr: progress.relErr });
     // Keep the last preview seen even if a later progress event carries none.
     const preview = progress.preview ?? this.pendingProgress?.preview;
     this.pendingProgress = preview ? { ...progress, preview } : progress;
@@ -261,6 +268,7 @@ export class DocumentState {
     const p = this.pendingProgress;
     if (p) {
       this.progress = p;
+      if (p.maxIter > 0) this.iterating = p;
       if (p.preview) this.preview = p.preview;
       this.pendingProgress = null;
     }
