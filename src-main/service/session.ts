@@ -26,6 +26,7 @@ import { encodeImage } from '../codec/image-io.js';
 import type { NmfzContent } from '../codec/nmfz.js';
 import type { ImagePixels } from '../codec/types.js';
 import { encodeNpy, formatCsv } from '../formats/index.js';
+import { BatchInterrupted, runBatch, type BatchResult } from '../jobs/batch/index.js';
 import { decompressFile } from '../jobs/compress.js';
 import { resolveBackend } from '../jobs/backends.js';
 import { TaskPool } from '../jobs/pool.js';
@@ -75,8 +76,8 @@ export function createAppService(options: AppServiceOptions): AppService {
   const listeners = new Set<(event: ServiceEvent) => void>();
   const documents = new Map<string, Document>();
   const jobs = new Map<string, RunningJob>();
-  /** Rank curves run beside the main job of their document. */
-  const curves = new Map<string, RunningJob>();
+  /** Rank curves and batches: they run beside the main job of a document, not instead of it. */
+  const background = new Map<string, RunningJob>();
   const pool = new TaskPool(options.workers ?? 2);
   let scratchRoot: string | null = null;
   /** A fresh folder under the session's scratch space (uploads, results, decoded .nmfz files); removed on close. */
@@ -295,36 +296,36 @@ export function createAppService(options: AppServiceOptions): AppService {
       // A background job of its own: it does not cancel (and is not cancelled by) the document's main job.
       const jobId = newId();
       const controller = new AbortController();
-      for (const [id, job] of curves) if (job.documentId === documentId) {
+      for (const [id, job] of background) if (job.documentId === documentId) {
         job.controller.abort();
-        curves.delete(id);
+        background.delete(id);
       }
-      curves.set(jobId, { documentId, controller });
+      background.set(jobId, { documentId, controller });
       const onProgress = (p: TaskProgress) => {
-        if (p.point && curves.has(jobId)) emit({ type: 'rank-curve', jobId, point: p.point, done: false });
+        if (p.point && background.has(jobId)) emit({ type: 'rank-curve', jobId, point: p.point, done: false });
       };
       void pool
         .run('rank-curve', { path: doc.path, settings, ranks }, { signal: controller.signal, onProgress })
         .then(
           (points) => {
             const last = points[points.length - 1];
-            if (last && curves.has(jobId)) emit({ type: 'rank-curve', jobId, point: last, done: true });
+            if (last && background.has(jobId)) emit({ type: 'rank-curve', jobId, point: last, done: true });
           },
           (err: unknown) => {
             const cancelled = err instanceof CancelledError || controller.signal.aborted;
             if (!cancelled) emit({ type: 'job-failed', jobId, error: describeError(err), cancelled });
           },
         )
-        .finally(() => curves.delete(jobId));
+        .finally(() => background.delete(jobId));
       return jobId;
     },
 
     async cancel(jobId) {
       cancelJob(jobId);
-      const curve = curves.get(jobId);
+      const curve = background.get(jobId);
       if (curve) {
         curve.controller.abort();
-        curves.delete(jobId);
+        background.delete(jobId);
       }
     },
 
@@ -345,8 +346,40 @@ export function createAppService(options: AppServiceOptions): AppService {
       throw new UserError(`${doc.info.name}: an image result is saved as .nmfz or PNG`);
     },
 
-    async startBatch(_request: BatchRequest) {
-      throw new UserError('batch is not supported yet');
+    async startBatch(request: BatchRequest) {
+      const jobId = newId();
+      const controller = new AbortController();
+      background.set(jobId, { documentId: '', controller });
+      const done = (r: BatchResult) =>
+        emit({
+          type: 'batch-done',
+          jobId,
+          outDir: request.outDir,
+          summary: { ok: r.ok, errors: r.errors, skipped: r.skipped, inputBytes: r.inputBytes, outputBytes: r.outputBytes, ms: r.ms },
+        });
+      void runBatch(
+        {
+          inputs: request.inputs,
+          outDir: request.outDir,
+          settings: request.settings,
+          overwrite: request.overwrite,
+          ...(request.include ? { include: request.include } : {}),
+          ...(request.exclude ? { exclude: request.exclude } : {}),
+          ...(request.jobs ? { jobs: request.jobs } : {}),
+        },
+        {
+          signal: controller.signal,
+          onFile: (e) =>
+            emit({ type: 'batch-file', jobId, path: e.path, status: e.status, ...(e.record ? { record: e.record } : {}), done: e.done, total: e.total }),
+        },
+      )
+        .then(done, (err: unknown) => {
+          // A cancelled batch still reports what it finished (its reports are written too).
+          if (err instanceof BatchInterrupted) done(err.result);
+          emit({ type: 'job-failed', jobId, error: describeError(err), cancelled: err instanceof CancelledError });
+        })
+        .finally(() => background.delete(jobId));
+      return jobId;
     },
 
     subscribe(listener) {
@@ -356,7 +389,7 @@ export function createAppService(options: AppServiceOptions): AppService {
 
     async close() {
       for (const id of [...jobs.keys()]) cancelJob(id);
-      for (const c of curves.values()) c.controller.abort();
+      for (const c of background.values()) c.controller.abort();
       await pool.close();
       if (scratchRoot) await rm(scratchRoot, { recursive: true, force: true });
     },

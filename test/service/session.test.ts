@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
 import type { ImageResult, ImageSettings, MatrixResult, ServiceEvent } from '../../src-main/api/contract.js';
 import { createAppService, type AppService } from '../../src-main/service/session.js';
 import { fixture } from '../helpers/paths.js';
@@ -145,6 +146,22 @@ describe('the app service', () => {
     assert.ok(Math.abs(r.imputed[0]!.value - 6) < 0.05, `rank-1 structure says 6, got ${r.imputed[0]!.value}`);
     const w = await service.exportResult(info.documentId, 'W.csv');
     assert.equal(new TextDecoder().decode(w.bytes).trim().split('\n').length, 4);
+  });
+
+  test('a batch started from the app reports each file and a summary, and writes the mirrored outputs', async () => {
+    const input = path.join(dir, 'photos');
+    const out = path.join(dir, 'compressed');
+    await mkdir(path.join(input, 'sub'), { recursive: true });
+    await sharp(fixture('images', 'coins.png')).resize(64).toFile(path.join(input, 'a.png'));
+    await sharp(fixture('images', 'chelsea.png')).resize(64).toFile(path.join(input, 'sub', 'b.png'));
+    const jobId = await service.startBatch({ inputs: [input], outDir: out, settings: { ...settings, choice: { rank: 3 }, maxIter: 10 }, overwrite: false });
+    const done = await waitFor((e): e is Extract<ServiceEvent, { type: 'batch-done' }> => e.type === 'batch-done' && e.jobId === jobId);
+    assert.equal(done.summary.ok, 2);
+    assert.equal(done.summary.errors, 0);
+    const files = events.filter((e): e is Extract<ServiceEvent, { type: 'batch-file' }> => e.type === 'batch-file' && e.jobId === jobId && e.status === 'ok');
+    assert.deepEqual(files.map((e) => path.basename(e.path)).sort(), ['a.png', 'b.png']);
+    await stat(path.join(out, 'a.nmfz'));
+    await stat(path.join(out, 'sub', 'b.nmfz'));
   });
 
   test('uploads and .nmfz files open; bad files are refused with their name', async () => {
