@@ -1,0 +1,75 @@
+// The Batch view on a real folder: a live table of files, a summary of the space saved, the .nmfz files on disk.
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { commit, expect, fixture, openApp, test } from './fixtures.js';
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
+test('a folder of images is compressed file by file into the output folder', async ({ page, server, tmp }) => {
+  const input = path.join(tmp, 'photos');
+  const out = path.join(tmp, 'out');
+  mkdirSync(path.join(input, 'nested'), { recursive: true });
+  // Small images keep the batch quick on two cores.
+  await sharp(fixture('images', 'chelsea.png')).resize(90, 60).png().toFile(path.join(input, 'cat.png'));
+  await sharp(fixture('images', 'coffee.png')).resize(72, 48).jpeg({ quality: 90 }).toFile(path.join(input, 'cup.jpg'));
+  await sharp(fixture('images', 'coins.png')).resize(64, 50).png().toFile(path.join(input, 'nested', 'coins.png'));
+  writeFileSync(path.join(input, 'broken.png'), 'not a picture');
+
+  await openApp(page, server);
+  await page.getByTestId('tab-batch').click();
+  await expect(page.getByTestId('batch-start')).toBeDisabled();
+  await page.getByTestId('batch-folder-path').fill(input);
+  await page.getByTestId('batch-add-folder').click();
+  await expect(page.getByTestId('batch-inputs')).toContainText(input);
+  await page.getByTestId('batch-out').fill(out);
+  await commit(page, 'batch-rank', 3);
+  await commit(page, 'batch-max-iter', 10);
+  await expect(page.getByTestId('batch-start')).toBeEnabled();
+  await page.getByTestId('batch-start').click();
+
+  const summary = page.getByTestId('batch-summary');
+  await expect(summary).toBeVisible({ timeout: 60_000 });
+  await expect(summary).toContainText('3 compressed, 1 failed');
+  await expect(page.getByTestId('batch-output-path')).toHaveText(out);
+  await expect(page.getByTestId('batch-cancel')).toBeDisabled();
+  await expect(page.getByTestId('batch-count')).toHaveText('4 / 4');
+  await expect(page.getByTestId('batch-progress')).toHaveAttribute('aria-valuenow', '4');
+
+  const table = page.getByTestId('batch-table');
+  await expect(table.locator('tbody tr')).toHaveCount(4);
+  await expect(table.locator('tr[data-status="ok"]')).toHaveCount(3);
+  const broken = table.locator('tr[data-status="error"]');
+  await expect(broken).toHaveCount(1);
+  await expect(broken).toContainText('broken.png');
+  for (const cell of await table.locator('tr[data-status="ok"] [data-testid="batch-ratio"]').all()) {
+    expect(Number(await cell.textContent())).toBeGreaterThan(0);
+  }
+  for (const cell of await table.locator('tr[data-status="ok"] [data-testid="batch-psnr"]').all()) {
+    expect(Number(await cell.textContent())).toBeGreaterThan(5);
+  }
+  await expect(page.getByTestId('batch-saved')).toContainText(/saved|larger/);
+
+  const written = filesUnder(out).filter((f) => f.endsWith('.nmfz'));
+  expect(written).toHaveLength(3);
+  // The originals are untouched.
+  expect(filesUnder(input).sort()).toEqual(
+    ['broken.png', 'cat.png', 'cup.jpg', path.join('nested', 'coins.png')].map((f) => path.join(input, f)).sort(),
+  );
+});
+
+test('a folder that does not exist is refused with its path in the message', async ({ page, server, tmp }) => {
+  await openApp(page, server);
+  await page.getByTestId('tab-batch').click();
+  const missing = path.join(tmp, 'no-such-folder');
+  await page.getByTestId('batch-folder-path').fill(missing);
+  await page.getByTestId('batch-folder-path').press('Enter');
+  await page.getByTestId('batch-out').fill(path.join(tmp, 'out'));
+  await page.getByTestId('batch-start').click();
+  await expect(page.getByTestId('error-message')).toContainText('no-such-folder');
+  await expect(page.getByTestId('batch-start')).toBeEnabled();
+});
