@@ -1,5 +1,5 @@
 // The Batch view on a real folder: a live table of files, a summary of the space saved, the .nmfz files on disk.
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { commit, expect, fixture, openApp, test } from './fixtures.js';
@@ -62,7 +62,39 @@ test('a folder of images is compressed file by file into the output folder', asy
   );
 });
 
-test('a folder that does not exist is refused with its path in the message', async ({ page, server, tmp }) => {
+test('Cancel stops a running batch: the files done so far stay, the rest are not written', async ({ page, server, tmp }) => {
+  const input = path.join(tmp, 'many');
+  const out = path.join(tmp, 'out');
+  mkdirSync(input);
+  for (let i = 0; i < 6; i++) {
+    await sharp(fixture('images', 'astronaut.png'))
+      .extract({ left: i * 40, top: i * 30, width: 256, height: 256 })
+      .png()
+      .toFile(path.join(input, `part${i}.png`));
+  }
+  await openApp(page, server);
+  await page.getByTestId('tab-batch').click();
+  await page.getByTestId('batch-folder-path').fill(input);
+  await page.getByTestId('batch-add-folder').click();
+  await page.getByTestId('batch-out').fill(out);
+  // Slow on purpose: a high rank and many iterations per file.
+  await commit(page, 'batch-rank', 60);
+  await commit(page, 'batch-max-iter', 3000);
+  await page.getByTestId('batch-start').click();
+  await expect(page.getByTestId('batch-table').locator('tr[data-status="running"]').first()).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByTestId('batch-cancel')).toBeEnabled();
+  await page.getByTestId('batch-cancel').click();
+  await expect(page.getByTestId('batch-progress')).toHaveAttribute('aria-valuetext', /^cancelled/, { timeout: 30_000 });
+  await expect(page.getByTestId('batch-cancel')).toBeDisabled();
+  await expect(page.getByTestId('batch-start')).toBeEnabled();
+  await expect(page.getByTestId('error-message')).toHaveCount(0);
+  const ok = await page.getByTestId('batch-table').locator('tr[data-status="ok"]').count();
+  expect(ok).toBeLessThan(6);
+  const written = existsSync(out) ? filesUnder(out).filter((f) => f.endsWith('.nmfz')) : [];
+  expect(written.length).toBe(ok);
+});
+
+test('a folder that does not exist is reported in the table with its path, and the view stays usable', async ({ page, server, tmp }) => {
   await openApp(page, server);
   await page.getByTestId('tab-batch').click();
   const missing = path.join(tmp, 'no-such-folder');
@@ -70,6 +102,13 @@ test('a folder that does not exist is refused with its path in the message', asy
   await page.getByTestId('batch-folder-path').press('Enter');
   await page.getByTestId('batch-out').fill(path.join(tmp, 'out'));
   await page.getByTestId('batch-start').click();
-  await expect(page.getByTestId('error-message')).toContainText('no-such-folder');
+  await expect(page.getByTestId('batch-summary')).toContainText('0 compressed, 1 failed');
+  const row = page.getByTestId('batch-table').locator('tr[data-status="error"]');
+  await expect(row).toContainText(missing);
   await expect(page.getByTestId('batch-start')).toBeEnabled();
+
+  // A relative path is refused before it reaches the service.
+  await page.getByTestId('batch-folder-path').fill('photos');
+  await page.getByTestId('batch-add-folder').click();
+  await expect(page.getByTestId('error-message')).toContainText('"photos" is not a full path');
 });

@@ -45,6 +45,7 @@ export class BatchState {
   private readonly tracker = new JobTracker((event) => this.apply(event));
   private rowIndex = new Map<string, number>();
   private queued: FileEvent[] = [];
+  private cancelRequested = false;
   private frame = 0;
 
   constructor(private readonly report: (message: string) => void) {}
@@ -107,6 +108,7 @@ export class BatchState {
     this.total = 0;
     this.summary = null;
     this.failure = null;
+    this.cancelRequested = false;
     this.status = 'starting';
     const patterns = (text: string): string[] | undefined => {
       const list = text.split(/[\n,;]+/).map((s) => s.trim()).filter(Boolean);
@@ -134,6 +136,7 @@ export class BatchState {
   async cancel(): Promise<void> {
     const id = this.tracker.jobId;
     if (!id) return;
+    this.cancelRequested = true;
     try {
       await api.ops.cancel(id);
     } catch (error) {
@@ -165,7 +168,8 @@ export class BatchState {
         break;
       case 'job-failed':
         this.flush();
-        if (event.cancelled) this.status = 'cancelled';
+        // However the service words the end of a batch it was asked to stop, it is a cancellation.
+        if (event.cancelled || this.cancelRequested) this.status = 'cancelled';
         else {
           this.status = 'failed';
           this.failure = event.error;
