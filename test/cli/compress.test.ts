@@ -110,6 +110,10 @@ describe('nmf-studio compress', () => {
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, new RegExp(`^nmf-studio: ${bad.huge.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
     assert.deepEqual(await listFiles(out), []);
+    const limited = await runCli(['compress', image, '--out', out, '--max-pixels', '1000', '--backend', 'cpu']);
+    assert.equal(limited.code, 1);
+    assert.match(limited.stderr, /coffee cup\.png: 64×48 .* over the limit/);
+    assert.deepEqual(await listFiles(out), []);
   });
 
   it('--psnr and --ratio choose the rank', async () => {

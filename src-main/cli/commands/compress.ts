@@ -27,7 +27,7 @@ name and renamed, so Ctrl-C, a kill or a crash leaves no partial file (and a re-
 crash left). One bad file never stops the batch; it is reported and the rest go on.
 
 Rank (at most one; default --ratio ${DEFAULT_RATIO}):
-  --rank K                  K components per plane
+  --rank K                  K components in all, shared among the colour planes (at least one each)
   --psnr DB                 the smallest rank whose reconstruction reaches DB decibels
   --ratio R                 the largest rank whose file is at least R times smaller than the raw pixels
 
@@ -55,7 +55,7 @@ Options:
                             width, height, channels, bitDepth, colorMode, rank, originalFileBytes, rawBytes,
                             compressedBytes, ratio, fileRatio, factorRatio, psnr, ssim, relErr, iterations,
                             backend, ms), then {"summary": {ok, errors, skipped, inputBytes, outputBytes, ms}}
-${ENGINE_HELP}
+${ENGINE_HELP.replace(/\n  --target-rel-err[^\n]*/, '')}
   For compress the engine defaults are --solver ${DEFAULT_SOLVER}, --init ${DEFAULT_INIT}, --max-iter ${DEFAULT_MAX_ITER}.
 
 Progress: on a terminal one live line (files, bytes, current file, time left); plain lines otherwise.
