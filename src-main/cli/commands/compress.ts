@@ -207,7 +207,13 @@ async function run(args: string[], ctx: CommandContext, alwaysReport: boolean): 
   // The live line shares stdout with the per-file lines, and only on a terminal.
   const line = liveLine(process.stdout);
   let last: BatchProgress | null = null;
-  const ticker = setInterval(() => last && line.update(progressText({ ...last, elapsedMs: last.elapsedMs })), 1000);
+  let lastAt = 0;
+  // Between files the time left still counts down.
+  const ticker = setInterval(() => {
+    if (!last) return;
+    const since = Date.now() - lastAt;
+    line.update(progressText({ ...last, etaMs: last.etaMs === undefined ? undefined : Math.max(0, last.etaMs - since) }));
+  }, 1000);
   ticker.unref();
   const print = (text: string, toErr = false) => {
     line.done();
@@ -220,6 +226,7 @@ async function run(args: string[], ctx: CommandContext, alwaysReport: boolean): 
       signal: ctx.signal,
       onProgress: (p) => {
         last = p;
+        lastAt = Date.now();
         line.update(progressText(p));
       },
       onFile: (e) => {
