@@ -63,7 +63,17 @@ export class TaskPool {
           reject(new CancelledError());
           return;
         }
-        signal.addEventListener('abort', () => this.cancel(task), { once: true });
+        // Removed when the task settles, so one long-lived signal shared by many tasks does not pile up listeners.
+        const onAbort = () => this.cancel(task);
+        signal.addEventListener('abort', onAbort, { once: true });
+        task.resolve = (v) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(v as TaskResult<K>);
+        };
+        task.reject = (e) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        };
       }
       this.queue.push(task);
       this.pump();
