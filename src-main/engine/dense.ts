@@ -1,5 +1,5 @@
-// Host-side arithmetic on factor-sized matrices (rows×rank, rank×rank, rank×cols): cheap next to any
-// product with V, so the solvers do it here rather than through a backend.
+// Host-side arithmetic on factor-sized matrices (rows×rank, rank×rank, rank×cols) that is cheap next to any
+// product with V. Products of factor-sized matrices inside a solver's loop go through Backend.matmul instead.
 
 import { allocate, dtypeOf, type Matrix } from './matrix.js';
 
@@ -14,43 +14,6 @@ export function sumSquares(a: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i]! * a[i]!;
   return s;
-}
-
-/** out (rows×k) = W (rows×k) · B (k×k), accumulated in float64. */
-export function timesSquare(W: Matrix, B: Matrix, out: Matrix): void {
-  const k = W.cols;
-  const w = W.data;
-  const b = B.data;
-  const o = out.data;
-  const acc = new Float64Array(k);
-  for (let i = 0; i < W.rows; i++) {
-    acc.fill(0);
-    for (let r = 0; r < k; r++) {
-      const wir = w[i * k + r]!;
-      if (wir === 0) continue;
-      for (let t = 0; t < k; t++) acc[t]! += wir * b[r * k + t]!;
-    }
-    o.set(acc, i * k);
-  }
-}
-
-/** out (k×cols) = B (k×k) · H (k×cols), accumulated in float64. */
-export function squareTimes(B: Matrix, H: Matrix, out: Matrix): void {
-  const k = H.rows;
-  const cols = H.cols;
-  const b = B.data;
-  const h = H.data;
-  const acc = new Float64Array(cols);
-  for (let t = 0; t < k; t++) {
-    acc.fill(0);
-    for (let r = 0; r < k; r++) {
-      const btr = b[t * k + r]!;
-      if (btr === 0) continue;
-      const hr = r * cols;
-      for (let j = 0; j < cols; j++) acc[j]! += btr * h[hr + j]!;
-    }
-    out.data.set(acc, t * cols);
-  }
 }
 
 /** W·H in W's dtype: the whole reconstruction, for small and medium outputs. */
@@ -80,16 +43,18 @@ export function cellOfProduct(W: Matrix, H: Matrix, i: number, j: number): numbe
   return s;
 }
 
-/** A copy of a square matrix with `add` on its diagonal. */
+/** B with `add` on its diagonal: a copy, or B itself when `add` is 0 (read only, then). */
 export function withDiagonal(B: Matrix, add: number): Matrix {
+  if (add === 0) return B;
   const out: Matrix = { rows: B.rows, cols: B.cols, data: B.data.slice() };
-  if (add !== 0) for (let t = 0; t < B.rows; t++) out.data[t * B.cols + t] = out.data[t * B.cols + t]! + add;
+  for (let t = 0; t < B.rows; t++) out.data[t * B.cols + t] = out.data[t * B.cols + t]! + add;
   return out;
 }
 
-/** A copy with `sub` subtracted from every entry. */
+/** A with `sub` subtracted from every entry: a copy, or A itself when `sub` is 0 (read only, then). */
 export function minusScalar(A: Matrix, sub: number): Matrix {
+  if (sub === 0) return A;
   const out: Matrix = { rows: A.rows, cols: A.cols, data: A.data.slice() };
-  if (sub !== 0) for (let c = 0; c < out.data.length; c++) out.data[c] = out.data[c]! - sub;
+  for (let c = 0; c < out.data.length; c++) out.data[c] = out.data[c]! - sub;
   return out;
 }

@@ -124,6 +124,7 @@ export async function factorize(V: Matrix, options: FactorizeOptions): Promise<F
         ? { W: clone(inDtype(options.W0!, dtype)), H: clone(inDtype(options.H0!, dtype)) }
         : await initialFactors(prepared.V, rank, init!, seed, { bound, signal: options.signal });
     const fit = new Fit(
+      backend,
       bound,
       start.W,
       start.H,
@@ -185,7 +186,7 @@ export async function transform(X: Matrix, H: Matrix, options: TransformOptions)
       W.data.fill(Math.sqrt(sum / prepared.V.data.length / rank));
     }
     const reg = regularization(X.rows, X.cols, alphaW, 0, l1Ratio);
-    const fit = new Fit(bound, W, clone(inDtype(H, dtype)), beta, reg, prepared.missing, prepared.normV2, false);
+    const fit = new Fit(backend, bound, W, clone(inDtype(H, dtype)), beta, reg, prepared.missing, prepared.normV2, false);
     const loop = await runLoop(fit, makeSolver(solver, fit, tol, backend), {
       maxIter,
       targetRelErr,

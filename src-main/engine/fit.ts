@@ -1,7 +1,7 @@
 // What every solver shares: the bound V and the factors, the loss and relErr over observed entries, and the
 // iteration loop with progress, cancellation, targetRelErr and the solver's own stopping rule.
 
-import type { BoundV } from './backends/backend.js';
+import type { Backend, BoundV } from './backends/backend.js';
 import { dot } from './dense.js';
 import { throwIfCancelled, type CancelSignal } from './errors.js';
 import { allocate, dtypeOf, type Matrix } from './matrix.js';
@@ -64,11 +64,15 @@ type Timer = (callback: () => void, ms: number) => unknown;
 const timer = (globalThis as { setTimeout?: Timer }).setTimeout;
 
 export class Fit {
-  /** H·Hᵀ of the current H, kept between the loss and the next W update; null once H changes. */
-  hht: Matrix | null = null;
+  /** H·Hᵀ of the current H, kept between the loss and the next W update (one buffer for the whole run). */
+  private hhtBuffer: Matrix | null = null;
+  private hhtFresh = false;
+  private wtwBuffer: Matrix | null = null;
   private lastBreath = Date.now();
 
   constructor(
+    /** For the factor-sized products (W·HHᵀ, WᵀW·H), which the backend runs as fast as those with V. */
+    readonly backend: Backend,
     readonly bound: BoundV,
     public W: Matrix,
     public H: Matrix,
@@ -91,11 +95,17 @@ export class Fit {
   }
 
   async currentHHt(): Promise<Matrix> {
-    if (!this.hht) {
-      this.hht = allocate(this.rank, this.rank, dtypeOf(this.H));
-      await this.bound.HHt(this.H, this.hht);
+    this.hhtBuffer ??= allocate(this.rank, this.rank, dtypeOf(this.H));
+    if (!this.hhtFresh) {
+      await this.bound.HHt(this.H, this.hhtBuffer);
+      this.hhtFresh = true;
     }
-    return this.hht;
+    return this.hhtBuffer;
+  }
+
+  /** Call whenever H changes. */
+  invalidateHHt(): void {
+    this.hhtFresh = false;
   }
 
   relErrOf(frobenius: number): number {
@@ -121,7 +131,7 @@ export class Fit {
       cross = dot(products.WtV.data, this.H.data);
       quad = dot(products.WtW.data, (await this.currentHHt()).data);
     } else {
-      const WtW = allocate(this.rank, this.rank, dtypeOf(this.W));
+      const WtW = (this.wtwBuffer ??= allocate(this.rank, this.rank, dtypeOf(this.W)));
       await this.bound.WtW(this.W, WtW);
       cross = dot(products.VHt.data, this.W.data);
       quad = dot(WtW.data, products.HHt.data);

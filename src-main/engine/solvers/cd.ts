@@ -49,7 +49,7 @@ export class CdSolver implements SolverSteps {
 
     const { WtV, WtW } = await this.products.forH();
     violation += sweepH(fit.H, withDiagonal(WtW, reg.l2H), minusScalar(WtV, reg.l1H), false, fit.bound).violation;
-    fit.hht = null;
+    fit.invalidateHHt();
     return { violation, products: { side: 'H', WtV, WtW } };
   }
 }

@@ -76,7 +76,7 @@ export class HalsSolver implements SolverSteps {
     const BH = withDiagonal(WtW, reg.l2H);
     const AH = minusScalar(WtV, reg.l1H);
     violation += innerLoop(this.sweepsH, () => sweepH(fit.H, BH, AH, true, fit.bound));
-    fit.hht = null;
+    fit.invalidateHHt();
     return { violation, products: { side: 'H', WtV, WtW } };
   }
 

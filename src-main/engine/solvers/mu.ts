@@ -2,7 +2,6 @@
 // (Lee & Seung 2001; Févotte & Idier 2011 for the MM exponent γ), with its EPSILON handling.
 
 import { EPSILON } from '../divergence.js';
-import { squareTimes, timesSquare } from '../dense.js';
 import type { Evaluation, Fit, SolverSteps, StepResult } from '../fit.js';
 import { allocate, dtypeOf, type Matrix } from '../matrix.js';
 import { SideProducts } from './products.js';
@@ -14,6 +13,14 @@ function multiply(F: Matrix, numerator: Matrix, denominator: Matrix, l1: number,
   const f = F.data;
   const num = numerator.data;
   const den = denominator.data;
+  if (l1 <= 0 && l2 <= 0 && gamma === 1) {
+    // The usual case, without the branches: the same arithmetic.
+    for (let c = 0; c < f.length; c++) {
+      const d = den[c]!;
+      f[c] = f[c]! * (num[c]! / (d === 0 ? EPSILON : d));
+    }
+    return;
+  }
   for (let c = 0; c < f.length; c++) {
     let d = den[c]!;
     if (l1 > 0) d += l1;
@@ -34,9 +41,10 @@ export class MuSolver implements SolverSteps {
   private readonly gamma: number;
   private errorAtInit = 0;
   private previousError = 0;
-  private readonly numW: Matrix;
+  /** β ≠ 2 only: the numerators (for β = 2 they are V·Hᵀ and WᵀV, used where they lie). */
+  private readonly numW: Matrix | null;
   private readonly denW: Matrix;
-  private readonly numH: Matrix;
+  private readonly numH: Matrix | null;
   private readonly denH: Matrix;
   private readonly products: SideProducts;
 
@@ -49,9 +57,9 @@ export class MuSolver implements SolverSteps {
     this.gamma = beta < 1 ? 1 / (2 - beta) : beta > 2 ? 1 / (beta - 1) : 1;
     this.products = new SideProducts(fit);
     const dtype = dtypeOf(fit.W);
-    this.numW = allocate(fit.rows, fit.rank, dtype);
+    this.numW = beta === 2 ? null : allocate(fit.rows, fit.rank, dtype);
     this.denW = allocate(fit.rows, fit.rank, dtype);
-    this.numH = allocate(fit.rank, fit.cols, dtype);
+    this.numH = beta === 2 ? null : allocate(fit.rank, fit.cols, dtype);
     this.denH = allocate(fit.rank, fit.cols, dtype);
   }
 
@@ -84,12 +92,12 @@ export class MuSolver implements SolverSteps {
     if (beta === 2) {
       HHt = await fit.currentHHt();
       VHt = await this.products.VHt();
-      this.numW.data.set(VHt.data);
-      timesSquare(W, HHt, this.denW);
+      await fit.backend.matmul(W, HHt, false, false, this.denW);
+      multiply(W, VHt, this.denW, reg.l1W, reg.l2W, this.gamma);
     } else {
-      await bound.betaTermsW(W, H, beta, this.numW, this.denW);
+      await bound.betaTermsW(W, H, beta, this.numW!, this.denW);
+      multiply(W, this.numW!, this.denW, reg.l1W, reg.l2W, this.gamma);
     }
-    multiply(W, this.numW, this.denW, reg.l1W, reg.l2W, this.gamma);
     // Necessary for stability with β < 1 (as scikit-learn does).
     if (beta < 1) zeroBelow(W, FLOAT64_EPS);
 
@@ -99,19 +107,19 @@ export class MuSolver implements SolverSteps {
     let WtW: Matrix | undefined;
     if (beta === 2) {
       ({ WtV, WtW } = await this.products.forH());
-      this.numH.data.set(WtV.data);
-      squareTimes(WtW, H, this.denH);
+      await fit.backend.matmul(WtW, H, false, false, this.denH);
+      multiply(H, WtV, this.denH, reg.l1H, reg.l2H, this.gamma);
     } else {
-      await bound.betaTermsH(W, H, beta, this.numH, this.denH);
+      await bound.betaTermsH(W, H, beta, this.numH!, this.denH);
       if (beta === 1) {
         // A column of W that sums to zero divides by one instead (scikit-learn's W_sum[W_sum == 0] = 1).
         const den = this.denH.data;
         for (let c = 0; c < den.length; c++) if (den[c] === 0) den[c] = 1;
       }
+      multiply(H, this.numH!, this.denH, reg.l1H, reg.l2H, this.gamma);
     }
-    multiply(H, this.numH, this.denH, reg.l1H, reg.l2H, this.gamma);
     if (beta <= 1) zeroBelow(H, FLOAT64_EPS);
-    fit.hht = null;
+    fit.invalidateHHt();
     return beta === 2 ? { products: { side: 'H', WtV: WtV!, WtW: WtW! } } : {};
   }
 }
