@@ -122,7 +122,7 @@ export async function factorize(V: Matrix, options: FactorizeOptions): Promise<F
     const start =
       init === 'custom'
         ? { W: clone(inDtype(options.W0!, dtype)), H: clone(inDtype(options.H0!, dtype)) }
-        : await initialFactors(prepared.V, rank, init!, seed, { bound, signal: options.signal });
+        : await initialFactors(prepared.V, rank, init!, seed, { bound, backend, signal: options.signal });
     const fit = new Fit(
       backend,
       bound,
@@ -230,7 +230,7 @@ export async function initialize(
   const dtype = workingDtype(V, runner);
   const prepared = prepare(V, dtype);
   try {
-    const start = await withBound(runner, prepared.V, (bound) => initialFactors(prepared.V, k, method, s, { bound }));
+    const start = await withBound(runner, prepared.V, (bound) => initialFactors(prepared.V, k, method, s, { bound, backend: runner }));
     return { W: inDtype(start.W, dtypeOf(V)), H: inDtype(start.H, dtypeOf(V)) };
   } finally {
     if (!backend) await runner.dispose();

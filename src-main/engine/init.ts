@@ -1,7 +1,7 @@
-// Starting factors, as scikit-learn 1.2's _initialize_nmf makes them: random, and the NNDSVD family from an
-// exact SVD (Boutsidis & Gallopoulos 2008).
+// Starting factors, as scikit-learn 1.2's _initialize_nmf makes them: random, and the NNDSVD family from the
+// leading singular triplets (Boutsidis & Gallopoulos 2008): exact for small matrices, randomized for large.
 
-import type { BoundV } from './backends/backend.js';
+import type { Backend, BoundV } from './backends/backend.js';
 import type { CancelSignal } from './errors.js';
 import { allocate, dtypeOf, type DType, type Matrix } from './matrix.js';
 import type { Init } from './options.js';
@@ -19,6 +19,8 @@ function mean(V: Matrix): number {
 
 export interface InitContext {
   bound?: BoundV;
+  /** Runs the large-matrix SVD's products of a basis with a small matrix (see svd.ts). */
+  backend?: Backend;
   signal?: CancelSignal;
 }
 
@@ -46,8 +48,7 @@ export async function initialFactors(
     return { W, H };
   }
 
-  const svdOptions = context.bound ? { bound: context.bound, seed, signal: context.signal } : { seed, signal: context.signal };
-  const { U, S, Vt } = await leadingSingularTriplets(V, rank, svdOptions);
+  const { U, S, Vt } = await leadingSingularTriplets(V, rank, { bound: context.bound, backend: context.backend, seed, signal: context.signal });
   const W = new Float64Array(rows * rank);
   const H = new Float64Array(rank * cols);
   // The leading singular pair of a non-negative matrix is non-negative up to sign.

@@ -1,5 +1,5 @@
 // Small dense linear algebra in float64 for the initialisations: symmetric eigendecomposition
-// (Householder tridiagonalisation + implicit QL, the EISPACK tred2/tql2 pair) and orthonormalisation.
+// (Householder tridiagonalisation + implicit QL, the EISPACK tred2/tql2 pair).
 
 /**
  * Eigen-decomposition of a symmetric n×n matrix A (row-major, read only).
@@ -163,33 +163,4 @@ function tql2(Z: Float64Array, d: Float64Array, e: Float64Array, n: number): voi
     d[l] = d[l]! + f;
     e[l] = 0;
   }
-}
-
-/**
- * Orthonormalise the p columns of the m×p row-major matrix Q in place (modified Gram–Schmidt, done twice
- * for accuracy). A column that is numerically dependent on the previous ones becomes zero.
- */
-export function orthonormalizeColumns(Q: Float64Array, m: number, p: number): void {
-  // Each column copied out to be contiguous: the same arithmetic in the same order, far fewer cache misses.
-  const col = new Float64Array(m * p);
-  for (let i = 0; i < m; i++) for (let c = 0; c < p; c++) col[c * m + i] = Q[i * p + c]!;
-  for (let c = 0; c < p; c++) {
-    const qc = c * m;
-    let before = 0;
-    for (let i = 0; i < m; i++) before += col[qc + i]! * col[qc + i]!;
-    for (let pass = 0; pass < 2; pass++) {
-      for (let b = 0; b < c; b++) {
-        const qb = b * m;
-        let dot = 0;
-        for (let i = 0; i < m; i++) dot += col[qb + i]! * col[qc + i]!;
-        for (let i = 0; i < m; i++) col[qc + i] = col[qc + i]! - dot * col[qb + i]!;
-      }
-    }
-    let norm = 0;
-    for (let i = 0; i < m; i++) norm += col[qc + i]! * col[qc + i]!;
-    norm = Math.sqrt(norm);
-    const keep = norm > 1e-13 * Math.sqrt(before) && norm > 0;
-    for (let i = 0; i < m; i++) col[qc + i] = keep ? col[qc + i]! / norm : 0;
-  }
-  for (let i = 0; i < m; i++) for (let c = 0; c < p; c++) Q[i * p + c] = col[c * m + i]!;
 }

@@ -1,13 +1,16 @@
 // The leading k singular triplets of V for the NNDSVD initialisations, in float64.
 //
-// Small and medium matrices: exact, from the eigen-decomposition of the smaller Gram matrix (tred2/tql2).
-// Large ones: block subspace iteration with V's products going through the bound backend, run until the
-// singular values settle; that gives the same leading triplets where they are separated from the rest.
+// Small matrices: exact, from the eigen-decomposition of the smaller Gram matrix (tred2/tql2).
+// Larger ones: scikit-learn's randomized SVD (Halko, Martinsson & Tropp 2011, as randomized_svd with its
+// defaults: k + 10 columns, 7 power iterations, or 4 when k ≥ min(rows, cols)/10). Every product with V
+// and every product of a basis with a small matrix goes through the backend; the bases are kept
+// well-conditioned by Cholesky–QR on their small Gram matrices, so the host only ever factorises p×p.
 
-import type { BoundV } from './backends/backend.js';
+import type { Backend, BoundV } from './backends/backend.js';
+import { referenceMatmul } from './backends/reference.js';
 import { throwIfCancelled, type CancelSignal } from './errors.js';
-import { orthonormalizeColumns, symmetricEigen } from './linalg.js';
-import { allocate, dtypeOf, type Matrix } from './matrix.js';
+import { symmetricEigen } from './linalg.js';
+import { allocate, dtypeOf, type DType, type FloatArray, type Matrix } from './matrix.js';
 import { Rng } from './rng.js';
 
 export interface Triplets {
@@ -20,22 +23,30 @@ export interface Triplets {
 }
 
 /** Largest smaller side for which the exact dense path is always taken. */
-const DENSE_SIDE = 320;
-const MAX_SUBSPACE_ITERATIONS = 12;
+const DENSE_SIDE = 64;
+/** scikit-learn's n_oversamples. */
+const OVERSAMPLES = 10;
 
 export interface SvdOptions {
   bound?: BoundV;
+  /** Runs the products of a basis with a small matrix; the reference arithmetic when omitted. */
+  backend?: Backend;
   seed?: number;
   signal?: CancelSignal;
 }
 
+type Matmul = (a: Matrix, b: Matrix, transA: boolean, transB: boolean, out: Matrix) => Promise<void>;
+
 export async function leadingSingularTriplets(V: Matrix, k: number, options: SvdOptions = {}): Promise<Triplets> {
   const small = Math.min(V.rows, V.cols);
-  const block = Math.min(small, k + Math.max(10, Math.ceil(k / 2)));
+  const backend = options.backend;
+  const matmul: Matmul = backend
+    ? (a, b, transA, transB, out) => backend.matmul(a, b, transA, transB, out)
+    : async (a, b, transA, transB, out) => referenceMatmul(a, b, transA, transB, out);
   const triplets =
-    !options.bound || small <= DENSE_SIDE || 4 * block >= small
+    !options.bound || small <= DENSE_SIDE
       ? denseTriplets(V, k)
-      : await subspaceTriplets(options.bound, k, block, options.seed ?? 0, options.signal);
+      : await randomizedTriplets(options.bound, matmul, k, options.seed ?? 0, options.signal);
   flipSigns(triplets, V.rows, V.cols);
   return triplets;
 }
@@ -99,60 +110,114 @@ export function denseTriplets(V: Matrix, k: number): Triplets {
   return { k, U, S, Vt };
 }
 
-/** Block subspace iteration: Y = V·Zᵀ, Q = orth(Y), Z = orth(Qᵀ·V), until the singular values settle. */
-async function subspaceTriplets(bound: BoundV, k: number, p: number, seed: number, signal?: CancelSignal): Promise<Triplets> {
+/**
+ * Randomized SVD: Z (p×cols) starts random; each power iteration forms Y = V·Zᵀ and B = QᵀV with Q and the
+ * rows of Z orthonormalised in between; then Rayleigh–Ritz on the final B = QᵀV (its SVD through the
+ * eigen-decomposition of B·Bᵀ in float64) gives the triplets.
+ */
+async function randomizedTriplets(bound: BoundV, matmul: Matmul, k: number, seed: number, signal?: CancelSignal): Promise<Triplets> {
   const { rows, cols } = bound.V;
   const dtype = dtypeOf(bound.V);
+  const small = Math.min(rows, cols);
+  const p = Math.min(small, k + OVERSAMPLES);
+  const powerIterations = k < 0.1 * small ? 7 : 4;
   const rng = new Rng(seed ^ 0x5eed);
   const Z = allocate(p, cols, dtype);
   for (let c = 0; c < Z.data.length; c++) Z.data[c] = rng.normal();
   const Y = allocate(rows, p, dtype);
-  const Qm = allocate(rows, p, dtype);
+  const Q = allocate(rows, p, dtype);
   const B = allocate(p, cols, dtype);
-  const tolerance = dtype === 'float32' ? 1e-6 : 1e-10;
-  let previous: Float64Array | null = null;
-  let eig: { values: Float64Array; vectors: Float64Array } | null = null;
-  let Q = new Float64Array(rows * p);
-  for (let iter = 0; iter < MAX_SUBSPACE_ITERATIONS; iter++) {
+  const G = allocate(p, p, dtype);
+  const T = allocate(p, p, dtype);
+  for (let iteration = 0; iteration < powerIterations; iteration++) {
     throwIfCancelled(signal);
     await bound.VHt(Z, Y);
-    Q = Float64Array.from(Y.data);
-    orthonormalizeColumns(Q, rows, p);
-    Qm.data.set(Q);
-    await bound.WtV(Qm, B);
-    // Rayleigh–Ritz: the singular values of B = QᵀV estimate those of V.
-    const BBt = gram(B.data, p, cols);
-    eig = symmetricEigen(BBt, p);
-    const sigmas = eig.values.map((x) => Math.sqrt(Math.max(0, x)));
-    if (previous && settled(previous, sigmas, k, tolerance)) break;
-    previous = sigmas;
-    // Next block: the row space of B, orthonormalised.
-    const Bt = new Float64Array(cols * p);
-    for (let r = 0; r < p; r++) for (let j = 0; j < cols; j++) Bt[j * p + r] = B.data[r * cols + j]!;
-    orthonormalizeColumns(Bt, cols, p);
-    for (let r = 0; r < p; r++) for (let j = 0; j < cols; j++) Z.data[r * cols + j] = Bt[j * p + r]!;
+    await bound.WtW(Y, G);
+    inverseCholeskyT(G.data, p, dtype, T.data);
+    await matmul(Y, T, false, false, Q);
+    await bound.WtV(Q, B);
+    await bound.HHt(B, G);
+    inverseCholeskyT(G.data, p, dtype, T.data);
+    await matmul(T, B, true, false, Z);
   }
-  const { values, vectors } = eig!;
-  const U = new Float64Array(rows * k);
+  throwIfCancelled(signal);
+  // The final basis twice through Cholesky–QR (CholeskyQR2): orthonormal to the working precision.
+  await bound.VHt(Z, Y);
+  await bound.WtW(Y, G);
+  inverseCholeskyT(G.data, p, dtype, T.data);
+  await matmul(Y, T, false, false, Q);
+  await bound.WtW(Q, G);
+  inverseCholeskyT(G.data, p, dtype, T.data);
+  await matmul(Q, T, false, false, Y);
+  const basis = Y;
+  await bound.WtV(basis, B);
+  const { values, vectors } = symmetricEigen(gram(B.data, p, cols), p);
   const S = new Float64Array(k);
+  const Uk = allocate(p, k, dtype);
+  for (let c = 0; c < k; c++) {
+    S[c] = Math.sqrt(Math.max(0, values[c]!));
+    for (let r = 0; r < p; r++) Uk.data[r * k + c] = vectors[r * p + c]!;
+  }
+  const Um = allocate(rows, k, dtype);
+  await matmul(basis, Uk, false, false, Um);
+  const Vm = allocate(k, cols, dtype);
+  await matmul(Uk, B, true, false, Vm);
   const Vt = new Float64Array(k * cols);
   for (let c = 0; c < k; c++) {
-    const sigma = Math.sqrt(Math.max(0, values[c]!));
-    S[c] = sigma;
-    for (let i = 0; i < rows; i++) {
-      let s = 0;
-      for (let r = 0; r < p; r++) s += Q[i * p + r]! * vectors[r * p + c]!;
-      U[i * k + c] = s;
-    }
-    if (sigma > 0) {
-      for (let r = 0; r < p; r++) {
-        const w = vectors[r * p + c]! / sigma;
-        if (w === 0) continue;
-        for (let j = 0; j < cols; j++) Vt[c * cols + j]! += w * B.data[r * cols + j]!;
-      }
+    const sigma = S[c]!;
+    if (sigma > 0) for (let j = 0; j < cols; j++) Vt[c * cols + j] = Vm.data[c * cols + j]! / sigma;
+  }
+  return { k, U: Float64Array.from(Um.data), S, Vt };
+}
+
+/**
+ * out (p×p, upper triangular) = L⁻ᵀ where L·Lᵀ = G + s·I, so that X·out has orthonormal columns when G = XᵀX.
+ * s starts just above the rounding of G in the working precision and grows until the factorisation exists
+ * (G computed in float32 can be slightly indefinite). A zero G gives a zero out.
+ */
+export function inverseCholeskyT(G: ArrayLike<number>, p: number, dtype: DType, out: FloatArray): void {
+  let maxDiag = 0;
+  for (let i = 0; i < p; i++) maxDiag = Math.max(maxDiag, G[i * p + i]!);
+  out.fill(0);
+  if (!(maxDiag > 0) || !Number.isFinite(maxDiag)) return;
+  const L = new Float64Array(p * p);
+  let shift = (dtype === 'float32' ? 1e-6 : 1e-14) * maxDiag;
+  let tries = 0;
+  while (!cholesky(G, p, shift, L)) {
+    shift *= 100;
+    if (++tries > 10) {
+      // Not a Gram matrix any more (non-finite entries): scale the columns only.
+      for (let i = 0; i < p; i++) out[i * p + i] = 1 / Math.sqrt(maxDiag);
+      return;
     }
   }
-  return { k, U, S, Vt };
+  // Columns of L⁻¹ by forward substitution, written transposed.
+  const x = new Float64Array(p);
+  for (let j = 0; j < p; j++) {
+    x.fill(0);
+    for (let i = j; i < p; i++) {
+      let s = i === j ? 1 : 0;
+      for (let m = j; m < i; m++) s -= L[i * p + m]! * x[m]!;
+      x[i] = s / L[i * p + i]!;
+      out[j * p + i] = x[i]!;
+    }
+  }
+}
+
+/** L (lower, row-major) with L·Lᵀ = G + shift·I; false when a pivot is not positive. */
+function cholesky(G: ArrayLike<number>, p: number, shift: number, L: Float64Array): boolean {
+  L.fill(0);
+  for (let i = 0; i < p; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = G[i * p + j]! + (i === j ? shift : 0);
+      for (let m = 0; m < j; m++) s -= L[i * p + m]! * L[j * p + m]!;
+      if (i === j) {
+        if (!(s > 0)) return false;
+        L[i * p + i] = Math.sqrt(s);
+      } else L[i * p + j] = s / L[j * p + j]!;
+    }
+  }
+  return true;
 }
 
 function gram(A: ArrayLike<number>, r: number, len: number): Float64Array {
