@@ -61,7 +61,16 @@ export interface SolverSteps {
 const CANCELLATION_LIMIT = { float32: 4e-4, float64: 1e-10 } as const;
 
 type Timer = (callback: () => void, ms: number) => unknown;
-const timer = (globalThis as { setTimeout?: Timer }).setTimeout;
+const scope = globalThis as { setTimeout?: Timer; setImmediate?: (callback: () => void) => unknown };
+/**
+ * One turn of the event loop: setImmediate where there is one (due timers and I/O run before it, and it
+ * waits no longer), else a zero timeout (which waits at least a millisecond, more on a busy machine).
+ */
+const yieldTurn: ((resolve: () => void) => void) | null = scope.setImmediate
+  ? (resolve) => scope.setImmediate!.call(globalThis, resolve)
+  : scope.setTimeout
+    ? (resolve) => scope.setTimeout!.call(globalThis, resolve, 0)
+    : null;
 
 export class Fit {
   /** H·Hᵀ of the current H, kept between the loss and the next W update (one buffer for the whole run). */
@@ -164,10 +173,10 @@ export class Fit {
 
   /** Let timers and I/O run now and then, so that an abort requested from elsewhere is seen. */
   async breathe(): Promise<void> {
-    if (!timer) return;
+    if (!yieldTurn) return;
     const now = Date.now();
     if (now - this.lastBreath < 40) return;
-    await new Promise<void>((resolve) => timer.call(globalThis, resolve, 0));
+    await new Promise<void>(yieldTurn);
     this.lastBreath = Date.now();
   }
 }

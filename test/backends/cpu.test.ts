@@ -177,3 +177,41 @@ test('wrong shapes are refused with the shapes named', async () => {
     await backend.dispose();
   }
 });
+
+test('sweeps() in one call leaves the factor exactly as the same number of sweep() calls, stopping by the rule', async () => {
+  for (const threads of [1, 2]) {
+    const backend = await CpuBackend.create({ threads, flavour: 'simd' });
+    try {
+      // 700 rows × rank 40 is big enough to be shared out; 301 columns stays on one thread.
+      for (const [rows, cols, k] of [[700, 301, 40], [37, 53, 6]] as const) {
+        const bound = await backend.bind(seeded(rows, cols, 5));
+        for (const side of ['W', 'H'] as const) {
+          const start = side === 'W' ? seeded(rows, k, 11, { zeros: 0.2 }) : seeded(k, cols, 12, { zeros: 0.2 });
+          // A Gram matrix (positive diagonal) and a right-hand side scaled so that the sweeps move the factor.
+          const G = side === 'W' ? seeded(k, cols, 13) : seeded(rows, k, 14);
+          const B = zeros(k, k);
+          await backend.matmul(G, G, side !== 'W', side === 'W', B);
+          const A = side === 'W' ? zeros(rows, k) : zeros(k, cols);
+          await backend.matmul(side === 'W' ? seeded(rows, k, 15) : B, side === 'W' ? B : seeded(k, cols, 16), false, false, A);
+          const one = { ...start, data: start.data.slice() };
+          const many = { ...start, data: start.data.slice() };
+          const got = bound.sweeps!(side, one, B, A, true, 4, 0);
+          assert.deepEqual(got && got.sweeps, 4);
+          let first = 0;
+          for (let s = 0; s < 4; s++) {
+            const r = bound.sweep!(side, many, B, A, true)!;
+            if (s === 0) first = r.violation;
+          }
+          assert.deepEqual(Array.from(one.data), Array.from(many.data), `${side} ${rows}×${cols}: factors differ`);
+          assertNear(got!.violation, first, 1e-5, `${side}: first violation`);
+          // With the stopping rule, fewer sweeps, and never more than asked for.
+          const stopped = bound.sweeps!(side, { ...start, data: start.data.slice() }, B, A, true, 50, 0.5);
+          assert.ok(stopped!.sweeps >= 1 && stopped!.sweeps < 50, `${side}: ${stopped!.sweeps} sweeps`);
+        }
+        await bound.dispose();
+      }
+    } finally {
+      await backend.dispose();
+    }
+  }
+});

@@ -122,6 +122,27 @@ export function putTransposedPanels(pool: KernelPool, byte: number, m: Matrix): 
   }
 }
 
+/** Copies mᵀ (m is n×k) to `byte` as k rows of stride `stride` ≥ n, zero-filling columns n…stride−1. */
+export function putTransposed(pool: KernelPool, byte: number, m: Matrix, stride: number): void {
+  const n = m.rows, k = m.cols, src = m.data;
+  const dst = f32(pool, byte, k * stride);
+  for (let t = 0; t < k; t++) {
+    const row = t * stride;
+    for (let i = 0; i < n; i++) dst[row + i] = src[i * k + t]!;
+    dst.fill(0, row + n, row + stride);
+  }
+}
+
+/** The inverse of putTransposed: out (n×k) from the k rows of stride `stride` at `byte`. */
+export function getTransposed(pool: KernelPool, byte: number, stride: number, out: Matrix): void {
+  const n = out.rows, k = out.cols, dst = out.data;
+  const src = f32(pool, byte, k * stride);
+  for (let t = 0; t < k; t++) {
+    const row = t * stride;
+    for (let i = 0; i < n; i++) dst[i * k + t] = src[row + i]!;
+  }
+}
+
 /** Copies the top-left out.rows×out.cols corner of the matrix at `byte` (row stride `stride`) into out. */
 export function getRows(pool: KernelPool, byte: number, stride: number, out: Matrix): void {
   const { rows, cols, data } = out;

@@ -5,13 +5,47 @@ import type { Backend, BackendProvider, BoundV } from '../../engine/backends/bac
 import type { DType, Matrix } from '../../engine/matrix.js';
 import { Arena } from './arena.js';
 import { cellDivergence, EPSILON } from '../../engine/divergence.js';
-import { f32, GEMM_JOB_BYTES, getRows, MR, NR, padTo, putRows, putTransposedPanels, runGemm, SQDIFF_JOB_BYTES, SWEEP_JOB_BYTES } from './gemm.js';
+import {
+  f32,
+  GEMM_JOB_BYTES,
+  getRows,
+  getTransposed,
+  MR,
+  NR,
+  padTo,
+  putRows,
+  putTransposed,
+  putTransposedPanels,
+  runGemm,
+  SQDIFF_JOB_BYTES,
+  SWEEP_JOB_BYTES,
+} from './gemm.js';
 import { HEAP_BYTE, JobKind, KernelPool, kernelBytes, type PoolOptions } from './pool.js';
 
 /** Floats per thread of W·H tile for the β-divergence work (1 MiB). */
 const TILE_FLOATS = 1 << 18;
 /** Columns per block of a coordinate sweep (SW in kernel/gemm.c). */
 const SW = 16;
+/** Sweeps this big (columns × rank²) are shared out to the threads. */
+const PARALLEL_SWEEP_MADDS = 1 << 20;
+
+/**
+ * A component (row t of the k×n view) left all zero after a sweep is given a floor of 1e-16 × the largest
+ * entry, so that it can come back (as solvers/sweep.ts does, here after the whole sweep).
+ */
+function reviveRows(f: Float32Array, alive: Int32Array, k: number, n: number, ld: number, nchunks: number): void {
+  let max = -1;
+  for (let t = 0; t < k; t++) {
+    let any = false;
+    for (let c = 0; c < nchunks && !any; c++) any = alive[c * k + t] !== 0;
+    if (any) continue;
+    if (max < 0) {
+      max = 0;
+      for (let r = 0; r < k; r++) for (let j = 0; j < n; j++) if (f[r * ld + j]! > max) max = f[r * ld + j]!;
+    }
+    f.fill(1e-16 * max, t * ld, t * ld + n);
+  }
+}
 
 export type CpuBackendOptions = PoolOptions;
 
@@ -351,6 +385,66 @@ class CpuBoundV implements BoundV {
       }
     }
     return { violation, change };
+  }
+
+  sweeps(
+    side: 'W' | 'H',
+    factor: Matrix,
+    B: Matrix,
+    A: Matrix,
+    revive: boolean,
+    maxSweeps: number,
+    stopBelow: number,
+  ): { violation: number; sweeps: number } | null {
+    this.checkOpen();
+    if (!(factor.data instanceof Float32Array)) return null;
+    const k = B.rows;
+    const n = side === 'W' ? factor.rows : factor.cols;
+    expectShape('sweeps B', B, k, k);
+    expectShape('sweeps factor', factor, side === 'W' ? this.rows : k, side === 'W' ? k : this.cols);
+    expectShape('sweeps A', A, factor.rows, factor.cols);
+    const pool = this.pool;
+    const threads = pool.threads;
+    // Every sweep works on the k×n view, as sweep() does for H: W and VHᵀ are transposed in once, W back once.
+    const ldf = padTo(n, SW);
+    const fByte = this.scratch.get('sweepF', 4 * k * ldf);
+    const aByte = this.scratch.get('sweepA', 4 * k * ldf);
+    const bByte = this.scratch.get('sweepB', 4 * k * k);
+    if (side === 'W') {
+      putTransposed(pool, fByte, factor, ldf);
+      putTransposed(pool, aByte, A, ldf);
+    } else {
+      putRows(pool, fByte, factor, ldf);
+      putRows(pool, aByte, A, ldf);
+    }
+    putRows(pool, bByte, B, k);
+    const parallel = threads > 1 && n * k * k >= PARALLEL_SWEEP_MADDS;
+    const chunk = parallel ? Math.max(SW, padTo(Math.ceil(n / (4 * threads)), SW)) : ldf;
+    const nchunks = Math.ceil(n / chunk);
+    const partialByte = this.scratch.get('sweepPartial', 8 * 2 * nchunks);
+    const aliveByte = this.scratch.get('sweepAlive', 4 * k * nchunks);
+    const job = new Int32Array(pool.memory.buffer, this.sweepJob, 14);
+    const f = f32(pool, fByte, k * ldf);
+    let violation = 0, firstChange = 0, done = 0;
+    for (;;) {
+      job.set([0, nchunks, chunk, 0, k, n, ldf, fByte, aByte, bByte, 0, 0, partialByte, aliveByte]);
+      pool.run(JobKind.Sweep, this.sweepJob, parallel);
+      const partial = new Float64Array(pool.memory.buffer, partialByte, 2 * nchunks);
+      let v = 0, change = 0;
+      for (let c = 0; c < nchunks; c++) {
+        v += partial[2 * c]!;
+        change += partial[2 * c + 1]!;
+      }
+      if (revive) reviveRows(f, new Int32Array(pool.memory.buffer, aliveByte, k * nchunks), k, n, ldf, nchunks);
+      if (done++ === 0) {
+        violation = v;
+        firstChange = change;
+      }
+      if (done >= maxSweeps || !(firstChange > 0) || (done > 1 && change < stopBelow * firstChange)) break;
+    }
+    if (side === 'W') getTransposed(pool, fByte, ldf, factor);
+    else getRows(pool, fByte, ldf, factor);
+    return { violation, sweeps: done };
   }
 
   async setCells(indices: Uint32Array, values: ArrayLike<number>): Promise<void> {

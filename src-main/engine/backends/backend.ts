@@ -69,6 +69,21 @@ export interface BoundV {
    * products; returns null to decline (the engine then sweeps itself).
    */
   sweep?(side: 'W' | 'H', factor: Matrix, B: Matrix, A: Matrix, revive: boolean): { violation: number; change: number } | null;
+  /**
+   * Optional: accelerated HALS's inner loop in one call, the operands handed over once. Sweeps as `sweep` does,
+   * at most maxSweeps of them, and stops after a sweep whose change is below stopBelow × the first one's (or
+   * after the first when it changed nothing). Returns the first sweep's violation and how many were done;
+   * null to decline (the engine then loops over `sweep` itself).
+   */
+  sweeps?(
+    side: 'W' | 'H',
+    factor: Matrix,
+    B: Matrix,
+    A: Matrix,
+    revive: boolean,
+    maxSweeps: number,
+    stopBelow: number,
+  ): { violation: number; sweeps: number } | null;
   /** Overwrite V at flat indices (i·cols + j): how imputed values of missing cells reach the backend. */
   setCells(indices: Uint32Array, values: ArrayLike<number>): Promise<void>;
   dispose(): Promise<void>;

@@ -7,7 +7,7 @@
 
 import { dot, minusScalar, withDiagonal } from '../dense.js';
 import type { Evaluation, Fit, SolverSteps, StepResult } from '../fit.js';
-import { allocate, dtypeOf } from '../matrix.js';
+import { allocate, dtypeOf, type Matrix } from '../matrix.js';
 import { SideProducts } from './products.js';
 import { sweepH, sweepW, type SweepResult } from './sweep.js';
 
@@ -25,7 +25,12 @@ export function innerSweeps(rows: number, cols: number, rank: number, side: 'W' 
   return Math.max(1, Math.floor(1 + (ALPHA * rho) / Math.max(1, speedup)));
 }
 
-function innerLoop(maxSweeps: number, sweep: () => SweepResult): number {
+/** Up to maxSweeps sweeps while they still pay off; returns the first one's violation. */
+function innerLoop(fit: Fit, side: 'W' | 'H', B: Matrix, A: Matrix, maxSweeps: number): number {
+  const factor = side === 'W' ? fit.W : fit.H;
+  const together = fit.bound.sweeps?.(side, factor, B, A, true, maxSweeps, DELTA * DELTA);
+  if (together) return together.violation;
+  const sweep = (): SweepResult => (side === 'W' ? sweepW : sweepH)(factor, B, A, true, fit.bound);
   const first = sweep();
   let last = first;
   for (let n = 1; n < maxSweeps && first.change > 0 && last.change >= DELTA * DELTA * first.change; n++) last = sweep();
@@ -69,13 +74,13 @@ export class HalsSolver implements SolverSteps {
     if (iteration === 1 && fit.updateH) await this.scaleW(VHt.data, HHt.data);
     const BW = withDiagonal(HHt, reg.l2W);
     const AW = minusScalar(VHt, reg.l1W);
-    let violation = innerLoop(this.sweepsW, () => sweepW(fit.W, BW, AW, true, fit.bound));
+    let violation = innerLoop(fit, 'W', BW, AW, this.sweepsW);
     if (!fit.updateH) return { violation, products: { side: 'W', VHt, HHt } };
 
     const { WtV, WtW } = await this.products.forH();
     const BH = withDiagonal(WtW, reg.l2H);
     const AH = minusScalar(WtV, reg.l1H);
-    violation += innerLoop(this.sweepsH, () => sweepH(fit.H, BH, AH, true, fit.bound));
+    violation += innerLoop(fit, 'H', BH, AH, this.sweepsH);
     fit.invalidateHHt();
     return { violation, products: { side: 'H', WtV, WtW } };
   }
