@@ -39,7 +39,7 @@ async function image(file: string, channels: 1 | 3): Promise<Matrix> {
 }
 
 /** Uniform [0, 1) from a 32-bit xorshift: the same matrix on every machine. */
-function random(rows: number, cols: number, seed: number): Matrix {
+export function randomMatrix(rows: number, cols: number, seed: number): Matrix {
   const data = new Float32Array(rows * cols);
   let s = seed >>> 0;
   for (let c = 0; c < data.length; c++) {
@@ -57,7 +57,7 @@ export async function loadCase(c: BenchCase): Promise<Matrix> {
   const m =
     c.name === 'camera' ? await image('camera.png', 1)
     : c.name === 'astronaut' ? await image('astronaut.png', 3)
-    : random(c.rows, c.cols, c.rows === 1024 ? 1024 : 2048);
+    : randomMatrix(c.rows, c.cols, c.rows === 1024 ? 1024 : 2048);
   if (m.rows !== c.rows || m.cols !== c.cols) throw new Error(`${c.name}: expected ${c.rows}×${c.cols}, got ${m.rows}×${m.cols}`);
   return m;
 }
