@@ -160,3 +160,37 @@ test('reference matmul handles every transpose combination and checks shapes', a
   await assert.rejects(backend.matmul(a, a, false, false, out), /inner dimensions/);
   await assert.rejects(backend.matmul(a, b, false, false, allocate(3, 3)), /expected 2×2/);
 });
+
+test('EPSILON exactly where scikit-learn 1.2.1 puts it: W·H = 0 becomes EPSILON, a tiny positive W·H stays', async () => {
+  // W·H = [[1e-9, 2], [0, 0]]: 1e-9 is below EPSILON yet not zero. scikit-learn 1.2.1 replaces only exact zeros
+  // (WH[WH == 0] = EPSILON); later releases raise everything below EPSILON, which would change every number here.
+  const m = (r: number, c: number, d: number[]): Matrix => ({ rows: r, cols: c, data: Float64Array.from(d) });
+  const V2 = m(2, 2, [0.5, 1, 0.25, 0.75]);
+  const W2 = m(2, 1, [1, 0]);
+  const H2 = m(1, 2, [1e-9, 2]);
+  // _beta_divergence(V, W, H, β) and W, H after one _multiplicative_update_w / _h (γ = 1) in scikit-learn 1.2.1.
+  const sklearn = [
+    { beta: 1, loss: 24.20196215689322, H: [0.49999999999999994, 1], W: [0.749999999625, 0] },
+    { beta: 0, loss: 508388554.95223457, H: [0.49999999999999994, 1], W: [250000000.24999994, 0] },
+    { beta: 0.5, loss: 37407.34552835678, H: [0.49999999999999994, 1], W: [11180.589881908902, 0] },
+  ];
+  const bound = await createReferenceBackend().bind(V2);
+  const close = (got: number, want: number, what: string): void =>
+    assert.ok(Math.abs(got - want) <= 1e-12 * Math.abs(want) + 1e-300, `${what}: ${got} vs scikit-learn's ${want}`);
+  // The update as scikit-learn applies it: a zero denominator reads as EPSILON (as 1 for β = 1's column sums of W).
+  const updated = (F: Matrix, num: Matrix, den: Matrix, zeroSumIsOne: boolean): number[] =>
+    Array.from(F.data, (f, c) => {
+      let d = den.data[c]!;
+      if (zeroSumIsOne && d === 0) d = 1;
+      return f * (num.data[c]! / (d === 0 ? EPSILON : d));
+    });
+  for (const s of sklearn) {
+    close(await bound.betaDivergence(W2, H2, s.beta), s.loss, `β = ${s.beta}: loss`);
+    const [numH, denH, numW, denW] = [allocate(1, 2), allocate(1, 2), allocate(2, 1), allocate(2, 1)];
+    await bound.betaTermsH(W2, H2, s.beta, numH, denH);
+    await bound.betaTermsW(W2, H2, s.beta, numW, denW);
+    updated(H2, numH, denH, s.beta === 1).forEach((x, c) => close(x, s.H[c]!, `β = ${s.beta}: H[${c}]`));
+    updated(W2, numW, denW, false).forEach((x, c) => close(x, s.W[c]!, `β = ${s.beta}: W[${c}]`));
+  }
+  await bound.dispose();
+});
