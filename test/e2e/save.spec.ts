@@ -6,15 +6,15 @@ import type { Download, Page } from '@playwright/test';
 import { NMFZ_MAGIC } from '../../src-main/codec/container.js';
 import { commit, expect, fixture, openApp, openFile, setControls, test, waitForJob } from './fixtures.js';
 
-async function download(page: Page, act: () => Promise<void>): Promise<{ name: string; bytes: Buffer }> {
+async function download(page: Page, act: () => Promise<void>): Promise<{ name: string; bytes: Buffer; file: string }> {
   const arrived: Promise<Download> = page.waitForEvent('download');
   await act();
   const d = await arrived;
   const file = await d.path();
-  return { name: d.suggestedFilename(), bytes: readFileSync(file) };
+  return { name: d.suggestedFilename(), bytes: readFileSync(file), file };
 }
 
-test('Save .nmfz downloads the compressed file, Ctrl+S does the same, and the reconstruction exports as PNG', async ({ page, server }) => {
+test('Save .nmfz downloads the compressed file, Ctrl+S does the same, and the reconstruction exports as PNG', async ({ page, server, tmp }) => {
   await openApp(page, server);
   await expect(page.getByTestId('save-nmfz')).toBeDisabled();
   await setControls(page, { rank: 5, maxIter: 20 });
@@ -45,6 +45,16 @@ test('Save .nmfz downloads the compressed file, Ctrl+S does the same, and the re
   // W and H belong to matrix results; an image's are not offered.
   await page.getByTestId('export-menu').click();
   await expect(page.getByTestId('save-W.npy')).toBeDisabled();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('save-W.npy')).toBeHidden();
+
+  // The saved .nmfz opens again as the picture it holds: the reconstruction, pixel for pixel.
+  const saved = path.join(tmp, 'chelsea.nmfz');
+  writeFileSync(saved, byButton.bytes);
+  await openFile(page, saved);
+  await expect(page.getByTestId('document-name')).toHaveText('chelsea.nmfz');
+  const reopened = await page.getByTestId('view-original').evaluate((c: HTMLCanvasElement) => [...c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data]);
+  expect(Buffer.from(reopened).equals(decoded)).toBe(true);
 });
 
 test('a matrix result exports W as .npy and H as .csv; Ctrl+S offers them', async ({ page, server, tmp }) => {
