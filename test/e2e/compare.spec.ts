@@ -199,3 +199,53 @@ test('components switched off change the reconstruction, switched on restore it;
   await page.keyboard.press('Escape');
   await expect(dialog).toHaveCount(0);
 });
+
+test('with JPEG comparison on, the JPEG of the same size is a third view with its own figures', async ({ page }) => {
+  await page.getByTestId('compare-jpeg').check();
+  await openFile(page, fixture('images', 'chelsea.png'));
+  expect(await waitForJob(page)).toBe('done');
+  await expect(page.getByTestId('view-jpeg')).toBeVisible();
+  await expect(page.getByTestId('caption-jpeg')).toContainText('JPEG');
+  const jpegPsnr = await metric(page, 'jpeg-psnr');
+  expect(jpegPsnr).toBeGreaterThan(10);
+  const jpegSsim = await metric(page, 'jpeg-ssim');
+  expect(jpegSsim).toBeGreaterThan(0);
+  expect(jpegSsim).toBeLessThanOrEqual(1);
+  // "Of the same size": no larger than the .nmfz it is compared with.
+  expect(await metric(page, 'jpeg-bytes')).toBeLessThanOrEqual(await metric(page, 'bytes'));
+  // Three panes, one zoom.
+  await page.getByTestId('view-original').click();
+  await page.keyboard.press('+');
+  const transform = (id: string) => page.getByTestId(id).evaluate((c) => (c.parentElement as HTMLElement).style.transform);
+  expect(await transform('view-jpeg')).toBe(await transform('view-original'));
+});
+
+test('the backend chip names the backend that ran and, after a fallback, why', async ({ page }) => {
+  await openFile(page, fixture('images', 'coins.png'));
+  expect(await waitForJob(page)).toBe('done');
+  const chip = page.getByTestId('backend-chip');
+  const backend = (await page.getByTestId('metric-backend').textContent())!.trim();
+  await expect(chip).toContainText(backend);
+  // The record's reason for passing over better backends (empty where the first choice ran) is on the chip.
+  const reason = (await page.getByTestId('metric-backend').getAttribute('title')) ?? '';
+  if (reason) {
+    await expect(chip).toContainText(reason.slice(0, 20));
+    await expect(chip).toHaveAttribute('title', `${backend}: ${reason}`);
+  } else {
+    await expect(chip).toHaveAttribute('title', `Computed on ${backend}`);
+  }
+});
+
+test('asking for the GPU gets the GPU, or a message in the window saying why not', async ({ page }) => {
+  await page.getByTestId('backend-select').selectOption('gpu');
+  await openFile(page, fixture('images', 'coins.png'));
+  const status = await waitForJob(page);
+  if (status === 'done') expect((await page.getByTestId('metric-backend').textContent())!.trim()).toBe('gpu');
+  else {
+    expect(status).toBe('failed');
+    await expect(page.getByTestId('error-message')).toContainText(/gpu|webgpu|webgl/i);
+    // The window stays usable: back to automatic, and it computes.
+    await page.getByTestId('backend-select').selectOption('auto');
+    expect(await waitForJob(page)).toBe('done');
+  }
+});
