@@ -1,5 +1,6 @@
 // Image quality (PSNR, SSIM as scikit-image computes it, relative error) and the compression ratios users see.
 
+import { SSIM_WASM_BASE64 } from './kernel/ssim-wasm.js';
 import type { ImagePixels } from './types.js';
 import { colourChannels, maxValue } from './types.js';
 
@@ -195,20 +196,84 @@ export function ssimInteriorCount(width: number, height: number): number {
   return Math.max(0, width - 2 * SSIM_RADIUS) * Math.max(0, height - 2 * SSIM_RADIUS);
 }
 
+type SsimKernel = (x: number, y: number, is16: number, w: number, h: number, r0: number, r1: number, params: number, scratch: number) => number;
+
+let wasmModule: WebAssembly.Module | null | undefined;
+/** The compiled kernel of kernel/ssim.c, or null where WebAssembly SIMD is unavailable (the TypeScript path runs then). */
+function ssimModule(): WebAssembly.Module | null {
+  if (wasmModule === undefined) {
+    try {
+      wasmModule = new WebAssembly.Module(Buffer.from(SSIM_WASM_BASE64, 'base64'));
+    } catch {
+      wasmModule = null;
+    }
+  }
+  return wasmModule;
+}
+
+/** The WebAssembly kernel over output rows [r0, r1): each channel copied out as a plane of the rows it needs. */
+function ssimSumsWasm(module: WebAssembly.Module, a: ImagePixels, b: ImagePixels, r0: number, r1: number): number[] {
+  const { width: w, height: h, channels: C } = a;
+  const from = Math.max(0, r0 - SSIM_RADIUS);
+  const to = Math.min(h, r1 + SSIM_RADIUS);
+  const rows = to - from;
+  const bytesPer = a.bitDepth === 16 ? 2 : 1;
+  const plane = Math.ceil((rows * w * bytesPer) / 8) * 8;
+  const iw = w - 2 * SSIM_RADIUS;
+  // The module's linker reserves its first two pages (a stack it never uses); the planes go after them.
+  const xp = 2 * 65536;
+  const yp = xp + plane;
+  const pp = yp + plane;
+  const sp = pp + 64;
+  const total = sp + (SSIM_WIN * 4 * iw + 4 * w) * 8;
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(total / 65536) });
+  const kernel = new WebAssembly.Instance(module, { env: { memory } }).exports.ssim_sum as SsimKernel;
+  const params = new Float64Array(memory.buffer, pp, 8);
+  params.set(G);
+  const range = maxValue(a.bitDepth);
+  params[6] = (SSIM_K1 * range) ** 2;
+  params[7] = (SSIM_K2 * range) ** 2;
+  const view = (at: number): Uint8Array | Uint16Array =>
+    bytesPer === 2 ? new Uint16Array(memory.buffer, at, rows * w) : new Uint8Array(memory.buffer, at, rows * w);
+  const xs = view(xp);
+  const ys = view(yp);
+  const sums: number[] = [];
+  for (let c = 0; c < colourChannels(a); c++) {
+    for (let i = 0, src = from * w * C + c; i < rows * w; i++, src += C) {
+      xs[i] = a.data[src]!;
+      ys[i] = b.data[src]!;
+    }
+    sums.push(kernel(xp, yp, bytesPer === 2 ? 1 : 0, w, rows, r0 - from, r1 - from, pp, sp));
+  }
+  return sums;
+}
+
+/**
+ * The SSIM-map sums of each colour channel over output rows [rowStart, rowEnd), by the WebAssembly kernel where
+ * it runs (`useWasm`), else by ssimChannelSum. Divide by ssimInteriorCount for the mean.
+ */
+export function ssimSums(a: ImagePixels, b: ImagePixels, rowStart = 0, rowEnd = a.height, useWasm = true): number[] {
+  const r0 = Math.max(rowStart, SSIM_RADIUS);
+  const r1 = Math.min(rowEnd, a.height - SSIM_RADIUS);
+  const colours = colourChannels(a);
+  if (r1 <= r0 || a.width < SSIM_WIN) return new Array<number>(colours).fill(0);
+  const module = useWasm ? ssimModule() : null;
+  if (module) return ssimSumsWasm(module, a, b, r0, r1);
+  const range = maxValue(a.bitDepth);
+  return Array.from({ length: colours }, (_, c) => ssimChannelSum(a.data, b.data, a.width, a.height, a.channels, c, range, r0, r1));
+}
+
 /**
  * Structural similarity as scikit-image computes it (Gaussian σ 1.5, 11×11, population covariance, K1 0.01,
  * K2 0.03, data range 255 or 65535), averaged over the colour channels. NaN when a side is under 11 pixels,
  * where scikit-image refuses too.
  */
-export function ssim(a: ImagePixels, b: ImagePixels): number {
+export function ssim(a: ImagePixels, b: ImagePixels, useWasm = true): number {
   checkSameShape(a, b);
   if (a.width < SSIM_WIN || a.height < SSIM_WIN) return NaN;
-  const colours = colourChannels(a);
-  const range = maxValue(a.bitDepth);
-  let total = 0;
   const count = ssimInteriorCount(a.width, a.height);
-  for (let c = 0; c < colours; c++) total += ssimChannelSum(a.data, b.data, a.width, a.height, a.channels, c, range) / count;
-  return total / colours;
+  const sums = ssimSums(a, b, 0, a.height, useWasm);
+  return sums.reduce((s, v) => s + v / count, 0) / sums.length;
 }
 
 /** One NMF problem's shape: a rows×cols matrix stored as rank·(rows + cols) numbers. */

@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { checkSameShape, ssim, ssimInteriorCount } from './metrics.js';
 import type { SsimBand } from './ssim-worker.js';
 import type { ImagePixels } from './types.js';
-import { colourChannels, maxValue } from './types.js';
+import { colourChannels } from './types.js';
 
 /** Below this many pixels starting workers costs more than it saves. */
 const PARALLEL_MIN_PIXELS = 1_000_000;
@@ -21,10 +21,11 @@ function shared(data: Uint8Array | Uint16Array): SharedArrayBuffer {
 }
 
 /**
- * ssim(a, b), computed by up to `threads` worker threads (default: the cores available, at most 8). The result
- * equals ssim()'s to rounding of the final sum; small images are computed on this thread.
+ * ssim(a, b), computed by up to `threads` worker threads (default: one fewer than the cores, at most 8, so that the
+ * rest of the program keeps a core). The result equals ssim()'s to rounding of the final sum; small images, and
+ * machines with two cores or fewer, compute it on this thread.
  */
-export async function ssimParallel(a: ImagePixels, b: ImagePixels, threads = Math.min(8, availableParallelism())): Promise<number> {
+export async function ssimParallel(a: ImagePixels, b: ImagePixels, threads = Math.min(8, availableParallelism() - 1)): Promise<number> {
   checkSameShape(a, b);
   const interior = ssimInteriorCount(a.width, a.height);
   const bands = Math.min(threads, Math.floor(a.height / MIN_ROWS_PER_BAND));
@@ -42,8 +43,6 @@ export async function ssimParallel(a: ImagePixels, b: ImagePixels, threads = Mat
       width: a.width,
       height: a.height,
       channels: a.channels,
-      colours,
-      dataRange: maxValue(a.bitDepth),
       rowStart: k * step,
       rowEnd: Math.min(a.height, (k + 1) * step),
     };

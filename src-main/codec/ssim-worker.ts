@@ -1,7 +1,7 @@
 // Worker side of ssimParallel: the SSIM-map sums of a band of rows, for every colour channel.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { ssimChannelSum } from './metrics.js';
+import { ssimSums } from './metrics.js';
 
 export interface SsimBand {
   a: SharedArrayBuffer;
@@ -9,9 +9,7 @@ export interface SsimBand {
   bitDepth: 8 | 16;
   width: number;
   height: number;
-  channels: number;
-  colours: number;
-  dataRange: number;
+  channels: 1 | 2 | 3 | 4;
   rowStart: number;
   rowEnd: number;
 }
@@ -19,10 +17,5 @@ export interface SsimBand {
 const band = workerData as SsimBand;
 const view = (buf: SharedArrayBuffer): Uint8Array | Uint16Array =>
   band.bitDepth === 16 ? new Uint16Array(buf) : new Uint8Array(buf);
-const x = view(band.a);
-const y = view(band.b);
-const sums: number[] = [];
-for (let c = 0; c < band.colours; c++) {
-  sums.push(ssimChannelSum(x, y, band.width, band.height, band.channels, c, band.dataRange, band.rowStart, band.rowEnd));
-}
-parentPort!.postMessage(sums);
+const image = (buf: SharedArrayBuffer) => ({ width: band.width, height: band.height, channels: band.channels, bitDepth: band.bitDepth, data: view(buf) });
+parentPort!.postMessage(ssimSums(image(band.a), image(band.b), band.rowStart, band.rowEnd));

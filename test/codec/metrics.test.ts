@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { readImage } from '../../src-main/codec/image-io.js';
-import { compressionRatios, mse, psnr, rawBytesOf, relErr, ssim } from '../../src-main/codec/metrics.js';
+import { compressionRatios, mse, psnr, rawBytesOf, relErr, ssim, ssimSums } from '../../src-main/codec/metrics.js';
 import { ssimParallel } from '../../src-main/codec/ssim-parallel.js';
 import type { ImagePixels } from '../../src-main/codec/types.js';
 import { fixture } from '../helpers/paths.js';
@@ -30,6 +30,8 @@ for (const pair of pairs) {
     assert.ok(Math.abs(psnr(a, b) - pair.psnr) < 1e-6, `psnr ${psnr(a, b)} vs ${pair.psnr}`);
     const s = ssim(a, b);
     assert.ok(Math.abs(s - pair.ssim) < 1e-4, `ssim ${s} vs ${pair.ssim}`);
+    // The TypeScript path (used where WebAssembly is unavailable) agrees with the kernel.
+    assert.ok(Math.abs(ssim(a, b, false) - s) < 1e-12);
   });
 }
 
@@ -80,6 +82,19 @@ test('compressionRatios: ratio, fileRatio and factorRatio from one function', ()
     ],
   });
   assert.equal(three.factorRatio, (3 * 5000) / (10 * 150));
+});
+
+test('the WebAssembly kernel and the TypeScript path agree on 8- and 16-bit images and on row bands', () => {
+  const a16 = synthetic(61, 47, 4, 16, (i) => (i * 7919) % 65536);
+  const b16 = synthetic(61, 47, 4, 16, (i) => ((i * 7919) % 65536) ^ 0x3f3);
+  assert.ok(Math.abs(ssim(a16, b16) - ssim(a16, b16, false)) < 1e-12);
+  const a8 = synthetic(40, 33, 2, 8, (i) => (i * 31) % 256);
+  const b8 = synthetic(40, 33, 2, 8, (i) => (i * 37) % 256);
+  for (const [r0, r1] of [[0, 33], [3, 9], [10, 30], [20, 33]] as const) {
+    const w = ssimSums(a8, b8, r0, r1);
+    const t = ssimSums(a8, b8, r0, r1, false);
+    assert.ok(Math.abs(w[0]! - t[0]!) < 1e-9, `${r0}–${r1}: ${w[0]} vs ${t[0]}`);
+  }
 });
 
 test('ssimParallel splits large images across worker threads and gives ssim() to rounding', async () => {
