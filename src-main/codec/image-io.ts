@@ -40,12 +40,18 @@ function firstLine(message: string): string {
   return (message.split('\n')[0] ?? message).trim();
 }
 
-/** sharp's wording, shortened to the reason a person can act on. */
-function describeSharpError(err: unknown): string {
+/**
+ * sharp's wording, shortened to the reason a person can act on. Once the header has been read, a failure is the
+ * pixel data's: libvips keeps its messages per process, so with several decodes at once a truncated file sometimes
+ * reports only 'Unknown error'.
+ */
+function describeSharpError(err: unknown, stage: 'header' | 'pixels'): string {
   const msg = firstLine(err instanceof Error ? err.message : String(err));
   if (/unsupported image format/i.test(msg)) return 'not an image in a supported format (PNG, JPEG, WebP, TIFF, GIF, AVIF)';
-  if (/premature end|truncated|read error|unexpected end|Not a PNG|end of file/i.test(msg)) return `the image data is truncated or corrupt (${msg})`;
   if (/exceeds pixel limit/i.test(msg)) return 'the image has more pixels than allowed';
+  if (stage === 'pixels' || /premature end|truncated|read error|unexpected end|Not a PNG|end of file|corrupt/i.test(msg)) {
+    return `the image data is truncated or corrupt (${msg})`;
+  }
   return `cannot decode the image (${msg})`;
 }
 
@@ -78,7 +84,7 @@ export async function decodeImage(bytes: Buffer, label: string, opts: ReadImageO
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (err) {
-    throw new UserError(`${label}: ${describeSharpError(err)}`);
+    throw new UserError(`${label}: ${describeSharpError(err, 'header')}`);
   }
   let format: InputFormat;
   if (meta.format === 'heif') {
@@ -124,7 +130,7 @@ export async function decodeImage(bytes: Buffer, label: string, opts: ReadImageO
     data = out.data;
     info = out.info;
   } catch (err) {
-    throw new UserError(`${label}: ${describeSharpError(err)}`);
+    throw new UserError(`${label}: ${describeSharpError(err, 'pixels')}`);
   }
   let pixels: ImagePixels;
   if (bitDepth === 16) {
