@@ -14,6 +14,7 @@ import type { PlaneName } from '../codec/colour.js';
 import { ssimParallel } from '../codec/ssim-parallel.js';
 import { COLOR_MODES, QUANT_BITS } from '../codec/types.js';
 import type { ColorMode, ImagePixels, QuantBits } from '../codec/types.js';
+import type { CompressRecord, RankChoice } from '../api/contract.js';
 import { throwIfCancelled, UserError } from '../engine/errors.js';
 import type { Backend, BetaLossName, CancelSignal, Init, Matrix, Solver } from '../engine/index.js';
 import { checkWritable, writeFileAtomic } from '../formats/atomic.js';
@@ -70,36 +71,8 @@ export interface CompressProgress {
   H?: Matrix;
 }
 
-/** The record `compress --json` prints (and batch collects): one flat object of plain values. */
-export interface CompressRecord {
-  input: string;
-  output: string | null;
-  status: 'ok' | 'error' | 'skipped';
-  error: string | null;
-  width: number;
-  height: number;
-  channels: number;
-  bitDepth: number;
-  colorMode: ColorMode;
-  rank: number;
-  originalFileBytes: number;
-  rawBytes: number;
-  compressedBytes: number;
-  ratio: number;
-  fileRatio: number;
-  factorRatio: number;
-  psnr: number;
-  ssim: number;
-  relErr: number;
-  iterations: number;
-  backend: string;
-  backendReason?: string;
-  ms: number;
-  jpegQuality?: number;
-  jpegBytes?: number;
-  jpegPsnr?: number;
-  jpegSsim?: number;
-}
+/** The record `compress --json` prints (and batch collects): defined once, in the contract the app shares. */
+export type { CompressRecord };
 
 /** What compressImage returns beside the record, so that the app shows results without decoding twice. */
 export interface CompressOutcome {
@@ -117,6 +90,47 @@ export interface CompressOutcome {
   /** The JPEG of the same size, when compareJpeg was asked. */
   jpeg?: ImagePixels;
   previewPath?: string;
+}
+
+/** The settings a person picks (in the app, a batch or on the command line), by the names they share everywhere. */
+export interface ImageJobSettings {
+  choice?: RankChoice;
+  colorMode?: ColorMode;
+  bits?: QuantBits;
+  preview?: boolean;
+  compareJpeg?: boolean;
+  solver?: Solver;
+  init?: Exclude<Init, 'custom'>;
+  betaLoss?: BetaLossName;
+  maxIter?: number;
+  tol?: number;
+  seed?: number;
+  alphaW?: number;
+  alphaH?: number | 'same';
+  l1Ratio?: number;
+  maxPixels?: number;
+}
+
+/** Those settings as compressImage's options (the rank choice spread into rank, psnr or ratio). */
+export function compressOptionsOf(s: ImageJobSettings): Omit<CompressOptions, 'backend'> {
+  const c = s.choice;
+  return {
+    ...(c && 'rank' in c ? { rank: c.rank } : c && 'psnr' in c ? { psnr: c.psnr } : c && 'ratio' in c ? { ratio: c.ratio } : {}),
+    colorMode: s.colorMode,
+    bits: s.bits,
+    preview: s.preview,
+    compareJpeg: s.compareJpeg,
+    solver: s.solver,
+    init: s.init,
+    betaLoss: s.betaLoss,
+    maxIter: s.maxIter,
+    tol: s.tol,
+    seed: s.seed,
+    alphaW: s.alphaW,
+    alphaH: s.alphaH,
+    l1Ratio: s.l1Ratio,
+    maxPixels: s.maxPixels,
+  };
 }
 
 function baseName(file: string): string {

@@ -11,7 +11,7 @@ import { factorize, reconstruct, type Matrix } from '../engine/index.js';
 import { throwIfCancelled, type CancelSignal } from '../engine/errors.js';
 import { readMatrixFile } from '../formats/index.js';
 import { resolveBackend, withBackend } from './backends.js';
-import { compressImage } from './compress.js';
+import { compressImage, compressOptionsOf } from './compress.js';
 import { componentEnergies, componentThumbnail, diffRaster, previewRaster, toRaster } from './rasters.js';
 import type { TaskKind, TaskPayload, TaskProgress, TaskResult } from './tasks.js';
 import { matrixView } from './views.js';
@@ -19,22 +19,6 @@ import { matrixView } from './views.js';
 /** How often a running fit sends a fresh reconstruction to the window. */
 const PREVIEW_EVERY_MS = 250;
 
-/** The engine settings of an image job, as compressImage and ImageEncoder take them. */
-function engineSettings(s: ImageSettings) {
-  return {
-    colorMode: s.colorMode,
-    bits: s.bits,
-    solver: s.solver,
-    init: s.init,
-    betaLoss: s.betaLoss,
-    maxIter: s.maxIter,
-    tol: s.tol,
-    seed: s.seed,
-    alphaW: s.alphaW,
-    alphaH: s.alphaH,
-    l1Ratio: s.l1Ratio,
-  };
-}
 
 /** More imputed cells than this are not listed one by one (the heat map still shows them). */
 const MAX_IMPUTED_SHOWN = 10_000;
@@ -122,16 +106,13 @@ export const TASK_HANDLERS: Handlers = {
 
   async 'compress-image'({ path, scratchDir, settings }, ctx) {
     const { backend, reason } = await resolveBackend(settings.backend);
-    const choice = settings.choice;
     // Live preview: the latest factors of each plane, drawn a few times a second.
     const planeNames: PlaneName[] = [];
     const live: ({ W: Matrix; H: Matrix } | null)[] = [];
     let size = { width: 0, height: 0 };
     let lastPreview = 0;
     const outcome = await compressImage(path, scratchDir, {
-      ...engineSettings(settings),
-      ...('rank' in choice ? { rank: choice.rank } : 'psnr' in choice ? { psnr: choice.psnr } : { ratio: choice.ratio }),
-      compareJpeg: settings.compareJpeg,
+      ...compressOptionsOf(settings),
       overwrite: true,
       backend,
       backendReason: reason,
@@ -196,7 +177,7 @@ export const TASK_HANDLERS: Handlers = {
   async 'rank-curve'({ path, settings, ranks }, ctx) {
     const { backend } = await resolveBackend(settings.backend);
     const source = await readImage(path);
-    const encoder = new ImageEncoder(source, { ...engineSettings(settings), backend, signal: ctx.signal });
+    const encoder = new ImageEncoder(source, { ...compressOptionsOf(settings), backend, signal: ctx.signal });
     const points: RankCurvePoint[] = [];
     // Ascending, so that each rank starts from the one below it (the encoder keeps its fits).
     const wanted = [...new Set(ranks)].filter((r) => r >= encoder.minRank && r <= encoder.maxRank).sort((a, b) => a - b);

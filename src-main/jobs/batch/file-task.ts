@@ -1,31 +1,13 @@
 // One file of a batch, start to end: compress it, write its thumbnails; run on a worker thread or, with a GPU, in place.
 
-import type { CompressRecord, RankChoice } from '../../api/contract.js';
+import type { CompressRecord } from '../../api/contract.js';
 import type { Backend, BackendName } from '../../engine/backends/backend.js';
 import type { CancelSignal } from '../../engine/errors.js';
-import type { BetaLossName, Init, Solver } from '../../engine/options.js';
-import { compressImage, type CompressProgress } from '../compress.js';
+import { compressImage, compressOptionsOf, type CompressProgress, type ImageJobSettings } from '../compress.js';
 import { writeThumbnails } from './thumbnails.js';
 
-/** Everything about how each file is compressed; plain data, so it crosses to worker threads as is. */
-export interface FileSettings {
-  /** A fixed rank, the smallest rank reaching a PSNR, or the largest reaching a ratio; default: the codec's ratio. */
-  choice?: RankChoice;
-  colorMode?: 'stacked' | 'channels' | 'ycbcr';
-  bits?: 8 | 12 | 16;
-  preview?: boolean;
-  compareJpeg?: boolean;
-  solver?: Solver;
-  betaLoss?: BetaLossName;
-  init?: Exclude<Init, 'custom'>;
-  maxIter?: number;
-  tol?: number;
-  seed?: number;
-  alphaW?: number;
-  alphaH?: number | 'same';
-  l1Ratio?: number;
-  maxPixels?: number;
-}
+/** Everything about how each file is compressed (the same settings as one image in the app); plain data, so it crosses to worker threads as is. */
+export type FileSettings = ImageJobSettings;
 
 export interface FileTask {
   input: string;
@@ -52,27 +34,9 @@ export async function compressOne(
   signal: CancelSignal | undefined,
   onProgress?: (p: CompressProgress) => void,
 ): Promise<FileTaskResult> {
-  const s = task.settings;
-  const choice = s.choice;
   const outcome = await compressImage(task.input, task.outDir, {
-    rank: choice && 'rank' in choice ? choice.rank : undefined,
-    psnr: choice && 'psnr' in choice ? choice.psnr : undefined,
-    ratio: choice && 'ratio' in choice ? choice.ratio : undefined,
-    colorMode: s.colorMode,
-    bits: s.bits,
-    preview: s.preview,
-    compareJpeg: s.compareJpeg,
+    ...compressOptionsOf(task.settings),
     overwrite: task.overwrite,
-    solver: s.solver,
-    init: s.init,
-    betaLoss: s.betaLoss,
-    maxIter: s.maxIter,
-    tol: s.tol,
-    seed: s.seed,
-    alphaW: s.alphaW,
-    alphaH: s.alphaH,
-    l1Ratio: s.l1Ratio,
-    maxPixels: s.maxPixels,
     backend,
     backendReason,
     signal,
