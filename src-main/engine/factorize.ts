@@ -47,9 +47,10 @@ interface Prepared {
   normV2: number;
 }
 
-function prepare(V: Matrix, dtype: DType): Prepared {
+/** `missingCount` as checkData counted it: with none, V is not searched again. */
+function prepare(V: Matrix, dtype: DType, missingCount: number): Prepared {
   const working = dtypeOf(V) === dtype ? V : convert(V, dtype);
-  const indices = findMissing(working);
+  const indices = missingCount > 0 ? findMissing(working) : null;
   if (!indices) return { V: working, missing: null, missingCount: 0, normV2: sumSquares(working.data) };
   const { filled, missing } = fillMissing(working, indices);
   let normV2 = 0;
@@ -115,7 +116,7 @@ export async function factorize(V: Matrix, options: FactorizeOptions): Promise<F
 
   const outDtype = dtypeOf(V);
   const dtype = workingDtype(V, backend);
-  const prepared = prepare(V, dtype);
+  const prepared = prepare(V, dtype, missingCount);
   throwIfCancelled(options.signal);
 
   return withBound(backend, prepared.V, async (bound) => {
@@ -174,7 +175,7 @@ export async function transform(X: Matrix, H: Matrix, options: TransformOptions)
 
   const outDtype = dtypeOf(X);
   const dtype = workingDtype(X, backend);
-  const prepared = prepare(X, dtype);
+  const prepared = prepare(X, dtype, missingCount);
   throwIfCancelled(options.signal);
 
   return withBound(backend, prepared.V, async (bound) => {
@@ -220,7 +221,7 @@ export async function initialize(
   if (chosen === 'custom') throw new UserError(`initialize cannot make a 'custom' start: pass W0 and H0 to factorize`, 'usage');
   const k = checkCount('rank', rank, 1, 1);
   const s = checkSeed(seed);
-  checkData(V, 'V', 2);
+  const missingCount = checkData(V, 'V', 2);
   const smaller = Math.min(V.rows, V.cols);
   const method = chosen ?? (k <= smaller ? 'nndsvda' : 'random');
   if (method !== 'random' && k > smaller) {
@@ -228,7 +229,7 @@ export async function initialize(
   }
   const runner = backend ?? createReferenceBackend();
   const dtype = workingDtype(V, runner);
-  const prepared = prepare(V, dtype);
+  const prepared = prepare(V, dtype, missingCount);
   try {
     const start = await withBound(runner, prepared.V, (bound) => initialFactors(prepared.V, k, method, s, { bound, backend: runner }));
     return { W: inDtype(start.W, dtypeOf(V)), H: inDtype(start.H, dtypeOf(V)) };

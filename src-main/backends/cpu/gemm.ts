@@ -91,7 +91,14 @@ export function putRows(pool: KernelPool, byte: number, m: Matrix, stride: numbe
   const dst = f32(pool, byte, (m.rows + padRows) * stride);
   const { rows, cols, data } = m;
   if (stride === cols) dst.set(data.length === rows * cols ? data : data.subarray(0, rows * cols));
-  else {
+  else if (cols <= SHORT_ROW) {
+    // Short rows (factors): element by element, without a view per row to collect afterwards.
+    for (let i = 0; i < rows; i++) {
+      const d = i * stride, s = i * cols;
+      for (let j = 0; j < cols; j++) dst[d + j] = data[s + j]!;
+      for (let j = cols; j < stride; j++) dst[d + j] = 0;
+    }
+  } else {
     for (let i = 0; i < rows; i++) {
       dst.set(data.subarray(i * cols, (i + 1) * cols), i * stride);
       dst.fill(0, i * stride + cols, (i + 1) * stride);
@@ -99,6 +106,9 @@ export function putRows(pool: KernelPool, byte: number, m: Matrix, stride: numbe
   }
   dst.fill(0, rows * stride);
 }
+
+/** Rows up to this long are copied element by element rather than through a view per row. */
+const SHORT_ROW = 128;
 
 /**
  * Copies mᵀ as a GEMM B operand in panels of NR columns: for m (n×k), B(p, j) = m[j][p], at
@@ -148,5 +158,10 @@ export function getRows(pool: KernelPool, byte: number, stride: number, out: Mat
   const { rows, cols, data } = out;
   const src = f32(pool, byte, rows * stride);
   if (stride === cols) data.set(src.subarray(0, rows * cols));
-  else for (let i = 0; i < rows; i++) data.set(src.subarray(i * stride, i * stride + cols), i * cols);
+  else if (cols <= SHORT_ROW) {
+    for (let i = 0; i < rows; i++) {
+      const s = i * stride, d = i * cols;
+      for (let j = 0; j < cols; j++) data[d + j] = src[s + j]!;
+    }
+  } else for (let i = 0; i < rows; i++) data.set(src.subarray(i * stride, i * stride + cols), i * cols);
 }

@@ -26,6 +26,16 @@ import { HEAP_BYTE, JobKind, KernelPool, kernelBytes, type PoolOptions } from '.
 const TILE_FLOATS = 1 << 18;
 /** Columns per block of a coordinate sweep (SW in kernel/gemm.c). */
 const SW = 16;
+/**
+ * Row stride of the k×n view a sweep works on: whole blocks, and an odd number of cache lines, so that the k
+ * rows a block reads land in different cache sets (a stride of a power-of-two number of lines, e.g. n = 1024,
+ * makes them evict each other and halves the speed).
+ */
+function sweepStride(n: number): number {
+  const ld = padTo(n, SW);
+  return (ld / SW) % 2 === 0 ? ld + SW : ld;
+}
+
 /** Sweeps this big (columns × rank²) are shared out to the threads. */
 const PARALLEL_SWEEP_MADDS = 1 << 20;
 
@@ -346,7 +356,7 @@ class CpuBoundV implements BoundV {
     const nchunks = Math.ceil(n / chunk);
     // H is swept where it lies (k×n, columns padded with inert zeros to whole blocks); W row-major, a chunk
     // of rows transposed at a time inside the kernel.
-    const ldf = side === 'W' ? k : padTo(n, SW);
+    const ldf = side === 'W' ? k : sweepStride(n);
     const floats = side === 'W' ? n * k : k * ldf;
     const fByte = this.scratch.get('sweepF', 4 * floats);
     const aByte = this.scratch.get('sweepA', 4 * floats);
@@ -406,7 +416,7 @@ class CpuBoundV implements BoundV {
     const pool = this.pool;
     const threads = pool.threads;
     // Every sweep works on the k×n view, as sweep() does for H: W and VHᵀ are transposed in once, W back once.
-    const ldf = padTo(n, SW);
+    const ldf = sweepStride(n);
     const fByte = this.scratch.get('sweepF', 4 * k * ldf);
     const aByte = this.scratch.get('sweepA', 4 * k * ldf);
     const bByte = this.scratch.get('sweepB', 4 * k * k);
