@@ -11,18 +11,9 @@ const { module, memory, controlByte, tid } = workerData as {
 const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
 const c = new Int32Array(memory.buffer, controlByte, CONTROL.CONTROL_WORDS);
 
-/**
- * How long a worker keeps watching for the next job before it sleeps: the products of an iteration come a
- * fraction of a millisecond apart, and a sleeping thread takes tens of microseconds to wake, which on a
- * product of a few hundred microseconds is most of the gain of a second thread.
- */
-const SPIN_MS = 1;
-
 parentPort!.postMessage('ready');
 let seen = Atomics.load(c, CONTROL.GEN);
 for (;;) {
-  const until = performance.now() + SPIN_MS;
-  while (Atomics.load(c, CONTROL.GEN) === seen && performance.now() < until);
   Atomics.wait(c, CONTROL.GEN, seen);
   seen = Atomics.load(c, CONTROL.GEN);
   if (Atomics.load(c, CONTROL.QUIT) !== 0) break;
