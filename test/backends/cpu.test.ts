@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { CpuBackend } from '../../src-main/backends/cpu/index.js';
 import { kernelBytes } from '../../src-main/backends/cpu/pool.js';
 import { createReferenceBackend } from '../../src-main/engine/backends/reference.js';
+import { initialFactors } from '../../src-main/engine/init.js';
 import type { Matrix } from '../../src-main/engine/matrix.js';
 import { assertClose, assertNear, seeded, TOLERANCE, zeros } from './support.js';
 
@@ -213,5 +214,25 @@ test('sweeps() in one call leaves the factor exactly as the same number of sweep
     } finally {
       await backend.dispose();
     }
+  }
+});
+
+test('the nndsvda start through the CPU backend (float32, randomized SVD) is the exact one to float32 accuracy', async () => {
+  const backend = await CpuBackend.create({ threads: 2 });
+  try {
+    // A clear low-rank structure under a little noise: leading singular triplets well apart from the rest.
+    const rows = 420, cols = 360, k = 6;
+    const W0 = seeded(rows, k, 21), H0 = seeded(k, cols, 22), noise = seeded(rows, cols, 23);
+    const V = zeros(rows, cols);
+    await backend.matmul(W0, H0, false, false, V);
+    for (let c = 0; c < V.data.length; c++) V.data[c] = V.data[c]! + 0.01 * noise.data[c]!;
+    const bound = await backend.bind(V);
+    const fast = await initialFactors(V, k, 'nndsvda', 0, { bound, backend });
+    const exact = await initialFactors(V, k, 'nndsvda', 0);
+    await bound.dispose();
+    assertClose(fast.W.data, exact.W.data, 1e-3, 'W');
+    assertClose(fast.H.data, exact.H.data, 1e-3, 'H');
+  } finally {
+    await backend.dispose();
   }
 });

@@ -44,7 +44,7 @@ test('NNDSVD variants: exact zeros, mean fill, small random fill', async () => {
   assert.ok(relErr(V, plain.W, plain.H) < 0.3);
 });
 
-test('large matrices: subspace iteration through the backend gives the exact SVD’s NNDSVD', async () => {
+test('large matrices: the randomized SVD through the backend gives the exact SVD’s NNDSVD', async () => {
   const { V } = plantedLowRank(420, 360, 5, 0.05, 4);
   const backend = createReferenceBackend();
   const bound = await backend.bind(V);
@@ -119,4 +119,25 @@ test('the generator: reproducible, uniform in [0, 1), standard normals', () => {
   assert.ok(Math.abs(u.reduce((s, x) => s + x, 0) / u.length - 0.5) < 0.02);
   assert.notEqual(new Rng(1).uniform(), new Rng(2).uniform());
   assert.notEqual(new Rng(2 ** 40).uniform(), new Rng(0).uniform());
+});
+
+test('the randomized SVD copes with V of lower rank than its block (singular Gram matrices), in float32 and float64', async () => {
+  for (const dtype of ['float64', 'float32'] as const) {
+    // Rank 3 exactly, while the randomized SVD asks for 8 + 10 directions: its Gram matrices are singular.
+    const { V: exact } = plantedLowRank(200, 150, 3, 0, 6);
+    const V: Matrix = { rows: 200, cols: 150, data: dtype === 'float32' ? Float32Array.from(exact.data) : exact.data };
+    const t = await leadingSingularTriplets(V, 8, { bound: await createReferenceBackend().bind(V) });
+    const d = denseTriplets(V, 8);
+    for (const x of [...t.U, ...t.S, ...t.Vt]) assert.ok(Number.isFinite(x));
+    const scale = dtype === 'float32' ? 1e-4 : 1e-10;
+    for (let c = 0; c < 3; c++) assert.ok(Math.abs(t.S[c]! / d.S[c]! - 1) < scale, `${dtype}: σ${c} ${t.S[c]} vs ${d.S[c]}`);
+    // What is left is rounding (the exact path's own Gram matrix leaves about 1e-8 of σ₀ there).
+    for (let c = 3; c < 8; c++) assert.ok(t.S[c]! < 1e-6 * t.S[0]!, `${dtype}: σ${c} should vanish, is ${t.S[c]}`);
+    for (const init of ['nndsvd', 'nndsvda'] as const) {
+      const { W, H } = await initialize(V, 8, init);
+      for (const x of [...W.data, ...H.data]) assert.ok(Number.isFinite(x) && x >= 0, `${dtype} ${init}: ${x}`);
+      // The plain start is already a fair fit (nndsvda's mean-filled empty components are not).
+      if (init === 'nndsvd') assert.ok(relErr(V, W, H) < 0.5, `${dtype}: relErr ${relErr(V, W, H)}`);
+    }
+  }
 });
