@@ -104,7 +104,8 @@ function webApi(token: string): Api {
       response = await fetch(WEB_PATHS.call + op, {
         method: 'POST',
         headers: { [TOKEN_HEADER]: token, 'content-type': 'application/octet-stream' },
-        body: encodeWire(args) as Uint8Array<ArrayBuffer>,
+        // A Blob body leaves the copying of large uploads to the network stack, off the page's thread.
+        body: new Blob([encodeWire(args) as Uint8Array<ArrayBuffer>]),
       });
     } catch {
       throw new ServiceError('The NMF Studio server is not reachable; is `nmf-studio serve` still running?');
