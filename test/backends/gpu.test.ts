@@ -13,7 +13,7 @@ import type { Solver } from '../../src-main/engine/options.js';
 import { GpuUnavailableError, createGpuBackend, gpuProvider, probeWebGpu } from '../../src-main/backends/gpu/index.js';
 import type { GpuBackend } from '../../src-main/backends/gpu/index.js';
 import { EPSILON, KERNEL_SOURCES } from '../../src-main/backends/gpu/kernels.js';
-import { tidyGlRenderer } from '../../src-main/backends/gpu/runtime.js';
+import { tidyGlRenderer, tolerateUncapturedErrorHandlers } from '../../src-main/backends/gpu/runtime.js';
 import { planTiles, splitEvenly } from '../../src-main/backends/gpu/tiling.js';
 import { repoRoot } from '../helpers/paths.js';
 
@@ -87,6 +87,34 @@ test('GL renderer strings are shortened to the device name', () => {
   assert.equal(tidyGlRenderer('ANGLE (Mesa/X.org llvmpipe (LLVM 15.0.6, 256 bits) OpenGL 4.5 core)'), 'Mesa/X.org llvmpipe (LLVM 15.0.6, 256 bits)');
   assert.equal(tidyGlRenderer('ANGLE (NVIDIA Corporation, NVIDIA H100 80GB HBM3/PCIe/SSE2, OpenGL 4.5.0 NVIDIA 550.54)'), 'NVIDIA Corporation, NVIDIA H100 80GB HBM3/PCIe/SSE2');
   assert.equal(tidyGlRenderer('plain renderer'), 'plain renderer');
+});
+
+test("a device class whose onuncapturederror setter refuses functions (Dawn's Node bindings) keeps the handler aside", () => {
+  // modelled on webgpu 0.2.9: the native setter throws for anything but its own event-handler objects
+  class FakeDevice {
+    native: unknown = null;
+    get onuncapturederror(): unknown {
+      return this.native;
+    }
+    set onuncapturederror(v: unknown) {
+      if (typeof v === 'function') throw new TypeError('object is not of the correct interface type');
+      this.native = v;
+    }
+  }
+  const device = new FakeDevice();
+  assert.throws(() => {
+    device.onuncapturederror = () => undefined;
+  });
+  tolerateUncapturedErrorHandlers({ GPUDevice: FakeDevice });
+  tolerateUncapturedErrorHandlers({ GPUDevice: FakeDevice }); // a second opening does not wrap twice
+  const handler = () => undefined;
+  device.onuncapturederror = handler;
+  assert.equal(device.onuncapturederror, handler);
+  assert.equal(device.native, null);
+  device.onuncapturederror = 'accepted natively';
+  assert.equal(device.native, 'accepted natively');
+  assert.equal(device.onuncapturederror, 'accepted natively');
+  tolerateUncapturedErrorHandlers(undefined);
 });
 
 test('every kernel translates to WGSL with gpu.js WebGPU translator', async () => {

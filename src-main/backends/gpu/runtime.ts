@@ -227,12 +227,45 @@ function defineNavigatorGpu(gpu: DawnGpu): () => void {
   };
 }
 
+/**
+ * Dawn's Node bindings (webgpu 0.2.9) refuse a plain function for `device.onuncapturederror` ("object is not of the
+ * correct interface type"), and gpu.js sets one when it opens its device. Where the native setter refuses, the
+ * handler is kept aside instead: Dawn then reports uncaptured errors on stderr itself, and gpu.js's own error checks
+ * (error scopes, the lost promise) still work.
+ */
+export function tolerateUncapturedErrorHandlers(globals: Record<string, unknown> | undefined): void {
+  const deviceClass = globals?.GPUDevice as { prototype?: object } | undefined;
+  const proto = deviceClass?.prototype;
+  if (!proto) return;
+  const native = Object.getOwnPropertyDescriptor(proto, 'onuncapturederror');
+  if (!native?.set || !native.configurable || (native.set as { tolerant?: boolean }).tolerant) return;
+  const kept = new WeakMap<object, unknown>();
+  const set = function (this: object, handler: unknown) {
+    try {
+      native.set!.call(this, handler);
+      kept.delete(this);
+    } catch {
+      kept.set(this, handler);
+    }
+  };
+  (set as { tolerant?: boolean }).tolerant = true;
+  Object.defineProperty(proto, 'onuncapturederror', {
+    configurable: true,
+    enumerable: native.enumerable ?? true,
+    get(this: object) {
+      return kept.has(this) ? kept.get(this) : native.get?.call(this);
+    },
+    set,
+  });
+}
+
 async function openWebGpu(gpu: DawnGpu, globals: Record<string, unknown> | undefined, info: DeviceInfo): Promise<GpuRuntime> {
   const gpujs = loadGpuJs();
   // gpu.js reads navigator.gpu and the GPUBufferUsage-style globals; Dawn supplies both
   for (const [k, v] of Object.entries(globals ?? {})) {
     if (!(k in globalThis)) Object.defineProperty(globalThis, k, { value: v, configurable: true, writable: true });
   }
+  tolerateUncapturedErrorHandlers(globals);
   const restoreNavigator = defineNavigatorGpu(gpu);
   try {
     const instance = new gpujs.GPU({ mode: 'webgpu' });
