@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Benchmarks the gpu backend against the cpu backend on a Linux machine with an NVIDIA GPU (random 4096² V, rank 64,
 # 200 MU iterations) and writes what it found and measured to $OUT. Runs from a copy of the repository whose
-# node_modules came along; needs no network. Finishes within about 5 minutes.
+# node_modules came along, or that carries .device/pack.tar.xz (made by bench/device-pack.sh: Node.js, the modules,
+# the Vulkan loader and a newer glibc for machines without them); needs no network. Finishes within about 5 minutes.
 #
 #   OUT=/some/dir bash bench/device.sh            # defaults: SIZE=4096 RANK=64 ITER=200 BUDGET=110 (s per backend)
 set -uo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 OUT="${OUT:-$(mktemp -d)}"
@@ -25,9 +27,16 @@ else
   say "nvidia-smi: not found (no NVIDIA driver tools on this machine)"
 fi
 
+if [ -f .device/pack.tar.xz ] && { [ ! -e node_modules/gpu.js/package.json ] || [ ! -e node_modules/webgpu/package.json ]; }; then
+  say "== unpacking .device/pack.tar.xz"
+  tar -xJf .device/pack.tar.xz || { say "unpack failed"; exit 4; }
+fi
+RUNTIME="$PWD/.runtime"
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+
 say "== node"
 NODE=""
-for candidate in "$(command -v node 2>/dev/null)" /usr/local/bin/node /usr/bin/node /opt/node/bin/node "$HOME"/.nvm/versions/node/*/bin/node /opt/nodejs/bin/node; do
+for candidate in "$RUNTIME/bin/node" "$(command -v node 2>/dev/null)" /usr/local/bin/node /usr/bin/node /opt/node/bin/node "$HOME"/.nvm/versions/node/*/bin/node /opt/nodejs/bin/node; do
   if [ -n "$candidate" ] && [ -x "$candidate" ]; then
     NODE="$candidate"
     break
@@ -51,8 +60,39 @@ if [ -n "$LIBSTDCXX" ] && grep -qa 'GLIBCXX_3.4.32' "$LIBSTDCXX" 2>/dev/null; th
 else
   say "libstdc++: ${LIBSTDCXX:-not found} lacks GLIBCXX_3.4.32 (Dawn will not load)"
 fi
-ICDS="$(ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d 2>/dev/null | tr '\n' ' ')"
+if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 '; then
+  if [ -e "$RUNTIME/vulkan/libvulkan.so.1" ]; then
+    export LD_LIBRARY_PATH="$RUNTIME/vulkan${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    say "vulkan loader: none installed; using the carried one"
+  else
+    say "vulkan loader: none installed (Dawn will find no adapter)"
+  fi
+fi
+ICDS="$(ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d 2>/dev/null | tr '\n' ' ')"
 say "vulkan ICDs: ${ICDS:-none found}"
+# containers with NVIDIA's driver mounted keep its Vulkan manifest outside the loader's search path
+NVIDIA_ICD=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$NVIDIA_ICD" ] && ! ls /usr/share/vulkan/icd.d/nvidia* /etc/vulkan/icd.d/nvidia* >/dev/null 2>&1; then
+  export VK_DRIVER_FILES="$NVIDIA_ICD"
+  say "VK_DRIVER_FILES=$NVIDIA_ICD"
+fi
+
+# Node runs through the carried glibc's loader where the machine's C or C++ runtime is too old for Dawn
+RUN=("$NODE")
+DAWN_CHECK='import("webgpu").then((m) => { m.create([]); process.exit(0); }, (e) => { console.log(String(e.message).split("\n")[0]); process.exit(1); })'
+if DAWN_ERROR="$("${RUN[@]}" --input-type=module -e "$DAWN_CHECK" 2>&1)"; then
+  say "dawn: loads with the system's libraries"
+elif [ -x "$RUNTIME/glibc/ld-linux-x86-64.so.2" ]; then
+  say "dawn: does not load with the system's libraries (${DAWN_ERROR}); trying the carried glibc"
+  RUN=("$RUNTIME/glibc/ld-linux-x86-64.so.2" --library-path "$RUNTIME/glibc:${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/usr/lib64:/lib64" "$NODE")
+  if DAWN_ERROR="$("${RUN[@]}" --input-type=module -e "$DAWN_CHECK" 2>&1)"; then
+    say "dawn: loads with the carried glibc"
+  else
+    say "dawn: does not load with the carried glibc either (${DAWN_ERROR})"
+  fi
+else
+  say "dawn: does not load (${DAWN_ERROR})"
+fi
 
 say "== modules"
 for module in gpu.js webgpu gl typescript; do
@@ -78,7 +118,7 @@ say "build: ok"
 
 say "== benchmark (V ${SIZE}×${SIZE}, rank ${RANK}, ${ITER} iterations)"
 # the benchmark's own budget stops each backend in time; this limit only catches a hung driver
-timeout --kill-after=10 $((BUDGET * 2 + 60)) "$NODE" dist/bench/gpu-device.js --out "$OUT" --size "$SIZE" --rank "$RANK" --iter "$ITER" --budget "$BUDGET" ${BENCH_FLAGS:-} 2>&1 | tee -a "$LOG"
+timeout --kill-after=10 $((BUDGET * 2 + 60)) "${RUN[@]}" dist/bench/gpu-device.js --out "$OUT" --size "$SIZE" --rank "$RANK" --iter "$ITER" --budget "$BUDGET" ${BENCH_FLAGS:-} 2>&1 | tee -a "$LOG"
 STATUS="${PIPESTATUS[0]}"
 say "== exit status $STATUS"
 exit "$STATUS"
