@@ -27,7 +27,7 @@ else
   say "nvidia-smi: not found (no NVIDIA driver tools on this machine)"
 fi
 
-if [ -f .device/pack.tar.xz ] && { [ ! -e node_modules/gpu.js/package.json ] || [ ! -e node_modules/webgpu/package.json ]; }; then
+if [ -f .device/pack.tar.xz ] && { [ ! -x .runtime/bin/node ] || [ ! -e node_modules/gpu.js/package.json ] || [ ! -e node_modules/webgpu/package.json ]; }; then
   say "== unpacking .device/pack.tar.xz"
   tar -xJf .device/pack.tar.xz || { say "unpack failed"; exit 4; }
 fi
