@@ -7,7 +7,7 @@
 //                            [--no-sklearn] [--no-memory]
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -333,7 +333,47 @@ function markdown(
     '“vs scikit-learn”: our time ÷ scikit-learn’s (below 1 is faster). “to scikit-learn’s relErr”: accelerated HALS from our nndsvda start until ‖V−WH‖/‖V‖ is at most what scikit-learn’s default settings (cd, nndsvda, tol 1e-4) end at in that round, compared with the time those default settings take. Peak memory: the peak resident set of the benchmark process for that case (Node itself is about 50 MiB of it); for the CPU backend also the WebAssembly memory it reserved (V in float32, the factors and tiles).',
   );
   lines.push('');
+  lines.push(...deviceSection());
   return lines.join('\n');
+}
+
+/** The GPU against the CPU backend on a machine with a real GPU, from bench/device.sh's last results (committed). */
+function deviceSection(): string[] {
+  const file = path.join(repoRoot, 'bench', 'device-results.json');
+  const lines = ['## GPU on a real card', ''];
+  if (!existsSync(file)) {
+    lines.push('Not measured: no machine with a GPU has run `bench/device.sh` yet (this machine has none). The script is ready: `bash bench/device-pack.sh` here, then `OUT=dir bash bench/device.sh` there; it writes results.json, which goes to `bench/device-results.json`.', '');
+    return lines;
+  }
+  const d = JSON.parse(readFileSync(file, 'utf8')) as DeviceResults;
+  const p = d.problem;
+  lines.push(
+    `Measured by \`bench/device.sh\` on ${d.machine.card ?? 'an unnamed card'} with ${d.machine.cpus} CPU cores (${d.machine.cpuModel}), Node ${d.machine.node}${d.date ? `, ${d.date.slice(0, 10)}` : ''}: random ${p.rows}×${p.cols} float32 V, rank ${p.rank}, ${p.maxIter} MU iterations (Frobenius) from the same random start on each backend.`,
+    '',
+    '| backend | total | per iteration | iterations | relErr |',
+    '|---|---|---|---|---|',
+  );
+  for (const r of d.runs) {
+    lines.push(
+      r.ok
+        ? `| ${r.label ?? r.backend} | ${r.seconds!.toFixed(2)} s | ${(r.secondsPerIteration! * 1000).toFixed(2)} ms | ${r.iterations} | ${r.relErr!.toFixed(5)} |`
+        : `| ${r.backend} | not run: ${r.reason} | | | |`,
+    );
+  }
+  lines.push('');
+  if (d.speedupPerIteration !== null) {
+    const met = d.speedupPerIteration >= 20 ? 'met' : 'NOT met';
+    lines.push(`GPU per iteration against the CPU backend on the same machine: ${d.speedupPerIteration.toFixed(2)}× faster; at least 20× wanted: ${met}.`, '');
+  }
+  return lines;
+}
+
+interface DeviceResults {
+  date?: string;
+  problem: { rows: number; cols: number; rank: number; maxIter: number };
+  machine: { node: string; cpus: number; cpuModel: string; card?: string };
+  runs: { backend: string; label?: string; ok: boolean; reason?: string; seconds?: number; secondsPerIteration?: number; iterations?: number; relErr?: number }[];
+  speedupPerIteration: number | null;
 }
 
 await main();

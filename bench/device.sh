@@ -118,7 +118,8 @@ say "build: ok"
 
 say "== benchmark (V ${SIZE}×${SIZE}, rank ${RANK}, ${ITER} iterations)"
 # the benchmark's own budget stops each backend in time; this limit only catches a hung driver
-timeout --kill-after=10 $((BUDGET * 2 + 60)) "${RUN[@]}" dist/bench/gpu-device.js --out "$OUT" --size "$SIZE" --rank "$RANK" --iter "$ITER" --budget "$BUDGET" ${BENCH_FLAGS:-} 2>&1 | tee -a "$LOG"
+CARD="$(head -n 1 "$OUT/nvidia-smi.txt" 2>/dev/null | cut -d, -f1-2 | sed 's/, / (driver /; s/$/)/')"
+timeout --kill-after=10 $((BUDGET * 2 + 60)) "${RUN[@]}" dist/bench/gpu-device.js --out "$OUT" --size "$SIZE" --rank "$RANK" --iter "$ITER" --budget "$BUDGET" ${CARD:+--card "$CARD"} ${BENCH_FLAGS:-} 2>&1 | tee -a "$LOG"
 STATUS="${PIPESTATUS[0]}"
 say "== exit status $STATUS"
 exit "$STATUS"

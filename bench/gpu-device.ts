@@ -1,7 +1,7 @@
 // Times multiplicative-update NMF (Frobenius) on the gpu backend and on the cpu backend of the same machine, and
 // writes what ran and how fast to a folder: results.json and summary.txt.
 //
-//   node dist/bench/gpu-device.js --out DIR [--size 4096] [--rank 64] [--iter 200] [--budget 120] [--allow-software]
+//   node dist/bench/gpu-device.js --out DIR [--size 4096] [--rank 64] [--iter 200] [--budget 120] [--allow-software] [--card NAME]
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -39,6 +39,7 @@ const { values: args } = parseArgs({
     budget: { type: 'string', default: '120' },
     'allow-software': { type: 'boolean', default: false },
     reference: { type: 'boolean', default: false },
+    card: { type: 'string' },
   },
 });
 
@@ -158,7 +159,8 @@ async function main(): Promise<void> {
   const speedup = gpuRun?.secondsPerIteration && cpuRun?.secondsPerIteration ? cpuRun.secondsPerIteration / gpuRun.secondsPerIteration : null;
   const results = {
     problem: { rows: size, cols: size, rank, maxIter, solver: 'mu', betaLoss: 'frobenius', init: 'random', dtype: 'float32' },
-    machine: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '' },
+    date: new Date().toISOString(),
+    machine: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', card: args.card },
     runs,
     speedupPerIteration: speedup,
   };

@@ -114,7 +114,8 @@ async function loadDawn(): Promise<DawnModule> {
 
 function adapterName(adapter: DawnAdapter): string {
   const info = adapter.info ?? {};
-  const parts = [info.description, info.device, [info.vendor, info.architecture].filter(Boolean).join(' ')];
+  // Dawn's `device` is the card ('NVIDIA H200'); its `description` is often only the driver's version
+  const parts = [info.device, info.description, [info.vendor, info.architecture].filter(Boolean).join(' ')];
   return parts.map((p) => (p ?? '').trim()).find((p) => p.length > 0) ?? 'unnamed adapter';
 }
 
