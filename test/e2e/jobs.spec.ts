@@ -38,13 +38,13 @@ test('a changed rank cancels the running job and starts a new one; the old resul
   await expect(page.getByTestId('loss-curve').locator('path')).toBeAttached();
 
   const seen = await recordMetric(page, 'rank');
-  await commit(page, 'rank-input', 2);
+  await commit(page, 'rank-input', 3);
   expect(await waitForJob(page, 60_000)).toBe('done');
-  expect(await metric(page, 'rank')).toBe(2);
+  expect(await metric(page, 'rank')).toBe(3);
   // Give a late answer of the superseded job the time to arrive, then check that none ever showed.
   await page.waitForTimeout(1500);
-  expect(await metric(page, 'rank')).toBe(2);
-  expect(await seen()).toEqual(['2']);
+  expect(await metric(page, 'rank')).toBe(3);
+  expect(await seen()).toEqual(['3']);
 });
 
 test('Cancel stops the running job and the window stays usable', async ({ page }) => {
@@ -72,11 +72,14 @@ test('a PSNR target picks the rank that reaches it', async ({ page }) => {
   const rank = await metric(page, 'rank');
   await expect(page.getByTestId('chosen-rank')).toHaveText(`Target met at rank ${rank}`);
 
-  // Typing a rank goes back to a fixed rank.
+  // Typing a rank goes back to a fixed rank; in the default YCbCr mode a colour image needs one per plane, so 2
+  // becomes the smallest rank it takes, 3.
   await commit(page, 'rank-input', 2);
   await expect(page.getByTestId('rank-by-rank')).toBeChecked();
+  await expect(page.getByTestId('rank-input')).toHaveValue('3');
   expect(await waitForJob(page)).toBe('done');
-  expect(await metric(page, 'rank')).toBe(2);
+  expect(await metric(page, 'rank')).toBe(3);
+  await expect(page.getByTestId('error-message')).toHaveCount(0);
 });
 
 test('the rank curve fills in point by point; clicking a point picks its rank', async ({ page }) => {

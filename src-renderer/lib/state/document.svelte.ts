@@ -14,6 +14,7 @@ import type {
 import { api, messageOf } from '../api.js';
 import { imageSettings, loadControls, matrixSettings, saveControls, type ImageControls, type MatrixControls } from '../settings.js';
 import { JobTracker } from './job-tracker.js';
+import { maxRank as maxRankOf, minRank as minRankOf, planeLayouts } from '../../../src-main/codec/colour.js';
 import { autoRanks, parseRanks, RankCurveState } from './rank-curve.svelte.js';
 
 export type JobStatus = 'idle' | 'starting' | 'running' | 'done' | 'cancelled' | 'failed';
@@ -59,11 +60,17 @@ export class DocumentState {
   readonly imageResult = $derived(this.result?.kind === 'image' ? (this.result as ImageResult) : null);
   readonly matrixResult = $derived(this.result?.kind === 'matrix' ? (this.result as MatrixResult) : null);
   readonly running = $derived(this.status === 'starting' || this.status === 'running');
-  /** The largest rank that makes sense for the open document. */
+  /** The smallest rank the open document takes: a colour image split into three planes needs one per plane. */
+  readonly minRank = $derived.by(() => {
+    const d = this.imageDoc;
+    return d ? minRankOf(planeLayouts(d, this.image.colorMode), this.image.colorMode) : 1;
+  });
+  /** The largest rank that makes sense for the open document (the total over the planes for an image). */
   readonly maxRank = $derived.by(() => {
     const d = this.doc;
     if (!d) return 512;
-    return d.kind === 'image' ? Math.max(1, Math.min(d.width, d.height)) : Math.max(1, Math.min(d.rows, d.cols));
+    if (d.kind === 'image') return maxRankOf(planeLayouts(d as ImageDocumentInfo, this.image.colorMode), this.image.colorMode);
+    return Math.max(1, Math.min(d.rows, d.cols));
   });
 
   private readonly main = new JobTracker((event) => this.apply(event));
@@ -122,8 +129,8 @@ export class DocumentState {
     this.partial = null;
     this.status = 'idle';
     this.doc = info;
-    // A rank remembered from a larger document may not fit this one.
-    if (info.kind === 'image' && this.image.rank > this.maxRank) this.image.rank = this.maxRank;
+    // A rank remembered from a larger document (or another colour mode) may not fit this one.
+    if (info.kind === 'image') this.image.rank = this.clampImageRank(this.image.rank);
     if (info.kind === 'matrix' && this.matrix.rank > this.maxRank) this.matrix.rank = this.maxRank;
   }
 
@@ -132,8 +139,14 @@ export class DocumentState {
   /** Applies a change to the image controls and restarts the job (after `debounceMs` of quiet, for drags). */
   changeImage(patch: Partial<ImageControls>, debounceMs = 0): void {
     Object.assign(this.image, patch);
+    // the colour mode decides how many planes share the rank, so the rank's range moves with it
+    if (this.imageDoc) this.image.rank = this.clampImageRank(this.image.rank);
     saveControls($state.snapshot(this.image), $state.snapshot(this.matrix));
     if (this.doc?.kind === 'image') this.restart(debounceMs);
+  }
+
+  private clampImageRank(rank: number): number {
+    return Math.min(this.maxRank, Math.max(this.minRank, rank));
   }
 
   changeMatrix(patch: Partial<MatrixControls>, debounceMs = 0): void {
@@ -339,7 +352,9 @@ export class DocumentState {
     if (!doc) return;
     let ranks: number[];
     try {
-      ranks = this.curve.ranksText.trim() ? parseRanks(this.curve.ranksText, this.maxRank) : autoRanks(doc.width, doc.height);
+      ranks = this.curve.ranksText.trim()
+        ? parseRanks(this.curve.ranksText, this.minRank, this.maxRank)
+        : autoRanks(doc.width, doc.height).filter((r) => r >= this.minRank);
     } catch (error) {
       this.report(`Rank curve: ${messageOf(error)}`);
       return;

@@ -13,7 +13,7 @@ export function autoRanks(width: number, height: number): number[] {
 }
 
 /** "2, 4, 8-12" → [2, 4, 8, 9, 10, 11, 12]; throws with a message people can act on. */
-export function parseRanks(text: string, maxRank: number): number[] {
+export function parseRanks(text: string, minRank: number, maxRank: number): number[] {
   const ranks = new Set<number>();
   for (const part of text.split(/[\s,;]+/).filter(Boolean)) {
     const range = /^(\d+)\s*[-–]\s*(\d+)$/.exec(part);
@@ -26,8 +26,8 @@ export function parseRanks(text: string, maxRank: number): number[] {
     else throw new Error(`"${part}" is not a rank (use whole numbers like 2, 4, 8-12)`);
   }
   const list = [...ranks].sort((a, b) => a - b);
-  const bad = list.find((r) => r < 1 || r > maxRank);
-  if (bad !== undefined) throw new Error(`rank ${bad} is outside 1–${maxRank} for this image`);
+  const bad = list.find((r) => r < minRank || r > maxRank);
+  if (bad !== undefined) throw new Error(`rank ${bad} is outside ${minRank}–${maxRank} for this image`);
   if (list.length === 0) throw new Error('no ranks given');
   return list;
 }
