@@ -29,7 +29,11 @@ export function regularization(rows: number, cols: number, alphaW: number, alpha
  * Products a half-step already holds, from which ½‖V−WH‖² follows without another pass over V:
  * after an H update, WᵀV and WᵀW of the current W; after a W update (H fixed), V·Hᵀ and H·Hᵀ of the current H.
  */
-export type Products = { side: 'H'; WtV: Matrix; WtW: Matrix } | { side: 'W'; VHt: Matrix; HHt: Matrix };
+export type Products =
+  | { side: 'H'; WtV: Matrix; WtW: Matrix }
+  | { side: 'W'; VHt: Matrix; HHt: Matrix }
+  /** The two terms themselves, from a backend that ran the iteration (BoundV.muFrobenius). */
+  | { side: 'terms'; cross: number; quad: number };
 
 export interface StepResult {
   /** cd and hals: scikit-learn's projected-gradient violation of this iteration. */
@@ -136,7 +140,9 @@ export class Fit {
   private async frobeniusFromProducts(products: Products): Promise<number | null> {
     let cross: number;
     let quad: number;
-    if (products.side === 'H') {
+    if (products.side === 'terms') {
+      ({ cross, quad } = products);
+    } else if (products.side === 'H') {
       cross = dot(products.WtV.data, this.H.data);
       quad = dot(products.WtW.data, (await this.currentHHt()).data);
     } else {

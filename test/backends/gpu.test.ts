@@ -11,7 +11,7 @@ import { factorize } from '../../src-main/engine/factorize.js';
 import type { Matrix } from '../../src-main/engine/matrix.js';
 import type { Solver } from '../../src-main/engine/options.js';
 import { GpuUnavailableError, createGpuBackend, gpuProvider, probeWebGpu } from '../../src-main/backends/gpu/index.js';
-import type { GpuBackend } from '../../src-main/backends/gpu/index.js';
+import type { GpuBackend, GpuBoundV } from '../../src-main/backends/gpu/index.js';
 import { EPSILON, KERNEL_SOURCES } from '../../src-main/backends/gpu/kernels.js';
 import { tidyGlRenderer, tolerateUncapturedErrorHandlers } from '../../src-main/backends/gpu/runtime.js';
 import { planTiles, splitEvenly } from '../../src-main/backends/gpu/tiling.js';
@@ -134,7 +134,7 @@ test('every kernel translates to WGSL with gpu.js WebGPU translator', async () =
       for (const kind of name === 'lossChunk' || name === 'betaTerm' ? [0, 1, 2, 3] : [0]) {
         const k = gpu.createKernel(fn.toString(), {
           output: [6, 5],
-          constants: { inner: 4, rank: 4, kind, beta: 1.5, eps: EPSILON, chunk: 2, chunks: 3, rows: 5 },
+          constants: { inner: 4, rank: 4, kind, beta: 1.5, eps: EPSILON, chunk: 2, chunks: 3, rows: 5, cols: 3 },
           precision: 'single',
         });
         const inputs = Array.from({ length: args }, () => new Input(new Float32Array(36), [6, 6]));
@@ -392,5 +392,163 @@ test('a short factorize per solver on the gpu backend follows the reference back
     assert.ok(Math.abs(got.loss - want.loss) <= 1e-3 * want.loss, `${what}: loss ${got.loss} vs ${want.loss}`);
     assert.ok(Math.abs(got.relErr - want.relErr) <= 1e-3 * want.relErr, `${what}: relErr ${got.relErr} vs ${want.relErr}`);
     assertClose(got.H.data, want.H.data, `${what}: H`, 1e-3);
+  }
+});
+
+// ---- Frobenius MU resident on the device (BoundV.muFrobenius) --------------------------------------------------------
+
+/** The engine's Frobenius MU (solvers/mu.ts) in float64 on the host, and the loss terms of the result. */
+function muOnHost(v: Matrix, w0: Matrix, h0: Matrix, iterations: number): { W: Float64Array; H: Float64Array; cross: number; quad: number } {
+  const { rows, cols } = v;
+  const rank = w0.cols;
+  const W = Float64Array.from(w0.data);
+  const H = Float64Array.from(h0.data);
+  const V = v.data;
+  const gram = (f: Float64Array, n: number, rankFirst: boolean): Float64Array => {
+    const g = new Float64Array(rank * rank);
+    for (let a = 0; a < rank; a++) {
+      for (let b = 0; b < rank; b++) {
+        let s = 0;
+        for (let t = 0; t < n; t++) s += rankFirst ? f[a * n + t]! * f[b * n + t]! : f[t * rank + a]! * f[t * rank + b]!;
+        g[a * rank + b] = s;
+      }
+    }
+    return g;
+  };
+  const wtv = (): Float64Array => {
+    const out = new Float64Array(rank * cols);
+    for (let k = 0; k < rank; k++) for (let j = 0; j < cols; j++) for (let i = 0; i < rows; i++) out[k * cols + j] += W[i * rank + k]! * V[i * cols + j]!;
+    return out;
+  };
+  for (let it = 0; it < iterations; it++) {
+    const hht = gram(H, cols, true);
+    const num = new Float64Array(rows * rank);
+    for (let i = 0; i < rows; i++) for (let k = 0; k < rank; k++) for (let j = 0; j < cols; j++) num[i * rank + k] += V[i * cols + j]! * H[k * cols + j]!;
+    const nextW = new Float64Array(rows * rank);
+    for (let i = 0; i < rows; i++) {
+      for (let k = 0; k < rank; k++) {
+        let d = 0;
+        for (let l = 0; l < rank; l++) d += W[i * rank + l]! * hht[l * rank + k]!;
+        nextW[i * rank + k] = W[i * rank + k]! * (num[i * rank + k]! / (d === 0 ? EPSILON : d));
+      }
+    }
+    W.set(nextW);
+    const wtw = gram(W, rows, false);
+    const numH = wtv();
+    const nextH = new Float64Array(rank * cols);
+    for (let k = 0; k < rank; k++) {
+      for (let j = 0; j < cols; j++) {
+        let d = 0;
+        for (let l = 0; l < rank; l++) d += wtw[k * rank + l]! * H[l * cols + j]!;
+        nextH[k * cols + j] = H[k * cols + j]! * (numH[k * cols + j]! / (d === 0 ? EPSILON : d));
+      }
+    }
+    H.set(nextH);
+  }
+  const numH = wtv();
+  const wtw = gram(W, rows, false);
+  const hht = gram(H, cols, true);
+  let cross = 0;
+  let quad = 0;
+  for (let c = 0; c < numH.length; c++) cross += numH[c]! * H[c]!;
+  for (let c = 0; c < wtw.length; c++) quad += wtw[c]! * hht[c]!;
+  return { W, H, cross, quad };
+}
+
+function copyOf(m: Matrix): Matrix {
+  return { rows: m.rows, cols: m.cols, data: Float32Array.from(m.data) };
+}
+
+/**
+ * The resident path against muOnHost: one call of three iterations, then three calls of one that resume, from a
+ * start whose last row of H is zero (so whole columns of denominators are zero and must read as EPSILON).
+ */
+async function checkResident(b: GpuBackend, label: string): Promise<void> {
+  const v = rand(23, 31, 41);
+  const w0 = rand(23, 4, 42);
+  const h0 = rand(4, 31, 43);
+  h0.data.fill(0, 3 * 31);
+  const want = muOnHost(v, w0, h0, 3);
+  const bound = (await b.bind(v)) as GpuBoundV;
+  try {
+    const W1 = copyOf(w0);
+    const H1 = copyOf(h0);
+    const once = await bound.muFrobenius(W1, H1, 3, false);
+    assert.ok(once, `${label}: muFrobenius declined`);
+    const W2 = copyOf(w0);
+    const H2 = copyOf(h0);
+    let terms = await bound.muFrobenius(W2, H2, 1, false);
+    for (let it = 1; it < 3; it++) terms = await bound.muFrobenius(W2, H2, 1, true);
+    // one iteration resumed: four dispatches, one to lay H out; W, H, H·Hᵀ with the cross row, and WᵀW read back
+    assert.equal(bound.residentCost.dispatches, 5, `${label}: dispatches of a resumed iteration`);
+    assert.equal(bound.residentCost.readbackBytes, 4 * (23 * 4 + 4 * 31 + 5 * 4 + 4 * 4), `${label}: readback bytes`);
+    for (const [what, W, H, t] of [
+      ['one call', W1, H1, once],
+      ['resumed calls', W2, H2, terms],
+    ] as const) {
+      assertClose(W.data, want.W, `${label} ${what}: W`, 1e-4);
+      assertClose(H.data, want.H, `${label} ${what}: H`, 1e-4);
+      assert.ok(H.data.slice(3 * 31).every((x) => x === 0), `${label} ${what}: the zero row of H stays zero`);
+      assert.ok(Math.abs(t!.cross - want.cross) <= 1e-5 * want.cross, `${label} ${what}: cross ${t!.cross} vs ${want.cross}`);
+      assert.ok(Math.abs(t!.quad - want.quad) <= 1e-5 * want.quad, `${label} ${what}: quad ${t!.quad} vs ${want.quad}`);
+    }
+  } finally {
+    await bound.dispose();
+  }
+}
+
+/** factorize (mu, Frobenius) on b against the reference backend, loss for loss, and proof that the resident path ran. */
+async function checkResidentFactorize(b: GpuBackend, label: string): Promise<void> {
+  const v = rand(37, 29, 51);
+  const seen: GpuBoundV[] = [];
+  const spy = Object.assign(Object.create(b) as GpuBackend, {
+    bind: async (m: Matrix) => {
+      const bound = (await b.bind(m)) as GpuBoundV;
+      seen.push(bound);
+      return bound;
+    },
+  });
+  const options = { rank: 5, solver: 'mu' as const, init: 'nndsvda' as const, maxIter: 12, tol: 0 };
+  const lossesGot: number[] = [];
+  const lossesWant: number[] = [];
+  const got = await factorize(v, { ...options, backend: spy, onProgress: (p) => lossesGot.push(p.loss) });
+  const want = await factorize(v, { ...options, backend: reference, onProgress: (p) => lossesWant.push(p.loss) });
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0]!.residentCost.calls, 12, `${label}: the resident path ran every iteration`);
+  assert.equal(got.iterations, 12);
+  assert.equal(lossesGot.length, lossesWant.length);
+  lossesGot.forEach((l, i) => assert.ok(Math.abs(l - lossesWant[i]!) <= 1e-3 * lossesWant[i]!, `${label}: loss at ${i} ${l} vs ${lossesWant[i]}`));
+  assert.ok(Math.abs(got.relErr - want.relErr) <= 1e-3 * want.relErr, `${label}: relErr ${got.relErr} vs ${want.relErr}`);
+  assertClose(got.W.data, want.W.data, `${label}: W`, 1e-3);
+  assertClose(got.H.data, want.H.data, `${label}: H`, 1e-3);
+}
+
+test('resident Frobenius MU on headless-gl follows the engine, in one tile and from a copy of tiled V', async (t) => {
+  for (const which of ['plain', 'tiled'] as const) {
+    const b = device(t, which);
+    if (!b) return;
+    await checkResident(b, which);
+    await checkResidentFactorize(b, which);
+  }
+});
+
+// The WebGPU path, which headless CI machines lack: run with NMF_TEST_WEBGPU=1 where Dawn finds an adapter (a
+// software one counts), e.g. Mesa's lavapipe through a newer glibc's loader:
+//   L=/path/to/glibc-2.38/lib; XDG_RUNTIME_DIR=/tmp NMF_TEST_WEBGPU=1 $L/ld-linux-x86-64.so.2 --library-path $L:... \
+//     $(which node) --test dist/test/backends/gpu.test.js
+test('resident Frobenius MU on WebGPU follows the engine (NMF_TEST_WEBGPU=1)', { skip: process.env.NMF_TEST_WEBGPU !== '1' && 'set NMF_TEST_WEBGPU=1 to run on a WebGPU adapter' }, async () => {
+  // one at a time: gpu.js shares one WebGPU device between instances and closing one closes it
+  for (const [which, tiles] of [
+    ['plain', {}],
+    ['tiled', { tileRows: 7, tileCols: 9 }],
+  ] as const) {
+    const b = await createGpuBackend({ modes: ['webgpu'], allowSoftware: true, hostMaxWork: 0, ...tiles });
+    try {
+      assert.match(b.label, /WebGPU/);
+      await checkResident(b, `webgpu ${which}`);
+      await checkResidentFactorize(b, `webgpu ${which}`);
+    } finally {
+      await b.dispose();
+    }
   }
 });

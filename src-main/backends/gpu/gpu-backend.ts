@@ -1,10 +1,11 @@
 // The gpu backend: V resident on the device in tiles, products with V and the β-divergence work done there, the
 // factors uploaded per call and the small results read back and summed in float64.
 
-import type { Backend, BoundV } from '../../engine/backends/backend.js';
+import type { Backend, BoundV, FrobeniusTerms } from '../../engine/backends/backend.js';
 import type { DType, FloatArray, Matrix } from '../../engine/matrix.js';
 import { GpuKernels } from './kernels.js';
 import type { DeviceMatrix, HostMatrix, ProductVariant } from './kernels.js';
+import { ResidentMu } from './resident-mu.js';
 import { labelFor, openRuntime } from './runtime.js';
 import type { GpuJsKernel, GpuMode, GpuRuntime } from './runtime.js';
 import { planTiles, rowBlock, spanLength, subBlock } from './tiling.js';
@@ -222,6 +223,10 @@ export class GpuBoundV implements BoundV {
   private readonly uploaders = new Map<string, GpuJsKernel>();
   private ownsV = false;
   private disposed = false;
+  /** The device-resident Frobenius updates, made on first use; false where V cannot be held whole. */
+  private resident: ResidentMu | null | false = null;
+  /** muFrobenius calls that ran, and the dispatches and bytes read back by the last one (for measurements and tests). */
+  residentCost = { calls: 0, dispatches: 0, readbackBytes: 0 };
 
   private constructor(
     private readonly backend: GpuBackend,
@@ -479,9 +484,38 @@ export class GpuBoundV implements BoundV {
     });
   }
 
+  /**
+   * Whole Frobenius MU iterations on the device (see BoundV.muFrobenius). Takes V whole: its tile when V is one tile,
+   * else a copy of V in one buffer when the device allows one that large; declines otherwise.
+   */
+  muFrobenius(W: Matrix, H: Matrix, iterations: number, resume: boolean): Promise<FrobeniusTerms | null> {
+    return this.backend.serial(async () => {
+      this.check();
+      const rank = this.checkFactors(W, H);
+      const { rows, cols } = this.matrix;
+      if (this.resident === null) {
+        const { maxElements, maxSide } = this.backend.runtime;
+        const fits = rows * cols <= maxElements && Math.max(rows, cols) + rank + 1 <= maxSide && (cols + rank) * rank <= maxElements;
+        const single = this.grid.rowSpans.length === 1 && this.grid.colSpans.length === 1;
+        this.resident = fits ? new ResidentMu(this.backend.kernels, single ? { tile: this.tiles[0]![0]! } : { host: this.matrix }) : false;
+      }
+      if (this.resident === false || iterations < 1) return null;
+      const terms = await this.resident.run(W, H, iterations, resume);
+      this.residentCost = { calls: this.residentCost.calls + 1, ...this.resident.lastRun };
+      return terms;
+    });
+  }
+
+  private dropResident(): void {
+    if (this.resident) this.resident.dispose();
+    this.resident = null;
+  }
+
   setCells(indices: Uint32Array, values: ArrayLike<number>): Promise<void> {
     return this.backend.serial(async () => {
       this.check();
+      // the resident updates hold V (or Vᵀ) as it was
+      this.dropResident();
       if (values.length !== indices.length) {
         throw new RangeError(`setCells: ${indices.length} indices but ${values.length} values`);
       }
@@ -525,6 +559,7 @@ export class GpuBoundV implements BoundV {
     return this.backend.serial(async () => {
       if (this.disposed) return;
       this.disposed = true;
+      this.dropResident();
       this.freeTiles();
       this.backend.forget(this);
     });

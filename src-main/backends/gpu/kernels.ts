@@ -155,6 +155,79 @@ function lossChunk(this: KernelThis, v: Grid, w: Grid, h: Grid): number {
   return acc;
 }
 
+// ---- Frobenius multiplicative updates kept on the device (see resident-mu.ts) ---------------------------------------
+// W is rows×rank and H is kept as Hᵀ (cols×rank), so both factors have the rank index fastest and every product with
+// V or Vᵀ reads the long index down the rows of both operands: neighbouring threads read neighbouring entries.
+
+// out[y][x] = a[x][y]
+function transpose(this: KernelThis, a: Grid): number {
+  return a[this.thread.x][this.thread.y];
+}
+
+// scikit-learn's W half-step in one pass: W ∘ (V·Hᵀ) / (W·HHᵀ), a zero denominator read as EPSILON as the engine does.
+// vt is Vᵀ (cols×rows), ht is Hᵀ, hht holds H·Hᵀ in its first rank rows.
+function muStepW(this: KernelThis, vt: Grid, ht: Grid, w: Grid, hht: Grid): number {
+  let num = 0;
+  for (let j = 0; j < this.constants.inner; j++) {
+    num += vt[j][this.thread.y] * ht[j][this.thread.x];
+  }
+  let den = 0;
+  for (let l = 0; l < this.constants.rank; l++) {
+    den += w[this.thread.y][l] * hht[l][this.thread.x];
+  }
+  if (den === 0) {
+    den = this.constants.eps;
+  }
+  return w[this.thread.y][this.thread.x] * (num / den);
+}
+
+// Rows y < cols: (VᵀW)[y][x], the H half-step's numerator in Hᵀ's layout; rows cols.. : (WᵀW)[y − cols][x]. One
+// dispatch for both, since both walk down the rows of W.
+function vtwAndGram(this: KernelThis, v: Grid, w: Grid): number {
+  let sum = 0;
+  if (this.thread.y < this.constants.cols) {
+    for (let i = 0; i < this.constants.inner; i++) {
+      sum += v[i][this.thread.y] * w[i][this.thread.x];
+    }
+  } else {
+    const k = this.thread.y - this.constants.cols;
+    for (let i = 0; i < this.constants.inner; i++) {
+      sum += w[i][k] * w[i][this.thread.x];
+    }
+  }
+  return sum;
+}
+
+// scikit-learn's H half-step in Hᵀ's layout: Hᵀ ∘ (VᵀW) / (Hᵀ·WᵀW), numerator and Gram matrix from vtwAndGram.
+function muStepH(this: KernelThis, ht: Grid, ng: Grid): number {
+  let den = 0;
+  for (let l = 0; l < this.constants.rank; l++) {
+    den += ht[this.thread.y][l] * ng[this.constants.cols + l][this.thread.x];
+  }
+  if (den === 0) {
+    den = this.constants.eps;
+  }
+  return ht[this.thread.y][this.thread.x] * (ng[this.thread.y][this.thread.x] / den);
+}
+
+// Rows y < rank: (H·Hᵀ)[y][x]; row rank: Σ_j (VᵀW)[j][x]·Hᵀ[j][x], the loss's cross term ⟨WᵀV, H⟩ for rank index x.
+function gramAndCross(this: KernelThis, ht: Grid, ng: Grid): number {
+  let sum = 0;
+  if (this.thread.y < this.constants.rank) {
+    for (let j = 0; j < this.constants.inner; j++) {
+      sum += ht[j][this.thread.y] * ht[j][this.thread.x];
+    }
+  } else {
+    for (let j = 0; j < this.constants.inner; j++) {
+      sum += ng[j][this.thread.x] * ht[j][this.thread.x];
+    }
+  }
+  return sum;
+}
+
+const RESIDENT_SOURCES = { copyTile, transpose, muStepW, vtwAndGram, muStepH, gramAndCross } as const;
+export type ResidentKernel = keyof typeof RESIDENT_SOURCES;
+
 const PRODUCT_SOURCES = { NN: mmNN, TN: mmTN, NT: mmNT, TT: mmTT } as const;
 export type ProductVariant = keyof typeof PRODUCT_SOURCES;
 
@@ -167,6 +240,11 @@ export const KERNEL_SOURCES: Readonly<Record<string, { fn: (...args: never[]) =>
   copyTile: { fn: copyTile, args: 1 },
   betaTerm: { fn: betaTerm, args: 3 },
   lossChunk: { fn: lossChunk, args: 3 },
+  transpose: { fn: transpose, args: 1 },
+  muStepW: { fn: muStepW, args: 4 },
+  vtwAndGram: { fn: vtwAndGram, args: 2 },
+  muStepH: { fn: muStepH, args: 2 },
+  gramAndCross: { fn: gramAndCross, args: 2 },
 };
 
 // ---- operands ------------------------------------------------------------------------------------------------------
@@ -198,6 +276,31 @@ interface Releasable {
   delete?: () => void;
 }
 
+// The parts of WebGPU (Dawn) readBack uses; the numbers are fixed by the WebGPU specification.
+const BUFFER_MAP_READ = 0x0001;
+const BUFFER_COPY_DST = 0x0008;
+const MAP_MODE_READ = 0x0001;
+interface GpuStagingBuffer {
+  readonly size: number;
+  mapAsync(mode: number, offset: number, size: number): Promise<void>;
+  getMappedRange(offset: number, size: number): ArrayBuffer;
+  unmap(): void;
+  destroy(): void;
+}
+interface WebGpuHandle {
+  readonly buffer: unknown;
+  readonly context: {
+    readonly device: {
+      createBuffer(descriptor: { size: number; usage: number }): GpuStagingBuffer;
+      createCommandEncoder(): {
+        copyBufferToBuffer(source: unknown, sourceOffset: number, destination: unknown, destinationOffset: number, size: number): void;
+        finish(): unknown;
+      };
+      readonly queue: { submit(commands: unknown[]): void };
+    };
+  };
+}
+
 /** Rows per thread in the loss reduction: enough threads to fill a GPU, few enough partial sums to read back. */
 export const LOSS_CHUNK = 32;
 
@@ -205,6 +308,10 @@ export class GpuKernels {
   private readonly cache = new Map<string, GpuJsKernel>();
   /** Kernels compiled so far, for tests and diagnostics. */
   compiled = 0;
+  /** What each resident kernel returned last, released when it runs again. */
+  private readonly lastOutput = new Map<GpuJsKernel, unknown>();
+  /** WebGPU: the buffer readBack maps, kept between calls. */
+  private staging: GpuStagingBuffer | null = null;
 
   constructor(private readonly rt: GpuRuntime) {}
 
@@ -317,6 +424,86 @@ export class GpuKernels {
     return flatten(await this.call(k, [v.handle, this.arg(w), this.arg(h)]), outRows, v.cols);
   }
 
+  /**
+   * Runs one of the resident kernels with its output kept on the device. Each (name, slot, operand shapes) has its
+   * own compiled kernel in `into` whose output the next call of it overwrites, so the handle it returned last time is
+   * released then; a kernel must not be given its own output (use two slots and alternate).
+   */
+  async resident(
+    name: ResidentKernel,
+    slot: string,
+    rows: number,
+    cols: number,
+    constants: Record<string, number>,
+    loop: number,
+    args: readonly Operand[],
+    into: Map<string, GpuJsKernel>,
+  ): Promise<DeviceMatrix> {
+    const key = `${name}:${slot}:${rows}x${cols}:${args.map(GpuKernels.sig).join(':')}`;
+    const k = this.kernel(key, RESIDENT_SOURCES[name], this.settings([cols, rows], constants, loop, true, false), into);
+    const handle = await this.call(k, args.map((a) => this.arg(a)));
+    const previous = this.lastOutput.get(k);
+    if (previous !== undefined && previous !== handle) this.releaseHandle(previous);
+    this.lastOutput.set(k, handle);
+    return { rows, cols, handle, temporary: true };
+  }
+
+  /** Destroys kernels made by resident() and what they hold. */
+  dropResident(into: Map<string, GpuJsKernel>): void {
+    for (const k of into.values()) {
+      const last = this.lastOutput.get(k);
+      if (last !== undefined) this.releaseHandle(last);
+      this.lastOutput.delete(k);
+      k.destroy();
+    }
+    into.clear();
+  }
+
+  private releaseHandle(handle: unknown): void {
+    if (this.rt.mode === 'webgpu') (handle as Releasable).delete?.();
+  }
+
+  /**
+   * Reads row ranges of device matrices back in one go: on WebGPU one copy into one staging buffer and one map, so
+   * the host waits for the device once. Returns one flat row-major array per part.
+   */
+  async readBack(parts: readonly { matrix: DeviceMatrix; fromRow: number; rows: number }[]): Promise<Float32Array[]> {
+    if (this.rt.mode !== 'webgpu') {
+      const out: Float32Array[] = [];
+      for (const { matrix, fromRow, rows } of parts) {
+        const all = flatten(await (matrix.handle as { toArray(): unknown }).toArray(), matrix.rows, matrix.cols);
+        out.push(all.slice(fromRow * matrix.cols, (fromRow + rows) * matrix.cols));
+      }
+      return out;
+    }
+    const handles = parts.map((p) => p.matrix.handle as WebGpuHandle);
+    const device = handles[0]?.context.device;
+    if (!device) return [];
+    const sizes = parts.map((p) => p.rows * p.matrix.cols * 4);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    if (!this.staging || this.staging.size < total) {
+      this.staging?.destroy();
+      this.staging = device.createBuffer({ size: total, usage: BUFFER_MAP_READ | BUFFER_COPY_DST });
+    }
+    const staging = this.staging;
+    const encoder = device.createCommandEncoder();
+    let offset = 0;
+    parts.forEach((p, n) => {
+      encoder.copyBufferToBuffer(handles[n]!.buffer, p.fromRow * p.matrix.cols * 4, staging, offset, sizes[n]!);
+      offset += sizes[n]!;
+    });
+    device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(MAP_MODE_READ, 0, total);
+    const data = new Float32Array(staging.getMappedRange(0, total).slice(0));
+    staging.unmap();
+    offset = 0;
+    return sizes.map((size) => {
+      const part = data.subarray(offset / 4, (offset + size) / 4);
+      offset += size;
+      return part;
+    });
+  }
+
   /** Done with a temporary: WebGPU counts references to its buffer; GL kernels simply reuse theirs. */
   release(x: DeviceMatrix): void {
     if (this.rt.mode === 'webgpu') (x.handle as Releasable).delete?.();
@@ -330,6 +517,8 @@ export class GpuKernels {
   destroy(): void {
     for (const k of this.cache.values()) k.destroy();
     this.cache.clear();
+    this.staging?.destroy();
+    this.staging = null;
   }
 }
 

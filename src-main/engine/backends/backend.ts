@@ -84,9 +84,23 @@ export interface BoundV {
     maxSweeps: number,
     stopBelow: number,
   ): { violation: number; sweeps: number } | null;
+  /**
+   * Optional: `iterations` whole iterations of Frobenius multiplicative updates without regularisation, in
+   * scikit-learn's order (W half-step, then H half-step; a zero denominator reads as EPSILON), with W and H kept by
+   * the backend between calls. Unless `resume`, W and H are taken from the arguments first; `resume` promises they
+   * are unchanged since the previous call returned. W and H are overwritten with the result before it resolves.
+   * Resolves to the loss terms of the result, or null to decline (the engine then updates W and H itself).
+   */
+  muFrobenius?(W: Matrix, H: Matrix, iterations: number, resume: boolean): Promise<FrobeniusTerms | null>;
   /** Overwrite V at flat indices (i·cols + j): how imputed values of missing cells reach the backend. */
   setCells(indices: Uint32Array, values: ArrayLike<number>): Promise<void>;
   dispose(): Promise<void>;
+}
+
+/** ⟨WᵀV, H⟩ and ⟨WᵀW, HHᵀ⟩, from which ½‖V−WH‖² = ½(‖V‖² − 2·cross + quad) without another pass over V. */
+export interface FrobeniusTerms {
+  cross: number;
+  quad: number;
 }
 
 /** Requested by users: a backend name, or 'auto' to take the best one that works here. */

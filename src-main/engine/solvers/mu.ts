@@ -47,6 +47,8 @@ export class MuSolver implements SolverSteps {
   private readonly numH: Matrix | null;
   private readonly denH: Matrix;
   private readonly products: SideProducts;
+  /** Whether the backend runs whole iterations itself (BoundV.muFrobenius): undecided, yes (W and H held there), or no. */
+  private resident: boolean | null;
 
   constructor(
     private readonly fit: Fit,
@@ -56,6 +58,9 @@ export class MuSolver implements SolverSteps {
     // The exponent that makes each update a majorisation–minimisation step.
     this.gamma = beta < 1 ? 1 / (2 - beta) : beta > 2 ? 1 / (beta - 1) : 1;
     this.products = new SideProducts(fit);
+    const { reg } = fit;
+    const plain = beta === 2 && fit.updateH && !fit.missing && reg.l1W <= 0 && reg.l2W <= 0 && reg.l1H <= 0 && reg.l2H <= 0;
+    this.resident = plain && fit.bound.muFrobenius ? null : false;
     const dtype = dtypeOf(fit.W);
     this.numW = beta === 2 ? null : allocate(fit.rows, fit.rank, dtype);
     this.denW = allocate(fit.rows, fit.rank, dtype);
@@ -86,6 +91,17 @@ export class MuSolver implements SolverSteps {
   async step(): Promise<StepResult> {
     const fit = this.fit;
     const { bound, W, H, beta, reg } = fit;
+
+    if (this.resident !== false) {
+      // W and H change only here between calls, so after the first call the backend's copies stay current
+      const terms = await bound.muFrobenius!(W, H, 1, this.resident === true);
+      if (terms) {
+        this.resident = true;
+        fit.invalidateHHt();
+        return { products: { side: 'terms', ...terms } };
+      }
+      this.resident = false;
+    }
 
     let VHt: Matrix | undefined;
     let HHt: Matrix | undefined;
