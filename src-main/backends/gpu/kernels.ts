@@ -464,21 +464,23 @@ export class GpuKernels {
   }
 
   /**
-   * Reads row ranges of device matrices back in one go: on WebGPU one copy into one staging buffer and one map, so
-   * the host waits for the device once. Returns one flat row-major array per part.
+   * Reads row ranges of device matrices back in one go and hands them to `consume`, which must copy what it keeps:
+   * the arrays are views of mapped memory on WebGPU, valid only during the call. On WebGPU that is one copy into one
+   * staging buffer and one map, so the host waits for the device once and the data is copied once more, into place.
    */
-  async readBack(parts: readonly { matrix: DeviceMatrix; fromRow: number; rows: number }[]): Promise<Float32Array[]> {
+  async readBack(parts: readonly { matrix: DeviceMatrix; fromRow: number; rows: number }[], consume: (data: Float32Array[]) => void): Promise<void> {
     if (this.rt.mode !== 'webgpu') {
       const out: Float32Array[] = [];
       for (const { matrix, fromRow, rows } of parts) {
         const all = flatten(await (matrix.handle as { toArray(): unknown }).toArray(), matrix.rows, matrix.cols);
-        out.push(all.slice(fromRow * matrix.cols, (fromRow + rows) * matrix.cols));
+        out.push(all.subarray(fromRow * matrix.cols, (fromRow + rows) * matrix.cols));
       }
-      return out;
+      consume(out);
+      return;
     }
     const handles = parts.map((p) => p.matrix.handle as WebGpuHandle);
     const device = handles[0]?.context.device;
-    if (!device) return [];
+    if (!device) return consume([]);
     const sizes = parts.map((p) => p.rows * p.matrix.cols * 4);
     const total = sizes.reduce((a, b) => a + b, 0);
     if (!this.staging || this.staging.size < total) {
@@ -494,14 +496,19 @@ export class GpuKernels {
     });
     device.queue.submit([encoder.finish()]);
     await staging.mapAsync(MAP_MODE_READ, 0, total);
-    const data = new Float32Array(staging.getMappedRange(0, total).slice(0));
-    staging.unmap();
-    offset = 0;
-    return sizes.map((size) => {
-      const part = data.subarray(offset / 4, (offset + size) / 4);
-      offset += size;
-      return part;
-    });
+    try {
+      const mapped = staging.getMappedRange(0, total);
+      offset = 0;
+      consume(
+        sizes.map((size) => {
+          const part = new Float32Array(mapped, offset, size / 4);
+          offset += size;
+          return part;
+        }),
+      );
+    } finally {
+      staging.unmap();
+    }
   }
 
   /** Done with a temporary: WebGPU counts references to its buffer; GL kernels simply reuse theirs. */

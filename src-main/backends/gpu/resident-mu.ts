@@ -76,19 +76,23 @@ export class ResidentMu {
       this.hht = await this.run1('gramAndCross', 'hht', rank + 1, rank, { inner: cols, rank }, cols, [this.ht, this.ng]);
     }
     const h = await this.run1('transpose', 'hout', rank, cols, {}, 0, [this.ht!]);
-    const [w, hh, hht, wtw] = await this.kernels.readBack([
-      { matrix: this.w, fromRow: 0, rows },
-      { matrix: h, fromRow: 0, rows: rank },
-      { matrix: this.hht!, fromRow: 0, rows: rank + 1 },
-      { matrix: this.ng!, fromRow: cols, rows: rank },
-    ]);
-    this.lastRun.readbackBytes = 4 * (w!.length + hh!.length + hht!.length + wtw!.length);
-    W.data.set(w!);
-    H.data.set(hh!);
     let cross = 0;
-    for (let k = 0; k < rank; k++) cross += hht![rank * rank + k]!;
     let quad = 0;
-    for (let c = 0; c < rank * rank; c++) quad += wtw![c]! * hht![c]!;
+    await this.kernels.readBack(
+      [
+        { matrix: this.w, fromRow: 0, rows },
+        { matrix: h, fromRow: 0, rows: rank },
+        { matrix: this.hht!, fromRow: 0, rows: rank + 1 },
+        { matrix: this.ng!, fromRow: cols, rows: rank },
+      ],
+      ([w, hh, hht, wtw]) => {
+        this.lastRun.readbackBytes = 4 * (w!.length + hh!.length + hht!.length + wtw!.length);
+        W.data.set(w!);
+        H.data.set(hh!);
+        for (let k = 0; k < rank; k++) cross += hht![rank * rank + k]!;
+        for (let c = 0; c < rank * rank; c++) quad += wtw![c]! * hht![c]!;
+      },
+    );
     return { cross, quad };
   }
 
