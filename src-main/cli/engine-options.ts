@@ -1,7 +1,8 @@
 // The engine flags every factorizing command shares (`factor`, `compress`, `batch`), parsed in one place.
 
-import { BETA_LOSSES, INITS, SOLVERS, type BetaLossName, type Init, type Solver } from '../engine/options.js';
+import { BETA_LOSSES, INITS, SOLVERS, type Init } from '../engine/options.js';
 import type { BackendRequest } from '../engine/backends/backend.js';
+import type { EngineSettings } from '../api/contract.js';
 import { choice, num, str, type OptionTable, type Parsed } from './args.js';
 import { UserError } from '../engine/errors.js';
 
@@ -38,17 +39,10 @@ export const ENGINE_HELP = `Engine options:
                             where the products run (default auto: GPU when one works, else the fast CPU)`;
 
 /** Engine settings from the command line; undefined means "the command's default". */
-export interface EngineFlags {
-  solver?: Solver;
-  betaLoss?: BetaLossName;
+export interface EngineFlags extends Partial<Omit<EngineSettings, 'init'>> {
+  /** The engine's inits, 'custom' included (the app offers only the computed ones). */
   init?: Init;
-  maxIter?: number;
-  tol?: number;
   targetRelErr?: number;
-  seed?: number;
-  alphaW?: number;
-  alphaH?: number | 'same';
-  l1Ratio?: number;
   backend: BackendRequest;
 }
 

@@ -25,9 +25,8 @@ export const DEFAULT_INIT: Exclude<Init, 'custom'> = 'nndsvda';
 export const DEFAULT_MAX_ITER = 200;
 export const DEFAULT_TOL = 1e-4;
 
-export interface EncoderSettings {
-  colorMode?: ColorMode;
-  bits?: QuantBits;
+/** The NMF settings of an image fit, by the names they have everywhere (command line, JSON, the app). */
+export interface ImageFitSettings {
   solver?: Solver;
   init?: Exclude<Init, 'custom'>;
   betaLoss?: BetaLossName | number;
@@ -37,6 +36,11 @@ export interface EncoderSettings {
   alphaW?: number;
   alphaH?: number | 'same';
   l1Ratio?: number;
+}
+
+export interface EncoderSettings extends ImageFitSettings {
+  colorMode?: ColorMode;
+  bits?: QuantBits;
   /** Where the products with V run; passed in by the caller, never chosen here. */
   backend: Backend;
   signal?: CancelSignal;

@@ -3,7 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ImageEncoder } from '../codec/encoder.js';
-import type { Encoded, EncoderProgress, RankProbe } from '../codec/encoder.js';
+import type { Encoded, EncoderProgress, ImageFitSettings, RankProbe } from '../codec/encoder.js';
 import { compareJpeg as jpegBaseline } from '../codec/jpeg-compare.js';
 import { encodeImage, OUTPUT_FORMATS, readImage } from '../codec/image-io.js';
 import type { OutputFormat } from '../codec/image-io.js';
@@ -16,7 +16,7 @@ import { COLOR_MODES, QUANT_BITS } from '../codec/types.js';
 import type { ColorMode, ImagePixels, QuantBits } from '../codec/types.js';
 import type { CompressRecord, RankChoice } from '../api/contract.js';
 import { throwIfCancelled, UserError } from '../engine/errors.js';
-import type { Backend, BetaLossName, CancelSignal, Init, Matrix, Solver } from '../engine/index.js';
+import type { Backend, BetaLossName, CancelSignal, Matrix } from '../engine/index.js';
 import { checkWritable, writeFileAtomic } from '../formats/atomic.js';
 
 /**
@@ -25,7 +25,7 @@ import { checkWritable, writeFileAtomic } from '../formats/atomic.js';
  */
 export const DEFAULT_RATIO = 20;
 
-export interface CompressOptions {
+export interface CompressOptions extends ImageFitSettings {
   /** At most one of rank, psnr (dB) and ratio; none means ratio DEFAULT_RATIO. */
   rank?: number;
   psnr?: number;
@@ -37,15 +37,6 @@ export interface CompressOptions {
   /** Also measure a JPEG of the same byte size. */
   compareJpeg?: boolean;
   overwrite?: boolean;
-  solver?: Solver;
-  init?: Exclude<Init, 'custom'>;
-  betaLoss?: BetaLossName | number;
-  maxIter?: number;
-  tol?: number;
-  seed?: number;
-  alphaW?: number;
-  alphaH?: number | 'same';
-  l1Ratio?: number;
   backend: Backend;
   /** Why this backend was chosen (recorded as is). */
   backendReason?: string;
@@ -93,21 +84,13 @@ export interface CompressOutcome {
 }
 
 /** The settings a person picks (in the app, a batch or on the command line), by the names they share everywhere. */
-export interface ImageJobSettings {
+export interface ImageJobSettings extends Omit<ImageFitSettings, 'betaLoss'> {
+  betaLoss?: BetaLossName;
   choice?: RankChoice;
   colorMode?: ColorMode;
   bits?: QuantBits;
   preview?: boolean;
   compareJpeg?: boolean;
-  solver?: Solver;
-  init?: Exclude<Init, 'custom'>;
-  betaLoss?: BetaLossName;
-  maxIter?: number;
-  tol?: number;
-  seed?: number;
-  alphaW?: number;
-  alphaH?: number | 'same';
-  l1Ratio?: number;
   maxPixels?: number;
 }
 

@@ -9,23 +9,17 @@ import type { BetaLossName, Init, Solver } from '../engine/options.js';
 import { UserError, type CancelSignal } from '../engine/errors.js';
 import { readMatrixFile, writeMatrixFile } from '../formats/index.js';
 import { withBackend } from '../jobs/backends.js';
+import type { EngineSettings } from '../api/contract.js';
 
-export interface FactorRequest {
+export interface FactorRequest extends Partial<Omit<EngineSettings, 'init'>> {
+  /** The engine's inits, 'custom' included (the app offers only the computed ones). */
+  init?: Init;
   input: string;
   rank: number;
-  solver?: Solver;
-  betaLoss?: BetaLossName;
-  init?: Init;
   /** Paths of W0 and H0 for init 'custom'. */
   w0?: string;
   h0?: string;
-  maxIter?: number;
-  tol?: number;
   targetRelErr?: number;
-  seed?: number;
-  alphaW?: number;
-  alphaH?: number | 'same';
-  l1Ratio?: number;
   backend: BackendRequest;
   clipNegative?: boolean;
   /** Where W and H are written; nothing is written when absent. */

@@ -8,7 +8,7 @@ import { createReadStream, unlinkSync } from 'node:fs';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { CompressRecord } from '../../api/contract.js';
+import type { BatchSummary, CompressRecord } from '../../api/contract.js';
 import { writeFileAtomic } from '../../formats/atomic.js';
 
 /** One input's line in the reports: the compress record, plus where it sits under the output folder. */
@@ -22,16 +22,8 @@ export interface BatchRow extends CompressRecord {
 }
 
 /** What a run did, as `--json` prints last and the reports begin with. */
-export interface BatchTotals {
-  ok: number;
-  errors: number;
-  skipped: number;
-  /** Input files compressed now or already compressed by an earlier run (ok + skipped): their bytes. */
-  inputBytes: number;
-  /** The .nmfz files of those inputs: their bytes. */
-  outputBytes: number;
-  ms: number;
-}
+// inputBytes: the inputs compressed now or by an earlier run (ok + skipped); outputBytes: their .nmfz files
+export type BatchTotals = BatchSummary;
 
 export interface ReportHeader {
   totals: BatchTotals;
