@@ -3,7 +3,8 @@
 #   node_modules/  gpu.js, what it loads, and Dawn's linux-x64 build (the `webgpu` package) — nothing else
 #   dist/          the compiled benchmark and backends
 #   .runtime/bin/node               this machine's Node.js
-#   .runtime/vulkan/libvulkan.so.1  the Vulkan loader (Dawn's way to the GPU on Linux), for machines without one
+#   .runtime/vulkan/                the Vulkan loader (Dawn's way to the GPU on Linux) and the GL dispatch libraries
+#                                   NVIDIA's Vulkan driver loads, for machines without them
 #   .runtime/glibc/                 glibc, libstdc++ and libgcc from Debian 13: Dawn's build needs GLIBC_2.38 and
 #                                   GLIBCXX_3.4.32, newer than Debian 12's; used only where the machine's own are older
 # Run from the repository after `npm install`; needs apt-get and Debian's package servers. The pack is about 40 MiB.
@@ -36,12 +37,19 @@ mkdir -p "$LISTS/partial" "$APT/cache/archives/partial" "$APT/deb"
 echo 'deb http://deb.debian.org/debian trixie main' >"$APT/trixie.list"
 TRIXIE=(-o "Dir::Etc::SourceList=$APT/trixie.list" -o Dir::Etc::SourceParts=/dev/null -o "Dir::State::Lists=$LISTS" -o "Dir::Cache=$APT/cache")
 apt-get -q "${TRIXIE[@]}" update >/dev/null
-(cd "$APT/deb" && apt-get -q download libvulkan1 >/dev/null 2>&1 && apt-get -q "${TRIXIE[@]}" download libc6 libstdc++6 libgcc-s1 >/dev/null 2>&1)
-for deb in "$APT"/deb/*.deb; do
-  dpkg -x "$deb" "$APT/root"
+mkdir -p "$APT/deb/gl" "$APT/deb/c"
+# NVIDIA's Vulkan driver (libGLX_nvidia) needs the GL vendor-neutral dispatch libraries beside the loader
+(cd "$APT/deb/gl" && apt-get -q download libvulkan1 libglvnd0 libglx0 libgl1 libegl1 libopengl0 libgles2 >/dev/null 2>&1)
+(cd "$APT/deb/c" && apt-get -q "${TRIXIE[@]}" download libc6 libstdc++6 libgcc-s1 >/dev/null 2>&1)
+for part in gl c; do
+  for deb in "$APT/deb/$part"/*.deb; do
+    dpkg -x "$deb" "$APT/root-$part"
+  done
 done
-LIB="$APT/root/usr/lib/x86_64-linux-gnu"
-cp -L "$LIB"/libvulkan.so.1 "$STAGE/.runtime/vulkan/"
+for lib in "$APT/root-gl/usr/lib/x86_64-linux-gnu"/*.so.[0-9]; do
+  cp -L "$lib" "$STAGE/.runtime/vulkan/"
+done
+LIB="$APT/root-c/usr/lib/x86_64-linux-gnu"
 for lib in ld-linux-x86-64.so.2 libc.so.6 libm.so.6 libdl.so.2 libpthread.so.0 librt.so.1 libstdc++.so.6 libgcc_s.so.1; do
   cp -L "$LIB/$lib" "$STAGE/.runtime/glibc/"
 done

@@ -60,12 +60,13 @@ if [ -n "$LIBSTDCXX" ] && grep -qa 'GLIBCXX_3.4.32' "$LIBSTDCXX" 2>/dev/null; th
 else
   say "libstdc++: ${LIBSTDCXX:-not found} lacks GLIBCXX_3.4.32 (Dawn will not load)"
 fi
-if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 '; then
+if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 ' || ! ldconfig -p 2>/dev/null | grep -q 'libGLdispatch\.so\.0 '; then
   if [ -e "$RUNTIME/vulkan/libvulkan.so.1" ]; then
-    export LD_LIBRARY_PATH="$RUNTIME/vulkan${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    say "vulkan loader: none installed; using the carried one"
+    # appended, so that libraries the machine has win over the carried ones
+    export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/usr/local/nvidia/lib64:/usr/lib/x86_64-linux-gnu:$RUNTIME/vulkan"
+    say "vulkan loader or GL dispatch: not installed; using the carried ones"
   else
-    say "vulkan loader: none installed (Dawn will find no adapter)"
+    say "vulkan loader or GL dispatch: not installed (Dawn may find no adapter)"
   fi
 fi
 ICDS="$(ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d 2>/dev/null | tr '\n' ' ')"
