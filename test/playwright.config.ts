@@ -14,7 +14,8 @@ export default defineConfig({
   use: {
     browserName: 'chromium',
     viewport: { width: 1400, height: 900 },
-    screenshot: 'only-on-failure',
+    // every test leaves a screenshot of its last state in test-results/ (and the HTML report): artifacts to look at
+    screenshot: 'on',
     trace: 'retain-on-failure',
     acceptDownloads: true,
     launchOptions: {
