@@ -1,6 +1,6 @@
 // The tasks worker threads run, with their payloads and results: the one list the pool and the worker share.
 
-import type { ComponentInfo, CompressRecord, ImageSettings, MatrixResult, MatrixSettings, MatrixView, Raster, RankCurvePoint } from '../api/contract.js';
+import type { ComponentInfo, CompressRecord, ImageDocumentInfo, ImageSettings, MatrixResult, MatrixSettings, MatrixView, Raster, RankCurvePoint } from '../api/contract.js';
 import type { NmfzContent } from '../codec/nmfz.js';
 import type { ImagePixels } from '../codec/types.js';
 import type { Matrix } from '../engine/matrix.js';
@@ -31,16 +31,8 @@ export interface FactorizedMatrix {
   imputed: MatrixResult['imputed'];
 }
 
-export interface OpenedImage {
-  format: string;
-  fileBytes: number;
-  width: number;
-  height: number;
-  channels: number;
-  bitDepth: 8 | 16;
-  hasAlpha: boolean;
-  original: Raster;
-}
+/** An opened image as the app describes it, less what the session adds (its id, kind and name). */
+export type OpenedImage = Omit<ImageDocumentInfo, 'kind' | 'documentId' | 'name'>;
 
 export interface CompressedImage {
   record: CompressRecord;
