@@ -6,7 +6,8 @@
 
 import { parseArgs } from 'node:util';
 import { createGpuBackend } from '../src-main/backends/gpu/index.js';
-import { allocate, type Matrix } from '../src-main/engine/matrix.js';
+import { allocate } from '../src-main/engine/matrix.js';
+import { randomMatrix } from './cases.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -20,16 +21,6 @@ const size = Number(args.size);
 const rank = Number(args.rank);
 const repeats = Number(args.repeats);
 
-function filled(rows: number, cols: number, seed: number): Matrix {
-  const m = allocate(rows, cols, 'float32');
-  let s = seed >>> 0;
-  for (let i = 0; i < m.data.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    m.data[i] = s / 4294967296;
-  }
-  return m;
-}
-
 async function time(what: string, op: () => Promise<unknown>): Promise<void> {
   await op(); // compiles the kernel
   const started = performance.now();
@@ -40,20 +31,20 @@ async function time(what: string, op: () => Promise<unknown>): Promise<void> {
 
 const gpu = await createGpuBackend({ allowSoftware: args['allow-software'] });
 console.log(`${gpu.label}; V ${size}×${size}, rank ${rank}, mean of ${repeats} calls after one warm-up`);
-const V = filled(size, size, 1);
-const W = filled(size, rank, 2);
-const H = filled(rank, size, 3);
+const V = randomMatrix(size, size, 1);
+const W = randomMatrix(size, rank, 2);
+const H = randomMatrix(rank, size, 3);
 let started = performance.now();
 const bound = await gpu.bind(V);
 console.log(`${'bind (upload V)'.padEnd(52)} ${(performance.now() - started).toFixed(3)} ms`);
-const tiny = filled(8, 8, 4);
+const tiny = randomMatrix(8, 8, 4);
 const tinyOut = allocate(8, 8, 'float32');
 await time('tiny 8×8 product, dispatch + readback', () => gpu.kernels.product('NN', { ...tiny, data: tiny.data as Float32Array }, { ...tiny, data: tiny.data as Float32Array }).then((r) => tinyOut.data.set(r)));
 await time(`WᵀV (${rank}×${size})`, () => bound.WtV(W, allocate(rank, size, 'float32')));
 await time(`V·Hᵀ (${size}×${rank})`, () => bound.VHt(H, allocate(size, rank, 'float32')));
 await time(`WᵀW (${rank}×${rank})`, () => bound.WtW(W, allocate(rank, rank, 'float32')));
 await time(`H·Hᵀ (${rank}×${rank})`, () => bound.HHt(H, allocate(rank, rank, 'float32')));
-const small = filled(rank, rank, 5);
+const small = randomMatrix(rank, rank, 5);
 await time(`W·(HHᵀ) (${size}×${rank}·${rank}×${rank})`, () => gpu.matmul(W, small, false, false, allocate(size, rank, 'float32')));
 await time(`(WᵀW)·H (${rank}×${rank}·${rank}×${size})`, () => gpu.matmul(small, H, false, false, allocate(rank, size, 'float32')));
 await time('½‖V−WH‖² (loss pass over V)', () => bound.betaDivergence(W, H, 2));
