@@ -365,6 +365,7 @@ function deviceSection(): string[] {
     const met = d.speedupPerIteration >= 20 ? 'met' : 'NOT met';
     lines.push(`GPU per iteration against the CPU backend on the same machine: ${d.speedupPerIteration.toFixed(2)}× faster; at least 20× wanted: ${met}.`, '');
   }
+  if (d.timing) lines.push(`Timing: ${d.timing}.`, '');
   if (d.note) lines.push(d.note, '');
   return lines;
 }
@@ -373,6 +374,8 @@ interface DeviceResults {
   date?: string;
   /** What a reader needs to know about this run, written by whoever committed it. */
   note?: string;
+  /** How the time per iteration was taken. */
+  timing?: string;
   problem: { rows: number; cols: number; rank: number; maxIter: number };
   machine: { node: string; cpus: number; cpuModel: string; card?: string };
   runs: { backend: string; label?: string; ok: boolean; reason?: string; seconds?: number; secondsPerIteration?: number; iterations?: number; relErr?: number }[];

@@ -1,6 +1,6 @@
 // Where the gpu backend's time goes: each product with V and each factor-sized product of one Frobenius MU
-// iteration, timed alone on a bound V, the floor of one tiny dispatch with its readback, and one iteration of the
-// resident MU path that the solver uses instead where it can.
+// iteration, timed alone on a bound V, the floor of one tiny dispatch with its readback, and iterations of the
+// resident MU path that the solver uses instead where it can, read back every iteration and every tenth.
 //
 //   node dist/bench/gpu-profile.js [--size 4096] [--rank 64] [--repeats 10] [--allow-software]
 
@@ -21,11 +21,12 @@ const size = Number(args.size);
 const rank = Number(args.rank);
 const repeats = Number(args.repeats);
 
-async function time(what: string, op: () => Promise<unknown>): Promise<void> {
+/** Mean time of op after a warm-up, divided by `per` (the operations that one call of op does). */
+async function time(what: string, op: () => Promise<unknown>, per = 1): Promise<void> {
   await op(); // compiles the kernel
   const started = performance.now();
   for (let i = 0; i < repeats; i++) await op();
-  const ms = (performance.now() - started) / repeats;
+  const ms = (performance.now() - started) / repeats / per;
   console.log(`${what.padEnd(52)} ${ms.toFixed(3)} ms`);
 }
 
@@ -49,13 +50,18 @@ await time(`W·(HHᵀ) (${size}×${rank}·${rank}×${rank})`, () => gpu.matmul(W
 await time(`(WᵀW)·H (${rank}×${rank}·${rank}×${size})`, () => gpu.matmul(small, H, false, false, allocate(rank, size, 'float32')));
 await time('½‖V−WH‖² (loss pass over V)', () => bound.betaDivergence(W, H, 2));
 if (bound.muFrobenius) {
-  // what the MU solver runs per iteration on this backend: W and H stay on the device between calls
+  // what the MU solver runs per iteration on this backend: W and H stay on the device between calls; an iteration
+  // that is watched reads W, H and the loss terms back, one that is not is only queued
   let resume = false;
-  await time('one resident MU iteration (W, H kept on the device)', async () => {
-    const terms = await bound.muFrobenius!(W, H, 1, resume);
-    if (!terms) throw new Error('the resident MU path declined');
+  const iterate = async (read: boolean): Promise<void> => {
+    const ran = await bound.muFrobenius!(W, H, 1, resume, read);
+    if (!ran) throw new Error('the resident MU path declined');
     resume = true;
-  });
+  };
+  await time('one resident MU iteration, read back (watched)', () => iterate(true));
+  await time('resident MU iteration, every tenth read back', async () => {
+    for (let it = 1; it <= 10; it++) await iterate(it === 10);
+  }, 10);
 }
 started = performance.now();
 await bound.dispose();

@@ -51,7 +51,11 @@ export interface Evaluation {
 export interface SolverSteps {
   /** Called once before iteration 1, with the evaluation of the starting point when there is one. */
   start?(initial: Evaluation | null): Promise<void>;
-  step(iteration: number): Promise<StepResult>;
+  /**
+   * One iteration. `observed` says whether the loop looks at W, H or the loss after it; when it does not, a backend
+   * that keeps the factors on a device may leave the host's copies stale and skip the wait for the device.
+   */
+  step(iteration: number, observed: boolean): Promise<StepResult>;
   /** Whether the stopping rule needs the loss after this iteration. */
   needsLoss(iteration: number): boolean;
   /** Whether the stopping rule says this iteration is the last ('tol'). */
@@ -226,10 +230,12 @@ export async function runLoop(fit: Fit, solver: SolverSteps, options: LoopOption
     await fit.breathe();
     throwIfCancelled(signal);
     if (fit.missing) await fit.missing.impute(fit.bound, fit.W, fit.H);
-    const step = await solver.step(iteration);
+    // the loop only ever stops after an iteration it evaluates, or after the last one
+    const evaluated = watching || solver.needsLoss(iteration);
+    const step = await solver.step(iteration, evaluated || iteration === maxIter);
     iterations = iteration;
     products = step.products;
-    last = watching || solver.needsLoss(iteration) ? await fit.evaluate(products, watching) : null;
+    last = evaluated ? await fit.evaluate(products, watching) : null;
     if (watching) report(iteration, last!);
     if (targetRelErr !== undefined && last!.relErr! <= targetRelErr) {
       stopReason = 'targetRelErr';

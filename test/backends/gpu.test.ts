@@ -134,7 +134,7 @@ test('every kernel translates to WGSL with gpu.js WebGPU translator', async () =
       for (const kind of name === 'lossChunk' || name === 'betaTerm' ? [0, 1, 2, 3] : [0]) {
         const k = gpu.createKernel(fn.toString(), {
           output: [6, 5],
-          constants: { inner: 4, rank: 4, kind, beta: 1.5, eps: EPSILON, chunk: 2, chunks: 3, rows: 5, cols: 3 },
+          constants: { inner: 4, rank: 4, kind, beta: 1.5, eps: EPSILON, chunk: 2, chunks: 3, rows: 5, cols: 3, runs: 2 },
           precision: 'single',
         });
         const inputs = Array.from({ length: args }, () => new Input(new Float32Array(36), [6, 6]));
@@ -464,31 +464,42 @@ function copyOf(m: Matrix): Matrix {
  * start whose last row of H is zero (so whole columns of denominators are zero and must read as EPSILON).
  */
 async function checkResident(b: GpuBackend, label: string): Promise<void> {
-  const v = rand(23, 31, 41);
+  // 300 columns: H·Hᵀ is summed in runs of 128 columns, so three runs, the last one short
+  const cols = 300;
+  const v = rand(23, cols, 41);
   const w0 = rand(23, 4, 42);
-  const h0 = rand(4, 31, 43);
-  h0.data.fill(0, 3 * 31);
+  const h0 = rand(4, cols, 43);
+  h0.data.fill(0, 3 * cols);
   const want = muOnHost(v, w0, h0, 3);
   const bound = (await b.bind(v)) as GpuBoundV;
   try {
     const W1 = copyOf(w0);
     const H1 = copyOf(h0);
-    const once = await bound.muFrobenius(W1, H1, 3, false);
-    assert.ok(once, `${label}: muFrobenius declined`);
+    const once = (await bound.muFrobenius(W1, H1, 3, false, true))?.terms;
+    assert.ok(once, `${label}: muFrobenius declined or read nothing`);
     const W2 = copyOf(w0);
     const H2 = copyOf(h0);
-    let terms = await bound.muFrobenius(W2, H2, 1, false);
-    for (let it = 1; it < 3; it++) terms = await bound.muFrobenius(W2, H2, 1, true);
-    // one iteration resumed: four dispatches, one to lay H out; W, H, H·Hᵀ with the cross row, and WᵀW read back
-    assert.equal(bound.residentCost.dispatches, 5, `${label}: dispatches of a resumed iteration`);
-    assert.equal(bound.residentCost.readbackBytes, 4 * (23 * 4 + 4 * 31 + 5 * 4 + 4 * 4), `${label}: readback bytes`);
+    let terms = (await bound.muFrobenius(W2, H2, 1, false, true))?.terms;
+    const afterFirst = [Float32Array.from(W2.data), Float32Array.from(H2.data)] as const;
+    // an iteration nobody looks at: queued on the device, nothing read back, the host's W and H left as they were
+    const unread = await bound.muFrobenius(W2, H2, 1, true, false);
+    assert.deepEqual(unread, { terms: null }, `${label}: an unread iteration returns no terms`);
+    assert.equal(bound.residentCost.dispatches, 5, `${label}: dispatches of an unread iteration`);
+    assert.equal(bound.residentCost.readbackBytes, 0, `${label}: bytes read back by an unread iteration`);
+    assert.deepEqual([W2.data, H2.data], afterFirst, `${label}: an unread iteration leaves the host's factors alone`);
+    terms = (await bound.muFrobenius(W2, H2, 1, true, true))?.terms;
+    // one iteration resumed: five dispatches, one to lay H out; W, H, H·Hᵀ with the cross row, and WᵀW read back
+    assert.equal(bound.residentCost.dispatches, 6, `${label}: dispatches of a resumed iteration`);
+    assert.equal(bound.residentCost.readbackBytes, 4 * (23 * 4 + 4 * cols + 5 * 4 + 4 * 4), `${label}: readback bytes`);
+    assert.equal(bound.residentCost.calls, 4, `${label}: calls`);
+    assert.equal(bound.residentCost.readbacks, 3, `${label}: calls that read back`);
     for (const [what, W, H, t] of [
       ['one call', W1, H1, once],
       ['resumed calls', W2, H2, terms],
     ] as const) {
       assertClose(W.data, want.W, `${label} ${what}: W`, 1e-4);
       assertClose(H.data, want.H, `${label} ${what}: H`, 1e-4);
-      assert.ok(H.data.slice(3 * 31).every((x) => x === 0), `${label} ${what}: the zero row of H stays zero`);
+      assert.ok(H.data.slice(3 * cols).every((x) => x === 0), `${label} ${what}: the zero row of H stays zero`);
       assert.ok(Math.abs(t!.cross - want.cross) <= 1e-5 * want.cross, `${label} ${what}: cross ${t!.cross} vs ${want.cross}`);
       assert.ok(Math.abs(t!.quad - want.quad) <= 1e-5 * want.quad, `${label} ${what}: quad ${t!.quad} vs ${want.quad}`);
     }
@@ -515,12 +526,31 @@ async function checkResidentFactorize(b: GpuBackend, label: string): Promise<voi
   const want = await factorize(v, { ...options, backend: reference, onProgress: (p) => lossesWant.push(p.loss) });
   assert.equal(seen.length, 1);
   assert.equal(seen[0]!.residentCost.calls, 12, `${label}: the resident path ran every iteration`);
+  assert.equal(seen[0]!.residentCost.readbacks, 12, `${label}: progress reports read every iteration back`);
   assert.equal(got.iterations, 12);
   assert.equal(lossesGot.length, lossesWant.length);
   lossesGot.forEach((l, i) => assert.ok(Math.abs(l - lossesWant[i]!) <= 1e-3 * lossesWant[i]!, `${label}: loss at ${i} ${l} vs ${lossesWant[i]}`));
   assert.ok(Math.abs(got.relErr - want.relErr) <= 1e-3 * want.relErr, `${label}: relErr ${got.relErr} vs ${want.relErr}`);
   assertClose(got.W.data, want.W.data, `${label}: W`, 1e-3);
   assertClose(got.H.data, want.H.data, `${label}: H`, 1e-3);
+
+  // Unwatched, only the iterations the loop evaluates read back: the last one without tol; with tol, also every
+  // tenth, where scikit-learn's rule looks at the loss.
+  for (const [tol, maxIter, readbacks] of [
+    [0, 12, 1],
+    [1e-12, 25, 3],
+  ] as const) {
+    const quiet = await factorize(v, { ...options, tol, maxIter, backend: spy });
+    const quietWant = await factorize(v, { ...options, tol, maxIter, backend: reference });
+    const bound = seen.at(-1)!;
+    assert.equal(seen.length, tol === 0 ? 2 : 3);
+    assert.equal(bound.residentCost.calls, maxIter, `${label} tol ${tol}: the resident path ran every iteration`);
+    assert.equal(bound.residentCost.readbacks, readbacks, `${label} tol ${tol}: iterations read back`);
+    assert.equal(quiet.iterations, maxIter);
+    assert.ok(Math.abs(quiet.relErr - quietWant.relErr) <= 1e-3 * quietWant.relErr, `${label} tol ${tol}: relErr ${quiet.relErr} vs ${quietWant.relErr}`);
+    assertClose(quiet.W.data, quietWant.W.data, `${label} tol ${tol}: W`, 1e-3);
+    assertClose(quiet.H.data, quietWant.H.data, `${label} tol ${tol}: H`, 1e-3);
+  }
 }
 
 test('resident Frobenius MU on headless-gl follows the engine, in one tile and from a copy of tiled V', async (t) => {

@@ -225,8 +225,11 @@ export class GpuBoundV implements BoundV {
   private disposed = false;
   /** The device-resident Frobenius updates, made on first use; false where V cannot be held whole. */
   private resident: ResidentMu | null | false = null;
-  /** muFrobenius calls that ran, and the dispatches and bytes read back by the last one (for measurements and tests). */
-  residentCost = { calls: 0, dispatches: 0, readbackBytes: 0 };
+  /**
+   * muFrobenius calls that ran and how many of them read back (waited for the device), and the dispatches and bytes
+   * read back by the last one (for measurements and tests).
+   */
+  residentCost = { calls: 0, readbacks: 0, dispatches: 0, readbackBytes: 0 };
 
   private constructor(
     private readonly backend: GpuBackend,
@@ -488,7 +491,7 @@ export class GpuBoundV implements BoundV {
    * Whole Frobenius MU iterations on the device (see BoundV.muFrobenius). Takes V whole: its tile when V is one tile,
    * else a copy of V in one buffer when the device allows one that large; declines otherwise.
    */
-  muFrobenius(W: Matrix, H: Matrix, iterations: number, resume: boolean): Promise<FrobeniusTerms | null> {
+  muFrobenius(W: Matrix, H: Matrix, iterations: number, resume: boolean, read: boolean): Promise<{ terms: FrobeniusTerms | null } | null> {
     return this.backend.serial(async () => {
       this.check();
       const rank = this.checkFactors(W, H);
@@ -500,9 +503,10 @@ export class GpuBoundV implements BoundV {
         this.resident = fits ? new ResidentMu(this.backend.kernels, single ? { tile: this.tiles[0]![0]! } : { host: this.matrix }) : false;
       }
       if (this.resident === false || iterations < 1) return null;
-      const terms = await this.resident.run(W, H, iterations, resume);
-      this.residentCost = { calls: this.residentCost.calls + 1, ...this.resident.lastRun };
-      return terms;
+      const terms = await this.resident.run(W, H, iterations, resume, read);
+      const { calls, readbacks } = this.residentCost;
+      this.residentCost = { calls: calls + 1, readbacks: readbacks + (read ? 1 : 0), ...this.resident.lastRun };
+      return { terms };
     });
   }
 

@@ -210,22 +210,42 @@ function muStepH(this: KernelThis, ht: Grid, ng: Grid): number {
   return ht[this.thread.y][this.thread.x] * (ng[this.thread.y][this.thread.x] / den);
 }
 
-// Rows y < rank: (H·Hᵀ)[y][x]; row rank: Σ_j (VᵀW)[j][x]·Hᵀ[j][x], the loss's cross term ⟨WᵀV, H⟩ for rank index x.
-function gramAndCross(this: KernelThis, ht: Grid, ng: Grid): number {
+// H·Hᵀ and the loss's cross term, in runs of `chunk` rows of Hᵀ: output row c·(rank+1) + r holds run c's share of
+// row r, where rows r < rank are (H·Hᵀ)[r][x] and row rank is Σ_j (VᵀW)[j][x]·Hᵀ[j][x], the cross term ⟨WᵀV, H⟩ for
+// rank index x. One sum down all of Hᵀ would give only (rank+1)·rank threads, too few to fill a GPU, each walking
+// all the columns; sumRuns then adds the runs up.
+function gramAndCrossRuns(this: KernelThis, ht: Grid, ng: Grid): number {
+  const run = Math.floor(this.thread.y / (this.constants.rank + 1));
+  const r = this.thread.y - run * (this.constants.rank + 1);
   let sum = 0;
-  if (this.thread.y < this.constants.rank) {
-    for (let j = 0; j < this.constants.inner; j++) {
-      sum += ht[j][this.thread.y] * ht[j][this.thread.x];
+  if (r < this.constants.rank) {
+    for (let t = 0; t < this.constants.chunk; t++) {
+      const j = run * this.constants.chunk + t;
+      if (j < this.constants.inner) {
+        sum += ht[j][r] * ht[j][this.thread.x];
+      }
     }
   } else {
-    for (let j = 0; j < this.constants.inner; j++) {
-      sum += ng[j][this.thread.x] * ht[j][this.thread.x];
+    for (let t = 0; t < this.constants.chunk; t++) {
+      const j = run * this.constants.chunk + t;
+      if (j < this.constants.inner) {
+        sum += ng[j][this.thread.x] * ht[j][this.thread.x];
+      }
     }
   }
   return sum;
 }
 
-const RESIDENT_SOURCES = { copyTile, transpose, muStepW, vtwAndGram, muStepH, gramAndCross } as const;
+// out[y][x] = Σ_c parts[c·rows + y][x]: the runs of gramAndCrossRuns added up.
+function sumRuns(this: KernelThis, parts: Grid): number {
+  let sum = 0;
+  for (let c = 0; c < this.constants.runs; c++) {
+    sum += parts[c * this.constants.rows + this.thread.y][this.thread.x];
+  }
+  return sum;
+}
+
+const RESIDENT_SOURCES = { copyTile, transpose, muStepW, vtwAndGram, muStepH, gramAndCrossRuns, sumRuns } as const;
 export type ResidentKernel = keyof typeof RESIDENT_SOURCES;
 
 const PRODUCT_SOURCES = { NN: mmNN, TN: mmTN, NT: mmNT, TT: mmTT } as const;
@@ -244,7 +264,8 @@ export const KERNEL_SOURCES: Readonly<Record<string, { fn: (...args: never[]) =>
   muStepW: { fn: muStepW, args: 4 },
   vtwAndGram: { fn: vtwAndGram, args: 2 },
   muStepH: { fn: muStepH, args: 2 },
-  gramAndCross: { fn: gramAndCross, args: 2 },
+  gramAndCrossRuns: { fn: gramAndCrossRuns, args: 2 },
+  sumRuns: { fn: sumRuns, args: 1 },
 };
 
 // ---- operands ------------------------------------------------------------------------------------------------------

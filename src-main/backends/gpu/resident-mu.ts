@@ -1,11 +1,18 @@
-// Frobenius multiplicative updates with V, Vᵀ, W and Hᵀ resident on the device: four dispatches an iteration, then
-// one more to lay H out for the host and a single readback of W, H and the loss terms.
+// Frobenius multiplicative updates with V, Vᵀ, W and Hᵀ resident on the device: five dispatches an iteration, and,
+// only when the engine will look, one more to lay H out for the host and a single readback of W, H and the loss
+// terms. Iterations nobody looks at are only queued, so the host never waits for the device between them.
 
 import type { FrobeniusTerms } from '../../engine/backends/backend.js';
 import type { Matrix } from '../../engine/matrix.js';
 import { EPSILON } from './kernels.js';
 import type { DeviceMatrix, GpuKernels } from './kernels.js';
 import type { GpuJsKernel } from './runtime.js';
+
+/**
+ * Columns of Hᵀ per run of the H·Hᵀ sums: for 4096 columns and rank 64, 32 runs give 133 120 threads of 128 steps,
+ * where one sum down all the columns would give 4 160 threads of 4 096 steps.
+ */
+const GRAM_RUN = 128;
 
 function float32(data: Matrix['data']): Float32Array {
   return data instanceof Float32Array ? data : Float32Array.from(data);
@@ -46,11 +53,19 @@ export class ResidentMu {
     return this.kernels.resident(name, slot, rows, cols, constants, loop, args, this.made);
   }
 
+  /** H·Hᵀ over the cross-term row, (rank+1)×rank, of the current Hᵀ and VᵀW: in runs of columns, then added up. */
+  private async gramAndCross(cols: number, rank: number): Promise<DeviceMatrix> {
+    const runs = Math.ceil(cols / GRAM_RUN);
+    const parts = await this.run1('gramAndCrossRuns', 'hhtRuns', runs * (rank + 1), rank, { inner: cols, rank, chunk: GRAM_RUN }, GRAM_RUN, [this.ht!, this.ng!]);
+    return this.run1('sumRuns', 'hht', rank + 1, rank, { runs, rows: rank + 1 }, runs, [parts]);
+  }
+
   /**
    * `iterations` whole iterations from W and H (uploaded first unless `resume`, which promises they are what the
-   * previous call left); W and H are overwritten with the result. Returns ⟨WᵀV, H⟩ and ⟨WᵀW, HHᵀ⟩ of the result.
+   * previous call left). With `read`, W and H are overwritten with the result and ⟨WᵀV, H⟩ and ⟨WᵀW, HHᵀ⟩ of the
+   * result are returned; without it the work is only queued on the device and null is returned.
    */
-  async run(W: Matrix, H: Matrix, iterations: number, resume: boolean): Promise<FrobeniusTerms> {
+  async run(W: Matrix, H: Matrix, iterations: number, resume: boolean, read: boolean): Promise<FrobeniusTerms | null> {
     const rows = W.rows;
     const cols = H.cols;
     const rank = W.cols;
@@ -61,9 +76,9 @@ export class ResidentMu {
       this.rank = rank;
       this.w = await this.run1('copyTile', 'w', rows, rank, {}, 0, [{ rows, cols: rank, data: float32(W.data) }]);
       this.ht = await this.run1('transpose', 'h', cols, rank, {}, 0, [{ rows: rank, cols, data: float32(H.data) }]);
-      // VᵀW and WᵀW of the starting W only give gramAndCross an operand of its usual shape; its Gram rows are needed
+      // VᵀW and WᵀW of the starting W only give gramAndCrossRuns an operand of its usual shape; its Gram rows are needed
       this.ng = await this.run1('vtwAndGram', 'ng', cols + rank, rank, { inner: rows, cols }, rows, [this.v, this.w]);
-      this.hht = await this.run1('gramAndCross', 'hht', rank + 1, rank, { inner: cols, rank }, cols, [this.ht, this.ng]);
+      this.hht = await this.gramAndCross(cols, rank);
       this.wSlot = 0;
       this.hSlot = 0;
     }
@@ -73,8 +88,9 @@ export class ResidentMu {
       this.ng = await this.run1('vtwAndGram', 'ng', cols + rank, rank, { inner: rows, cols }, rows, [this.v, this.w]);
       this.ht = await this.run1('muStepH', `h${this.hSlot}`, cols, rank, { rank, cols, eps: EPSILON }, rank, [this.ht!, this.ng]);
       this.hSlot ^= 1;
-      this.hht = await this.run1('gramAndCross', 'hht', rank + 1, rank, { inner: cols, rank }, cols, [this.ht, this.ng]);
+      this.hht = await this.gramAndCross(cols, rank);
     }
+    if (!read) return null;
     const h = await this.run1('transpose', 'hout', rank, cols, {}, 0, [this.ht!]);
     let cross = 0;
     let quad = 0;

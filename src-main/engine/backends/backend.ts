@@ -88,10 +88,12 @@ export interface BoundV {
    * Optional: `iterations` whole iterations of Frobenius multiplicative updates without regularisation, in
    * scikit-learn's order (W half-step, then H half-step; a zero denominator reads as EPSILON), with W and H kept by
    * the backend between calls. Unless `resume`, W and H are taken from the arguments first; `resume` promises they
-   * are unchanged since the previous call returned. W and H are overwritten with the result before it resolves.
-   * Resolves to the loss terms of the result, or null to decline (the engine then updates W and H itself).
+   * are unchanged since the previous call returned. With `read`, W and H are overwritten with the result and the
+   * loss terms of the result come back; without it nothing comes back (the host's W and H are left stale), so that
+   * iterations nobody looks at need not wait for the device. Resolves to null to decline (the engine then updates W
+   * and H itself).
    */
-  muFrobenius?(W: Matrix, H: Matrix, iterations: number, resume: boolean): Promise<FrobeniusTerms | null>;
+  muFrobenius?(W: Matrix, H: Matrix, iterations: number, resume: boolean, read: boolean): Promise<{ terms: FrobeniusTerms | null } | null>;
   /** Overwrite V at flat indices (i·cols + j): how imputed values of missing cells reach the backend. */
   setCells(indices: Uint32Array, values: ArrayLike<number>): Promise<void>;
   dispose(): Promise<void>;

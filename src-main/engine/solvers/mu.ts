@@ -88,17 +88,17 @@ export class MuSolver implements SolverSteps {
     return stop;
   }
 
-  async step(): Promise<StepResult> {
+  async step(_iteration: number, observed: boolean): Promise<StepResult> {
     const fit = this.fit;
     const { bound, W, H, beta, reg } = fit;
 
     if (this.resident !== false) {
       // W and H change only here between calls, so after the first call the backend's copies stay current
-      const terms = await bound.muFrobenius!(W, H, 1, this.resident === true);
-      if (terms) {
+      const ran = await bound.muFrobenius!(W, H, 1, this.resident === true, observed);
+      if (ran) {
         this.resident = true;
         fit.invalidateHHt();
-        return { products: { side: 'terms', ...terms } };
+        return ran.terms ? { products: { side: 'terms', ...ran.terms } } : {};
       }
       this.resident = false;
     }
