@@ -5,6 +5,7 @@
 //
 //   node dist/bench/bench.js [--cases camera,random1024] [--backends cpu,gpu,reference] [--rounds 3]
 //                            [--no-sklearn] [--no-memory]
+//   node dist/bench/bench.js --render-only     # results.md again from results.json and device-results.json
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -91,6 +92,8 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'no-sklearn': { type: 'boolean', default: false },
     'no-memory': { type: 'boolean', default: false },
+    // rewrites results.md from the last results.json and bench/device-results.json, measuring nothing
+    'render-only': { type: 'boolean', default: false },
   },
 });
 
@@ -199,7 +202,28 @@ function verdicts(rounds: Round[]): Verdict[] {
   });
 }
 
+/** results.md again from results.json as the last full run wrote it, e.g. after new device results came in. */
+function renderOnly(): void {
+  const saved = JSON.parse(readFileSync(path.join(repoRoot, 'bench', 'results.json'), 'utf8')) as {
+    machine: Parameters<typeof markdown>[6];
+    load: Parameters<typeof markdown>[7];
+    sklearn: Parameters<typeof markdown>[5];
+    rounds: Round[];
+    summaries: Summary[];
+    targets: Parameters<typeof markdown>[3];
+    memory: Parameters<typeof markdown>[4];
+  };
+  const cases = CASES.filter((c) => saved.rounds.some((r) => r.case === c.name));
+  const roundsWanted = Math.max(1, ...saved.rounds.map((r) => r.round));
+  writeFileSync(
+    path.join(repoRoot, 'bench', 'results.md'),
+    markdown(cases, saved.rounds, saved.summaries, saved.targets, saved.memory, saved.sklearn, saved.machine, saved.load, roundsWanted),
+  );
+  log('wrote bench/results.md from bench/results.json and bench/device-results.json');
+}
+
 async function main(): Promise<void> {
+  if (args['render-only']) return renderOnly();
   const cases = CASES.filter((c) => !args.cases || args.cases.split(',').includes(c.name));
   const wanted = args.backends?.split(',') ?? ['gpu', 'cpu', 'reference'];
   const roundsWanted = Math.max(1, Math.floor(Number(args.rounds)) || 1);
