@@ -5,6 +5,7 @@
 # the Vulkan loader and a newer glibc for machines without them); needs no network. Finishes within about 5 minutes.
 #
 #   OUT=/some/dir bash bench/device.sh            # defaults: SIZE=4096 RANK=64 ITER=200 BUDGET=110 (s per backend)
+#                                                 # PROFILE=0 skips the per-product profile (profile.txt) that follows
 set -uo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 
@@ -122,5 +123,12 @@ say "== benchmark (V ${SIZE}×${SIZE}, rank ${RANK}, ${ITER} iterations)"
 CARD="$(head -n 1 "$OUT/nvidia-smi.txt" 2>/dev/null | cut -d, -f1-2 | sed 's/, / (driver /; s/$/)/')"
 timeout --kill-after=10 $((BUDGET * 2 + 60)) "${RUN[@]}" dist/bench/gpu-device.js --out "$OUT" --size "$SIZE" --rank "$RANK" --iter "$ITER" --budget "$BUDGET" ${CARD:+--card "$CARD"} ${BENCH_FLAGS:-} 2>&1 | tee -a "$LOG"
 STATUS="${PIPESTATUS[0]}"
+
+if [ "${PROFILE:-1}" = 1 ] && [ -f dist/bench/gpu-profile.js ]; then
+  # where the GPU's time goes, product by product, in the same session (kept short: it is a diagnosis)
+  say "== profile (V ${SIZE}×${SIZE}, rank ${RANK})"
+  timeout --kill-after=10 120 "${RUN[@]}" dist/bench/gpu-profile.js --size "$SIZE" --rank "$RANK" --repeats 5 2>&1 | tee "$OUT/profile.txt" | tee -a "$LOG"
+fi
+
 say "== exit status $STATUS"
 exit "$STATUS"

@@ -5,7 +5,7 @@
 //   node dist/bench/gpu-profile.js [--size 4096] [--rank 64] [--repeats 10] [--allow-software]
 
 import { parseArgs } from 'node:util';
-import { createGpuBackend } from '../src-main/backends/gpu/index.js';
+import { GpuUnavailableError, createGpuBackend } from '../src-main/backends/gpu/index.js';
 import { allocate } from '../src-main/engine/matrix.js';
 import { randomMatrix } from './cases.js';
 
@@ -30,7 +30,10 @@ async function time(what: string, op: () => Promise<unknown>, per = 1): Promise<
   console.log(`${what.padEnd(52)} ${ms.toFixed(3)} ms`);
 }
 
-const gpu = await createGpuBackend({ allowSoftware: args['allow-software'] });
+const gpu = await createGpuBackend({ allowSoftware: args['allow-software'] }).catch((e: unknown) => {
+  console.log(`no GPU to profile: ${e instanceof GpuUnavailableError ? e.reasons.join('; ') : String(e)}`);
+  process.exit(3);
+});
 console.log(`${gpu.label}; V ${size}×${size}, rank ${rank}, mean of ${repeats} calls after one warm-up`);
 const V = randomMatrix(size, size, 1);
 const W = randomMatrix(size, rank, 2);
