@@ -336,8 +336,11 @@ export class GpuKernels {
 
   constructor(private readonly rt: GpuRuntime) {}
 
-  private settings(output: [number, number], constants: Record<string, number>, loop: number, pipeline: boolean, immutable: boolean): Record<string, unknown> {
+  private settings(output: [number, number], constants: Record<string, number>, loop: number, pipeline: boolean, immutable: boolean, integers = false): Record<string, unknown> {
     return {
+      // whole-number constants as integers: loop bounds become integer literals, which a shader compiler can unroll,
+      // instead of float comparisons it cannot see through (only for kernels whose constants are counts)
+      strictIntegers: integers,
       output,
       constants,
       precision: 'single',
@@ -413,7 +416,7 @@ export class GpuKernels {
       throw new RangeError(`product ${variant}: inner sizes differ (${a.rows}×${a.cols} and ${b.rows}×${b.cols})`);
     }
     const key = `mm${variant}:${GpuKernels.sig(a)}:${GpuKernels.sig(b)}`;
-    const k = this.kernel(key, PRODUCT_SOURCES[variant], this.settings([n, m], { inner }, inner, false, false));
+    const k = this.kernel(key, PRODUCT_SOURCES[variant], this.settings([n, m], { inner }, inner, false, false, true));
     return flatten(await this.call(k, [this.arg(a), this.arg(b)]), m, n);
   }
 
@@ -461,7 +464,7 @@ export class GpuKernels {
     into: Map<string, GpuJsKernel>,
   ): Promise<DeviceMatrix> {
     const key = `${name}:${slot}:${rows}x${cols}:${args.map(GpuKernels.sig).join(':')}`;
-    const k = this.kernel(key, RESIDENT_SOURCES[name], this.settings([cols, rows], constants, loop, true, false), into);
+    const k = this.kernel(key, RESIDENT_SOURCES[name], this.settings([cols, rows], constants, loop, true, false, true), into);
     const handle = await this.call(k, args.map((a) => this.arg(a)));
     const previous = this.lastOutput.get(k);
     if (previous !== undefined && previous !== handle) this.releaseHandle(previous);
