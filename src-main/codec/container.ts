@@ -36,9 +36,22 @@ function brotli(data: Uint8Array, quality: number): Buffer {
 }
 
 export function writeEnvelope(header: object, payload: Uint8Array, opts: WriteEnvelopeOptions = {}): Buffer {
-  const quality = opts.quality ?? 11;
-  const h = brotli(Buffer.from(JSON.stringify(header), 'utf8'), 11);
-  const p = brotli(payload, quality);
+  return assemble(compressHeader(header), brotli(payload, opts.quality ?? 11));
+}
+
+/**
+ * A file of this version's envelope with another header and the same payload, which is not compressed again: for
+ * what is only known once the file exists (its measured quality). `label` names the file in errors.
+ */
+export function rewrapEnvelope(bytes: Uint8Array, header: object, label: string): Buffer {
+  return assemble(compressHeader(header), readEnvelope(bytes, label).compressedPayload);
+}
+
+function compressHeader(header: object): Buffer {
+  return brotli(Buffer.from(JSON.stringify(header), 'utf8'), 11);
+}
+
+function assemble(h: Uint8Array, p: Uint8Array): Buffer {
   const out = Buffer.alloc(PREFIX_BYTES + h.length + p.length + CRC_BYTES);
   out.set(NMFZ_MAGIC, 0);
   out.writeUInt16LE(NMFZ_VERSION, 8);

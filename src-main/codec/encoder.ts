@@ -8,9 +8,9 @@ import { checkRank, imageToPlanes, isAchromatic, maxRank, minRank, planeLayouts,
 import type { PlaneLayout } from './colour.js';
 import type { WriteEnvelopeOptions } from './container.js';
 import type { SourceImage } from './image-io.js';
-import { compressionRatios, psnr, rawBytesOf } from './metrics.js';
+import { compressionRatios, psnr, rawBytesOf, relErr } from './metrics.js';
 import type { CompressionRatios } from './metrics.js';
-import { decodeNmfz, decodePixels, encodeNmfz, extractAlpha } from './nmfz.js';
+import { decodeNmfz, decodePixels, encodeNmfz, extractAlpha, storedQuality, withQuality } from './nmfz.js';
 import type { NmfzContent, NmfzHeader } from './nmfz.js';
 import { quantizePlane } from './quantize.js';
 import type { ColorMode, ImagePixels, QuantBits } from './types.js';
@@ -79,12 +79,17 @@ export interface RankFit {
 }
 
 /** A fit made into a file: its bytes, the decoded pixels (the ones everyone sees) and their PSNR. */
+/** What an encoded fit's header says of its SSIM until it is measured: six decimals, like every stored SSIM. */
+const SSIM_STAND_IN = 0.987654;
+
 export interface Encoded {
   fit: RankFit;
   bytes: Buffer;
   content: NmfzContent;
   decoded: ImagePixels;
   psnr: number;
+  /** ‖original − decoded‖ / ‖original‖ over all samples. */
+  relErr: number;
 }
 
 export interface RankProbe {
@@ -346,10 +351,32 @@ export class ImageEncoder {
   encode(fit: RankFit, opts: WriteEnvelopeOptions = {}): Encoded {
     const planes = fit.planes.map((p) => quantizePlane(p.W, p.H, this.bits));
     const content: NmfzContent = { header: this.header(fit), planes, alpha: this.alpha };
-    const bytes = encodeNmfz(content, { quality: opts.quality ?? this.settings.brotliQuality });
-    const read = decodeNmfz(bytes, this.source.name);
+    const label = this.source.name;
+    const unmeasured = encodeNmfz(content, { quality: opts.quality ?? this.settings.brotliQuality });
+    const read = decodeNmfz(unmeasured, label);
     const decoded = decodePixels(read);
-    return { fit, bytes, content: read, decoded, psnr: psnr(this.pixels, decoded) };
+    const p = psnr(this.pixels, decoded);
+    const e = relErr(this.pixels, decoded);
+    // The header carries the file's quality. SSIM costs more and is measured once, for the rank chosen, so a
+    // stand-in of the same printed width holds its place: the sizes a rank search compares are then, to a byte or
+    // two, those of the file written (see withSsim).
+    const bytes = withQuality(unmeasured, storedQuality(p, SSIM_STAND_IN, e), label);
+    return { fit, bytes, content: read, decoded, psnr: p, relErr: e };
+  }
+
+  /**
+   * An encoded fit with its measured SSIM in the header in place of the stand-in. The header is Brotli'd, so equal
+   * widths need not give equal sizes; the file must not outgrow the size a rank search compared against its
+   * target, so fewer decimals are tried, and at worst the SSIM is left out (null).
+   */
+  withSsim(e: Encoded, ssim: number): Encoded {
+    const label = this.source.name;
+    let bytes = e.bytes;
+    for (const decimals of [6, 5, 4, 3, 2, null]) {
+      bytes = withQuality(e.bytes, storedQuality(e.psnr, decimals === null ? null : ssim, e.relErr, decimals ?? 0), label);
+      if (bytes.length <= e.bytes.length) break;
+    }
+    return { ...e, bytes };
   }
 
   async encodeRank(total: number): Promise<Encoded> {

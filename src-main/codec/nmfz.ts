@@ -5,7 +5,7 @@ import { allocate } from '../engine/matrix.js';
 import type { Matrix } from '../engine/matrix.js';
 import { chromaOffset, planeLayouts, ycbcrToRgb } from './colour.js';
 import type { PlaneName } from './colour.js';
-import { inflatePayload, NMFZ_VERSION, readEnvelope, writeEnvelope } from './container.js';
+import { inflatePayload, NMFZ_VERSION, readEnvelope, rewrapEnvelope, writeEnvelope } from './container.js';
 import type { WriteEnvelopeOptions } from './container.js';
 import { DEFAULT_MAX_PIXELS } from './image-io.js';
 import { dequantizePlane, packCodes, packedLength, unpackCodes } from './quantize.js';
@@ -46,6 +46,44 @@ export interface NmfzHeader {
   original: { name: string; format: string; bytes: number };
   /** The program that wrote the file. */
   software: string;
+  /** Optional: how close the file's pixels came to the original's, measured when it was written. */
+  quality?: NmfzQuality;
+}
+
+/**
+ * The file's decoded pixels against the original, as the writer measured them: PSNR in dB (null when the pixels
+ * are identical, an infinite PSNR that JSON cannot hold), SSIM as scikit-image computes it (null when not stored),
+ * and ‖V−V̂‖/‖V‖. Not needed to decode; it lets a later run report a file it skips without the original at hand.
+ */
+export interface NmfzQuality {
+  psnr: number | null;
+  ssim: number | null;
+  relErr: number;
+}
+
+/**
+ * A quality record as it is stored: PSNR to 4 decimals, SSIM to `ssimDecimals` (6 unless the file must stay
+ * smaller), relErr to 6 significant digits.
+ */
+export function storedQuality(psnr: number, ssim: number | null, relErr: number, ssimDecimals = 6): NmfzQuality {
+  return {
+    psnr: Number.isFinite(psnr) ? Number(psnr.toFixed(4)) : null,
+    ssim: ssim === null ? null : Number(ssim.toFixed(ssimDecimals)),
+    relErr: Number(relErr.toPrecision(6)),
+  };
+}
+
+/** The bytes of a .nmfz file with `quality` in its header; the payload is kept as it is. */
+export function withQuality(bytes: Uint8Array, quality: NmfzQuality, label: string): Buffer {
+  const { header } = readNmfzHeader(bytes, label);
+  return rewrapEnvelope(bytes, { ...header, quality }, label);
+}
+
+function isQuality(q: unknown): q is NmfzQuality {
+  if (typeof q !== 'object' || q === null) return false;
+  const { psnr, ssim, relErr } = q as Record<string, unknown>;
+  const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  return (psnr === null || finite(psnr)) && (ssim === null || (finite(ssim) && ssim >= -1 && ssim <= 1)) && finite(relErr) && relErr >= 0;
 }
 
 export interface NmfzContent {
@@ -148,6 +186,8 @@ function validateHeader(raw: unknown, label: string, maxPixels: number): NmfzHea
   const o = h.original as Record<string, unknown> | undefined;
   if (!o || typeof o.name !== 'string' || typeof o.format !== 'string' || !isInt(o.bytes, 0, Number.MAX_SAFE_INTEGER)) bad('original');
   if (typeof h.software !== 'string') bad('software');
+  // decoding does not need it, so a malformed one is dropped rather than refusing the file
+  if ('quality' in h && !isQuality(h.quality)) delete h.quality;
   return raw as NmfzHeader;
 }
 

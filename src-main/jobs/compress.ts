@@ -7,7 +7,7 @@ import type { Encoded, EncoderProgress, ImageFitSettings, RankProbe } from '../c
 import { compareJpeg as jpegBaseline } from '../codec/jpeg-compare.js';
 import { encodeImage, OUTPUT_FORMATS, readImage } from '../codec/image-io.js';
 import type { OutputFormat } from '../codec/image-io.js';
-import { compressionRatios, rawBytesOf, relErr } from '../codec/metrics.js';
+import { compressionRatios, rawBytesOf } from '../codec/metrics.js';
 import { decodeNmfz, decodePixels, readNmfzHeader, storedFactors } from '../codec/nmfz.js';
 import type { NmfzContent, NmfzHeader } from '../codec/nmfz.js';
 import type { PlaneName } from '../codec/colour.js';
@@ -198,6 +198,8 @@ export async function compressImage(inputPath: string, outDir: string, options: 
 
   report({ stage: 'measuring', rank: best.fit.rank, iteration: 0, maxIter: 0 });
   const original = source.pixels;
+  const ssim = await ssimParallel(original, best.decoded);
+  best = encoder.withSsim(best, ssim);
   const ratios = encoder.ratios(best);
   const record: CompressRecord = {
     input: inputPath,
@@ -217,8 +219,8 @@ export async function compressImage(inputPath: string, outDir: string, options: 
     fileRatio: ratios.fileRatio,
     factorRatio: ratios.factorRatio,
     psnr: best.psnr,
-    ssim: await ssimParallel(original, best.decoded),
-    relErr: relErr(original, best.decoded),
+    ssim,
+    relErr: best.relErr,
     iterations: best.fit.iterations,
     backend: options.backend.name,
     ...(options.backendReason !== undefined ? { backendReason: options.backendReason } : {}),

@@ -119,7 +119,16 @@ describe('runBatch', () => {
     assert.equal(skippedCam.status, 'skipped');
     assert.equal(skippedCam.rank, 3, 'filled from the existing file');
     assert.equal(skippedCam.compressedBytes, camBytes.length);
-    assert.equal(skippedCam.psnr, null, 'not measured now');
+    // quality as the first run measured it, from the file's header (rounded as stored); timing is not carried
+    assert.ok(Math.abs(skippedCam.psnr - (cam.psnr as number)) < 1e-4, `psnr ${skippedCam.psnr} vs ${String(cam.psnr)}`);
+    assert.ok(Math.abs(skippedCam.ssim - (cam.ssim as number)) < 1e-6, `ssim ${skippedCam.ssim} vs ${String(cam.ssim)}`);
+    assert.ok(Math.abs(skippedCam.relErr - (cam.relErr as number)) < 1e-5 * (cam.relErr as number), `relErr ${skippedCam.relErr} vs ${String(cam.relErr)}`);
+    assert.equal(skippedCam.iterations, cam.iterations);
+    assert.equal(skippedCam.ms, null, 'not timed now');
+    const againCsv = parseCsv(await readFile(path.join(out, 'report.csv'), 'utf8'));
+    assert.ok(Math.abs(Number(againCsv.find((r) => r[0]!.endsWith('cam.png'))![6]) - (cam.psnr as number)) < 1e-3, 'the CSV has it too');
+    const againHtml = await readFile(path.join(out, 'report.html'), 'utf8');
+    assert.ok(againHtml.includes(`${(cam.psnr as number).toFixed(2)} dB`), 'the HTML has it too');
 
     // --overwrite: everything is done again, and the files are rewritten.
     const third = await runBatch(spec(out, { overwrite: true, settings: { choice: { rank: 4 }, maxIter: 30, backend: 'cpu' } }));

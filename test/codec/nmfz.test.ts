@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { NMFZ_MAGIC, NMFZ_VERSION } from '../../src-main/codec/container.js';
-import { decodeNmfz, decodePixels, encodeNmfz, readNmfzHeader } from '../../src-main/codec/nmfz.js';
+import { decodeNmfz, decodePixels, encodeNmfz, readNmfzHeader, storedQuality, withQuality } from '../../src-main/codec/nmfz.js';
 import type { NmfzContent, NmfzHeader } from '../../src-main/codec/nmfz.js';
 import { dequantizePlane, packCodes, quantizePlane, unpackCodes } from '../../src-main/codec/quantize.js';
 import { fromArray } from '../../src-main/engine/matrix.js';
@@ -121,6 +121,33 @@ test('encodeNmfz → decodeNmfz gives back the header, the codes and the alpha p
   assert.deepEqual(a.data, b.data);
   for (let p = 0; p < 20 * 12; p++) assert.equal(a.data[p * 4 + 3], c.alpha![p]);
   assert.equal(readNmfzHeader(bytes, 'x.nmfz').header.rank, 6);
+});
+
+test('withQuality puts the measured quality in the header and keeps the payload byte for byte', () => {
+  const c = sampleContent();
+  const bytes = encodeNmfz(c);
+  const plain = readNmfzHeader(bytes, 'x.nmfz');
+  assert.equal(plain.header.quality, undefined, 'none unless measured');
+  const q = storedQuality(31.234567891, 0.98765432, 0.0512345678);
+  assert.deepEqual(q, { psnr: 31.2346, ssim: 0.987654, relErr: 0.0512346 });
+  assert.deepEqual(storedQuality(Infinity, 1, 0), { psnr: null, ssim: 1, relErr: 0 }, 'identical pixels: no finite PSNR');
+  const measured = withQuality(bytes, q, 'x.nmfz');
+  const d = decodeNmfz(measured, 'x.nmfz');
+  assert.deepEqual(d.header, { ...c.header, quality: q });
+  assert.deepEqual(decodePixels(d).data, decodePixels(decodeNmfz(bytes, 'x.nmfz')).data);
+  // the compressed payload is the same bytes at the end of the file (before the CRC)
+  const payloadLength = bytes.readUInt32LE(16);
+  assert.deepEqual(measured.subarray(measured.length - 4 - payloadLength, -4), bytes.subarray(bytes.length - 4 - payloadLength, -4));
+});
+
+test('a malformed quality field is dropped, not a reason to refuse a file that decodes', () => {
+  const c = sampleContent();
+  for (const bad of [{ psnr: 'high', ssim: 0.9, relErr: 0.1 }, { psnr: 30, ssim: 2, relErr: 0.1 }, { psnr: 30, ssim: 0.9 }, 'good']) {
+    const bytes = encodeNmfz({ ...c, header: { ...c.header, quality: bad as never } });
+    const d = decodeNmfz(bytes, 'x.nmfz');
+    assert.equal('quality' in d.header, false, JSON.stringify(bad));
+    assert.deepEqual(decodePixels(d).data, decodePixels(decodeNmfz(encodeNmfz(c), 'x.nmfz')).data);
+  }
 });
 
 function expectUserError(fn: () => unknown, pattern: RegExp): void {

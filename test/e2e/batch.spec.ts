@@ -53,9 +53,25 @@ test('a folder of images is compressed file by file into the output folder', asy
     expect(Number(await cell.textContent())).toBeGreaterThan(5);
   }
   await expect(page.getByTestId('batch-saved')).toContainText(/saved|larger/);
+  // file name, ratio and PSNR as each row of a status shows them
+  const figures = async (status: string): Promise<string[]> => {
+    const out: string[] = [];
+    for (const row of await table.locator(`tr[data-status="${status}"]`).all()) {
+      out.push(`${await row.locator('td.file').textContent()} ${await row.getByTestId('batch-ratio').textContent()} ${await row.getByTestId('batch-psnr').textContent()}`);
+    }
+    return out.sort();
+  };
+  const compressed = await figures('ok');
 
   const written = filesUnder(out).filter((f) => f.endsWith('.nmfz'));
   expect(written).toHaveLength(3);
+
+  // The same batch again resumes: every image is skipped, and its row shows the ratio and PSNR that its file's
+  // header keeps from the first run.
+  await page.getByTestId('batch-start').click();
+  await expect(summary).toContainText('0 compressed, 1 failed, 3 skipped', { timeout: 60_000 });
+  await expect(table.locator('tr[data-status="skipped"]')).toHaveCount(3);
+  expect(await figures('skipped')).toEqual(compressed);
   // The originals are untouched.
   expect(filesUnder(input).sort()).toEqual(
     ['broken.png', 'cat.png', 'cup.jpg', path.join('nested', 'coins.png')].map((f) => path.join(input, f)).sort(),

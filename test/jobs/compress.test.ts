@@ -164,6 +164,31 @@ test('ratio target: the chosen rank meets it and one rank more, as fitted in the
   }
 });
 
+test('the header carries the quality the record reports, and the file is no larger than the size its rank was chosen by', async () => {
+  const out = tempDir();
+  try {
+    for (const [name, sample, choice] of [
+      ['ratio', samples.png8!, { ratio: 6 }],
+      ['psnr', samples.rgba8!, { psnr: 25 }],
+      ['rank', samples.png8!, { rank: 5 }],
+    ] as const) {
+      const o = await compressImage(sample.file, out.dir, { ...quick, ...choice, overwrite: true });
+      const r = o.record;
+      const { quality } = await readInfo(r.output!);
+      assert.ok(quality, `${name}: quality stored`);
+      assert.ok(Math.abs(quality.psnr! - r.psnr) <= 5e-5, `${name}: psnr ${quality.psnr} vs ${r.psnr}`);
+      // six decimals unless fewer were needed to keep the file within the size compared in the search
+      assert.ok(quality.ssim !== null && Math.abs(quality.ssim - r.ssim) <= 0.005, `${name}: ssim ${quality.ssim} vs ${r.ssim}`);
+      assert.ok(Math.abs(quality.relErr - r.relErr) <= 1e-5 * r.relErr, `${name}: relErr ${quality.relErr} vs ${r.relErr}`);
+      const probe = o.probes.find((p) => p.rank === r.rank)!;
+      assert.equal(statSync(r.output!).size, r.compressedBytes);
+      assert.ok(r.compressedBytes <= probe.compressedBytes, `${name}: ${r.compressedBytes} bytes written, ${probe.compressedBytes} compared`);
+    }
+  } finally {
+    out.cleanup();
+  }
+});
+
 test('ratio, fileRatio and factorRatio come from the one function, and readInfo reports the same', async () => {
   const out = tempDir();
   try {

@@ -174,6 +174,11 @@ function skippedRecord(file: WalkFile, nmfz: string, info: NmfzInfo, reason: str
     ratio: info.ratio,
     fileRatio: info.fileRatio,
     factorRatio: info.factorRatio,
+    // what the run that wrote the file measured, where its header says (NaN: not known, null in the reports)
+    psnr: info.quality ? (info.quality.psnr ?? Infinity) : NaN,
+    ssim: info.quality?.ssim ?? NaN,
+    relErr: info.quality?.relErr ?? NaN,
+    iterations: typeof info.nmf.iterations === 'number' ? info.nmf.iterations : NaN,
   };
 }
 

@@ -107,19 +107,23 @@ function finite(n: number | undefined): number | null {
   return n === undefined || !Number.isFinite(n) ? null : n;
 }
 
-/** Measured only when a file is compressed now: unknown (null) for one skipped because its output exists. */
-const MEASURED = new Set(['psnr', 'ssim', 'relErr', 'iterations', 'ms', 'jpegQuality', 'jpegBytes', 'jpegPsnr', 'jpegSsim']);
+/**
+ * Measured only when a file is compressed now: unknown (null) for one skipped because its output exists. Its PSNR,
+ * SSIM and relErr come from the file's header where the run that wrote it stored them (NaN where it did not).
+ */
+const MEASURED_NOW = new Set(['ms', 'jpegQuality', 'jpegBytes', 'jpegPsnr', 'jpegSsim']);
 
 /**
  * A record as the JSON outputs show it: numbers nobody measured are null rather than 0 (all of them for an input
- * that failed, the quality figures for one skipped), and so is an infinite PSNR, which JSON cannot hold.
+ * that failed, the timing and JPEG figures for one skipped, NaN for anything else unknown), and so is an infinite
+ * PSNR, which JSON cannot hold.
  */
 export function publicRecord(record: CompressRecord): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const unknownAll = record.status === 'error' || record.output === null;
   for (const [k, v] of Object.entries(record)) {
     if (typeof v !== 'number') out[k] = v;
-    else if (unknownAll || (record.status === 'skipped' && MEASURED.has(k))) out[k] = null;
+    else if (unknownAll || (record.status === 'skipped' && MEASURED_NOW.has(k))) out[k] = null;
     else out[k] = finite(v);
   }
   if (record.status !== 'ok' && record.backend === '') out.backend = null;
@@ -256,14 +260,16 @@ async function* htmlReport(header: ReportHeader, rows: AsyncIterable<BatchRow>, 
       }
     }
     const measured = row.status === 'ok';
+    // a skipped file's quality is known when its header carries it
+    const quality = measured || (row.status === 'skipped' && !Number.isNaN(row.psnr));
     const cells = [
       `<td class="thumbs">${thumbs}</td>`,
       `<td class="path">${escapeHtml(row.input)}${row.error ? `<div class="error">${escapeHtml(row.error)}</div>` : ''}</td>`,
       `<td class="status-${row.status}">${row.status}</td>`,
       `<td class="num">${shown ? row.rank : ''}</td>`,
       `<td class="num">${shown ? `${fixed(row.ratio, 1)}×` : ''}</td>`,
-      `<td class="num">${measured ? `${fixed(row.psnr, 2)} dB` : ''}</td>`,
-      `<td class="num">${measured ? fixed(row.ssim, 4) : ''}</td>`,
+      `<td class="num">${quality ? `${fixed(row.psnr, 2)} dB` : ''}</td>`,
+      `<td class="num">${quality ? fixed(row.ssim, 4) : ''}</td>`,
       ...(header.compareJpeg
         ? [`<td class="num">${measured && row.jpegPsnr !== undefined ? `${fixed(row.jpegPsnr, 2)} dB, SSIM ${fixed(row.jpegSsim ?? NaN, 4)}` : ''}</td>`]
         : []),
