@@ -83,6 +83,21 @@ export interface ImageDocumentInfo {
   bitDepth: 8 | 16;
   hasAlpha: boolean;
   original: Raster;
+  /** Opened from a .nmfz: what its header says of the image it was made from (the pixels shown are the file's). */
+  nmfz?: NmfzFacts;
+}
+
+/** What a .nmfz file's header says of its making. */
+export interface NmfzFacts {
+  /** The image it was made from: base name, format (png, jpeg, …) and size in bytes. */
+  original: { name: string; format: string; bytes: number };
+  rank: number;
+  colorMode: ColorMode;
+  /**
+   * The file's pixels against that original as measured when it was written (PSNR null: identical; SSIM null: not
+   * kept), or null for a file whose header does not keep them.
+   */
+  quality: { psnr: number | null; ssim: number | null; relErr: number } | null;
 }
 
 export interface MatrixDocumentInfo {

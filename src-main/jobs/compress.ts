@@ -309,6 +309,8 @@ export interface DecompressResult {
   bytes: number;
   /** The decoded pixels (as written, before any 8-bit reduction for JPEG or WebP). */
   pixels: ImagePixels;
+  /** The .nmfz file's header. */
+  header: NmfzHeader;
 }
 
 const EXTENSIONS: Record<OutputFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp', tiff: 'tif' };
@@ -336,6 +338,7 @@ export async function decompressFile(nmfzPath: string, outDir: string, options: 
     bitDepth: pixels.bitDepth,
     bytes: encoded.length,
     pixels,
+    header: content.header,
   };
 }
 

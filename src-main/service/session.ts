@@ -16,6 +16,7 @@ import type {
   JobProgress,
   MatrixResult,
   MatrixSettings,
+  NmfzFacts,
   Raster,
   ServiceEvent,
   ServiceOps,
@@ -155,7 +156,7 @@ export function createAppService(options: AppServiceOptions): AppService {
     return info;
   }
 
-  async function openImage(filePath: string, name: string, shown?: { format: string; fileBytes: number }): Promise<DocumentInfo> {
+  async function openImage(filePath: string, name: string, shown?: { format: string; fileBytes: number; nmfz: NmfzFacts }): Promise<DocumentInfo> {
     const opened = await pool.run('open-image', { path: filePath });
     const documentId = newId();
     const info: DocumentInfo = {
@@ -170,6 +171,7 @@ export function createAppService(options: AppServiceOptions): AppService {
       bitDepth: opened.bitDepth,
       hasAlpha: opened.hasAlpha,
       original: opened.original,
+      ...(shown ? { nmfz: shown.nmfz } : {}),
     };
     documents.set(documentId, { kind: 'image', info, path: filePath });
     return info;
@@ -178,7 +180,9 @@ export function createAppService(options: AppServiceOptions): AppService {
   /** A .nmfz opens as the image it stands for: decoded once into the scratch folder, then like any image. */
   async function openNmfz(filePath: string, name: string): Promise<DocumentInfo> {
     const decoded = await decompressFile(filePath, await scratch(), { format: 'png' });
-    return openImage(decoded.output, name, { format: 'NMFZ', fileBytes: (await stat(filePath)).size });
+    const { original, rank, colorMode, quality } = decoded.header;
+    const nmfz: NmfzFacts = { original, rank, colorMode, quality: quality ?? null };
+    return openImage(decoded.output, name, { format: 'NMFZ', fileBytes: (await stat(filePath)).size, nmfz });
   }
 
   async function open(filePath: string, name: string): Promise<DocumentInfo> {

@@ -29,6 +29,7 @@ test('Save .nmfz downloads the compressed file, Ctrl+S does the same, and the re
 
   const byKey = await download(page, () => page.keyboard.press('Control+s'));
   expect(byKey.bytes.equals(byButton.bytes)).toBe(true);
+  const psnr = await page.getByTestId('metric-psnr').textContent();
 
   const png = await download(page, async () => {
     await page.getByTestId('export-menu').click();
@@ -55,6 +56,13 @@ test('Save .nmfz downloads the compressed file, Ctrl+S does the same, and the re
   await expect(page.getByTestId('document-name')).toHaveText('chelsea.nmfz');
   const reopened = await page.getByTestId('view-original').evaluate((c: HTMLCanvasElement) => [...c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data]);
   expect(Buffer.from(reopened).equals(decoded)).toBe(true);
+  // Its caption says, from the file's header, what it was made from and how close it came to it.
+  const caption = page.getByTestId('caption-original');
+  await expect(caption).toContainText('made from chelsea.png');
+  const stored = /vs chelsea\.png: PSNR ([\d.]+) dB · SSIM 0\.\d{4}/.exec((await caption.textContent()) ?? '');
+  expect(stored, 'PSNR and SSIM in the caption').not.toBeNull();
+  // (2 decimals of the stored 4 against 2 of the measured value: a rounding step apart at most)
+  expect(Math.abs(Number(stored![1]) - Number(psnr))).toBeLessThanOrEqual(0.011);
 });
 
 test('a matrix result exports W as .npy and H as .csv; Ctrl+S offers them', async ({ page, server, tmp }) => {

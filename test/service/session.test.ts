@@ -173,10 +173,16 @@ describe('the app service', () => {
     await assert.rejects(service.openPath(path.join(dir, 'absent.png')), /absent\.png: no such file/);
     const info = await service.openPath(fixture('images', 'coins.png'));
     const jobId = await service.compressImage(info.documentId, { ...settings, maxIter: 5 });
-    await waitFor(doneOf(jobId));
+    const { record } = (await waitFor(doneOf(jobId))).result as ImageResult;
     const nmfz = path.join(dir, 'coins.nmfz');
     await writeFile(nmfz, (await service.exportResult(info.documentId, 'nmfz')).bytes);
     const reopened = await service.openPath(nmfz);
     assert.equal(reopened.kind === 'image' && reopened.format, 'NMFZ');
+    // what the file's header says of the image it was made from, and how close it came to it
+    const facts = reopened.kind === 'image' ? reopened.nmfz : undefined;
+    assert.ok(facts, 'an opened .nmfz says what it was made from');
+    assert.deepEqual([facts.original.name, facts.original.format, facts.rank, facts.colorMode], ['coins.png', 'png', record.rank, record.colorMode]);
+    assert.ok(facts.quality && Math.abs(facts.quality.psnr! - record.psnr) < 1e-4, `psnr ${facts.quality?.psnr} vs ${record.psnr}`);
+    assert.equal(info.kind === 'image' && info.nmfz, undefined, 'an image opened directly has none');
   });
 });

@@ -9,8 +9,9 @@ export const INFO_HELP = `Usage: nmf-studio info <file.nmfz>...
 
 Prints the header of a .nmfz file as JSON: file, formatVersion, width, height, channels, bitDepth,
 colorMode, rank, planes (name, rows, cols, rank), quantization, alpha, nmf (the settings it was made
-with), original (name, format, bytes), software, compressedBytes, rawBytes, ratio, fileRatio, factorRatio.
-The header's checksum is verified. With several files, one JSON object per line.
+with), original (name, format, bytes), software, quality (psnr, ssim, relErr against the original, as
+measured when the file was written; absent in files written before it was kept), compressedBytes,
+rawBytes, ratio, fileRatio, factorRatio. The header's checksum is verified. With several files, one JSON object per line.
 
 Exit codes: 0 success, 1 some file is not a readable .nmfz file, 2 bad usage.`;
 
