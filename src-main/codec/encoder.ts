@@ -82,6 +82,31 @@ export interface RankFit {
 /** What an encoded fit's header says of its SSIM until it is measured: six decimals, like every stored SSIM. */
 const SSIM_STAND_IN = 0.987654;
 
+/**
+ * Where the parabola through three points meets `level`, if it does within [lo, hi] (one crossing is taken; none,
+ * or a degenerate parabola, gives NaN).
+ */
+function parabolaCrossing(p0: { x: number; v: number }, p1: { x: number; v: number }, p2: { x: number; v: number }, level: number, lo: number, hi: number): number {
+  // Newton's form: v0 + d01·(x − x0) + d012·(x − x0)(x − x1)
+  const d01 = (p1.v - p0.v) / (p1.x - p0.x);
+  const d12 = (p2.v - p1.v) / (p2.x - p1.x);
+  const d012 = (d12 - d01) / (p2.x - p0.x);
+  const a = d012;
+  const b = d01 - d012 * (p0.x + p1.x);
+  const c = p0.v - d01 * p0.x + d012 * p0.x * p1.x - level;
+  if (![a, b, c].every(Number.isFinite)) return NaN;
+  if (Math.abs(a) < 1e-12 * Math.max(1, Math.abs(b))) return b === 0 ? NaN : inRange(-c / b);
+  const disc = b * b - 4 * a * c;
+  if (disc < 0) return NaN;
+  const root = Math.sqrt(disc);
+  const r1 = inRange((-b + root) / (2 * a));
+  return Number.isFinite(r1) ? r1 : inRange((-b - root) / (2 * a));
+
+  function inRange(r: number): number {
+    return r >= lo && r <= hi ? r : NaN;
+  }
+}
+
 export interface Encoded {
   fit: RankFit;
   bytes: Buffer;
@@ -387,13 +412,17 @@ export class ImageEncoder {
    * Probes ranks for the boundary of a condition that holds from some rank upwards ("reaches the PSNR", "is over the
    * byte budget"): returns the highest rank probed where it fails and the lowest where it holds, which are adjacent
    * unless the condition holds at the smallest rank or fails at the largest. The next rank is interpolated from the
-   * measured values over log rank (the curves are close to straight there) and falls back to bisection whenever an
-   * interpolated step did not halve the bracket, so few of the expensive probes are spent.
+   * measured values (over log rank for PSNR, over rank for bytes: the scales on which each is close to a straight
+   * line, and bent: a parabola through three probes does better than a chord). An interpolated probe that lands
+   * just short of the boundary it predicted is followed by steps of 1, 2, 4 … across it, since values wobble by a
+   * rank or two between neighbouring fits; otherwise the search falls back to bisection whenever an interpolated
+   * step did not halve the bracket. So few of the expensive probes are spent.
    */
   private async bracket(
     value: (e: Encoded) => number,
     threshold: number,
     onProbe: ((p: RankProbe) => void) | undefined,
+    scale: 'log' | 'linear',
     highest = this.maxRank,
   ): Promise<{ below: Encoded | null; above: Encoded | null; probes: RankProbe[] }> {
     const probes: RankProbe[] = [];
@@ -403,17 +432,30 @@ export class ImageEncoder {
       const e = await this.encodeRank(k);
       const p = this.probeOf(e);
       probes.push(p);
+      seen.push(point(e));
       onProbe?.(p);
       return e;
     };
     const holds = (e: Encoded): boolean => value(e) >= threshold;
+    const x = scale === 'log' ? Math.log : (r: number) => r;
+    const fromX = scale === 'log' ? Math.exp : (v: number) => v;
+    /** Every probe as (x, value), for interpolation. */
+    const seen: { x: number; v: number }[] = [];
+    const point = (e: Encoded): { x: number; v: number } => ({ x: x(e.fit.rank), v: value(e) });
+    /**
+     * The rank (not rounded) where the values cross the threshold between a and b: on the parabola through them and
+     * the probe nearest to them when there is one (the curves bend, and a chord misses by several ranks), else on
+     * the line through a and b.
+     */
     const interpolate = (a: Encoded, b: Encoded): number => {
-      const va = value(a);
-      const vb = value(b);
-      const xa = Math.log(a.fit.rank);
-      const xb = Math.log(b.fit.rank);
-      if (!(Number.isFinite(va) && Number.isFinite(vb)) || va === vb) return NaN;
-      return Math.round(Math.exp(xa + ((threshold - va) * (xb - xa)) / (vb - va)));
+      const pa = point(a);
+      const pb = point(b);
+      if (!(Number.isFinite(pa.v) && Number.isFinite(pb.v)) || pa.v === pb.v) return NaN;
+      const [xl, xh] = pa.x < pb.x ? [pa.x, pb.x] : [pb.x, pa.x];
+      const distance = (q: { x: number }): number => (q.x < xl ? xl - q.x : q.x > xh ? q.x - xh : 0);
+      const third = seen.filter((q) => q.x !== pa.x && q.x !== pb.x && Number.isFinite(q.v)).sort((m, n) => distance(m) - distance(n))[0];
+      const crossing = third ? parabolaCrossing(pa, pb, third, threshold, xl, xh) : NaN;
+      return fromX(Number.isFinite(crossing) ? crossing : pa.x + ((threshold - pa.v) * (pb.x - pa.x)) / (pb.v - pa.v));
     };
     const lo0 = this.minRank;
     const hi0 = highest;
@@ -429,7 +471,7 @@ export class ImageEncoder {
       if (above && below) break;
       if (above && above.fit.rank === lo0) break;
       if (below && below.fit.rank === hi0) break;
-      const guess = last ? interpolate(last, e) : NaN;
+      const guess = last ? Math.round(interpolate(last, e)) : NaN;
       last = e;
       if (above) {
         const r = above.fit.rank;
@@ -441,17 +483,30 @@ export class ImageEncoder {
     }
     // Refine to adjacent ranks.
     let bisectNext = false;
+    // After an interpolated probe just short of the boundary it predicted: steps of 1, 2, 4 … across the guess
+    let gallop: { from: number; dir: 1 | -1; step: number } | null = null;
     while (above && below && above.fit.rank - below.fit.rank > 1) {
       const lo = below.fit.rank;
       const hi = above.fit.rank;
-      const guess = interpolate(below, above);
-      k = bisectNext || !Number.isFinite(guess) ? Math.floor((lo + hi) / 2) : Math.min(hi - 1, Math.max(lo + 1, guess));
+      const guess = gallop || bisectNext ? NaN : interpolate(below, above);
+      const interpolated = Number.isFinite(guess);
       // Every rank strictly inside the bracket is still untried.
+      const inside = (r: number): number => Math.min(hi - 1, Math.max(lo + 1, r));
+      k = gallop ? inside(gallop.from + gallop.dir * gallop.step) : interpolated ? inside(Math.round(guess)) : Math.floor((lo + hi) / 2);
       const e = await probe(k);
-      const width = hi - lo;
-      if (holds(e)) above = e;
+      const held = holds(e);
+      if (held) above = e;
       else below = e;
-      bisectNext = !bisectNext && above.fit.rank - below.fit.rank > width / 2;
+      if (gallop) {
+        // still short of the boundary: a longer step; across it: the bracket is narrow now, interpolate inside it
+        gallop = (gallop.dir > 0 ? !held : held) ? { from: k, dir: gallop.dir, step: 2 * gallop.step } : null;
+      } else if (interpolated && (held ? guess > k - 1 : guess < k + 1)) {
+        // the boundary was predicted between k and its neighbour across the guess
+        gallop = { from: k, dir: held ? -1 : 1, step: 1 };
+      } else {
+        // an interpolated step that did not halve the bracket is followed by a bisection
+        bisectNext = !bisectNext && above.fit.rank - below.fit.rank > (hi - lo) / 2;
+      }
     }
     return { below, above, probes };
   }
@@ -471,7 +526,7 @@ export class ImageEncoder {
 
   /** The smallest total rank whose decoded image reaches `target` dB, up to searchCeiling. */
   async searchPsnr(target: number, onProbe?: (p: RankProbe) => void): Promise<{ best: Encoded; probes: RankProbe[] }> {
-    const { above, probes } = await this.bracket((e) => e.psnr, target, onProbe, this.searchCeiling);
+    const { above, probes } = await this.bracket((e) => e.psnr, target, onProbe, 'log', this.searchCeiling);
     if (!above) {
       const top = probes.reduce((a, b) => (b.psnr > a.psnr ? b : a));
       throw new UserError(
@@ -485,7 +540,7 @@ export class ImageEncoder {
   async searchRatio(target: number, onProbe?: (p: RankProbe) => void): Promise<{ best: Encoded; probes: RankProbe[] }> {
     const budget = rawBytesOf(this.pixels) / target;
     // "Over budget" holds from some rank upwards; the answer is the rank just below it.
-    const { below, probes } = await this.bracket((e) => e.bytes.length, Math.floor(budget) + 1, onProbe);
+    const { below, probes } = await this.bracket((e) => e.bytes.length, Math.floor(budget) + 1, onProbe, 'linear');
     if (!below) {
       const smallest = probes.reduce((a, b) => (b.compressedBytes < a.compressedBytes ? b : a));
       throw new UserError(`${this.source.name}: cannot reach ratio ${target} (rank ${smallest.rank} already gives ratio ${smallest.ratio.toFixed(2)})`);

@@ -189,6 +189,23 @@ test('the header carries the quality the record reports, and the file is no larg
   }
 });
 
+test('a ratio search on a photograph closes in on its rank in few probes, none of them twice', async () => {
+  // File size is close to a straight line in the rank, so the search interpolates on that scale and checks its
+  // prediction with the neighbouring rank: here two probes to bracket and two to close (bisecting would take more).
+  const out = tempDir();
+  try {
+    const photo = path.join(out.dir, 'astronaut256.png');
+    await sharp(fixture('images', 'astronaut.png')).resize(256).png().toFile(photo);
+    const o = await compressImage(photo, out.dir, { ...quick });
+    const ranks = o.probes.map((p) => p.rank);
+    assert.equal(new Set(ranks).size, ranks.length, `a rank probed twice: ${ranks.join(', ')}`);
+    assert.ok(ranks.includes(o.record.rank + 1), `rank ${o.record.rank + 1} was tried: ${ranks.join(', ')}`);
+    assert.ok(ranks.length <= 5, `${ranks.length} probes: ${ranks.join(', ')}`);
+  } finally {
+    out.cleanup();
+  }
+});
+
 test('ratio, fileRatio and factorRatio come from the one function, and readInfo reports the same', async () => {
   const out = tempDir();
   try {
