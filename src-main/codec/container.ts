@@ -40,11 +40,11 @@ export function writeEnvelope(header: object, payload: Uint8Array, opts: WriteEn
 }
 
 /**
- * A file of this version's envelope with another header and the same payload, which is not compressed again: for
- * what is only known once the file exists (its measured quality). `label` names the file in errors.
+ * A file of this version's envelope with another header and the payload of a read one, which is not compressed
+ * again: for what is only known once the file exists (its measured quality).
  */
-export function rewrapEnvelope(bytes: Uint8Array, header: object, label: string): Buffer {
-  return assemble(compressHeader(header), readEnvelope(bytes, label).compressedPayload);
+export function rewrapEnvelope(envelope: Envelope, header: object): Buffer {
+  return assemble(compressHeader(header), envelope.compressedPayload);
 }
 
 function compressHeader(header: object): Buffer {

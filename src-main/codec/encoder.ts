@@ -78,7 +78,6 @@ export interface RankFit {
   iterations: number;
 }
 
-/** A fit made into a file: its bytes, the decoded pixels (the ones everyone sees) and their PSNR. */
 /** What an encoded fit's header says of its SSIM until it is measured: six decimals, like every stored SSIM. */
 const SSIM_STAND_IN = 0.987654;
 
@@ -107,6 +106,7 @@ function parabolaCrossing(p0: { x: number; v: number }, p1: { x: number; v: numb
   }
 }
 
+/** A fit made into a file: its bytes, the decoded pixels (the ones everyone sees), their PSNR and relErr. */
 export interface Encoded {
   fit: RankFit;
   bytes: Buffer;
@@ -426,6 +426,11 @@ export class ImageEncoder {
     highest = this.maxRank,
   ): Promise<{ below: Encoded | null; above: Encoded | null; probes: RankProbe[] }> {
     const probes: RankProbe[] = [];
+    const x = scale === 'log' ? Math.log : (r: number) => r;
+    const fromX = scale === 'log' ? Math.exp : (v: number) => v;
+    /** Every probe as (x, value), for interpolation. */
+    const seen: { x: number; v: number }[] = [];
+    const point = (e: Encoded): { x: number; v: number } => ({ x: x(e.fit.rank), v: value(e) });
     // Only the bracket's ends are kept: each Encoded holds a whole decoded image.
     const probe = async (k: number): Promise<Encoded> => {
       throwIfCancelled(this.settings.signal);
@@ -437,11 +442,6 @@ export class ImageEncoder {
       return e;
     };
     const holds = (e: Encoded): boolean => value(e) >= threshold;
-    const x = scale === 'log' ? Math.log : (r: number) => r;
-    const fromX = scale === 'log' ? Math.exp : (v: number) => v;
-    /** Every probe as (x, value), for interpolation. */
-    const seen: { x: number; v: number }[] = [];
-    const point = (e: Encoded): { x: number; v: number } => ({ x: x(e.fit.rank), v: value(e) });
     /**
      * The rank (not rounded) where the values cross the threshold between a and b: on the parabola through them and
      * the probe nearest to them when there is one (the curves bend, and a chord misses by several ranks), else on

@@ -75,8 +75,9 @@ export function storedQuality(psnr: number, ssim: number | null, relErr: number,
 
 /** The bytes of a .nmfz file with `quality` in its header; the payload is kept as it is. */
 export function withQuality(bytes: Uint8Array, quality: NmfzQuality, label: string): Buffer {
-  const { header } = readNmfzHeader(bytes, label);
-  return rewrapEnvelope(bytes, { ...header, quality }, label);
+  const envelope = readEnvelope(bytes, label);
+  const header = validateHeader(envelope.header, label, Number.POSITIVE_INFINITY);
+  return rewrapEnvelope(envelope, { ...header, quality });
 }
 
 function isQuality(q: unknown): q is NmfzQuality {
