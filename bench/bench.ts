@@ -387,7 +387,7 @@ function deviceSection(): string[] {
   lines.push('');
   if (d.speedupPerIteration !== null) {
     const met = d.speedupPerIteration >= 20 ? 'met' : 'NOT met';
-    lines.push(`GPU per iteration against the CPU backend on the same machine: ${d.speedupPerIteration.toFixed(2)}× faster; at least 20× wanted: ${met}.`, '');
+    lines.push(`GPU speed per iteration over the CPU backend's on the same machine: ${d.speedupPerIteration.toFixed(2)}× (at least 20× wanted: ${met}).`, '');
   }
   if (d.timing) lines.push(`Timing: ${d.timing}.`, '');
   if (d.note) lines.push(d.note, '');
