@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 import type { Matrix } from '../src-main/engine/matrix.js';
 import { fixture } from '../test/helpers/paths.js';
+import { randomMatrix } from './random.js';
 
 export interface BenchCase {
   name: string;
@@ -38,20 +39,6 @@ async function image(file: string, channels: 1 | 3): Promise<Matrix> {
   return { rows, cols: width * channels, data: out };
 }
 
-/** Uniform [0, 1) from a 32-bit xorshift: the same matrix on every machine. */
-export function randomMatrix(rows: number, cols: number, seed: number): Matrix {
-  const data = new Float32Array(rows * cols);
-  let s = seed >>> 0;
-  for (let c = 0; c < data.length; c++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    data[c] = s / 2 ** 32;
-  }
-  return { rows, cols, data };
-}
 
 export async function loadCase(c: BenchCase): Promise<Matrix> {
   const m =

@@ -6,6 +6,7 @@
 #
 #   OUT=/some/dir bash bench/device.sh            # defaults: SIZE=4096 RANK=64 ITER=200 BUDGET=110 (s per backend)
 #                                                 # PROFILE=0 skips the per-product profile (profile.txt) that follows
+#   BENCH_FLAGS=--allow-software PROFILE_FLAGS=--allow-software …   # also on a software adapter (a dry run)
 set -uo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 
@@ -127,7 +128,7 @@ STATUS="${PIPESTATUS[0]}"
 if [ "${PROFILE:-1}" = 1 ] && [ -f dist/bench/gpu-profile.js ]; then
   # where the GPU's time goes, product by product, in the same session (kept short: it is a diagnosis)
   say "== profile (V ${SIZE}×${SIZE}, rank ${RANK})"
-  timeout --kill-after=10 120 "${RUN[@]}" dist/bench/gpu-profile.js --size "$SIZE" --rank "$RANK" --repeats 5 2>&1 | tee "$OUT/profile.txt" | tee -a "$LOG"
+  timeout --kill-after=10 120 "${RUN[@]}" dist/bench/gpu-profile.js --size "$SIZE" --rank "$RANK" --repeats 5 ${PROFILE_FLAGS:-} 2>&1 | tee "$OUT/profile.txt" | tee -a "$LOG"
 fi
 
 say "== exit status $STATUS"

@@ -13,6 +13,7 @@ import { createReferenceBackend } from '../src-main/engine/backends/reference.js
 import { factorize } from '../src-main/engine/factorize.js';
 import type { Matrix } from '../src-main/engine/matrix.js';
 import { GpuUnavailableError, createGpuBackend } from '../src-main/backends/gpu/index.js';
+import { randomMatrix } from './random.js';
 
 interface Run {
   backend: string;
@@ -49,16 +50,6 @@ const maxIter = Number(args.iter);
 const budgetSeconds = Number(args.budget);
 const outDir = path.resolve(args.out ?? path.join(os.tmpdir(), `nmf-bench-${process.pid}`));
 mkdirSync(outDir, { recursive: true });
-
-function randomMatrix(rows: number, cols: number, seed: number): Matrix {
-  let s = seed >>> 0;
-  const data = new Float32Array(rows * cols);
-  for (let i = 0; i < data.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    data[i] = s / 4294967296;
-  }
-  return { rows, cols, data };
-}
 
 function message(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';

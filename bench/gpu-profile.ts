@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { GpuUnavailableError, createGpuBackend } from '../src-main/backends/gpu/index.js';
 import { allocate } from '../src-main/engine/matrix.js';
-import { randomMatrix } from './cases.js';
+import { randomMatrix } from './random.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -6,7 +6,7 @@
 import { CpuBackend } from '../src-main/backends/cpu/index.js';
 import { factorize } from '../src-main/engine/factorize.js';
 import type { Solver } from '../src-main/engine/options.js';
-import { randomMatrix } from './cases.js';
+import { randomMatrix } from './random.js';
 
 export interface MemoryResult {
   rows: number;
