@@ -124,6 +124,11 @@ export interface RankProbe {
   ratio: number;
 }
 
+function isZero(V: Matrix): boolean {
+  for (let c = 0; c < V.data.length; c++) if (V.data[c] !== 0) return false;
+  return true;
+}
+
 /** Factor entries of a plane's top components by energy ‖w_j‖²·‖h_j‖², in their original order. */
 function topComponents(fit: PlaneFit, k: number): PlaneFit {
   const { W, H } = fit;
@@ -323,6 +328,12 @@ export class ImageEncoder {
               H: current.H,
             })
         : undefined;
+      if (isZero(V)) {
+        // A plane of zeros (a black or fully transparent image) is zero factors exactly; no start a solver
+        // accepts can be made from it.
+        planes.push({ W: allocate(V.rows, ranks[p]!, dtypeOf(V)), H: allocate(ranks[p]!, V.cols, dtypeOf(V)), iterations: 0 });
+        continue;
+      }
       const start = near ? await this.warmStart(V, near.planes[p]!, ranks[p]!) : null;
       const r = await factorize(V, {
         ...base,
@@ -530,7 +541,7 @@ export class ImageEncoder {
     if (!above) {
       const top = probes.reduce((a, b) => (b.psnr > a.psnr ? b : a));
       throw new UserError(
-        `${this.source.name}: cannot reach ${target} dB at a rank that still compresses (best ${top.psnr.toFixed(2)} dB at rank ${top.rank}${this.bits < 16 && this.pixels.bitDepth === 16 ? '; more bits may help' : ''})`,
+        `cannot reach ${target} dB at a rank that still compresses (best ${top.psnr.toFixed(2)} dB at rank ${top.rank}${this.bits < 16 && this.pixels.bitDepth === 16 ? '; more bits may help' : ''})`,
       );
     }
     return { best: above, probes };
@@ -543,7 +554,7 @@ export class ImageEncoder {
     const { below, probes } = await this.bracket((e) => e.bytes.length, Math.floor(budget) + 1, onProbe, 'linear');
     if (!below) {
       const smallest = probes.reduce((a, b) => (b.compressedBytes < a.compressedBytes ? b : a));
-      throw new UserError(`${this.source.name}: cannot reach ratio ${target} (rank ${smallest.rank} already gives ratio ${smallest.ratio.toFixed(2)})`);
+      throw new UserError(`cannot reach ratio ${target} (rank ${smallest.rank} already gives ratio ${smallest.ratio.toFixed(2)})`);
     }
     return { best: below, probes };
   }

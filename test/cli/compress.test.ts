@@ -1,6 +1,6 @@
 // `nmf-studio compress` as a real process: JSON records, outputs, skip/--overwrite, every bad input, usage errors, rank choices.
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
@@ -127,6 +127,45 @@ describe('nmf-studio compress', () => {
     const q = jsonLines(byRatio.stdout)[0]!;
     assert.ok((q.ratio as number) >= 8, `ratio ${q.ratio}`);
     assert.notEqual(p.rank, q.rank);
+  });
+
+  it('a black image, a fully transparent one and a one-pixel one: compressed exactly, or one plain line saying why not', async () => {
+    const edge = path.join(dir, 'edge');
+    const out = path.join(dir, 'out-edge');
+    const black = path.join(edge, 'black.png');
+    const clear = path.join(edge, 'clear.png');
+    const dot = path.join(edge, 'dot.png');
+    await mkdir(edge, { recursive: true });
+    await sharp({ create: { width: 64, height: 48, channels: 3, background: '#000000' } }).png().toFile(black);
+    await sharp({ create: { width: 96, height: 72, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toFile(clear);
+    await sharp({ create: { width: 1, height: 1, channels: 3, background: '#ff8000' } }).png().toFile(dot);
+    for (const choice of [[], ['--rank', '5'], ['--psnr', '30']]) {
+      const r = await runCli(['compress', black, clear, '--out', out, '--overwrite', '--json', '--backend', 'cpu', ...choice]);
+      assert.equal(r.code, 0, `${choice.join(' ')}: ${r.stderr}`);
+      const records = jsonLines(r.stdout).slice(0, 2);
+      for (const rec of records) {
+        assert.equal(rec.status, 'ok', `${choice.join(' ')}: ${String(rec.error)}`);
+        assert.equal(rec.psnr, null, 'decoded exactly: PSNR is infinite');
+        assert.equal(rec.relErr, 0);
+        assert.equal(rec.ssim, 1);
+      }
+      const decoded = await runCli(['decompress', ...records.map((rec) => rec.output as string), '--out', path.join(out, 'png'), '--overwrite']);
+      assert.equal(decoded.code, 0, decoded.stderr);
+      for (const name of ['black.png', 'clear.png']) {
+        const px = await sharp(path.join(out, 'png', name)).raw().toBuffer();
+        assert.ok(px.every((v) => v === 0), `${name}: every sample 0`);
+      }
+    }
+    // One pixel: no rank compresses it, and the line says so once, with the file's path.
+    const refused = await runCli(['compress', dot, '--out', out, '--backend', 'cpu']);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr, `nmf-studio: ${dot}: cannot reach ratio 20 (rank 3 already gives ratio 0.01)\n`);
+    // At a fixed rank it is stored exactly; SSIM, undefined under 7 pixels, is shown as '–' and is null in JSON.
+    const kept = await runCli(['compress', dot, '--out', out, '--rank', '3', '--overwrite', '--backend', 'cpu']);
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.match(kept.stdout, /1×1, rank 3, .* \(0\.\d+× of the file, 0\.\d+× of the pixels\), PSNR lossless, SSIM –, /);
+    const json = await runCli(['compress', dot, '--out', out, '--rank', '3', '--overwrite', '--json', '--backend', 'cpu']);
+    assert.equal(jsonLines(json.stdout)[0]!.ssim, null);
   });
 
   it('bad usage exits with 2 and writes nothing', async () => {

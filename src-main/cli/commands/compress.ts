@@ -146,7 +146,7 @@ function stripUndefined<T extends object>(o: T): T {
 }
 
 function ratioText(r: number): string {
-  return Number.isFinite(r) && r > 0 ? `${r >= 100 ? r.toFixed(0) : r.toFixed(1)}×` : '–';
+  return Number.isFinite(r) && r > 0 ? `${r >= 100 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r.toPrecision(2)}×` : '–';
 }
 
 function describe(record: CompressRecord): string {
@@ -155,7 +155,7 @@ function describe(record: CompressRecord): string {
   return (
     `${record.input} → ${record.output}: ${record.width}×${record.height}, rank ${record.rank}, ` +
     `${formatBytes(record.originalFileBytes)} → ${formatBytes(record.compressedBytes)} (${ratioText(record.fileRatio)} of the file, ` +
-    `${ratioText(record.ratio)} of the pixels), PSNR ${psnr}, SSIM ${record.ssim.toFixed(4)}${jpeg}, ${formatMs(record.ms)}`
+    `${ratioText(record.ratio)} of the pixels), PSNR ${psnr}, SSIM ${Number.isFinite(record.ssim) ? record.ssim.toFixed(4) : '–'}${jpeg}, ${formatMs(record.ms)}`
   );
 }
 

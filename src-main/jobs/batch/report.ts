@@ -205,8 +205,9 @@ function duration(ms: number): string {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
+/** PSNR of an exact copy is ∞; SSIM of an image under 7 pixels across is undefined (NaN), shown as '–'. */
 function fixed(n: number, digits: number): string {
-  return Number.isFinite(n) ? n.toFixed(digits) : '∞';
+  return Number.isFinite(n) ? n.toFixed(digits) : Number.isNaN(n) ? '–' : '∞';
 }
 
 const STYLE = `
