@@ -482,6 +482,7 @@ export class ImageEncoder {
       if (above && below) break;
       if (above && above.fit.rank === lo0) break;
       if (below && below.fit.rank === hi0) break;
+      const first = last === null;
       const guess = last ? Math.round(interpolate(last, e)) : NaN;
       last = e;
       if (above) {
@@ -489,7 +490,18 @@ export class ImageEncoder {
         k = Math.max(lo0, Math.min(r - 1, Number.isFinite(guess) ? Math.max(guess, Math.floor(r / 4)) : Math.floor(r / 2)));
       } else {
         const r = below!.fit.rank;
-        k = Math.min(hi0, Math.max(r + 1, Number.isFinite(guess) ? Math.min(Math.ceil(guess * 1.1), 4 * r) : 2 * r));
+        const v = value(e);
+        // Upwards, every probe costs more than the last, and one far past the boundary most of all. Bytes are close
+        // to proportional to the rank, a little fewer per rank as it grows: from the first probe, the proportional
+        // rank falls a little short of the boundary, and a line through two probes lands within a few per cent of
+        // it, so a small margin closes the bracket. PSNR gives no such model: doubling, then a wider margin.
+        k =
+          scale === 'linear' && first && v > 0
+            ? Math.floor((r * threshold) / v)
+            : Number.isFinite(guess)
+              ? Math.min(Math.ceil(guess * (scale === 'linear' ? 1.02 : 1.1)), 4 * r)
+              : 2 * r;
+        k = Math.min(hi0, Math.max(r + 1, k));
       }
     }
     // Refine to adjacent ranks.
