@@ -1,7 +1,7 @@
 // Image → factors → .nmfz bytes → decoded pixels, at any rank, reusing earlier fits as warm starts between ranks.
 
 import { throwIfCancelled, UserError } from '../engine/errors.js';
-import { factorize, initialize, reconstruct } from '../engine/index.js';
+import { factorize, initialize } from '../engine/index.js';
 import type { Backend, BetaLossName, CancelSignal, CurrentFactors, Init, Matrix, Progress, Solver } from '../engine/index.js';
 import { allocate, dtypeOf } from '../engine/matrix.js';
 import { checkRank, imageToPlanes, isAchromatic, maxRank, minRank, planeLayouts, splitRank, YCBCR_CHROMA_SHARE } from './colour.js';
@@ -154,32 +154,20 @@ function topComponents(fit: PlaneFit, k: number): PlaneFit {
   return { W: W2, H: H2, iterations: 0 };
 }
 
-/** α ≥ 0 minimising ‖(V − W·H) − α·Wn·Hn‖, computed row by row without forming either product whole. */
-function residualFit(V: Matrix, fit: { W: Matrix; H: Matrix }, fresh: { W: Matrix; H: Matrix }): number {
-  const { rows, cols } = V;
-  const k0 = fit.W.cols;
-  const kn = fresh.W.cols;
-  const wh = new Float64Array(cols);
-  const nn = new Float64Array(cols);
-  let dot = 0;
-  let norm = 0;
-  for (let i = 0; i < rows; i++) {
-    wh.fill(0);
-    nn.fill(0);
-    for (let j = 0; j < k0; j++) {
-      const w = fit.W.data[i * k0 + j]!;
-      if (w !== 0) for (let l = 0; l < cols; l++) wh[l] = wh[l]! + w * fit.H.data[j * cols + l]!;
-    }
-    for (let j = 0; j < kn; j++) {
-      const w = fresh.W.data[i * kn + j]!;
-      if (w !== 0) for (let l = 0; l < cols; l++) nn[l] = nn[l]! + w * fresh.H.data[j * cols + l]!;
-    }
-    for (let l = 0; l < cols; l++) {
-      dot += (V.data[i * cols + l]! - wh[l]!) * nn[l]!;
-      norm += nn[l]! * nn[l]!;
-    }
+/** Rows of W·H per backend call: products the size of the image are made a block of rows at a time. */
+const PRODUCT_BLOCK_ENTRIES = 1 << 22;
+
+/** out = W·H on the backend (its fast products, not a loop here), a block of rows at a time. */
+async function product(backend: Backend, W: Matrix, H: Matrix, out: Matrix): Promise<void> {
+  const { rows, cols } = out;
+  const k = W.cols;
+  const step = Math.max(1, Math.floor(PRODUCT_BLOCK_ENTRIES / Math.max(1, cols)));
+  for (let i0 = 0; i0 < rows; i0 += step) {
+    const n = Math.min(step, rows - i0);
+    const Wb: Matrix = { rows: n, cols: k, data: W.data.subarray(i0 * k, (i0 + n) * k) };
+    const Ob: Matrix = { rows: n, cols, data: out.data.subarray(i0 * cols, (i0 + n) * cols) };
+    await backend.matmul(Wb, H, false, false, Ob);
   }
-  return norm > 0 && dot > 0 ? dot / norm : 0;
 }
 
 /**
@@ -266,19 +254,36 @@ export class ImageEncoder {
       return { W0: top.W, H0: top.H };
     }
     const extra = k - k0;
-    // The positive part of what the smaller fit leaves unexplained, made in place of its reconstruction.
-    const Rplus = reconstruct(from.W, from.H);
+    const backend = this.settings.backend;
+    // The residual V − W·H, and its positive part: what the smaller fit leaves unexplained.
+    const R = allocate(V.rows, V.cols, dtypeOf(V));
+    await product(backend, from.W, from.H, R);
+    const Rplus = allocate(V.rows, V.cols, dtypeOf(V));
     let any = false;
-    for (let c = 0; c < Rplus.data.length; c++) {
-      const d = V.data[c]! - Rplus.data[c]!;
-      Rplus.data[c] = d > 0 ? d : 0;
-      if (d > 0) any = true;
+    for (let c = 0; c < R.data.length; c++) {
+      const d = V.data[c]! - R.data[c]!;
+      R.data[c] = d;
+      if (d > 0) {
+        Rplus.data[c] = d;
+        any = true;
+      }
     }
     const seed = this.settings.seed ?? 0;
-    const fresh = any && extra <= Math.min(V.rows, V.cols) ? await initialize(Rplus, extra, 'nndsvd', seed, this.settings.backend) : null;
+    const fresh = any && extra <= Math.min(V.rows, V.cols) ? await initialize(Rplus, extra, 'nndsvd', seed, backend) : null;
     // The new components approximate only the positive part of the residual; scaled by the least-squares
     // α = ⟨V − WH, WnHn⟩ / ‖WnHn‖² they can only lower the error the smaller fit ended with.
-    const alpha = fresh ? residualFit(V, from, fresh) : 0;
+    let alpha = 0;
+    if (fresh) {
+      const N = Rplus; // no longer needed: Wn·Hn goes in its place
+      await product(backend, fresh.W, fresh.H, N);
+      let dot = 0;
+      let norm = 0;
+      for (let c = 0; c < N.data.length; c++) {
+        dot += R.data[c]! * N.data[c]!;
+        norm += N.data[c]! * N.data[c]!;
+      }
+      alpha = norm > 0 && dot > 0 ? dot / norm : 0;
+    }
     let Wn: Matrix;
     let Hn: Matrix;
     if (fresh && alpha > 0) {
