@@ -108,7 +108,7 @@ out('| image | bits | rank 40: bytes | rank 40: PSNR dB | at ratio ' + ratios[0]
 out('|---|---|---|---|---|---|');
 const bitSums = new Map<QuantBits, number>();
 for (const [name, src] of sources) {
-  for (const bits of [8, 12, 16] as const) {
+  for (const bits of [6, 8, 12, 16] as const) {
     const enc = new ImageEncoder(src, { backend, bits });
     const fixed = await enc.encodeRank(40);
     const r = await atRatio(src, ratios[0]!, { bits });

@@ -6,7 +6,7 @@ export type Solver = 'mu' | 'cd' | 'hals';
 export type BetaLossName = 'frobenius' | 'kullback-leibler' | 'itakura-saito';
 export type Init = 'random' | 'nndsvd' | 'nndsvda' | 'nndsvdar';
 export type ColorMode = 'stacked' | 'channels' | 'ycbcr';
-export type QuantBits = 8 | 12 | 16;
+export type QuantBits = 6 | 8 | 12 | 16;
 export type BackendRequest = 'auto' | 'gpu' | 'cpu' | 'reference';
 export type FactorFormat = 'npy' | 'csv';
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'tiff';
@@ -15,7 +15,7 @@ export const SOLVERS: readonly Solver[] = ['mu', 'cd', 'hals'];
 export const BETA_LOSSES: readonly BetaLossName[] = ['frobenius', 'kullback-leibler', 'itakura-saito'];
 export const INITS: readonly Init[] = ['random', 'nndsvd', 'nndsvda', 'nndsvdar'];
 export const COLOR_MODES: readonly ColorMode[] = ['stacked', 'channels', 'ycbcr'];
-export const QUANT_BITS: readonly QuantBits[] = [8, 12, 16];
+export const QUANT_BITS: readonly QuantBits[] = [6, 8, 12, 16];
 export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'gpu', 'cpu', 'reference'];
 
 /** File extensions the app opens, by kind. */

@@ -5,8 +5,8 @@ import { UserError } from '../engine/errors.js';
 
 /** "\x89NMFZ\r\n\x1a": the high byte and the line endings catch 7-bit and text-mode transfers, as PNG's do. */
 export const NMFZ_MAGIC: readonly number[] = [0x89, 0x4e, 0x4d, 0x46, 0x5a, 0x0d, 0x0a, 0x1a];
-/** The format version this code writes; it reads every version up to this one. */
-export const NMFZ_VERSION = 1;
+/** The newest format version this code writes; it reads every version up to this one. */
+export const NMFZ_VERSION = 2;
 
 const PREFIX_BYTES = 20; // magic 8, version u16, flags u16, header length u32, payload length u32
 const CRC_BYTES = 4;
@@ -25,6 +25,9 @@ export interface WriteEnvelopeOptions {
   quality?: number;
 }
 
+/** The version a file is written as: the lowest that can hold its content, so that older readers read the rest. */
+export type FormatVersion = 1 | 2;
+
 function brotli(data: Uint8Array, quality: number): Buffer {
   return brotliCompressSync(data, {
     params: {
@@ -35,8 +38,8 @@ function brotli(data: Uint8Array, quality: number): Buffer {
   });
 }
 
-export function writeEnvelope(header: object, payload: Uint8Array, opts: WriteEnvelopeOptions = {}): Buffer {
-  return assemble(compressHeader(header), brotli(payload, opts.quality ?? 11));
+export function writeEnvelope(version: FormatVersion, header: object, payload: Uint8Array, opts: WriteEnvelopeOptions = {}): Buffer {
+  return assemble(version, compressHeader(header), brotli(payload, opts.quality ?? 11));
 }
 
 /**
@@ -44,17 +47,17 @@ export function writeEnvelope(header: object, payload: Uint8Array, opts: WriteEn
  * again: for what is only known once the file exists (its measured quality).
  */
 export function rewrapEnvelope(envelope: Envelope, header: object): Buffer {
-  return assemble(compressHeader(header), envelope.compressedPayload);
+  return assemble(envelope.version, compressHeader(header), envelope.compressedPayload);
 }
 
 function compressHeader(header: object): Buffer {
   return brotli(Buffer.from(JSON.stringify(header), 'utf8'), 11);
 }
 
-function assemble(h: Uint8Array, p: Uint8Array): Buffer {
+function assemble(version: number, h: Uint8Array, p: Uint8Array): Buffer {
   const out = Buffer.alloc(PREFIX_BYTES + h.length + p.length + CRC_BYTES);
   out.set(NMFZ_MAGIC, 0);
-  out.writeUInt16LE(NMFZ_VERSION, 8);
+  out.writeUInt16LE(version, 8);
   out.writeUInt16LE(0, 10);
   out.writeUInt32LE(h.length, 12);
   out.writeUInt32LE(p.length, 16);

@@ -18,7 +18,7 @@ import { hasAlpha } from './types.js';
 
 /** Defaults for image compression, chosen by measurement (docs/colour-modes.md). */
 export const DEFAULT_COLOR_MODE: ColorMode = 'ycbcr';
-export const DEFAULT_BITS: QuantBits = 8;
+export const DEFAULT_BITS: QuantBits = 6;
 export const DEFAULT_SOLVER: Solver = 'hals';
 /** nndsvda and nndsvd trade places by image; nndsvda ends lower within the default 200 iterations more often. */
 export const DEFAULT_INIT: Exclude<Init, 'custom'> = 'nndsvda';

@@ -6,6 +6,7 @@ import type { Matrix } from '../engine/matrix.js';
 import { chromaOffset, planeLayouts, ycbcrToRgb } from './colour.js';
 import type { PlaneName } from './colour.js';
 import { inflatePayload, NMFZ_VERSION, readEnvelope, rewrapEnvelope, writeEnvelope } from './container.js';
+import type { FormatVersion } from './container.js';
 import type { WriteEnvelopeOptions } from './container.js';
 import { DEFAULT_MAX_PIXELS } from './image-io.js';
 import { dequantizePlane, packCodes, packedLength, unpackCodes } from './quantize.js';
@@ -28,7 +29,7 @@ export interface NmfzSettings {
   backend: string;
 }
 
-/** Everything in a .nmfz header (format version 1), as readInfo returns it. */
+/** Everything in a .nmfz header (format versions 1 and 2), as readInfo returns it. */
 export interface NmfzHeader {
   width: number;
   height: number;
@@ -76,7 +77,7 @@ export function storedQuality(psnr: number, ssim: number | null, relErr: number,
 /** The bytes of a .nmfz file with `quality` in its header; the payload is kept as it is. */
 export function withQuality(bytes: Uint8Array, quality: NmfzQuality, label: string): Buffer {
   const envelope = readEnvelope(bytes, label);
-  const header = validateHeader(envelope.header, label, Number.POSITIVE_INFINITY);
+  const header = validateHeader(envelope.header, label, Number.POSITIVE_INFINITY, envelope.version);
   return rewrapEnvelope(envelope, { ...header, quality });
 }
 
@@ -145,13 +146,18 @@ export function encodeNmfz(content: NmfzContent, opts: WriteEnvelopeOptions = {}
     at += a.length;
   }
   if (at !== layout.total) throw new Error(`payload layout mismatch: wrote ${at} of ${layout.total} bytes`);
-  return writeEnvelope({ ...h }, payload, opts);
+  return writeEnvelope(formatVersionOf(h), { ...h }, payload, opts);
 }
 
 const isInt = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
 
-/** Checks a version-1 header field by field; anything off means the file is corrupt or not ours. */
-function validateHeader(raw: unknown, label: string, maxPixels: number): NmfzHeader {
+/** Version 2 added 6-bit factors; a file without them is written as version 1, which every reader reads. */
+export function formatVersionOf(header: NmfzHeader): FormatVersion {
+  return header.quantization.bits === 6 ? 2 : 1;
+}
+
+/** Checks a header of format `version` field by field; anything off means the file is corrupt or not ours. */
+function validateHeader(raw: unknown, label: string, maxPixels: number, version: number): NmfzHeader {
   const bad = (what: string): never => {
     throw new UserError(`${label}: corrupt .nmfz header (${what})`);
   };
@@ -167,7 +173,8 @@ function validateHeader(raw: unknown, label: string, maxPixels: number): NmfzHea
   if (h.bitDepth !== 8 && h.bitDepth !== 16) bad('bitDepth');
   if (!COLOR_MODES.includes(h.colorMode as ColorMode)) bad('colorMode');
   const q = h.quantization as Record<string, unknown> | undefined;
-  if (!q || !QUANT_BITS.includes(q.bits as QuantBits) || q.scale !== 'per-component' || q.coding !== 'delta-zigzag') bad('quantization');
+  const bitsKnown = QUANT_BITS.includes(q?.bits as QuantBits) && (version >= 2 || q?.bits !== 6);
+  if (!q || !bitsKnown || q.scale !== 'per-component' || q.coding !== 'delta-zigzag') bad('quantization');
   if (h.alpha !== 'none' && h.alpha !== 'lossless') bad('alpha');
   if ((h.alpha === 'lossless') !== hasAlpha({ channels: h.channels as number })) bad('alpha does not match channels');
   const expected = planeLayouts({ width, height, channels: h.channels as number }, h.colorMode as ColorMode);
@@ -199,15 +206,15 @@ export interface DecodeOptions {
 /** The header alone (and the format version), checked; the factors are not inflated. */
 export function readNmfzHeader(bytes: Uint8Array, label: string, opts: DecodeOptions = {}): { formatVersion: number; header: NmfzHeader } {
   const env = readEnvelope(bytes, label);
-  return { formatVersion: env.version, header: validateHeader(env.header, label, opts.maxPixels ?? DEFAULT_MAX_PIXELS) };
+  return { formatVersion: env.version, header: validateHeader(env.header, label, opts.maxPixels ?? DEFAULT_MAX_PIXELS, env.version) };
 }
 
 /** Parses and checks a whole .nmfz file. Every failure is a UserError naming `label`. */
 export function decodeNmfz(bytes: Uint8Array, label: string, opts: DecodeOptions = {}): NmfzContent {
   const env = readEnvelope(bytes, label);
-  // Version 1 is the only layout so far; a later version adds its branch here and keeps this one.
-  if (env.version !== NMFZ_VERSION) throw new UserError(`${label}: unknown .nmfz format version ${env.version}`);
-  const header = validateHeader(env.header, label, opts.maxPixels ?? DEFAULT_MAX_PIXELS);
+  // Versions 1 and 2 share one layout (2 only allows 6-bit codes); a later version that changes it adds its branch here.
+  if (env.version < 1 || env.version > NMFZ_VERSION) throw new UserError(`${label}: unknown .nmfz format version ${env.version}`);
+  const header = validateHeader(env.header, label, opts.maxPixels ?? DEFAULT_MAX_PIXELS, env.version);
   const layout = payloadLayout(header);
   const payload = inflatePayload(env, layout.total, label);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);

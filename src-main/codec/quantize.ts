@@ -76,7 +76,7 @@ export function dequantizePlane(q: QuantizedPlane, bits: QuantBits): { Wt: Float
  * a byte each; wider codes are split into a plane of low bytes followed by a plane of high bytes, which Brotli
  * compresses far better than interleaved pairs.
  */
-export function packCodes(codes: Uint16Array, sequenceLength: number, bits: 8 | 12 | 16): Uint8Array {
+export function packCodes(codes: Uint16Array, sequenceLength: number, bits: QuantBits): Uint8Array {
   const n = codes.length;
   const mask = 2 ** bits - 1;
   const half = 2 ** (bits - 1);
@@ -101,7 +101,7 @@ export function packCodes(codes: Uint16Array, sequenceLength: number, bits: 8 | 
 }
 
 /** Inverse of packCodes; `bytes` must hold exactly count codes. */
-export function unpackCodes(bytes: Uint8Array, count: number, sequenceLength: number, bits: 8 | 12 | 16): Uint16Array {
+export function unpackCodes(bytes: Uint8Array, count: number, sequenceLength: number, bits: QuantBits): Uint16Array {
   const wide = bits > 8;
   if (bytes.length !== (wide ? 2 * count : count)) throw new RangeError(`expected ${wide ? 2 * count : count} bytes of codes, got ${bytes.length}`);
   const mask = 2 ** bits - 1;
@@ -119,6 +119,6 @@ export function unpackCodes(bytes: Uint8Array, count: number, sequenceLength: nu
 }
 
 /** Bytes packCodes produces for `count` codes. */
-export function packedLength(count: number, bits: 8 | 12 | 16): number {
+export function packedLength(count: number, bits: QuantBits): number {
   return bits > 8 ? 2 * count : count;
 }

@@ -4,9 +4,9 @@
 export type ColorMode = 'stacked' | 'channels' | 'ycbcr';
 export const COLOR_MODES: readonly ColorMode[] = ['stacked', 'channels', 'ycbcr'];
 
-/** Bits per stored factor entry. */
-export type QuantBits = 8 | 12 | 16;
-export const QUANT_BITS: readonly QuantBits[] = [8, 12, 16];
+/** Bits per stored factor entry (6 needs format version 2, see docs/FORMAT.md). */
+export type QuantBits = 6 | 8 | 12 | 16;
+export const QUANT_BITS: readonly QuantBits[] = [6, 8, 12, 16];
 
 export type BitDepth = 8 | 16;
 

@@ -36,7 +36,7 @@ export const IMAGE_DEFAULTS: ImageControls = {
   ratio: 10,
   // the mode with the best PSNR at equal file size on colour photographs (docs/colour-modes.md), as the CLI's
   colorMode: 'ycbcr',
-  bits: 8,
+  bits: 6,
   compareJpeg: false,
 };
 

@@ -121,7 +121,8 @@ describe('runBatch', () => {
     assert.equal(skippedCam.compressedBytes, camBytes.length);
     // quality as the first run measured it, from the file's header (rounded as stored); timing is not carried
     assert.ok(Math.abs(skippedCam.psnr - (cam.psnr as number)) < 1e-4, `psnr ${skippedCam.psnr} vs ${String(cam.psnr)}`);
-    assert.ok(Math.abs(skippedCam.ssim - (cam.ssim as number)) < 1e-6, `ssim ${skippedCam.ssim} vs ${String(cam.ssim)}`);
+    // SSIM is stored to 6 decimals, or as few as 2 where more would make the file larger than the size compared
+    assert.ok(Math.abs(skippedCam.ssim - (cam.ssim as number)) <= 0.005, `ssim ${skippedCam.ssim} vs ${String(cam.ssim)}`);
     assert.ok(Math.abs(skippedCam.relErr - (cam.relErr as number)) < 1e-5 * (cam.relErr as number), `relErr ${skippedCam.relErr} vs ${String(cam.relErr)}`);
     assert.equal(skippedCam.iterations, cam.iterations);
     assert.equal(skippedCam.ms, null, 'not timed now');

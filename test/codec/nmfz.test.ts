@@ -24,19 +24,20 @@ function randomFactors(rows: number, cols: number, k: number, seed: number) {
   return { W, H };
 }
 
-test('packCodes/unpackCodes round-trip every code at 8, 12 and 16 bits, with deltas that wrap', () => {
-  for (const bits of [8, 12, 16] as const) {
+test('packCodes/unpackCodes round-trip every code at 6, 8, 12 and 16 bits, with deltas that wrap', () => {
+  for (const bits of [6, 8, 12, 16] as const) {
     const max = 2 ** bits - 1;
     const codes = Uint16Array.from([0, max, 0, 1, max - 1, 5, 5, 5, 0, max, max, 0, 17]);
     const packed = packCodes(codes, 5, bits);
-    assert.equal(packed.length, bits === 8 ? codes.length : 2 * codes.length);
+    assert.equal(packed.length, bits <= 8 ? codes.length : 2 * codes.length);
+    if (bits === 6) assert.ok(packed.every((z) => z < 64), 'zig-zagged 6-bit deltas stay under 64');
     assert.deepEqual(unpackCodes(packed, codes.length, 5, bits), codes);
   }
 });
 
 test('quantizePlane balances each component and keeps W·H within the quantisation step', () => {
   const { W, H } = randomFactors(30, 40, 5, 1);
-  for (const bits of [8, 12, 16] as const) {
+  for (const bits of [6, 8, 12, 16] as const) {
     const q = quantizePlane(W, H, bits);
     const { Wt, H: Hd } = dequantizePlane(q, bits);
     for (let j = 0; j < 5; j++) {
@@ -107,7 +108,7 @@ test('encodeNmfz → decodeNmfz gives back the header, the codes and the alpha p
   const c = sampleContent();
   const bytes = encodeNmfz(c);
   assert.deepEqual([...bytes.subarray(0, 8)], [...NMFZ_MAGIC]);
-  assert.equal(bytes.readUInt16LE(8), NMFZ_VERSION);
+  assert.equal(bytes.readUInt16LE(8), 1, '12-bit factors: version 1, which every reader reads');
   const d = decodeNmfz(bytes, 'x.nmfz');
   assert.deepEqual(d.header, c.header);
   for (let i = 0; i < 3; i++) {
@@ -121,6 +122,29 @@ test('encodeNmfz → decodeNmfz gives back the header, the codes and the alpha p
   assert.deepEqual(a.data, b.data);
   for (let p = 0; p < 20 * 12; p++) assert.equal(a.data[p * 4 + 3], c.alpha![p]);
   assert.equal(readNmfzHeader(bytes, 'x.nmfz').header.rank, 6);
+});
+
+test('6-bit factors are written as format version 2 and read back exactly; a version-1 file cannot claim them', () => {
+  const c = sampleContent();
+  const planes = [0, 1, 2].map((s) => {
+    const { W, H } = randomFactors(12, 20, 2, s + 10);
+    return quantizePlane(W, H, 6);
+  });
+  const six: NmfzContent = { ...c, header: { ...c.header, quantization: { ...c.header.quantization, bits: 6 } }, planes };
+  const bytes = encodeNmfz(six);
+  assert.equal(bytes.readUInt16LE(8), 2);
+  const d = decodeNmfz(bytes, 'six.nmfz');
+  assert.deepEqual(d.header, six.header);
+  for (let i = 0; i < 3; i++) assert.deepEqual(d.planes[i]!.hCodes, planes[i]!.hCodes);
+  assert.ok(planes.every((q) => q.wCodes.every((v) => v <= 63) && q.hCodes.some((v) => v === 63)), 'codes use the 6-bit range');
+  assert.equal(readNmfzHeader(bytes, 'six.nmfz').formatVersion, 2);
+  // measured quality goes in without changing the version
+  assert.equal(withQuality(bytes, storedQuality(30, 0.9, 0.1), 'six.nmfz').readUInt16LE(8), 2);
+  // the same file stamped version 1 is refused: version 1 knows 8, 12 and 16 bits only
+  const old = Buffer.from(bytes);
+  old.writeUInt16LE(1, 8);
+  old.writeUInt32LE(crc32(old.subarray(0, old.length - 4)), old.length - 4);
+  expectUserError(() => decodeNmfz(old, 'bad.nmfz'), /corrupt \.nmfz header \(quantization\)/);
 });
 
 test('withQuality puts the measured quality in the header and keeps the payload byte for byte', () => {
@@ -178,7 +202,7 @@ test('corrupt, truncated, foreign and newer files are refused with one clear lin
   const newer = Buffer.from(good);
   newer.writeUInt16LE(NMFZ_VERSION + 1, 8);
   newer.writeUInt32LE(crc32(newer.subarray(0, newer.length - 4)), newer.length - 4);
-  expectUserError(() => decodeNmfz(newer, 'bad.nmfz'), /version 2 was written by a newer NMF Studio/);
+  expectUserError(() => decodeNmfz(newer, 'bad.nmfz'), new RegExp(`version ${NMFZ_VERSION + 1} was written by a newer NMF Studio`));
   const zero = Buffer.from(good);
   zero.writeUInt16LE(0, 8);
   expectUserError(() => decodeNmfz(zero, 'bad.nmfz'), /unknown \.nmfz format version 0/);

@@ -238,7 +238,7 @@ test('ratio, fileRatio and factorRatio come from the one function, and readInfo 
     });
     assert.deepEqual({ ratio: r.ratio, fileRatio: r.fileRatio, factorRatio: r.factorRatio }, expected);
     assert.deepEqual({ ratio: info.ratio, fileRatio: info.fileRatio, factorRatio: info.factorRatio }, expected);
-    assert.equal(info.formatVersion, 1);
+    assert.equal(info.formatVersion, 2, 'the default 6-bit factors need version 2');
     assert.equal(info.rank, 6);
     assert.equal(info.alpha, 'lossless');
     assert.equal(info.original.name, path.basename(samples.rgba8!.file));

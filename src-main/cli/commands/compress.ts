@@ -4,7 +4,7 @@ import { DEFAULT_BITS, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_SOLVER } from '..
 import { UserError } from '../../engine/errors.js';
 import { DEFAULT_RATIO } from '../../jobs/compress.js';
 import { BatchInterrupted, publicRecord, runBatch, type BatchProgress, type BatchResult, type BatchSpec, type FileSettings } from '../../jobs/batch/index.js';
-import type { CompressRecord, RankChoice } from '../../api/contract.js';
+import type { CompressRecord, QuantBits, RankChoice } from '../../api/contract.js';
 import { choice, exclusive, flag, num, parse, str, type Parsed } from '../args.js';
 import { ENGINE_HELP, ENGINE_OPTIONS, parseEngineFlags } from '../engine-options.js';
 import { formatBytes, formatMs, liveLine } from '../progress.js';
@@ -35,7 +35,7 @@ Options:
   --out DIR                 output folder (created if missing; required)
   --color MODE              stacked (all channels in one matrix), channels (one per RGB channel) or ycbcr
                             (luma and chroma, default)
-  --bits 8|12|16            bits per stored factor entry (default ${DEFAULT_BITS})
+  --bits 6|8|12|16          bits per stored factor entry (default ${DEFAULT_BITS})
   --preview                 also write DIR/<name>.preview.png, the decoded image
   --compare-jpeg            also measure a JPEG of the same size (jpegQuality, jpegBytes, jpegPsnr, jpegSsim)
   --overwrite               redo inputs whose outputs exist
@@ -112,7 +112,7 @@ export function parseCompressArgs(args: string[], alwaysReport: boolean): { spec
   const engine = parseEngineFlags(values);
   if (engine.init === 'custom') throw new UserError('--init custom needs starting factors, which compress does not take', 'usage');
   if (engine.betaLoss && engine.betaLoss !== 'frobenius' && !engine.solver) engine.solver = 'mu';
-  const bitsText = choice(values, 'bits', ['8', '12', '16'] as const);
+  const bitsText = choice(values, 'bits', ['6', '8', '12', '16'] as const);
   const { backend, init, ...rest } = engine;
   delete (rest as { targetRelErr?: number }).targetRelErr;
   const settings: FileSettings & { backend: typeof backend } = {
@@ -121,7 +121,7 @@ export function parseCompressArgs(args: string[], alwaysReport: boolean): { spec
     backend,
     choice: rankChoice(values),
     colorMode: choice(values, 'color', ['stacked', 'channels', 'ycbcr'] as const),
-    bits: bitsText ? (Number(bitsText) as 8 | 12 | 16) : undefined,
+    bits: bitsText ? (Number(bitsText) as QuantBits) : undefined,
     preview: flag(values, 'preview'),
     compareJpeg: flag(values, 'compare-jpeg'),
     maxPixels: num(values, 'max-pixels', { min: 1, integer: true }),
