@@ -154,7 +154,7 @@ function topComponents(fit: PlaneFit, k: number): PlaneFit {
   return { W: W2, H: H2, iterations: 0 };
 }
 
-/** Rows of W·H per backend call: products the size of the image are made a block of rows at a time. */
+/** Entries of W·H per backend call: products the size of the image are made a block of rows at a time. */
 const PRODUCT_BLOCK_ENTRIES = 1 << 22;
 
 /** out = W·H on the backend (its fast products, not a loop here), a block of rows at a time. */
