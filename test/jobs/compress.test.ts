@@ -189,39 +189,37 @@ test('the header carries the quality the record reports, and the file is no larg
   }
 });
 
-test('a ratio search on a photograph closes in on its rank in few probes, none of them twice', async () => {
-  // File size is close to a straight line in the rank, so the search interpolates on that scale and checks its
-  // prediction with the neighbouring rank (bisecting would take more).
+/** The astronaut at 256×256, a small photograph, compressed with a rank search. */
+async function compressPhoto256(choice: Pick<CompressOptions, 'ratio'>): Promise<Awaited<ReturnType<typeof compressImage>>> {
   const out = tempDir();
   try {
     const photo = path.join(out.dir, 'astronaut256.png');
     await sharp(fixture('images', 'astronaut.png')).resize(256).png().toFile(photo);
-    const o = await compressImage(photo, out.dir, { ...quick });
-    const ranks = o.probes.map((p) => p.rank);
-    assert.equal(new Set(ranks).size, ranks.length, `a rank probed twice: ${ranks.join(', ')}`);
-    assert.ok(ranks.includes(o.record.rank + 1), `rank ${o.record.rank + 1} was tried: ${ranks.join(', ')}`);
-    assert.ok(ranks.length <= 5, `${ranks.length} probes: ${ranks.join(', ')}`);
+    return await compressImage(photo, out.dir, { ...quick, ...choice });
   } finally {
     out.cleanup();
   }
+}
+
+test('a ratio search on a photograph closes in on its rank in few probes, none of them twice', async () => {
+  // File size is close to a straight line in the rank, so the search interpolates on that scale and checks its
+  // prediction with the neighbouring rank (bisecting would take more).
+  const o = await compressPhoto256({});
+  const ranks = o.probes.map((p) => p.rank);
+  assert.equal(new Set(ranks).size, ranks.length, `a rank probed twice: ${ranks.join(', ')}`);
+  assert.ok(ranks.includes(o.record.rank + 1), `rank ${o.record.rank + 1} was tried: ${ranks.join(', ')}`);
+  assert.ok(ranks.length <= 5, `${ranks.length} probes: ${ranks.join(', ')}`);
 });
 
 test('a ratio search far above its first probe goes straight to the neighbourhood of its rank, and never far past it', async () => {
   // Size is close to proportional to the rank, so the second probe is the rank in proportion to the first probe's
   // size; doubling would spend several probes getting there, and a wide margin an expensive one far past it.
-  const out = tempDir();
-  try {
-    const photo = path.join(out.dir, 'astronaut256.png');
-    await sharp(fixture('images', 'astronaut.png')).resize(256).png().toFile(photo);
-    const o = await compressImage(photo, out.dir, { ...quick, ratio: 5 });
-    const ranks = o.probes.map((p) => p.rank);
-    const k = o.record.rank;
-    assert.ok(k > 100, `rank ${k}`);
-    assert.ok(ranks[1]! >= 0.8 * k, `second probe at rank ${ranks[1]}, chosen ${k}: ${ranks.join(', ')}`);
-    assert.ok(Math.max(...ranks) <= 1.1 * k, `a probe far past rank ${k}: ${ranks.join(', ')}`);
-  } finally {
-    out.cleanup();
-  }
+  const o = await compressPhoto256({ ratio: 5 });
+  const ranks = o.probes.map((p) => p.rank);
+  const k = o.record.rank;
+  assert.ok(k > 100, `rank ${k}`);
+  assert.ok(ranks[1]! >= 0.8 * k, `second probe at rank ${ranks[1]}, chosen ${k}: ${ranks.join(', ')}`);
+  assert.ok(Math.max(...ranks) <= 1.1 * k, `a probe far past rank ${k}: ${ranks.join(', ')}`);
 });
 
 test('ratio, fileRatio and factorRatio come from the one function, and readInfo reports the same', async () => {
