@@ -195,6 +195,9 @@ function decideLayout(b: Uint8Array, start: number, fileName: string, options: C
   if (rest.length > 0 && dataCols > 1) {
     const firstCells = rest.map((r) => r[0] ?? '');
     if (firstCells.every((c) => kind(c) === 'text')) labelColumn = true;
+    // Names that happen to read as numbers ("2020", "NA", "1") among words are still names, as long as
+    // the words stay in the first column: a term or gene list beside numeric columns.
+    else if (firstCells.some((c) => kind(c) === 'text') && rest.every((r) => r.every((c, k) => k === 0 || kind(c) !== 'text'))) labelColumn = true;
     else if ((first[0] === '' || first.length === dataCols - 1) && isIndexColumn(firstCells)) labelColumn = true;
   }
 
