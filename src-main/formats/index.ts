@@ -1,7 +1,7 @@
 // Matrix files for every door of the app: read CSV/TSV, .npy and MatrixMarket with their labels; write .npy and CSV; atomic output.
 
 export type { CsvDelimiter, CsvParseOptions, MatrixFormat, ParseOptions, ParsedMatrix, WriteFormat } from './types.js';
-export { parseCsv, formatCsv, csvChunks, type CsvWriteOptions } from './csv.js';
+export { parseCsv, formatCsv, csvChunks, quoteCsvCell, type CsvWriteOptions } from './csv.js';
 export { parseNpy, encodeNpy } from './npy.js';
 export { parseMatrixMarket } from './mtx.js';
 export { parseMatrix, formatFromName, describeMatrixFile, MATRIX_EXTENSIONS, type ReadMatrixOptions } from './parse.js';

@@ -12,6 +12,9 @@ export interface OpenedMatrix {
   format: string;
   missing: number;
   view: MatrixView;
+  /** One label per row / column, when the file (or the 10x files beside it) has them. */
+  rowLabels?: string[];
+  colLabels?: string[];
 }
 
 export interface FactorizedMatrix {

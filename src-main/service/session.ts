@@ -14,6 +14,7 @@ import type {
   ExportKind,
   ImageSettings,
   JobProgress,
+  MatrixDocumentInfo,
   MatrixResult,
   MatrixSettings,
   NmfzFacts,
@@ -33,6 +34,7 @@ import { resolveBackend } from '../jobs/backends.js';
 import { TaskPool } from '../jobs/pool.js';
 import type { TaskProgress } from '../jobs/tasks.js';
 import { matrixView } from '../jobs/views.js';
+import { DEFAULT_TOP, topComponents } from './components.js';
 import { describeError } from './errors.js';
 import { kindOfPath } from './kinds.js';
 
@@ -58,7 +60,7 @@ interface ImageDocument {
 
 interface MatrixDocument {
   kind: 'matrix';
-  info: DocumentInfo;
+  info: MatrixDocumentInfo;
   path: string;
   V: Matrix;
   result?: { W: Matrix; H: Matrix; summary: MatrixResult };
@@ -140,7 +142,7 @@ export function createAppService(options: AppServiceOptions): AppService {
   async function openMatrix(filePath: string, name: string): Promise<DocumentInfo> {
     const opened = await pool.run('open-matrix', { path: filePath });
     const documentId = newId();
-    const info: DocumentInfo = {
+    const info: MatrixDocumentInfo = {
       kind: 'matrix',
       documentId,
       name,
@@ -151,6 +153,8 @@ export function createAppService(options: AppServiceOptions): AppService {
       dtype: opened.dtype,
       missing: opened.missing,
       V: opened.view,
+      ...(opened.rowLabels ? { rowLabels: opened.rowLabels } : {}),
+      ...(opened.colLabels ? { colLabels: opened.colLabels } : {}),
     };
     documents.set(documentId, { kind: 'matrix', info, path: filePath, V: opened.V });
     return info;
@@ -279,6 +283,7 @@ export function createAppService(options: AppServiceOptions): AppService {
           W: matrixView(r.W),
           H: matrixView(r.H),
           imputed: r.imputed,
+          components: topComponents(r.W, r.H, { top: settings.top ?? DEFAULT_TOP, rowLabels: doc.info.rowLabels, colLabels: doc.info.colLabels }),
         };
         if (jobs.has(jobId)) {
           doc.result = { W: r.W, H: r.H, summary };

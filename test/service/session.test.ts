@@ -148,6 +148,28 @@ describe('the app service', () => {
     assert.equal(new TextDecoder().decode(w.bytes).trim().split('\n').length, 4);
   });
 
+  test('a 10x Genomics matrix opens with its gene and barcode labels, and the result lists each component by them', async () => {
+    const info = await service.openPath(fixture('tenx', 'filtered_feature_bc_matrix', 'matrix.mtx'));
+    assert.equal(info.kind, 'matrix');
+    if (info.kind !== 'matrix') return;
+    const features = (await readFile(fixture('tenx', 'filtered_feature_bc_matrix', 'features.tsv'), 'utf8')).trim().split('\n');
+    assert.deepEqual(info.rowLabels, features.map((l) => l.split('\t')[1]));
+    assert.equal(info.colLabels?.length, 6);
+    const jobId = await service.factorizeMatrix(info.documentId, { ...settings, rank: 2, solver: 'cd', maxIter: 300, top: 2 });
+    const r = (await waitFor(doneOf(jobId))).result as MatrixResult;
+    assert.equal(r.components.length, 2);
+    const W = await service.exportResult(info.documentId, 'W.csv');
+    const w = new TextDecoder().decode(W.bytes).trim().split('\n').map((l) => l.split(',').map(Number));
+    for (const c of r.components) {
+      assert.equal(c.rows.length, 2);
+      assert.equal(c.cols.length, 2);
+      const byWeight = w.map((cells, i) => ({ i, v: cells[c.index]! })).sort((a, b) => b.v - a.v || a.i - b.i);
+      assert.deepEqual(c.rows.map((e) => e.index), [byWeight[0]!.i, byWeight[1]!.i]);
+      for (const e of c.rows) assert.equal(e.label, info.rowLabels![e.index]);
+      for (const e of c.cols) assert.equal(e.label, info.colLabels![e.index]);
+    }
+  });
+
   test('a batch started from the app reports each file and a summary, and writes the mirrored outputs', async () => {
     const input = path.join(dir, 'photos');
     const out = path.join(dir, 'compressed');
