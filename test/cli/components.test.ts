@@ -10,6 +10,7 @@ import type { Matrix } from '../../src-main/engine/matrix.js';
 import { runCli } from '../helpers/cli.js';
 import { readNpy } from '../helpers/npy.js';
 import { fixture } from '../helpers/paths.js';
+import { DOCS, expectedTop, TERMS, termDocumentCsv } from '../helpers/term-document.js';
 
 let dir: string;
 before(async () => {
@@ -18,22 +19,6 @@ before(async () => {
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-const TERMS = ['goal', 'match', 'league', 'striker', 'vote', 'senate', 'ballot', 'party', 'NA', '2020', 'recipe', 'oven'];
-const DOCS = ['sport-1', 'sport-2', 'sport-3', 'politics-1', 'politics-2', 'politics-3', 'food-1', 'food-2'];
-
-/** A term–document count table with three topics, words in the first column and documents in the header. */
-function termDocumentCsv(): string {
-  const topicOfTerm = [0, 0, 0, 0, 1, 1, 1, 1, 2, 1, 2, 2];
-  const topicOfDoc = [0, 0, 0, 1, 1, 1, 2, 2];
-  const lines = ['term,' + DOCS.join(',')];
-  TERMS.forEach((term, i) => {
-    // Distinct strengths so that no two weights tie; a little of every term everywhere.
-    const cells = DOCS.map((_, j) => (topicOfTerm[i] === topicOfDoc[j] ? 3 + ((i * 7 + j * 3) % 11) : (i + j) % 3 === 0 ? 1 : 0));
-    lines.push(`${term},${cells.join(',')}`);
-  });
-  return lines.join('\n') + '\n';
-}
 
 interface Row {
   component: number;
@@ -52,15 +37,6 @@ function readComponentsCsv(text: string): Row[] {
     assert.equal(cells.length, 6, line);
     return { component: Number(cells[0]), axis: cells[1]!, position: Number(cells[2]), index: Number(cells[3]), label: cells[4]!, weight: cells[5]! };
   });
-}
-
-/** The top `n` entries of values (positive only, largest first, equal values by index), from the factors themselves. */
-function expectedTop(values: number[], n: number): { index: number; weight: number }[] {
-  return values
-    .map((weight, index) => ({ index, weight }))
-    .filter((e) => e.weight > 0)
-    .sort((a, b) => b.weight - a.weight || a.index - b.index)
-    .slice(0, n);
 }
 
 const column = (m: Matrix, k: number) => Array.from({ length: m.rows }, (_, i) => m.data[i * m.cols + k]!);

@@ -2,22 +2,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Download, Page } from '@playwright/test';
+import { DOCS, expectedTop, TERMS, termDocumentCsv } from '../helpers/term-document.js';
 import { commit, expect, openApp, openFile, test, waitForJob } from './fixtures.js';
-
-const TERMS = ['goal', 'match', 'league', 'striker', 'vote', 'senate', 'ballot', 'party', 'flour', 'sugar', 'recipe', 'oven', 'NA'];
-const DOCS = ['sport-1', 'sport-2', 'sport-3', 'politics-1', 'politics-2', 'politics-3', 'food-1', 'food-2'];
-
-/** A term–document count table with three topics: terms in the first column, documents in the header. */
-function termDocumentCsv(): string {
-  const topicOfTerm = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 1];
-  const topicOfDoc = [0, 0, 0, 1, 1, 1, 2, 2];
-  const lines = ['term,' + DOCS.join(',')];
-  TERMS.forEach((term, i) => {
-    const cells = DOCS.map((_, j) => (topicOfTerm[i] === topicOfDoc[j] ? 3 + ((i * 7 + j * 3) % 11) : (i + j) % 3 === 0 ? 1 : 0));
-    lines.push(`${term},${cells.join(',')}`);
-  });
-  return lines.join('\n') + '\n';
-}
 
 async function downloadCsv(page: Page, kind: 'W.csv' | 'H.csv'): Promise<number[][]> {
   const arrived: Promise<Download> = page.waitForEvent('download');
@@ -27,15 +13,7 @@ async function downloadCsv(page: Page, kind: 'W.csv' | 'H.csv'): Promise<number[
   return readFileSync(file, 'utf8').trim().split(/\r?\n/).map((line) => line.split(',').map(Number));
 }
 
-/** The labels of the `top` largest positive values, largest first, equal values in index order. */
-function topLabels(values: number[], labels: string[], top: number): string[] {
-  return values
-    .map((weight, index) => ({ weight, index }))
-    .filter((e) => e.weight > 0)
-    .sort((a, b) => b.weight - a.weight || a.index - b.index)
-    .slice(0, top)
-    .map((e) => labels[e.index]!);
-}
+const topLabels = (values: number[], labels: string[], top: number): string[] => expectedTop(values, top).map((e) => labels[e.index]!);
 
 test('a labelled term–document CSV: the Components panel lists each component’s top terms and documents as W and H rank them', async ({ page, server, tmp }) => {
   const file = path.join(tmp, 'terms.csv');
