@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import type { ImageResult, ImageSettings, MatrixResult, ServiceEvent } from '../../src-main/api/contract.js';
 import { createAppService, type AppService } from '../../src-main/service/session.js';
@@ -160,6 +161,14 @@ describe('the app service', () => {
     assert.equal(r.components.length, 2);
     const W = await service.exportResult(info.documentId, 'W.csv');
     const w = new TextDecoder().decode(W.bytes).trim().split('\n').map((l) => l.split(',').map(Number));
+    // gzip-compressed, as Cell Ranger writes it, the layout is found all the same
+    const gz = path.join(dir, 'filtered_feature_bc_matrix');
+    await mkdir(gz);
+    for (const name of ['matrix.mtx', 'features.tsv', 'barcodes.tsv']) {
+      await writeFile(path.join(gz, `${name}.gz`), gzipSync(await readFile(fixture('tenx', 'filtered_feature_bc_matrix', name))));
+    }
+    const zipped = await service.openPath(path.join(gz, 'matrix.mtx.gz'));
+    assert.deepEqual(zipped.kind === 'matrix' && [zipped.rows, zipped.cols, zipped.rowLabels, zipped.colLabels], [8, 6, info.rowLabels, info.colLabels]);
     for (const c of r.components) {
       assert.equal(c.rows.length, 2);
       assert.equal(c.cols.length, 2);
