@@ -53,8 +53,8 @@ export interface FactorSummary {
   backendReason: string;
   ms: number;
   /** Where the row and column labels came from (a file, or the table's first column / header row); null: none. */
-  rowLabels: string | null;
-  colLabels: string | null;
+  rowLabelsFrom: string | null;
+  colLabelsFrom: string | null;
   /** Each component's top rows (weight: the W entry) and top columns (weight: the H entry). */
   components: MatrixComponent[];
   outputs: string[];
@@ -142,8 +142,8 @@ export async function factorFile(request: FactorRequest): Promise<FactorOutcome>
       backend,
       backendReason,
       ms: Math.round(ms * 10) / 10,
-      rowLabels: source.rowLabels?.source ?? null,
-      colLabels: source.colLabels?.source ?? null,
+      rowLabelsFrom: source.rowLabels?.source ?? null,
+      colLabelsFrom: source.colLabels?.source ?? null,
       components,
       outputs,
     },

@@ -70,9 +70,9 @@ describe('nmf-studio factor: components and labels', () => {
     const out = path.join(dir, 'out-terms');
     const r = await runCli(['factor', input, '--rank', '3', '--top', '3', '--out', out, '--json', '--max-iter', '500']);
     assert.equal(r.code, 0, r.stderr);
-    const o = JSON.parse(r.stdout) as { components: MatrixComponent[]; rowLabels: string; colLabels: string; outputs: string[] };
-    assert.equal(o.rowLabels, `${input} (first column)`);
-    assert.equal(o.colLabels, `${input} (header row)`);
+    const o = JSON.parse(r.stdout) as { components: MatrixComponent[]; rowLabelsFrom: string; colLabelsFrom: string; outputs: string[] };
+    assert.equal(o.rowLabelsFrom, `${input} (first column)`);
+    assert.equal(o.colLabelsFrom, `${input} (header row)`);
     assert.deepEqual((await readdir(out)).sort(), ['H.npy', 'W.npy', 'components.csv']);
     assert.deepEqual(o.outputs, ['W.npy', 'H.npy', 'components.csv'].map((n) => path.join(out, n)));
     const W = readNpy(path.join(out, 'W.npy'));
@@ -102,9 +102,9 @@ describe('nmf-studio factor: components and labels', () => {
     const out = path.join(dir, 'out-plain');
     const r = await runCli(['factor', input, '--rank', '2', '--out', out, '--format', 'csv', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const o = JSON.parse(r.stdout) as { components: MatrixComponent[]; rowLabels: null; colLabels: null };
-    assert.equal(o.rowLabels, null);
-    assert.equal(o.colLabels, null);
+    const o = JSON.parse(r.stdout) as { components: MatrixComponent[]; rowLabelsFrom: null; colLabelsFrom: null };
+    assert.equal(o.rowLabelsFrom, null);
+    assert.equal(o.colLabelsFrom, null);
     const read = (name: string): Matrix => {
       const textLines = readFileSync(path.join(out, name), 'utf8').trim().split('\n');
       const data = new Float64Array(textLines.flatMap((l) => l.split(',').map(Number)));
@@ -138,9 +138,9 @@ describe('nmf-studio factor: components and labels', () => {
     const out = path.join(dir, 'out-10x');
     const r = await runCli(['factor', path.join(tenX, 'matrix.mtx.gz'), '--rank', '2', '--top', '4', '--out', out, '--json', '--max-iter', '500']);
     assert.equal(r.code, 0, r.stderr);
-    const o = JSON.parse(r.stdout) as { components: MatrixComponent[]; rowLabels: string; colLabels: string };
-    assert.equal(o.rowLabels, path.join(tenX, 'features.tsv.gz'));
-    assert.equal(o.colLabels, path.join(tenX, 'barcodes.tsv.gz'));
+    const o = JSON.parse(r.stdout) as { components: MatrixComponent[]; rowLabelsFrom: string; colLabelsFrom: string };
+    assert.equal(o.rowLabelsFrom, path.join(tenX, 'features.tsv.gz'));
+    assert.equal(o.colLabelsFrom, path.join(tenX, 'barcodes.tsv.gz'));
     const W = readNpy(path.join(out, 'W.npy'));
     const H = readNpy(path.join(out, 'H.npy'));
     checkAgainstFactors(readComponentsCsv(await readFile(path.join(out, 'components.csv'), 'utf8')), o.components, W, H, 4, genes, barcodes);
@@ -180,6 +180,14 @@ describe('nmf-studio factor: components and labels', () => {
     const t = await runCli(['factor', path.join(tenX, 'matrix.mtx'), '--rank', '2']);
     assert.equal(t.code, 1);
     assert.equal(t.stderr, `nmf-studio: ${path.join(tenX, 'barcodes.tsv')}: 3 labels (one per line), but the matrix has 6 columns\n`);
+  });
+
+  test('--help documents the labels, --top and what a weight is', async () => {
+    const help = await runCli(['factor', '--help']);
+    assert.equal(help.code, 0);
+    for (const words of ['--row-labels FILE', '--col-labels FILE', '--top N', 'default 10', 'largest W[row, k]', 'largest H[k, col]', 'components.csv', 'features.tsv', 'barcodes.tsv']) {
+      assert.ok(help.stdout.includes(words), `--help mentions ${words}`);
+    }
   });
 
   test('--top must be a whole number from 1: exit code 2', async () => {

@@ -35,8 +35,8 @@ Options:
   --format npy|csv          format of W and H (default npy; float64 when the input is float64)
   --overwrite               replace existing W/H/components.csv files
   --json                    print one JSON object: rows, cols, rank, solver, betaLoss, init,
-                            iterations, loss, relErr, backend, backendReason, ms, rowLabels and
-                            colLabels (where the labels came from, or null), components ([{index,
+                            iterations, loss, relErr, backend, backendReason, ms, rowLabelsFrom,
+                            colLabelsFrom (where the labels came from, or null), components ([{index,
                             rows: [{index, label, weight}], cols: [...]}], as in components.csv)
 ${ENGINE_HELP}
   --init custom             start from --w0 and --h0
