@@ -97,76 +97,86 @@ export class RandomState {
 const SPLIT = 134217729; // 2²⁷ + 1: Dekker's splitter for exact products without FMA
 const LN2_HI = 0.6931471805599453;
 const LN2_LO = 2.3190468138462996e-17;
+/** LN2_HI split in two halves of 26 bits for Dekker's product. */
+const LN2_HI_HI = SPLIT * LN2_HI - (SPLIT * LN2_HI - LN2_HI);
+const LN2_HI_LO = LN2_HI - LN2_HI_HI;
 const THIRD_HI = 0.3333333333333333;
 const THIRD_LO = 1.850371707708594e-17;
 const FIFTH_HI = 0.2;
 const FIFTH_LO = -1.1102230246251566e-17;
-const bits = new DataView(new ArrayBuffer(8));
-
-/** The low part of the last twoProduct: a·b = returned value + productLow, exactly. */
-let productLow = 0;
-
-function twoProduct(a: number, b: number): number {
-  const p = a * b;
-  let t = SPLIT * a;
-  const ah = t - (t - a);
-  const al = a - ah;
-  t = SPLIT * b;
-  const bh = t - (t - b);
-  const bl = b - bh;
-  productLow = al * bl - (p - ah * bh - al * bh - ah * bl);
-  return p;
-}
-
-/** The high and low parts of the last mulAdd. */
-let ddHigh = 0;
-let ddLow = 0;
-
-/** (xh + xl)·(yh + yl) + (ch + cl) in double-double, into ddHigh + ddLow. */
-function mulAdd(xh: number, xl: number, yh: number, yl: number, ch: number, cl: number): void {
-  const p = twoProduct(xh, yh);
-  const q = productLow + xh * yl + xl * yh;
-  const s = p + ch;
-  const b = s - p;
-  const err = p - (s - b) + (ch - b) + q + cl;
-  ddHigh = s + err;
-  ddLow = err - (ddHigh - s);
-}
+/** 1/(2k + 1) for k = 3 … 15: the series' terms after s⁵/5 (z¹⁵ < 2⁻⁷⁵ for |s| ≤ 0.172). */
+const TAIL = Float64Array.from({ length: 13 }, (_, i) => 1 / (2 * (i + 3) + 1));
+const word = new Float64Array(1);
+/** word's upper 32 bits (sign, exponent, top of the fraction), little-endian as every JS engine here is. */
+const wordBits = new Uint32Array(word.buffer);
 
 /** ln(x) correctly rounded (but for arguments within about 2⁻⁷⁰ of a rounding boundary), x positive and normal. */
 export function roundedLog(x: number): number {
   if (!(x >= 2.2250738585072014e-308) || x === Infinity) return Math.log(x);
   // x = m·2^e with m in [√½, √2)
-  bits.setFloat64(0, x);
-  const high = bits.getUint32(0);
+  word[0] = x;
+  const high = wordBits[1]!;
   let e = ((high >>> 20) & 0x7ff) - 1023;
-  bits.setUint32(0, (high & 0x800fffff) | 0x3ff00000);
-  let m = bits.getFloat64(0);
+  wordBits[1] = (high & 0x800fffff) | 0x3ff00000;
+  let m = word[0];
   if (m > Math.SQRT2) {
     m /= 2;
     e += 1;
   }
   // ln m = 2·atanh(s) = 2(s + s³/3 + s⁵/5 + …) with s = (m − 1)/(m + 1), |s| ≤ 0.172; m − 1 is exact.
+  // Written out inline (Dekker's products, double-double sums): calls taking doubles would box them.
   const num = m - 1;
   const dh = m + 1;
   const dl = m - (dh - 1);
   const sh = num / dh;
-  const ph = twoProduct(sh, dh);
-  const sl = (num - ph - (productLow + sh * dl)) / dh;
-  const z0 = twoProduct(sh, sh);
-  const z0l = productLow + 2 * sh * sl;
+  let t = SPLIT * sh;
+  const shHi = t - (t - sh);
+  const shLo = sh - shHi;
+  t = SPLIT * dh;
+  const dhHi = t - (t - dh);
+  const dhLo = dh - dhHi;
+  const p = sh * dh;
+  const pLow = shLo * dhLo - (p - shHi * dhHi - shLo * dhHi - shHi * dhLo);
+  const sl = (num - p - (pLow + sh * dl)) / dh;
+  // z = s² in double-double
+  const z0 = sh * sh;
+  const z0l = shLo * shLo - (z0 - shHi * shHi - 2 * shLo * shHi) + 2 * sh * sl;
   const zh = z0 + z0l;
   const zl = z0l - (zh - z0);
+  t = SPLIT * zh;
+  const zHi = t - (t - zh);
+  const zLo = zh - zHi;
   // The terms from s⁷ on are below 4·10⁻⁶ of the sum: plain doubles carry them far enough.
-  let tail = 0;
-  for (let k = 17; k >= 3; k--) tail = tail * zh + 1 / (2 * k + 1);
-  mulAdd(zh, zl, tail, 0, FIFTH_HI, FIFTH_LO);
-  mulAdd(zh, zl, ddHigh, ddLow, THIRD_HI, THIRD_LO);
-  mulAdd(zh, zl, ddHigh, ddLow, 1, 0);
-  const lh = twoProduct(sh, ddHigh);
-  const ll = productLow + sh * ddLow + sl * ddHigh;
-  const eh = twoProduct(e, LN2_HI);
-  const el = productLow + e * LN2_LO;
+  let ch = 0;
+  for (let i = TAIL.length - 1; i >= 0; i--) ch = ch * zh + TAIL[i]!;
+  let cl = 0;
+  // c ← z·c + 1/5, then z·c + 1/3, then z·c + 1, each in double-double
+  for (let step = 0; step < 3; step++) {
+    const addHi = step === 0 ? FIFTH_HI : step === 1 ? THIRD_HI : 1;
+    const addLo = step === 0 ? FIFTH_LO : step === 1 ? THIRD_LO : 0;
+    t = SPLIT * ch;
+    const cHi = t - (t - ch);
+    const cLo = ch - cHi;
+    const q = zh * ch;
+    const qLow = zLo * cLo - (q - zHi * cHi - zLo * cHi - zHi * cLo) + zh * cl + zl * ch;
+    const sum = q + addHi;
+    const b = sum - q;
+    const err = q - (sum - b) + (addHi - b) + qLow + addLo;
+    ch = sum + err;
+    cl = err - (ch - sum);
+  }
+  // ln m = 2·s·c
+  t = SPLIT * ch;
+  const cHi = t - (t - ch);
+  const cLo = ch - cHi;
+  const lh = sh * ch;
+  const ll = shLo * cLo - (lh - shHi * cHi - shLo * cHi - shHi * cLo) + sh * cl + sl * ch;
+  // + e·ln 2, e·LN2_HI again as Dekker's exact product
+  t = SPLIT * e;
+  const eHi = t - (t - e);
+  const eLo = e - eHi;
+  const eh = e * LN2_HI;
+  const el = eLo * LN2_HI_LO - (eh - eHi * LN2_HI_HI - eLo * LN2_HI_HI - eHi * LN2_HI_LO) + e * LN2_LO;
   const sum = eh + 2 * lh;
   const b = sum - eh;
   const err = eh - (sum - b) + (2 * lh - b);
