@@ -1,6 +1,7 @@
 // `nmf-studio factor`: factorize a matrix file (CSV/TSV/.npy/.mtx) into W and H.
 
 import { UserError } from '../../engine/errors.js';
+import { SMALL_FLOAT64_WORK } from '../../jobs/backends.js';
 import { factorFile } from '../../service/factor.js';
 import { choice, flag, num, parse, str } from '../args.js';
 import { ENGINE_HELP, ENGINE_OPTIONS, parseEngineFlags } from '../engine-options.js';
@@ -10,9 +11,13 @@ import type { CommandContext } from '../main.js';
 export const FACTOR_HELP = `Usage: nmf-studio factor <file> --rank K [options]
 
 Factorizes a non-negative matrix V (rows x cols) into W (rows x K) and H (K x cols) so that V ~= W·H.
-Reads CSV/TSV (a header row is detected; empty cells and NaN are missing values, which the fit ignores
-and the reconstruction fills in), .npy (2-D; float32, float64 or integer) and MatrixMarket .mtx.
-Defaults follow scikit-learn 1.2: solver cd, Frobenius loss, tol 1e-4, at most 200 iterations.
+Reads CSV/TSV and whitespace-separated .txt as np.savetxt writes it (a header row is detected; empty cells
+and NaN are missing values, which the fit ignores and the reconstruction fills in), .npy (2-D; float32,
+float64 or integer) and MatrixMarket .mtx.
+Defaults follow scikit-learn 1.2: solver cd, Frobenius loss, tol 1e-4, at most 200 iterations; with
+--init random --seed S the start is scikit-learn's for random_state=S. Under --backend auto a float64
+matrix (text, CSV, float64 .npy) with rows x cols x rank <= ${SMALL_FLOAT64_WORK} runs in float64 on the reference
+backend, so a small example gives scikit-learn's W and H to rounding (float32 strays by a few 1e-6).
 
 Options:
   --rank K                  number of components (required)
