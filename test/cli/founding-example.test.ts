@@ -5,10 +5,10 @@ import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Matrix } from '../../src-main/engine/matrix.js';
 import { runCli } from '../helpers/cli.js';
 import { readNpy } from '../helpers/npy.js';
 import { fixture } from '../helpers/paths.js';
+import { relDiff } from '../engine/support.js';
 
 interface Founding {
   name: string;
@@ -29,18 +29,6 @@ before(async () => {
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** ‖A − B‖_F / ‖B‖_F */
-function relDiff(A: Matrix, B: Matrix): number {
-  assert.deepEqual([A.rows, A.cols], [B.rows, B.cols]);
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < B.data.length; i++) {
-    d += (A.data[i]! - B.data[i]!) ** 2;
-    n += B.data[i]! ** 2;
-  }
-  return Math.sqrt(d / n);
-}
 
 test('nmf-studio factor image.txt --rank 5 --init random --seed 0 gives scikit-learn’s W, H and iteration count', async () => {
   const run = await runCli(['factor', 'image.txt', '--rank', '5', '--init', 'random', '--seed', '0', '--json', '--out', 'factors'], { cwd: dir });
