@@ -92,7 +92,7 @@ export class RandomState {
 // NumPy's polar method calls the C library's log. V8's Math.log (fdlibm, error < 1 ulp) misses the correctly
 // rounded value for about 7 % of arguments and so changed 3 % of the normals in their last bit; glibc's log
 // is correctly rounded for all but about 0.07 % of them. Computing ln(x) to about 2⁻⁷⁰ in double-double and
-// rounding once agrees with glibc 2.36 on all but 4 normals in 10 000 (each then 1 ulp apart).
+// rounding once agrees with glibc 2.36 on all but 4 normals in 10 000 (those then 1 or 2 ulp apart).
 
 const SPLIT = 134217729; // 2²⁷ + 1: Dekker's splitter for exact products without FMA
 const LN2_HI = 0.6931471805599453;
