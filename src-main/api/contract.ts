@@ -22,7 +22,8 @@ export const MAX_TOP = 10_000;
 
 /** File extensions the app opens, by kind. */
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'tif', 'tiff', 'gif', 'avif'] as const;
-export const MATRIX_EXTENSIONS = ['csv', 'tsv', 'npy', 'mtx'] as const;
+/** txt: whitespace-separated numbers as np.savetxt writes them (read by the CSV/TSV reader). */
+export const MATRIX_EXTENSIONS = ['csv', 'tsv', 'txt', 'npy', 'mtx'] as const;
 export const DOCUMENT_EXTENSIONS = ['nmfz'] as const;
 
 /** Engine settings shared by images and matrices (same names as the engine and the CLI flags). */

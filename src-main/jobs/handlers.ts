@@ -77,6 +77,7 @@ export const TASK_HANDLERS: Handlers = {
         signal: ctx.signal,
         onProgress: throttled(ctx, `factorizing rank ${settings.rank}`),
       }),
+      { V, rank: settings.rank },
     );
     const WH = reconstruct(result.W, result.H);
     const imputed = missing.map((k) => ({ row: Math.floor(k / V.cols), col: k % V.cols, value: WH.data[k]! }));

@@ -107,6 +107,7 @@ export async function factorFile(request: FactorRequest): Promise<FactorOutcome>
       onProgress: request.onProgress,
       signal: request.signal,
     }),
+    { V, rank: request.rank },
   );
   const ms = performance.now() - started;
   const components = topComponents(result.W, result.H, {

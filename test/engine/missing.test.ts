@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { betaDivergence, createReferenceBackend, factorize, reconstruct, relErr, type Matrix } from '../../src-main/engine/index.js';
-import { Rng } from '../../src-main/engine/rng.js';
+import { RandomState } from '../../src-main/engine/rng.js';
 import { plantedLowRank } from './support.js';
 
 const backend = createReferenceBackend();
@@ -12,11 +12,11 @@ const planted = plantedLowRank(rows, cols, rank, 0.01, 21, 0.1);
 
 /** V with about `fraction` of its cells set to NaN (the same cells for the same seed). */
 function mask(V: Matrix, fraction: number, seed: number): { masked: Matrix; cells: number[] } {
-  const rng = new Rng(seed);
+  const rng = new RandomState(seed);
   const data = V.data.slice();
   const cells: number[] = [];
   for (let c = 0; c < data.length; c++) {
-    if (rng.uniform() < fraction) {
+    if (rng.randomSample() < fraction) {
       data[c] = NaN;
       cells.push(c);
     }

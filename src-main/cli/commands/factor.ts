@@ -2,6 +2,7 @@
 
 import { MAX_TOP, type ComponentEntry } from '../../api/contract.js';
 import { UserError } from '../../engine/errors.js';
+import { SMALL_FLOAT64_WORK } from '../../jobs/backends.js';
 import { DEFAULT_TOP } from '../../service/components.js';
 import { factorFile } from '../../service/factor.js';
 import { choice, flag, num, parse, str } from '../args.js';
@@ -12,9 +13,13 @@ import type { CommandContext } from '../main.js';
 export const FACTOR_HELP = `Usage: nmf-studio factor <file> --rank K [options]
 
 Factorizes a non-negative matrix V (rows x cols) into W (rows x K) and H (K x cols) so that V ~= W·H.
-Reads CSV/TSV (a header row is detected; empty cells and NaN are missing values, which the fit ignores
-and the reconstruction fills in), .npy (2-D; float32, float64 or integer) and MatrixMarket .mtx.
-Defaults follow scikit-learn 1.2: solver cd, Frobenius loss, tol 1e-4, at most 200 iterations.
+Reads CSV/TSV and whitespace-separated .txt as np.savetxt writes it (a header row is detected; empty cells
+and NaN are missing values, which the fit ignores and the reconstruction fills in), .npy (2-D; float32,
+float64 or integer) and MatrixMarket .mtx.
+Defaults follow scikit-learn 1.2: solver cd, Frobenius loss, tol 1e-4, at most 200 iterations; with
+--init random --seed S the start is scikit-learn's for random_state=S. Under --backend auto a float64
+matrix (text, CSV, float64 .npy) with rows x cols x rank <= ${SMALL_FLOAT64_WORK} runs in float64 on the reference
+backend, so a small example gives scikit-learn's W and H to rounding (float32 strays by a few 1e-6).
 
 Labels name the rows and columns in components.csv and --json: a CSV's header row and first column of
 names; --row-labels / --col-labels; beside a 10x Genomics matrix.mtx[.gz], its features.tsv[.gz] (or
