@@ -12,6 +12,8 @@ export interface OpenedMatrix {
   format: string;
   missing: number;
   view: MatrixView;
+  valueRange: { min: number; max: number };
+  sparse?: { nnz: number; density: MatrixView };
 }
 
 export interface FactorizedMatrix {

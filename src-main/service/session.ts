@@ -32,7 +32,7 @@ import { decompressFile } from '../jobs/compress.js';
 import { resolveBackend } from '../jobs/backends.js';
 import { TaskPool } from '../jobs/pool.js';
 import type { TaskProgress } from '../jobs/tasks.js';
-import { matrixView } from '../jobs/views.js';
+import { MAX_VIEW_SIDE, matrixView } from '../jobs/views.js';
 import { describeError } from './errors.js';
 import { kindOfPath } from './kinds.js';
 
@@ -151,6 +151,8 @@ export function createAppService(options: AppServiceOptions): AppService {
       dtype: opened.dtype,
       missing: opened.missing,
       V: opened.view,
+      valueRange: opened.valueRange,
+      ...(opened.sparse ? { sparse: opened.sparse } : {}),
     };
     documents.set(documentId, { kind: 'matrix', info, path: filePath, V: opened.V });
     return info;
@@ -276,8 +278,8 @@ export function createAppService(options: AppServiceOptions): AppService {
           backendReason: r.backendReason,
           ms: Math.round(r.ms),
           WH: r.WH,
-          W: matrixView(r.W),
-          H: matrixView(r.H),
+          W: matrixView(r.W, MAX_VIEW_SIDE, 'max'),
+          H: matrixView(r.H, MAX_VIEW_SIDE, 'max'),
           imputed: r.imputed,
         };
         if (jobs.has(jobId)) {
