@@ -205,6 +205,9 @@ test('a sparse matrix is drawn as a density map with its non-zero count and dens
   const v = page.getByTestId('heatmap-V');
   await expect(v).toHaveAttribute('data-kind', 'spy');
   await expect(page.getByTestId('sparsity-V')).toHaveText('10,000 non-zeros · density 1.00 %');
+  // Counts from 1 to 9 lie in 0–255, but a mostly-zero table is no picture: viridis, as heat maps.
+  await expect(page.getByTestId('colormap')).toHaveValue('viridis');
+  await expect(page.getByTestId('view-original')).toHaveCount(0);
   // Empty blocks are white; blocks on the band are inked.
   const size = await v.locator('canvas').evaluate((c: HTMLCanvasElement) => [c.width, c.height]);
   expect(size).toEqual([500, 1000]);
