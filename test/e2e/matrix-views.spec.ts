@@ -281,6 +281,9 @@ test('a 100 MB .mtx uploads as a stream with its progress shown, the page respon
   await page.getByTestId('tab-batch').click();
   await expect(page.getByTestId('tab-batch')).toHaveAttribute('aria-selected', 'true');
   await page.getByTestId('tab-studio').click();
+  // Sent: now the server reads it, and says so.
+  await expect(page.getByTestId('open-status')).toHaveAttribute('data-stage', 'reading');
+  await expect(page.getByTestId('open-status')).toContainText('Reading the file…');
 
   await expect(page.getByTestId('document-name')).toHaveText('large.mtx', { timeout: 180_000 });
   await expect(page.getByTestId('metric-dimensions')).toHaveText(`${rows}×${cols}`);
