@@ -80,6 +80,9 @@ interface RunningJob {
 
 const newId = (): string => randomBytes(9).toString('base64url');
 
+const notOpenable = (name: string): UserError =>
+  new UserError(`${name}: not a file NMF Studio opens (images: PNG, JPEG, WebP, TIFF, GIF, AVIF; matrices: CSV, TSV, TXT, NPY, MTX; .nmfz)`);
+
 export function createAppService(options: AppServiceOptions): AppService {
   const listeners = new Set<(event: ServiceEvent) => void>();
   const documents = new Map<string, Document>();
@@ -204,7 +207,7 @@ export function createAppService(options: AppServiceOptions): AppService {
     if (kind === 'matrix') return openMatrix(filePath, name);
     if (kind === 'image') return openImage(filePath, name);
     if (kind === 'nmfz') return openNmfz(filePath, name);
-    throw new UserError(`${name}: not a file NMF Studio opens (images: PNG, JPEG, WebP, TIFF, GIF, AVIF; matrices: CSV, TSV, TXT, NPY, MTX; .nmfz)`);
+    throw notOpenable(name);
   }
 
   const service: AppService = {
@@ -224,6 +227,8 @@ export function createAppService(options: AppServiceOptions): AppService {
     openUpload: (name, bytes) => service.openUploadStream(name, [bytes]),
 
     async openUploadStream(name, body) {
+      // Refused before its bytes are written, not after.
+      if (!kindOfPath(name)) throw notOpenable(name);
       // Each upload gets its own folder so that two files with one name never collide.
       const dir = await scratch();
       try {

@@ -128,6 +128,8 @@ describe('web mode server', () => {
       http(server.port, `/api/upload?name=${encodeURIComponent(name)}`, { method: 'POST', headers, body: new TextEncoder().encode('1,2\n') });
     const sneaky = await upload('../escape.csv', { [TOKEN_HEADER]: server.token });
     assert.deepEqual(decodeWire(new Uint8Array(sneaky.body)), { ok: false, error: 'upload: name must be a file name' });
+    const foreign = await upload('notes.docx', { [TOKEN_HEADER]: server.token });
+    assert.match((decodeWire(new Uint8Array(foreign.body)) as { error: string }).error, /^notes\.docx: not a file NMF Studio opens/);
     assert.equal((await upload('a.csv', {})).status, 401);
     assert.equal((await http(server.port, `/api/upload?name=a.csv&token=${server.token}`)).status, 405);
   });
