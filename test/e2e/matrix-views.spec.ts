@@ -77,6 +77,11 @@ test('a text matrix of pixel values opens as a picture: grey, beside W·H, with 
   await expect(page.getByTestId('split-divider')).toBeVisible();
   await expect(page.getByTestId('view-original')).toBeVisible();
   await expect(page.getByTestId('view-reconstruction')).toBeAttached();
+  // The keys that move an image's divider move this one too.
+  await page.keyboard.press('1');
+  await expect(page.getByTestId('split-divider')).toHaveAttribute('aria-valuenow', '0');
+  await page.keyboard.press('2');
+  await expect(page.getByTestId('split-divider')).toHaveAttribute('aria-valuenow', '50');
   await page.screenshot({ path: testInfo.outputPath('picture-split.png') });
 
   await page.getByTestId('mode-diff').click();
