@@ -17,6 +17,8 @@ export const INITS: readonly Init[] = ['random', 'nndsvd', 'nndsvda', 'nndsvdar'
 export const COLOR_MODES: readonly ColorMode[] = ['stacked', 'channels', 'ycbcr'];
 export const QUANT_BITS: readonly QuantBits[] = [6, 8, 12, 16];
 export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'gpu', 'cpu', 'reference'];
+/** The most rows and columns a matrix component lists (`--top`, `MatrixSettings.top`). */
+export const MAX_TOP = 10_000;
 
 /** File extensions the app opens, by kind. */
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'tif', 'tiff', 'gif', 'avif'] as const;
@@ -50,6 +52,8 @@ export interface ImageSettings extends EngineSettings {
 export interface MatrixSettings extends EngineSettings {
   rank: number;
   targetRelErr?: number;
+  /** How many rows and columns each component lists in `MatrixResult.components` (default 10). */
+  top?: number;
 }
 
 /** An 8-bit RGBA raster for display (16-bit images are shown through their top 8 bits). */
@@ -123,6 +127,12 @@ export interface MatrixDocumentInfo {
    * each block that V's view shows (same shape as `V`), drawn as a density ("spy") map.
    */
   sparse?: { nnz: number; density: MatrixView };
+  /**
+   * One label per row / column, when the file has them: a CSV's first column and header row, or the
+   * features.tsv and barcodes.tsv beside a 10x Genomics matrix.mtx.
+   */
+  rowLabels?: string[];
+  colLabels?: string[];
 }
 
 export type DocumentInfo = ImageDocumentInfo | MatrixDocumentInfo;
@@ -178,6 +188,27 @@ export interface ImageResult {
   jpeg?: Raster;
 }
 
+/** A row of V in a component's top list, or a column of V. */
+export interface ComponentEntry {
+  /** The row (or column) of V, counting from 0. */
+  index: number;
+  /** Its label, or null when the matrix has no labels on that axis. */
+  label: string | null;
+  /** A row's W[row, component], or a column's H[component, col]: its loading in the component, as written in W and H. */
+  weight: number;
+}
+
+/**
+ * What matrix component k is made of: the rows of V with the largest W[:, k] and the columns with the largest
+ * H[k, :], largest first (ties by index), zeros left out. The same in components.csv and `factor --json`.
+ */
+export interface MatrixComponent {
+  /** The component: column k of W, row k of H. */
+  index: number;
+  rows: ComponentEntry[];
+  cols: ComponentEntry[];
+}
+
 export interface MatrixResult {
   kind: 'matrix';
   documentId: string;
@@ -198,6 +229,8 @@ export interface MatrixResult {
   H: MatrixView;
   /** Missing cells of V (row, col in the source matrix) with the value W·H puts there. */
   imputed: { row: number; col: number; value: number }[];
+  /** Each component's top rows and columns, in component order. */
+  components: MatrixComponent[];
 }
 
 export type JobResult = ImageResult | MatrixResult;

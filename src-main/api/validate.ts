@@ -6,6 +6,7 @@ import {
   BETA_LOSSES,
   COLOR_MODES,
   INITS,
+  MAX_TOP,
   QUANT_BITS,
   SOLVERS,
   type BatchRequest,
@@ -93,6 +94,7 @@ function matrixSettings(op: string, v: unknown): MatrixSettings {
   if (!isObject(v)) return fail(op, 'settings must be an object');
   const s: MatrixSettings = { ...engineSettings(op, v), rank: number(op, 'rank', v.rank, 1, 100_000, true) };
   if (v.targetRelErr !== undefined) s.targetRelErr = number(op, 'targetRelErr', v.targetRelErr, 0, 1);
+  if (v.top !== undefined) s.top = number(op, 'top', v.top, 1, MAX_TOP, true);
   if ((s.solver === 'cd' || s.solver === 'hals') && s.betaLoss !== 'frobenius') fail(op, `solver ${s.solver} minimises the Frobenius loss only`);
   return s;
 }

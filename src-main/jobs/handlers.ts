@@ -9,7 +9,7 @@ import { compareJpeg } from '../codec/jpeg-compare.js';
 import { decodePixels } from '../codec/nmfz.js';
 import { factorize, reconstruct, type Matrix } from '../engine/index.js';
 import { throwIfCancelled, type CancelSignal } from '../engine/errors.js';
-import { readMatrixFile } from '../formats/index.js';
+import { readLabelledMatrix } from '../formats/index.js';
 import { resolveBackend, withBackend } from './backends.js';
 import { compressImage, compressOptionsOf } from './compress.js';
 import { componentEnergies, componentThumbnail, diffRaster, previewRaster, toRaster } from './rasters.js';
@@ -43,7 +43,7 @@ export function throttled(ctx: TaskContext, stage: string, ms = 100) {
 
 export const TASK_HANDLERS: Handlers = {
   async 'open-matrix'({ path }) {
-    const file = await readMatrixFile(path);
+    const file = await readLabelledMatrix(path);
     const V = file.matrix;
     const sparse = sparseView(V.rows, V.cols, denseNonZeros(V));
     return {
@@ -54,6 +54,8 @@ export const TASK_HANDLERS: Handlers = {
       view: matrixView(V),
       valueRange: valueRange(V),
       ...(sparse ? { sparse } : {}),
+      ...(file.rowLabels ? { rowLabels: file.rowLabels.names } : {}),
+      ...(file.colLabels ? { colLabels: file.colLabels.names } : {}),
     };
   },
 

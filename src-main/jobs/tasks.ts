@@ -14,6 +14,9 @@ export interface OpenedMatrix {
   view: MatrixView;
   valueRange: { min: number; max: number };
   sparse?: { nnz: number; density: MatrixView };
+  /** One label per row / column, when the file (or the 10x files beside it) has them. */
+  rowLabels?: string[];
+  colLabels?: string[];
 }
 
 export interface FactorizedMatrix {

@@ -16,6 +16,7 @@ import type {
   ExportKind,
   ImageSettings,
   JobProgress,
+  MatrixDocumentInfo,
   MatrixResult,
   MatrixSettings,
   NmfzFacts,
@@ -35,6 +36,7 @@ import { resolveBackend } from '../jobs/backends.js';
 import { TaskPool } from '../jobs/pool.js';
 import type { TaskProgress } from '../jobs/tasks.js';
 import { MAX_VIEW_SIDE, matrixView } from '../jobs/views.js';
+import { DEFAULT_TOP, topComponents } from './components.js';
 import { describeError } from './errors.js';
 import { kindOfPath } from './kinds.js';
 
@@ -65,7 +67,7 @@ interface ImageDocument {
 
 interface MatrixDocument {
   kind: 'matrix';
-  info: DocumentInfo;
+  info: MatrixDocumentInfo;
   path: string;
   V: Matrix;
   result?: { W: Matrix; H: Matrix; summary: MatrixResult };
@@ -152,7 +154,7 @@ export function createAppService(options: AppServiceOptions): AppService {
   async function openMatrix(filePath: string, name: string): Promise<DocumentInfo> {
     const opened = await pool.run('open-matrix', { path: filePath });
     const documentId = newId();
-    const info: DocumentInfo = {
+    const info: MatrixDocumentInfo = {
       kind: 'matrix',
       documentId,
       name,
@@ -165,6 +167,8 @@ export function createAppService(options: AppServiceOptions): AppService {
       V: opened.view,
       valueRange: opened.valueRange,
       ...(opened.sparse ? { sparse: opened.sparse } : {}),
+      ...(opened.rowLabels ? { rowLabels: opened.rowLabels } : {}),
+      ...(opened.colLabels ? { colLabels: opened.colLabels } : {}),
     };
     documents.set(documentId, { kind: 'matrix', info, path: filePath, V: opened.V });
     return info;
@@ -308,6 +312,7 @@ export function createAppService(options: AppServiceOptions): AppService {
           W: matrixView(r.W, MAX_VIEW_SIDE, 'max'),
           H: matrixView(r.H, MAX_VIEW_SIDE, 'max'),
           imputed: r.imputed,
+          components: topComponents(r.W, r.H, { top: settings.top ?? DEFAULT_TOP, rowLabels: doc.info.rowLabels, colLabels: doc.info.colLabels }),
         };
         if (jobs.has(jobId)) {
           doc.result = { W: r.W, H: r.H, summary };

@@ -82,10 +82,10 @@ export function pixelScale(doc: MatrixDocumentInfo): ValueRange | null {
 
 /**
  * Grey for values that look like pixels, viridis (perceptually uniform, colour-blind safe) for the rest,
- * sparse matrices included: mostly-zero counts are a table, not a picture, even where they lie in 0–255.
+ * sparse and labelled matrices included: counts are a table, not a picture, even where they lie in 0–255.
  */
 export function defaultColormap(doc: MatrixDocumentInfo): ColormapName {
-  return pixelScale(doc) && !doc.sparse ? 'grey' : 'viridis';
+  return pixelScale(doc) && !doc.sparse && !doc.rowLabels && !doc.colLabels ? 'grey' : 'viridis';
 }
 
 /** The formats people keep pictures in as numbers (np.savetxt, np.save); a MatrixMarket file is a table. */
@@ -94,12 +94,15 @@ const PICTURE_FORMATS = new Set(['csv', 'tsv', 'npy', 'txt']);
 const PICTURE_MIN_SIDE = 8;
 
 /**
- * Whether a matrix is shown as a picture (in the compare view, like an image): a text or .npy matrix of
- * pixel-like values, at least PICTURE_MIN_SIDE each way, with no missing cell and not mostly zeros.
+ * Whether a matrix looks like a picture (and opens in the compare view, like an image): a text or .npy
+ * matrix of pixel-like values, at least PICTURE_MIN_SIDE each way, with no missing cell, not mostly zeros,
+ * and without row or column names (a labelled matrix is a table, whatever its values).
  */
 export function isPicture(doc: MatrixDocumentInfo): boolean {
   return (
     PICTURE_FORMATS.has(doc.format.toLowerCase()) &&
+    !doc.rowLabels &&
+    !doc.colLabels &&
     pixelScale(doc) !== null &&
     doc.rows >= PICTURE_MIN_SIDE &&
     doc.cols >= PICTURE_MIN_SIDE &&

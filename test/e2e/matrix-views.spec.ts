@@ -96,6 +96,14 @@ test('a text matrix of pixel values opens as a picture: grey, beside W·H, with 
   });
   expect(distinct).toBeGreaterThan(10);
   await page.screenshot({ path: testInfo.outputPath('picture-difference.png') });
+
+  // A picture can still be read as numbers: the heat maps are one switch away.
+  await page.getByTestId('show-as-picture').uncheck();
+  await expect(page.getByTestId('heatmap-V')).toBeVisible();
+  await expect(page.getByTestId('view-original')).toHaveCount(0);
+  await page.getByTestId('show-as-picture').check();
+  // back where it was: the difference view
+  await expect(page.getByTestId('view-diff')).toBeVisible();
 });
 
 test('the colour map applies to V, W·H and the factors; values in 0–1 are grey too, others viridis', async ({ page, server, tmp }, testInfo) => {
@@ -154,7 +162,7 @@ async function checkStrips(page: Page, file: string): Promise<void> {
     const map = page.getByTestId(`heatmap-${name}`);
     await expect(map).toHaveAttribute('data-components', '4');
     expect(Number(await map.getAttribute('data-strip')), `${name}'s strips are readable`).toBeGreaterThanOrEqual(12);
-    await expect(page.getByTestId(`components-axis-${name}`)).toHaveText(/1\s*2\s*3\s*4/);
+    await expect(page.getByTestId(`components-axis-${name}`)).toHaveText(/0\s*1\s*2\s*3/);
   }
 }
 
@@ -174,7 +182,7 @@ test('W and H are strips of readable width whatever their shape: 20000×4, 4×50
   const box = (await canvas.boundingBox())!;
   expect(box.height).toBeGreaterThan(150);
   await page.mouse.move(box.x + 4, box.y + box.height * 0.9);
-  await expect(page.getByTestId('heatmap-readout-W')).toHaveText(/^component 1, rows \d+–\d+: max /);
+  await expect(page.getByTestId('heatmap-readout-W')).toHaveText(/^component 0, rows \d+–\d+: max /);
   await page.screenshot({ path: testInfo.outputPath('strips-tall.png') });
 
   // A wide matrix: H is 4×5000, lying strips with column ticks.
@@ -219,12 +227,12 @@ test('a sparse matrix is drawn as a density map with its non-zero count and dens
   expect(await v.locator('canvas').evaluate((c: HTMLCanvasElement) => Array.from(c.getContext('2d')!.getImageData(400, 100, 1, 1).data))).toEqual([255, 255, 255, 255]);
   const band = await v.locator('canvas').evaluate((c: HTMLCanvasElement) => Array.from(c.getContext('2d')!.getImageData(251, 500, 1, 1).data));
   expect(band[0]!).toBeLessThan(200);
-  // Hovering a block reads its density.
-  const box = (await v.locator('canvas').boundingBox())!;
-  await page.mouse.move(box.x + (box.width * 251.5) / 500, box.y + (box.height * 500.5) / 1000);
-  await expect(page.getByTestId('heatmap-readout-V')).toContainText('density');
   expect(await waitForJob(page)).toBe('done');
   await expect(page.getByTestId('heatmap-WH')).toBeVisible();
+  // Hovering a block reads its density (once the result's panels are laid out).
+  const box = (await v.locator('canvas').boundingBox())!;
+  await page.mouse.move(box.x + (box.width * 251.5) / 500, box.y + (box.height * 500.5) / 1000);
+  await expect(page.getByTestId('heatmap-readout-V')).toHaveText('rows 1000–1001, col 251: density 100.00 % · mean 3.5');
   await page.screenshot({ path: testInfo.outputPath('spy.png') });
 });
 

@@ -65,8 +65,12 @@ export class DocumentState {
   readonly matrixDoc = $derived(this.doc?.kind === 'matrix' ? (this.doc as MatrixDocumentInfo) : null);
   readonly imageResult = $derived(this.result?.kind === 'image' ? (this.result as ImageResult) : null);
   readonly matrixResult = $derived(this.result?.kind === 'matrix' ? (this.result as MatrixResult) : null);
-  /** The open matrix is a picture (pixel-like values): shown in the compare view, as images are. */
-  readonly matrixPicture = $derived(this.matrixDoc !== null && isPicture(this.matrixDoc));
+  /** A matrix that looks like a picture is shown as one unless this is switched off (then as heat maps). */
+  asPicture = $state(true);
+  /** The open matrix looks like a picture (pixel-like values). */
+  readonly matrixLooksLikePicture = $derived(this.matrixDoc !== null && isPicture(this.matrixDoc));
+  /** The open matrix is shown as a picture: in the compare view, as images are. */
+  readonly matrixPicture = $derived(this.matrixLooksLikePicture && this.asPicture);
   /** The compare view (zoom, split, difference) is on screen. */
   readonly comparing = $derived(this.imageDoc !== null || this.matrixPicture);
   readonly running = $derived(this.status === 'starting' || this.status === 'running');
@@ -150,7 +154,10 @@ export class DocumentState {
     // A rank remembered from a larger document (or another colour mode) may not fit this one.
     if (info.kind === 'image') this.image.rank = this.clampImageRank(this.image.rank);
     if (info.kind === 'matrix' && this.matrix.rank > this.maxRank) this.matrix.rank = this.maxRank;
-    if (info.kind === 'matrix') this.colormap = defaultColormap(info);
+    if (info.kind === 'matrix') {
+      this.colormap = defaultColormap(info);
+      this.asPicture = true;
+    }
   }
 
   // ---- controls → jobs -------------------------------------------------------------------------
