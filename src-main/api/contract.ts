@@ -65,7 +65,11 @@ export interface Raster {
   rgba: Uint8Array;
 }
 
-/** A matrix for heat maps. Large matrices arrive block-averaged to at most 1024 per side (`scale` says by how much). */
+/**
+ * A matrix for heat maps. Large matrices arrive reduced to at most 1024 per side: each shown cell stands for a
+ * block of source cells (the mean of V's and W·H's blocks; the largest entry of W's and H's, so that a row
+ * that weighs heavily in a component stays visible).
+ */
 export interface MatrixView {
   rows: number;
   cols: number;
@@ -109,7 +113,7 @@ export interface MatrixDocumentInfo {
   kind: 'matrix';
   documentId: string;
   name: string;
-  /** csv | tsv | npy | mtx */
+  /** csv (also for .txt) | tsv | npy | mtx */
   format: string;
   fileBytes: number;
   rows: number;
@@ -117,6 +121,13 @@ export interface MatrixDocumentInfo {
   dtype: 'float32' | 'float64';
   missing: number;
   V: MatrixView;
+  /** The smallest and largest observed value of V (missing cells aside), over the whole matrix. */
+  valueRange: { min: number; max: number };
+  /**
+   * Present when V is mostly zeros: its count of non-zero entries, and the fraction of non-zero entries in
+   * each block that V's view shows (same shape as `V`), drawn as a density ("spy") map.
+   */
+  sparse?: { nnz: number; density: MatrixView };
   /**
    * One label per row / column, when the file has them: a CSV's first column and header row, or the
    * features.tsv and barcodes.tsv beside a 10x Genomics matrix.mtx.

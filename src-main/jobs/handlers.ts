@@ -14,7 +14,7 @@ import { resolveBackend, withBackend } from './backends.js';
 import { compressImage, compressOptionsOf } from './compress.js';
 import { componentEnergies, componentThumbnail, diffRaster, previewRaster, toRaster } from './rasters.js';
 import type { TaskKind, TaskPayload, TaskProgress, TaskResult } from './tasks.js';
-import { matrixView } from './views.js';
+import { denseNonZeros, matrixView, sparseView, valueRange } from './views.js';
 
 /** How often a running fit sends a fresh reconstruction to the window. */
 const PREVIEW_EVERY_MS = 250;
@@ -44,12 +44,16 @@ export function throttled(ctx: TaskContext, stage: string, ms = 100) {
 export const TASK_HANDLERS: Handlers = {
   async 'open-matrix'({ path }) {
     const file = await readLabelledMatrix(path);
+    const V = file.matrix;
+    const sparse = sparseView(V.rows, V.cols, denseNonZeros(V));
     return {
-      V: file.matrix,
+      V,
       dtype: file.dtype,
       format: file.format,
       missing: file.missing,
-      view: matrixView(file.matrix),
+      view: matrixView(V),
+      valueRange: valueRange(V),
+      ...(sparse ? { sparse } : {}),
       ...(file.rowLabels ? { rowLabels: file.rowLabels.names } : {}),
       ...(file.colLabels ? { colLabels: file.colLabels.names } : {}),
     };

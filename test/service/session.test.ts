@@ -138,6 +138,8 @@ describe('the app service', () => {
     assert.equal(info.kind, 'matrix');
     if (info.kind !== 'matrix') return;
     assert.equal(info.missing, 1);
+    assert.deepEqual(info.valueRange, { min: 1, max: 12 });
+    assert.equal(info.sparse, undefined);
     const jobId = await service.factorizeMatrix(info.documentId, { ...settings, rank: 1, solver: 'cd', maxIter: 500, tol: 0 });
     const done = await waitFor(doneOf(jobId));
     const r = done.result as MatrixResult;
@@ -147,6 +149,22 @@ describe('the app service', () => {
     assert.ok(Math.abs(r.imputed[0]!.value - 6) < 0.05, `rank-1 structure says 6, got ${r.imputed[0]!.value}`);
     const w = await service.exportResult(info.documentId, 'W.csv');
     assert.equal(new TextDecoder().decode(w.bytes).trim().split('\n').length, 4);
+  });
+
+  test('a mostly-zero matrix comes with its non-zero count and a density view', async () => {
+    // 300×40 coordinate file, 60 non-zeros (0.5 %), all in rows 0-29 and one heavy entry far down
+    const lines = ['%%MatrixMarket matrix coordinate real general', '300 40 60'];
+    for (let k = 0; k < 59; k++) lines.push(`${(k % 30) + 1} ${(k % 40) + 1} 1`);
+    lines.push('290 7 50');
+    const mtx = path.join(dir, 'sparse.mtx');
+    await writeFile(mtx, lines.join('\n') + '\n');
+    const info = await service.openPath(mtx);
+    assert.ok(info.kind === 'matrix' && info.sparse);
+    assert.equal(info.sparse.nnz, 60);
+    assert.deepEqual([info.sparse.density.rows, info.sparse.density.cols], [300, 40]);
+    assert.equal(info.sparse.density.data[289 * 40 + 6], 1);
+    assert.equal(info.sparse.density.data[100 * 40 + 6], 0);
+    assert.deepEqual(info.valueRange, { min: 0, max: 50 });
   });
 
   test('a 10x Genomics matrix opens with its gene and barcode labels, and the result lists each component by them', async () => {
