@@ -9,12 +9,12 @@ import { compareJpeg } from '../codec/jpeg-compare.js';
 import { decodePixels } from '../codec/nmfz.js';
 import { factorize, reconstruct, type Matrix } from '../engine/index.js';
 import { throwIfCancelled, type CancelSignal } from '../engine/errors.js';
-import { readMatrixFile } from '../formats/index.js';
+import { readLabelledMatrix } from '../formats/index.js';
 import { resolveBackend, withBackend } from './backends.js';
 import { compressImage, compressOptionsOf } from './compress.js';
 import { componentEnergies, componentThumbnail, diffRaster, previewRaster, toRaster } from './rasters.js';
 import type { TaskKind, TaskPayload, TaskProgress, TaskResult } from './tasks.js';
-import { matrixView } from './views.js';
+import { denseNonZeros, matrixView, sparseView, valueRange } from './views.js';
 
 /** How often a running fit sends a fresh reconstruction to the window. */
 const PREVIEW_EVERY_MS = 250;
@@ -43,8 +43,20 @@ export function throttled(ctx: TaskContext, stage: string, ms = 100) {
 
 export const TASK_HANDLERS: Handlers = {
   async 'open-matrix'({ path }) {
-    const file = await readMatrixFile(path);
-    return { V: file.matrix, dtype: file.dtype, format: file.format, missing: file.missing, view: matrixView(file.matrix) };
+    const file = await readLabelledMatrix(path);
+    const V = file.matrix;
+    const sparse = sparseView(V.rows, V.cols, denseNonZeros(V));
+    return {
+      V,
+      dtype: file.dtype,
+      format: file.format,
+      missing: file.missing,
+      view: matrixView(V),
+      valueRange: valueRange(V),
+      ...(sparse ? { sparse } : {}),
+      ...(file.rowLabels ? { rowLabels: file.rowLabels.names } : {}),
+      ...(file.colLabels ? { colLabels: file.colLabels.names } : {}),
+    };
   },
 
   async 'factorize-matrix'({ V, settings }, ctx) {
@@ -69,6 +81,7 @@ export const TASK_HANDLERS: Handlers = {
         signal: ctx.signal,
         onProgress: throttled(ctx, `factorizing rank ${settings.rank}`),
       }),
+      { V, rank: settings.rank },
     );
     const WH = reconstruct(result.W, result.H);
     const imputed = missing.map((k) => ({ row: Math.floor(k / V.cols), col: k % V.cols, value: WH.data[k]! }));

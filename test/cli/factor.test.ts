@@ -66,7 +66,7 @@ describe('nmf-studio factor', () => {
     assert.equal(o.betaLoss, 'frobenius');
     assert.equal(o.init, 'nndsvda');
     assert.ok((o.relErr as number) < 1e-3, `an exact rank-2 matrix fits: relErr ${String(o.relErr)}`);
-    assert.deepEqual((await readdir(out)).sort(), ['H.npy', 'W.npy']);
+    assert.deepEqual((await readdir(out)).sort(), ['H.npy', 'W.npy', 'components.csv']);
     const w = await readFile(path.join(out, 'W.npy'));
     assert.equal(w.subarray(0, 6).toString('latin1'), '\x93NUMPY');
     assert.match(w.toString('latin1', 10, 80), /'descr': '<f8'.*'shape': \(6, 2\)/);
