@@ -10,6 +10,11 @@ export type QuantBits = 6 | 8 | 12 | 16;
 export type BackendRequest = 'auto' | 'gpu' | 'cpu' | 'reference';
 export type FactorFormat = 'npy' | 'csv';
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'tiff';
+/**
+ * How a plane is cut into matrices: one matrix for the whole plane ('global'), a grid of tiles each with its own
+ * rank ('tiled'), or whichever of the two the encoder judges better for the image ('auto').
+ */
+export type Layout = 'global' | 'tiled' | 'auto';
 
 export const SOLVERS: readonly Solver[] = ['mu', 'cd', 'hals'];
 export const BETA_LOSSES: readonly BetaLossName[] = ['frobenius', 'kullback-leibler', 'itakura-saito'];
@@ -17,6 +22,7 @@ export const INITS: readonly Init[] = ['random', 'nndsvd', 'nndsvda', 'nndsvdar'
 export const COLOR_MODES: readonly ColorMode[] = ['stacked', 'channels', 'ycbcr'];
 export const QUANT_BITS: readonly QuantBits[] = [6, 8, 12, 16];
 export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'gpu', 'cpu', 'reference'];
+export const LAYOUTS: readonly Layout[] = ['global', 'tiled', 'auto'];
 
 /** File extensions the app opens, by kind. */
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'tif', 'tiff', 'gif', 'avif'] as const;
@@ -37,11 +43,15 @@ export interface EngineSettings {
   backend: BackendRequest;
 }
 
-/** How the rank is chosen: a fixed rank, the smallest rank reaching a PSNR, or the largest reaching a ratio. */
-export type RankChoice = { rank: number } | { psnr: number } | { ratio: number };
+/**
+ * How the rank is chosen: a fixed rank, the smallest rank reaching a PSNR, the largest reaching a ratio, or the
+ * largest whose file is at most `maxBytes` bytes.
+ */
+export type RankChoice = { rank: number } | { psnr: number } | { ratio: number } | { maxBytes: number };
 
 export interface ImageSettings extends EngineSettings {
   choice: RankChoice;
+  layout: Layout;
   colorMode: ColorMode;
   bits: QuantBits;
   compareJpeg: boolean;
@@ -127,6 +137,9 @@ export interface CompressRecord {
   channels: number;
   bitDepth: number;
   colorMode: ColorMode;
+  /** The layout used (what 'auto' chose). */
+  layout: 'global' | 'tiled';
+  /** The total rank: the sum over planes, and in the tiled layout over tiles. */
   rank: number;
   originalFileBytes: number;
   rawBytes: number;
@@ -147,6 +160,17 @@ export interface CompressRecord {
   jpegSsim?: number;
 }
 
+/**
+ * The tiles of a tiled encoding: each plane cut into tilesX × tilesY tiles of tileSize pixels (edge tiles smaller),
+ * per plane the rank and the PSNR (of that plane's values, peak 1) of every tile, row-major.
+ */
+export interface TileMap {
+  tileSize: number;
+  tilesX: number;
+  tilesY: number;
+  planes: { name: string; rows: number; cols: number; ranks: number[]; psnr: number[] }[];
+}
+
 /** One rank-1 layer w_i·h_iᵀ of an image factorization. */
 export interface ComponentInfo {
   index: number;
@@ -165,6 +189,8 @@ export interface ImageResult {
   /** Sorted by energy, largest first. */
   components: ComponentInfo[];
   jpeg?: Raster;
+  /** The tiles and their ranks, for an image encoded in the tiled layout. */
+  tiles?: TileMap;
 }
 
 export interface MatrixResult {

@@ -6,6 +6,7 @@ import {
   BETA_LOSSES,
   COLOR_MODES,
   INITS,
+  LAYOUTS,
   QUANT_BITS,
   SOLVERS,
   type BatchRequest,
@@ -69,13 +70,14 @@ function engineSettings(op: string, v: Record<string, unknown>): EngineSettings 
 }
 
 function rankChoice(op: string, v: unknown): RankChoice {
-  if (!isObject(v)) return fail(op, 'choice must be {rank} | {psnr} | {ratio}');
+  if (!isObject(v)) return fail(op, 'choice must be {rank} | {psnr} | {ratio} | {maxBytes}');
   const keys = Object.keys(v);
-  if (keys.length !== 1) fail(op, 'choice must have exactly one of rank, psnr, ratio');
-  if ('rank' in v) return { rank: number(op, 'rank', v.rank, 1, 4096, true) };
+  if (keys.length !== 1) fail(op, 'choice must have exactly one of rank, psnr, ratio, maxBytes');
+  if ('rank' in v) return { rank: number(op, 'rank', v.rank, 1, 1_000_000, true) };
   if ('psnr' in v) return { psnr: number(op, 'psnr', v.psnr, 1, 150) };
   if ('ratio' in v) return { ratio: number(op, 'ratio', v.ratio, 1, 1e6) };
-  return fail(op, 'choice must be {rank} | {psnr} | {ratio}');
+  if ('maxBytes' in v) return { maxBytes: number(op, 'maxBytes', v.maxBytes, 64, 2 ** 32, true) };
+  return fail(op, 'choice must be {rank} | {psnr} | {ratio} | {maxBytes}');
 }
 
 export function imageSettings(op: string, v: unknown): ImageSettings {
@@ -83,6 +85,8 @@ export function imageSettings(op: string, v: unknown): ImageSettings {
   return {
     ...engineSettings(op, v),
     choice: rankChoice(op, v.choice),
+    // Absent in callers older than the layouts: the default.
+    layout: v.layout === undefined ? 'auto' : oneOf(op, 'layout', v.layout, LAYOUTS),
     colorMode: oneOf(op, 'colorMode', v.colorMode, COLOR_MODES),
     bits: oneOf(op, 'bits', v.bits, QUANT_BITS),
     compareJpeg: v.compareJpeg === true,

@@ -35,6 +35,7 @@ export const IMAGE_DEFAULTS: ImageControls = {
   psnr: 30,
   ratio: 10,
   // the mode with the best PSNR at equal file size on colour photographs (docs/colour-modes.md), as the CLI's
+  layout: 'auto',
   colorMode: 'ycbcr',
   bits: 6,
   compareJpeg: false,

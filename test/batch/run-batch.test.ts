@@ -206,7 +206,7 @@ describe('runBatch', () => {
         inputs: [path.join(src, 'pic.png'), path.join(src, 'pic.png')],
         outDir: path.join(src, 'out-twice'),
         settings: {
-          choice: { rank: 3 }, colorMode: 'ycbcr', bits: 8, compareJpeg: false, solver: 'hals', betaLoss: 'frobenius', init: 'nndsvd',
+          choice: { rank: 3 }, layout: 'global', colorMode: 'ycbcr', bits: 8, compareJpeg: false, solver: 'hals', betaLoss: 'frobenius', init: 'nndsvd',
           maxIter: 30, tol: 1e-4, seed: 0, alphaW: 0, alphaH: 'same', l1Ratio: 0, backend: 'cpu',
         },
         overwrite: false,
