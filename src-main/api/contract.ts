@@ -161,6 +161,15 @@ export interface CompressRecord {
 }
 
 /**
+ * Seconds of compress time per megapixel of the image: the cost of compressing, comparable across image sizes (the
+ * batch view and the reports show it beside the time). NaN where the record has no time or no pixels.
+ */
+export function secondsPerMegapixel(record: Pick<CompressRecord, 'ms' | 'width' | 'height'>): number {
+  const megapixels = (record.width * record.height) / 1e6;
+  return megapixels > 0 && record.ms > 0 ? record.ms / 1000 / megapixels : NaN;
+}
+
+/**
  * The tiles of a tiled encoding: each plane cut into tilesX × tilesY tiles of tileSize pixels (edge tiles smaller),
  * per plane the rank and the PSNR (of that plane's values, peak 1) of every tile, row-major.
  */

@@ -52,6 +52,12 @@ test('a folder of images is compressed file by file into the output folder', asy
   for (const cell of await table.locator('tr[data-status="ok"] [data-testid="batch-psnr"]').all()) {
     expect(Number(await cell.textContent())).toBeGreaterThan(5);
   }
+  // each compressed file's layout, and its time per megapixel as its time and size give it
+  for (const row of await table.locator('tr[data-status="ok"]').all()) {
+    expect(['global', 'tiled']).toContain((await row.getByTestId('batch-layout').textContent())?.trim());
+    expect(Number(await row.getByTestId('batch-seconds-per-mp').textContent())).toBeGreaterThan(0);
+  }
+  await expect(broken.getByTestId('batch-layout')).toHaveText('');
   await expect(page.getByTestId('batch-saved')).toContainText(/saved|larger/);
   // file name, ratio and PSNR as each row of a status shows them
   const figures = async (status: string): Promise<string[]> => {
