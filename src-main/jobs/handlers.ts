@@ -11,6 +11,7 @@ import { factorize, reconstruct, type Matrix } from '../engine/index.js';
 import { throwIfCancelled, type CancelSignal } from '../engine/errors.js';
 import { readMatrixFile } from '../formats/index.js';
 import { resolveBackend, withBackend } from './backends.js';
+import { coarsePreview } from './coarse-preview.js';
 import { compressImage, compressOptionsOf } from './compress.js';
 import { componentEnergies, componentThumbnail, diffRaster, previewRaster, toRaster } from './rasters.js';
 import type { TaskKind, TaskPayload, TaskProgress, TaskResult } from './tasks.js';
@@ -105,6 +106,9 @@ export const TASK_HANDLERS: Handlers = {
   },
 
   async 'compress-image'({ path, scratchDir, settings }, ctx) {
+    // Something to look at at once, before the backend starts and the encoding has a first fit to show.
+    const coarse = await coarsePreview(path, settings.colorMode, ctx.signal);
+    if (coarse) ctx.progress({ iteration: 0, maxIter: 0, loss: NaN, relErr: NaN, stage: coarse.stage, preview: coarse.raster });
     const { backend, reason } = await resolveBackend(settings.backend);
     // Live preview: the latest factors of each plane, drawn a few times a second.
     const planeNames: PlaneName[] = [];

@@ -6,6 +6,8 @@ export interface ReconstructionTimes {
   original: number | null;
   firstReconstruction: number | null;
   final: number | null;
+  /** What the reconstruction's caption said as the first one showed (e.g. 'Preview coarse preview: rank 12 at 192×120'). */
+  firstCaption: string | null;
 }
 
 /**
@@ -14,7 +16,7 @@ export interface ReconstructionTimes {
  * `window.__resetReconstructionTimes()` starts over for the next image.
  */
 export const RECORD_RECONSTRUCTION_TIMES = `(() => {
-  const blank = () => ({ original: null, firstReconstruction: null, final: null });
+  const blank = () => ({ original: null, firstReconstruction: null, final: null, firstCaption: null });
   window.__reconstructionTimes = blank();
   window.__resetReconstructionTimes = () => { window.__reconstructionTimes = blank(); };
   const drawn = (id) => {
@@ -25,7 +27,11 @@ export const RECORD_RECONSTRUCTION_TIMES = `(() => {
     const t = window.__reconstructionTimes;
     const now = performance.now();
     if (t.original === null && drawn('view-original')) t.original = now;
-    if (t.original !== null && t.firstReconstruction === null && drawn('view-reconstruction')) t.firstReconstruction = now;
+    if (t.original !== null && t.firstReconstruction === null && drawn('view-reconstruction')) {
+      t.firstReconstruction = now;
+      const caption = document.querySelector('[data-testid="caption-reconstruction"]');
+      t.firstCaption = caption ? caption.textContent.replace(/\\s+/g, ' ').trim() : '';
+    }
     const status = document.querySelector('[data-testid="job-status"]');
     if (t.firstReconstruction !== null && t.final === null && status && status.getAttribute('data-status') === 'done') t.final = now;
   };

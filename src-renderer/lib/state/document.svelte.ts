@@ -42,6 +42,8 @@ export class DocumentState {
   loss = $state.raw<LossPoint[]>([]);
   /** The live reconstruction while the job runs. */
   preview = $state.raw<Raster | null>(null);
+  /** What that reconstruction is (the stage it came with), which later progress without a picture does not change. */
+  previewStage = $state('');
   result = $state.raw<JobResult | null>(null);
   /** The job's error, shown beside the progress (and in the window's error bar). */
   failure = $state<string | null>(null);
@@ -80,6 +82,7 @@ export class DocumentState {
   private cancelWhenKnown = false;
   private pendingProgress: JobProgress | null = null;
   private pendingLoss: LossPoint[] = [];
+  private pendingPreviewStage = '';
   private lastStage = '';
   private frame = 0;
   private reconstructTimer: ReturnType<typeof setTimeout> | undefined;
@@ -229,6 +232,7 @@ export class DocumentState {
     this.iterating = null;
     this.loss = [];
     this.preview = null;
+    this.previewStage = '';
     this.failure = null;
   }
 
@@ -270,6 +274,7 @@ export class DocumentState {
       this.pendingLoss.push({ iteration: progress.iteration, loss: progress.loss, relErr: progress.relErr });
     }
     // Keep the last preview seen even if a later progress event carries none.
+    if (progress.preview) this.pendingPreviewStage = progress.stage;
     const preview = progress.preview ?? this.pendingProgress?.preview;
     this.pendingProgress = preview ? { ...progress, preview } : progress;
     if (!this.frame) this.frame = requestAnimationFrame(() => this.flushProgress());
@@ -282,7 +287,10 @@ export class DocumentState {
     if (p) {
       this.progress = p;
       if (p.maxIter > 0) this.iterating = p;
-      if (p.preview) this.preview = p.preview;
+      if (p.preview) {
+        this.preview = p.preview;
+        this.previewStage = this.pendingPreviewStage;
+      }
       this.pendingProgress = null;
     }
     if (this.pendingLoss.length) {
