@@ -106,6 +106,20 @@ function parabolaCrossing(p0: { x: number; v: number }, p1: { x: number; v: numb
   }
 }
 
+/**
+ * A file's bytes with its measured SSIM in the header in place of the stand-in. The header is Brotli'd, so equal
+ * widths need not give equal sizes; the file must not outgrow the size a search compared against its target, so
+ * fewer decimals are tried, and at worst the SSIM is left out (null).
+ */
+export function withMeasuredSsim(file: Buffer, psnr: number, relErr: number, ssim: number, label: string): Buffer {
+  let bytes = file;
+  for (const decimals of [6, 5, 4, 3, 2, null]) {
+    bytes = withQuality(file, storedQuality(psnr, decimals === null ? null : ssim, relErr, decimals ?? 0), label);
+    if (bytes.length <= file.length) break;
+  }
+  return bytes;
+}
+
 /** A fit made into a file: its bytes, the decoded pixels (the ones everyone sees), their PSNR and relErr. */
 export interface Encoded {
   fit: RankFit;
@@ -411,13 +425,7 @@ export class ImageEncoder {
    * target, so fewer decimals are tried, and at worst the SSIM is left out (null).
    */
   withSsim(e: Encoded, ssim: number): Encoded {
-    const label = this.source.name;
-    let bytes = e.bytes;
-    for (const decimals of [6, 5, 4, 3, 2, null]) {
-      bytes = withQuality(e.bytes, storedQuality(e.psnr, decimals === null ? null : ssim, e.relErr, decimals ?? 0), label);
-      if (bytes.length <= e.bytes.length) break;
-    }
-    return { ...e, bytes };
+    return { ...e, bytes: withMeasuredSsim(e.bytes, e.psnr, e.relErr, ssim, this.source.name) };
   }
 
   async encodeRank(total: number): Promise<Encoded> {
