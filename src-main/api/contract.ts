@@ -180,6 +180,22 @@ export interface TileMap {
   planes: { name: string; rows: number; cols: number; ranks: number[]; psnr: number[] }[];
 }
 
+/** One tile of a tiled result and its components: what the tile overlay shows for the tile clicked. */
+export interface TileComponents {
+  /** The plane's index in TileMap.planes and its name (y, cb, cr, gray, …). */
+  plane: number;
+  planeName: string;
+  /** The tile's index, row-major over the grid, and where it lies in the plane, in pixels. */
+  tile: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  rank: number;
+  /** Each w_j·h_jᵀ of the tile as stored, sorted by energy (largest first); index j within the tile. */
+  components: ComponentInfo[];
+}
+
 /** One rank-1 layer w_i·h_iᵀ of an image factorization. */
 export interface ComponentInfo {
   index: number;
@@ -344,6 +360,8 @@ export interface ServiceOps {
   factorizeMatrix(documentId: string, settings: MatrixSettings): Promise<string>;
   /** Reconstruction of the last result with only the listed components (indices into the factors). */
   reconstructWith(documentId: string, enabled: number[]): Promise<Raster>;
+  /** A tiled result's tile (plane index, tile index row-major): its place, rank and components. */
+  tileComponents(documentId: string, plane: number, tile: number): Promise<TileComponents>;
   /** PSNR and ratio against rank, computed in the background with warm starts; points arrive as events. */
   rankCurve(documentId: string, settings: ImageSettings, ranks: number[]): Promise<string>;
   cancel(jobId: string): Promise<void>;

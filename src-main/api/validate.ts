@@ -146,6 +146,11 @@ const VALIDATORS: Record<ServiceOpName, (args: unknown[]) => unknown[]> = {
     if (!Array.isArray(enabled) || enabled.length > 4096) fail('reconstructWith', 'enabled must be a list of component indices');
     return [documentId('reconstructWith', d), (enabled as unknown[]).map((i) => number('reconstructWith', 'enabled[]', i, 0, 4095, true))];
   },
+  tileComponents: ([d, plane, tile]) => [
+    documentId('tileComponents', d),
+    number('tileComponents', 'plane', plane, 0, 15, true),
+    number('tileComponents', 'tile', tile, 0, 2 ** 31 - 1, true),
+  ],
   rankCurve: ([d, s, ranks]) => {
     if (!Array.isArray(ranks) || ranks.length === 0 || ranks.length > 256) fail('rankCurve', 'ranks must be a non-empty list');
     return [documentId('rankCurve', d), imageSettings('rankCurve', s), (ranks as unknown[]).map((r) => number('rankCurve', 'ranks[]', r, 1, 4096, true))];
@@ -163,6 +168,7 @@ const ARITY: Record<ServiceOpName, number> = {
   compressImage: 2,
   factorizeMatrix: 2,
   reconstructWith: 2,
+  tileComponents: 3,
   rankCurve: 3,
   cancel: 1,
   exportResult: 2,

@@ -1,7 +1,7 @@
 // What each worker task does. Every handler is plain async code over the engine, formats and codec.
 
 import { performance } from 'node:perf_hooks';
-import type { ComponentInfo, ImageSettings, RankCurvePoint } from '../api/contract.js';
+import type { ImageSettings, RankCurvePoint } from '../api/contract.js';
 import type { PlaneName } from '../codec/colour.js';
 import { ImageEncoder } from '../codec/encoder.js';
 import { readImage } from '../codec/image-io.js';
@@ -13,7 +13,7 @@ import { readMatrixFile } from '../formats/index.js';
 import { resolveBackend, withBackend } from './backends.js';
 import { coarsePreview } from './coarse-preview.js';
 import { compressImage, compressOptionsOf } from './compress.js';
-import { componentEnergies, componentThumbnail, diffRaster, previewRaster, toRaster } from './rasters.js';
+import { componentInfos, diffRaster, previewRaster, toRaster } from './rasters.js';
 import type { TaskKind, TaskPayload, TaskProgress, TaskResult } from './tasks.js';
 import { matrixView } from './views.js';
 
@@ -152,16 +152,7 @@ export const TASK_HANDLERS: Handlers = {
       },
     });
     throwIfCancelled(ctx.signal);
-    const components: ComponentInfo[] = [];
-    let index = 0;
-    for (const plane of outcome.factors) {
-      const energies = componentEnergies(plane.W, plane.H);
-      energies.forEach((energy, j) => components.push({ index: index + j, energy, thumbnail: componentThumbnail(plane.name, plane.W, plane.H, j) }));
-      index += plane.W.cols;
-    }
-    const total = components.reduce((a, c) => a + c.energy, 0) || 1;
-    for (const c of components) c.energy /= total;
-    components.sort((a, b) => b.energy - a.energy || a.index - b.index);
+    const components = componentInfos(outcome.factors);
     return {
       record: outcome.record,
       nmfzPath: outcome.record.output!,
@@ -171,6 +162,7 @@ export const TASK_HANDLERS: Handlers = {
       diff: diffRaster(outcome.original, outcome.decoded).raster,
       components,
       ...(outcome.jpeg ? { jpeg: toRaster(outcome.jpeg) } : {}),
+      ...(outcome.tiles ? { tiles: outcome.tiles } : {}),
     };
   },
 

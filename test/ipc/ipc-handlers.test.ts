@@ -65,6 +65,7 @@ const CASES: Record<string, { good: unknown[]; bad: unknown[][] }> = {
     bad: [['doc1', { ...settings, rank: 1.5 }], ['doc1', { ...settings, rank: 3, solver: 'cd', betaLoss: 'kullback-leibler' }], ['doc1']],
   },
   reconstructWith: { good: ['doc1', [0, 2]], bad: [['doc1', 'all'], ['doc1', [-1]], ['doc1', [0.5]]] },
+  tileComponents: { good: ['doc1', 0, 12], bad: [['doc1', -1, 0], ['doc1', 0, 1.5], ['doc1', 16, 0], ['doc1', 0]] },
   rankCurve: { good: ['doc1', settings, [1, 2, 4]], bad: [['doc1', settings, []], ['doc1', settings, [0]], ['doc1', settings, 'all']] },
   cancel: { good: ['job1'], bad: [[{}], ['job 1'], []] },
   exportResult: { good: ['doc1', 'nmfz'], bad: [['doc1', 'exe'], ['doc1', '../W.npy']] },

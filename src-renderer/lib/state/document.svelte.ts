@@ -10,6 +10,8 @@ import type {
   MatrixResult,
   Raster,
   ServiceEvent,
+  TileComponents,
+  TileMap,
 } from '../../../src-main/api/contract.js';
 import { api, messageOf } from '../api.js';
 import { imageSettings, loadControls, matrixSettings, saveControls, type ImageControls, type MatrixControls } from '../settings.js';
@@ -55,6 +57,13 @@ export class DocumentState {
   partial = $state.raw<Raster | null>(null);
   partialBusy = $state(false);
 
+  /** The tile overlay: shown or not, over which plane, and the tile picked on it (with its components once they come). */
+  tileOverlay = $state(false);
+  tilePlane = $state(0);
+  pickedTile = $state.raw<{ plane: number; tile: number } | null>(null);
+  tileDetail = $state.raw<TileComponents | null>(null);
+  tileProblem = $state<string | null>(null);
+
   readonly curve: RankCurveState;
 
   readonly imageDoc = $derived(this.doc?.kind === 'image' ? (this.doc as ImageDocumentInfo) : null);
@@ -62,6 +71,8 @@ export class DocumentState {
   readonly imageResult = $derived(this.result?.kind === 'image' ? (this.result as ImageResult) : null);
   readonly matrixResult = $derived(this.result?.kind === 'matrix' ? (this.result as MatrixResult) : null);
   readonly running = $derived(this.status === 'starting' || this.status === 'running');
+  /** The tiles of the shown result, when it is tiled. */
+  readonly tiles = $derived<TileMap | null>(this.imageResult?.tiles ?? null);
   /** The smallest rank the open document takes: a colour image split into three planes needs one per plane. */
   readonly minRank = $derived.by(() => {
     const d = this.imageDoc;
@@ -130,6 +141,7 @@ export class DocumentState {
     this.result = null;
     this.enabled = new Set();
     this.partial = null;
+    this.closeTile();
     this.status = 'idle';
     this.doc = info;
     // A rank remembered from a larger document (or another colour mode) may not fit this one.
@@ -308,6 +320,40 @@ export class DocumentState {
     this.reconstructGeneration++;
     this.partialBusy = false;
     this.enabled = new Set(result.kind === 'image' ? result.components.map((c) => c.index) : []);
+    this.closeTile();
+    if (this.tilePlane >= (result.kind === 'image' ? (result.tiles?.planes.length ?? 0) : 0)) this.tilePlane = 0;
+  }
+
+  // ---- tiles -----------------------------------------------------------------------------------
+
+  /** The tile under an image point of the overlay's plane: its place, rank and PSNR now, its components when they come. */
+  pickTileAt(x: number, y: number): void {
+    const tiles = this.tiles;
+    const doc = this.doc;
+    if (!tiles || !doc || !this.tileOverlay) return;
+    const plane = this.tilePlane;
+    const tx = Math.floor(x / tiles.tileSize);
+    const ty = Math.floor(y / tiles.tileSize);
+    if (tx < 0 || ty < 0 || tx >= tiles.tilesX || ty >= tiles.tilesY) return;
+    const tile = ty * tiles.tilesX + tx;
+    this.pickedTile = { plane, tile };
+    this.tileDetail = null;
+    this.tileProblem = null;
+    const result = this.result;
+    api.ops.tileComponents(doc.documentId, plane, tile).then(
+      (detail) => {
+        if (this.result === result && this.pickedTile?.plane === plane && this.pickedTile.tile === tile) this.tileDetail = detail;
+      },
+      (error: unknown) => {
+        if (this.result === result) this.tileProblem = messageOf(error);
+      },
+    );
+  }
+
+  closeTile(): void {
+    this.pickedTile = null;
+    this.tileDetail = null;
+    this.tileProblem = null;
   }
 
   // ---- components ------------------------------------------------------------------------------
