@@ -209,7 +209,7 @@ export async function compressImage(inputPath: string, outDir: string, options: 
   throwIfCancelled(options.signal);
   const colorMode = options.colorMode ?? DEFAULT_COLOR_MODE;
   const layout = chooseLayout(options.layout ?? DEFAULT_LAYOUT, source.pixels, colorMode);
-  const made = layout === 'tiled' ? encodeTiled(source, options, report) : await encodeGlobal(source, options, report);
+  const made = layout === 'tiled' ? await encodeTiled(source, options, report) : await encodeGlobal(source, options, report);
   throwIfCancelled(options.signal);
 
   report({ stage: 'measuring', rank: made.rank, iteration: 0, maxIter: 0 });
@@ -339,7 +339,7 @@ async function encodeGlobal(source: SourceImage, options: CompressOptions, repor
   return { bytes: best.bytes, content: best.content, decoded: best.decoded, psnr: best.psnr, relErr: best.relErr, rank: best.fit.rank, iterations: best.fit.iterations, probes };
 }
 
-function encodeTiled(source: SourceImage, options: CompressOptions, report: (p: CompressProgress) => void): Made {
+async function encodeTiled(source: SourceImage, options: CompressOptions, report: (p: CompressProgress) => void): Promise<Made> {
   const colorMode = options.colorMode ?? DEFAULT_COLOR_MODE;
   const encoder = new TiledEncoder(source, {
     colorMode,
@@ -373,7 +373,12 @@ function encodeTiled(source: SourceImage, options: CompressOptions, report: (p: 
           : options.maxBytes !== undefined
             ? { bytes: options.maxBytes }
             : { psnr: DEFAULT_TILED_PSNR };
-  const e = encoder.encode(target);
+  let e: Awaited<ReturnType<typeof encoder.encode>>;
+  try {
+    e = await encoder.encode(target);
+  } finally {
+    await encoder.close();
+  }
   e.content.header.nmf.iterations = e.iterations;
   const probe: RankProbe = { rank: e.rank, psnr: e.psnr, compressedBytes: e.bytes.length, ratio: raw / e.bytes.length };
   return { bytes: e.bytes, content: e.content, decoded: e.decoded, psnr: e.psnr, relErr: e.relErr, rank: e.rank, iterations: e.iterations, probes: [probe], tiles: e.tiles };

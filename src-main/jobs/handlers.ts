@@ -167,6 +167,7 @@ export const TASK_HANDLERS: Handlers = {
       diff: diffRaster(outcome.original, outcome.decoded).raster,
       components,
       ...(outcome.jpeg ? { jpeg: toRaster(outcome.jpeg) } : {}),
+      ...(outcome.tiles ? { tiles: outcome.tiles } : {}),
     };
   },
 

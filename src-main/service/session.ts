@@ -246,6 +246,7 @@ export function createAppService(options: AppServiceOptions): AppService {
           diff: r.diff,
           components: r.components,
           ...(r.jpeg ? { jpeg: r.jpeg } : {}),
+          ...(r.tiles ? { tiles: r.tiles } : {}),
         };
         emit({ type: 'job-done', jobId, result });
       });
