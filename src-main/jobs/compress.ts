@@ -24,7 +24,7 @@ import type { PlaneShape } from '../codec/metrics.js';
 import { COLOR_MODES, QUANT_BITS } from '../codec/types.js';
 import type { ColorMode, ImagePixels, QuantBits } from '../codec/types.js';
 import type { CompressRecord, Layout, RankChoice } from '../api/contract.js';
-import { LAYOUTS } from '../api/contract.js';
+import { COMPRESS_DEFAULTS, LAYOUTS } from '../api/contract.js';
 import { throwIfCancelled, UserError } from '../engine/errors.js';
 import type { Backend, BetaLossName, CancelSignal, Matrix } from '../engine/index.js';
 import { checkWritable, writeFileAtomic } from '../formats/atomic.js';
@@ -34,15 +34,14 @@ import { checkWritable, writeFileAtomic } from '../formats/atomic.js';
  * size target keeps the cost bounded on any photo, where a PSNR target can call for ranks near full (and fits that
  * take minutes).
  */
-export const DEFAULT_RATIO = 20;
+export const DEFAULT_RATIO = COMPRESS_DEFAULTS.globalRatio;
 /**
- * The tiled layout without a target: the least bytes that reach this PSNR. Chosen on the photo set (README): files
- * smaller than the camera's JPEG with PSNR ≥ 35 dB and SSIM ≥ 0.90 on every photograph; the tiles' one-pass
- * allocation reaches a PSNR as cheaply as a size.
+ * The tiled layout without a target: the least bytes that reach this PSNR, and never more bytes than the input
+ * file. Chosen on the photo set (README); the tiles' one-pass allocation reaches a PSNR as cheaply as a size.
  */
-export const DEFAULT_TILED_PSNR = 38;
+export const DEFAULT_TILED_PSNR = COMPRESS_DEFAULTS.tiledPsnr;
 /** The layout when none is asked for. */
-export const DEFAULT_LAYOUT: Layout = 'auto';
+export const DEFAULT_LAYOUT: Layout = COMPRESS_DEFAULTS.layout;
 
 export interface CompressOptions extends ImageFitSettings {
   /**
@@ -376,6 +375,9 @@ async function encodeTiled(source: SourceImage, options: CompressOptions, report
   let e: Awaited<ReturnType<typeof encoder.encode>>;
   try {
     e = await encoder.encode(target);
+    // The default never makes a file larger than its input: then the input's size is the target instead.
+    const unasked = [options.rank, options.psnr, options.ratio, options.maxBytes].every((v) => v === undefined);
+    if (unasked && e.bytes.length > source.fileBytes && source.fileBytes > 0) e = await encoder.encode({ bytes: source.fileBytes - 64 });
   } finally {
     await encoder.close();
   }

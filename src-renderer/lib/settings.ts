@@ -1,4 +1,5 @@
 // The controls' values: defaults, their translation into the service's settings, and their memory across sessions.
+import { COMPRESS_DEFAULTS } from '../../src-main/api/contract.js';
 import type { EngineSettings, ImageSettings, MatrixSettings } from '../../src-main/api/contract.js';
 
 export type RankBy = 'rank' | 'psnr' | 'ratio';
@@ -32,12 +33,12 @@ export const IMAGE_DEFAULTS: ImageControls = {
   solver: 'hals',
   rankBy: 'rank',
   rank: 24,
-  psnr: 30,
+  psnr: COMPRESS_DEFAULTS.tiledPsnr,
   ratio: 10,
-  // the mode with the best PSNR at equal file size on colour photographs (docs/colour-modes.md), as the CLI's
-  layout: 'auto',
-  colorMode: 'ycbcr',
-  bits: 6,
+  // the command line's and batches' defaults, from the one place they are kept
+  layout: COMPRESS_DEFAULTS.layout,
+  colorMode: COMPRESS_DEFAULTS.colorMode,
+  bits: COMPRESS_DEFAULTS.bits,
   compareJpeg: false,
 };
 
