@@ -17,7 +17,7 @@ import type { NmfzContent, NmfzHeader } from '../codec/nmfz.js';
 import type { PlaneName } from '../codec/colour.js';
 import { ssimParallel } from '../codec/ssim-parallel.js';
 import { TiledEncoder } from '../codec/tiled-encoder.js';
-import type { TileMapInfo, TiledTarget } from '../codec/tiled-encoder.js';
+import type { TileMapInfo, TiledEncoded, TiledTarget } from '../codec/tiled-encoder.js';
 import { gridOf } from '../codec/nmfz.js';
 import { tileRect } from '../codec/tiles.js';
 import type { PlaneShape } from '../codec/metrics.js';
@@ -275,14 +275,7 @@ export async function compressImage(inputPath: string, outDir: string, options: 
 }
 
 /** What either layout's encoder hands back: the file's bytes (before SSIM is put in its header) and what they decode to. */
-interface Made {
-  bytes: Buffer;
-  content: NmfzContent;
-  decoded: ImagePixels;
-  psnr: number;
-  relErr: number;
-  rank: number;
-  iterations: number;
+interface Made extends Omit<TiledEncoded, 'tiles'> {
   probes: RankProbe[];
   tiles?: TileMapInfo;
 }
