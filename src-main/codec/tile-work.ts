@@ -58,11 +58,15 @@ export class TileWorkers {
     this.threads = Math.max(1, Math.min(16, Math.floor(threads)));
   }
 
-  async run(jobs: readonly TileJob[], onDone?: (done: number) => void): Promise<TileOutcome[]> {
-    const samples = jobs.reduce((s, j) => s + j.rows * j.cols, 0);
+  /**
+   * Runs `count` jobs, made one chunk at a time by `make` (a job holds a copy of its tile's samples: made all at
+   * once they would double the memory the planes take), and gives back their outcomes in order. `samples` is their
+   * total size, which decides whether threads are worth starting.
+   */
+  async run(count: number, make: (i: number) => TileJob, samples: number, onDone?: (done: number) => void): Promise<TileOutcome[]> {
     if (this.threads < 2 || samples < THREADED_SAMPLES) {
-      return jobs.map((j, i) => {
-        const out = runTileJob(j);
+      return Array.from({ length: count }, (_, i) => {
+        const out = runTileJob(make(i));
         if (i % 32 === 31) onDone?.(i + 1);
         return out;
       });
@@ -74,8 +78,8 @@ export class TileWorkers {
         return w;
       });
     }
-    const results: TileOutcome[] = new Array(jobs.length);
-    const chunk = Math.max(1, Math.ceil(jobs.length / (this.threads * 8)));
+    const results: TileOutcome[] = new Array(count);
+    const chunk = Math.max(1, Math.min(64, Math.ceil(count / (this.threads * 8))));
     let next = 0;
     let done = 0;
     await Promise.all(
@@ -84,16 +88,16 @@ export class TileWorkers {
           new Promise<void>((resolve, reject) => {
             let from = 0;
             const give = (): void => {
-              if (next >= jobs.length) {
+              if (next >= count) {
                 w.off('message', onMessage);
                 w.off('error', onError);
                 resolve();
                 return;
               }
               from = next;
-              const part = jobs.slice(from, Math.min(jobs.length, from + chunk));
+              const part = Array.from({ length: Math.min(count, from + chunk) - from }, (_, i) => make(from + i));
               next += part.length;
-              w.postMessage(part);
+              w.postMessage(part, part.map((j) => j.V.buffer as ArrayBuffer));
             };
             const onMessage = (outcomes: TileOutcome[]): void => {
               outcomes.forEach((o, i) => (results[from + i] = o));

@@ -140,10 +140,16 @@ export class TiledEncoder {
     return this.workers.close();
   }
 
-  private async runJobs(jobs: (SpectrumJob | FitJob)[], stage: string): Promise<TileOutcome[]> {
+  /** Runs tile jobs given without their samples (made from the planes only when a job is handed out). */
+  private async runJobs(jobs: (Omit<SpectrumJob, 'V'> | Omit<FitJob, 'V'>)[], where: readonly [number, number][], stage: string): Promise<TileOutcome[]> {
     throwIfCancelled(this.settings.signal);
     this.settings.onProgress?.(stage, 0, jobs.length);
-    const out = await this.workers.run(jobs, (done) => this.settings.onProgress?.(stage, done, jobs.length));
+    const make = (i: number): SpectrumJob | FitJob => {
+      const [p, t] = where[i]!;
+      return { ...jobs[i]!, V: cutTile(this.V[p]!, tileRect(this.grid, t)) } as SpectrumJob | FitJob;
+    };
+    const samples = jobs.reduce((s, j) => s + j.rows * j.cols, 0);
+    const out = await this.workers.run(jobs.length, make, samples, (done) => this.settings.onProgress?.(stage, done, jobs.length));
     throwIfCancelled(this.settings.signal);
     return out;
   }
@@ -152,16 +158,18 @@ export class TiledEncoder {
   private async measureSpectra(): Promise<void> {
     if (this.curves.length) return;
     const chromaless = this.settings.colorMode === 'ycbcr' && isAchromatic(this.pixels);
-    const jobs: SpectrumJob[] = [];
+    const jobs: Omit<SpectrumJob, 'V'>[] = [];
+    const where: [number, number][] = [];
     this.layouts.forEach((l, p) => {
       const chroma = l.name === 'cb' || l.name === 'cr';
       const r = chroma ? (chromaless ? 1 : CHROMA_SPECTRUM_RANK) : SPECTRUM_RANK;
       for (let t = 0; t < this.grid.count; t++) {
         const rect = tileRect(this.grid, t);
-        jobs.push({ kind: 'spectrum', V: cutTile(this.V[p]!, rect), rows: rect.h, cols: rect.w, r, seed: this.settings.seed ?? 0 });
+        jobs.push({ kind: 'spectrum', rows: rect.h, cols: rect.w, r, seed: this.settings.seed ?? 0 });
+        where.push([p, t]);
       }
     });
-    const out = await this.runJobs(jobs, 'measuring tiles');
+    const out = await this.runJobs(jobs, where, 'measuring tiles');
     this.curves = this.layouts.map((_, p) => out.slice(p * this.grid.count, (p + 1) * this.grid.count).map((o) => (o as { residual: Float64Array }).residual));
   }
 
@@ -170,7 +178,7 @@ export class TiledEncoder {
    * any did, and the allocation must be made again.
    */
   private async extendSpectra(ranks: Int32Array): Promise<boolean> {
-    const jobs: SpectrumJob[] = [];
+    const jobs: Omit<SpectrumJob, 'V'>[] = [];
     const where: [number, number][] = [];
     this.layouts.forEach((_, p) => {
       for (let t = 0; t < this.grid.count; t++) {
@@ -179,12 +187,12 @@ export class TiledEncoder {
         const rect = tileRect(this.grid, t);
         const limit = Math.min(EXTENDED_SPECTRUM_RANK, rect.w, rect.h);
         if (ranks[p * this.grid.count + t]! < r || r >= limit || curve[r]! === 0) continue;
-        jobs.push({ kind: 'spectrum', V: cutTile(this.V[p]!, rect), rows: rect.h, cols: rect.w, r: limit, seed: this.settings.seed ?? 0 });
+        jobs.push({ kind: 'spectrum', rows: rect.h, cols: rect.w, r: limit, seed: this.settings.seed ?? 0 });
         where.push([p, t]);
       }
     });
     if (!jobs.length) return false;
-    const out = await this.runJobs(jobs, 'measuring tiles');
+    const out = await this.runJobs(jobs, where, 'measuring tiles');
     where.forEach(([p, t], i) => (this.curves[p]![t] = (out[i] as { residual: Float64Array }).residual));
     return true;
   }
@@ -211,7 +219,8 @@ export class TiledEncoder {
    * tiles whose rank it changed).
    */
   private async ensureFits(wanted: readonly [number, number, number][]): Promise<void> {
-    const jobs: FitJob[] = [];
+    const jobs: Omit<FitJob, 'V'>[] = [];
+    const where: [number, number][] = [];
     const keys: string[] = [];
     const seen = new Set<string>();
     for (const [p, t, k] of wanted) {
@@ -220,11 +229,12 @@ export class TiledEncoder {
       seen.add(key);
       const rect = tileRect(this.grid, t);
       const fit = { maxIter: TILE_MAX_ITER, ...this.settings.fit };
-      jobs.push({ kind: 'fit', V: cutTile(this.V[p]!, rect), rows: rect.h, cols: rect.w, k, seed: this.settings.seed ?? 0, bits: this.settings.bits, fit });
+      jobs.push({ kind: 'fit', rows: rect.h, cols: rect.w, k, seed: this.settings.seed ?? 0, bits: this.settings.bits, fit });
+      where.push([p, t]);
       keys.push(key);
     }
     if (!jobs.length) return;
-    const out = await this.runJobs(jobs, 'fitting tiles');
+    const out = await this.runJobs(jobs, where, 'fitting tiles');
     keys.forEach((key, i) => this.fits.set(key, out[i] as TileFit));
   }
 
