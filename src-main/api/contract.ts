@@ -24,6 +24,19 @@ export const QUANT_BITS: readonly QuantBits[] = [6, 8, 12, 16];
 export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'gpu', 'cpu', 'reference'];
 export const LAYOUTS: readonly Layout[] = ['global', 'tiled', 'auto'];
 
+/**
+ * The image defaults of `compress`, `batch` and the app, from this one place (chosen by measurement: README). With
+ * no target, the tiled layout aims at `tiledPsnr` dB, never writing a file larger than its input; the global one
+ * at `globalRatio` times smaller than the raw pixels.
+ */
+export const COMPRESS_DEFAULTS = {
+  layout: 'auto' as Layout,
+  tiledPsnr: 38,
+  globalRatio: 20,
+  colorMode: 'ycbcr' as ColorMode,
+  bits: 6 as QuantBits,
+} as const;
+
 /** File extensions the app opens, by kind. */
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'tif', 'tiff', 'gif', 'avif'] as const;
 export const MATRIX_EXTENSIONS = ['csv', 'tsv', 'npy', 'mtx'] as const;

@@ -1,5 +1,6 @@
 // Image → factors → .nmfz bytes → decoded pixels, at any rank, reusing earlier fits as warm starts between ranks.
 
+import { COMPRESS_DEFAULTS } from '../api/contract.js';
 import { throwIfCancelled, UserError } from '../engine/errors.js';
 import { factorize, initialize } from '../engine/index.js';
 import type { Backend, BetaLossName, CancelSignal, CurrentFactors, Init, Matrix, Progress, Solver } from '../engine/index.js';
@@ -17,8 +18,8 @@ import type { ColorMode, ImagePixels, QuantBits } from './types.js';
 import { hasAlpha } from './types.js';
 
 /** Defaults for image compression, chosen by measurement (docs/colour-modes.md). */
-export const DEFAULT_COLOR_MODE: ColorMode = 'ycbcr';
-export const DEFAULT_BITS: QuantBits = 6;
+export const DEFAULT_COLOR_MODE: ColorMode = COMPRESS_DEFAULTS.colorMode;
+export const DEFAULT_BITS: QuantBits = COMPRESS_DEFAULTS.bits;
 export const DEFAULT_SOLVER: Solver = 'hals';
 /** nndsvda and nndsvd trade places by image; nndsvda ends lower within the default 200 iterations more often. */
 export const DEFAULT_INIT: Exclude<Init, 'custom'> = 'nndsvda';

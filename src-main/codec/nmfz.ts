@@ -173,12 +173,22 @@ export function nmfzPayload(content: NmfzContent): Uint8Array {
   const bits = h.quantization.bits;
   const layout = payloadLayout(h);
   const payload = new Uint8Array(layout.total);
-  const view = new DataView(payload.buffer);
-  let at = 0;
-  for (const q of content.planes) {
+  const at = writeMatrices(payload, 0, content.planes, bits, content);
+  if (at !== layout.total) throw new Error(`payload layout mismatch: wrote ${at} of ${layout.total} bytes`);
+  return payload;
+}
+
+/**
+ * Writes at `at` the scales of every matrix, then each one's W and H codes, then the alpha codes; returns where it
+ * ended. The order both layouts share: one matrix per plane, or one per tile of every plane.
+ */
+function writeMatrices(payload: Uint8Array, at: number, matrices: readonly QuantizedPlane[], bits: QuantBits, content: NmfzContent): number {
+  const h = content.header;
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  for (const q of matrices) {
     for (let j = 0; j < q.rank; j++, at += 4) view.setFloat32(at, q.scales[j]!, true);
   }
-  for (const q of content.planes) {
+  for (const q of matrices) {
     const w = packCodes(q.wCodes, q.rows, bits);
     payload.set(w, at);
     at += w.length;
@@ -192,8 +202,7 @@ export function nmfzPayload(content: NmfzContent): Uint8Array {
     payload.set(a, at);
     at += a.length;
   }
-  if (at !== layout.total) throw new Error(`payload layout mismatch: wrote ${at} of ${layout.total} bytes`);
-  return payload;
+  return at;
 }
 
 /** Version 3's payload: the tile table (u16 rank per tile), the scales, the codes of every tile, then alpha. */
@@ -207,23 +216,7 @@ function tiledPayload(content: NmfzContent): Uint8Array {
   const view = new DataView(payload.buffer);
   let at = 0;
   for (const plane of tiles) for (const q of plane) (view.setUint16(at, q.rank, true), (at += 2));
-  for (const plane of tiles) for (const q of plane) for (let j = 0; j < q.rank; j++, at += 4) view.setFloat32(at, q.scales[j]!, true);
-  for (const plane of tiles) {
-    for (const q of plane) {
-      const w = packCodes(q.wCodes, q.rows, bits);
-      payload.set(w, at);
-      at += w.length;
-      const hc = packCodes(q.hCodes, q.cols, bits);
-      payload.set(hc, at);
-      at += hc.length;
-    }
-  }
-  if (h.alpha === 'lossless') {
-    if (!content.alpha) throw new Error('header says alpha but none given');
-    const a = packCodes(Uint16Array.from(content.alpha), h.width, h.bitDepth);
-    payload.set(a, at);
-    at += a.length;
-  }
+  at = writeMatrices(payload, at, tiles.flat(), bits, content);
   if (at !== total) throw new Error(`payload layout mismatch: wrote ${at} of ${total} bytes`);
   return payload;
 }
@@ -440,18 +433,10 @@ export function decodePixels(content: NmfzContent, enabled?: readonly number[]):
   if (enabled) content = onlyComponents(content, enabled);
   const h = content.header;
   const { width: w, height: ht, channels: C, bitDepth } = h;
-  const max = maxValue(bitDepth);
   const bits = h.quantization.bits;
   const factors = content.planes.map((q) => dequantizePlane(q, bits));
-  const out = bitDepth === 16 ? new Uint16Array(w * ht * C) : new Uint8Array(w * ht * C);
   const rowBufs = content.planes.map((q) => new Float64Array(q.cols));
-  const mode = h.planes.length === 1 ? h.planes[0]!.name : h.colorMode;
-  const off = chromaOffset(max);
-  const rgb = new Float64Array(3);
-  const put = (i: number, v: number): void => {
-    const r = Math.round(v);
-    out[i] = r < 0 ? 0 : r > max ? max : r;
-  };
+  const { max, out, mode, off, rgb, put } = pixelWriter(h);
   for (let y = 0; y < ht; y++) {
     content.planes.forEach((q, pi) => reconstructRow(factors[pi]!.Wt, factors[pi]!.H, q.rows, q.rank, q.cols, y, max, rowBufs[pi]!));
     const base = y * w * C;
@@ -489,19 +474,24 @@ export function decodePixels(content: NmfzContent, enabled?: readonly number[]):
   return { width: w, height: ht, channels: C, bitDepth, data: out };
 }
 
-/** Pixels from decoded planes (sample units): colour conversion, rounding and clamping as in decodePixels, then alpha. */
-export function planesToPixels(content: NmfzContent, planes: readonly Float32Array[]): ImagePixels {
-  const h = content.header;
-  const { width: w, height: ht, channels: C, bitDepth } = h;
-  const max = maxValue(bitDepth);
-  const out = bitDepth === 16 ? new Uint16Array(w * ht * C) : new Uint8Array(w * ht * C);
-  const mode = h.planes.length === 1 ? h.planes[0]!.name : h.colorMode;
-  const off = chromaOffset(max);
-  const rgb = new Float64Array(3);
+/** The output samples of a decode and the one way a value becomes a sample (rounded, halves up, clamped). */
+function pixelWriter(h: NmfzHeader) {
+  const max = maxValue(h.bitDepth);
+  const n = h.width * h.height * h.channels;
+  const out = h.bitDepth === 16 ? new Uint16Array(n) : new Uint8Array(n);
   const put = (i: number, v: number): void => {
     const r = Math.round(v);
     out[i] = r < 0 ? 0 : r > max ? max : r;
   };
+  const mode = h.planes.length === 1 ? h.planes[0]!.name : h.colorMode;
+  return { max, out, mode, off: chromaOffset(max), rgb: new Float64Array(3), put };
+}
+
+/** Pixels from decoded planes (sample units): colour conversion, rounding and clamping as in decodePixels, then alpha. */
+export function planesToPixels(content: NmfzContent, planes: readonly Float32Array[]): ImagePixels {
+  const h = content.header;
+  const { width: w, height: ht, channels: C, bitDepth } = h;
+  const { out, mode, off, rgb, put } = pixelWriter(h);
   const n = w * ht;
   if (mode === 'gray') {
     const p0 = planes[0]!;

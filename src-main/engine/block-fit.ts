@@ -5,6 +5,7 @@
 // error falls with the rank (the best any rank-k factorization can do, Eckart–Young); the fit then starts from
 // the same singular vectors (NNDSVDa) and stops when what is left to gain is small.
 
+import { nndsvdFactors } from './init.js';
 import { symmetricEigen } from './linalg.js';
 import { Rng } from './rng.js';
 
@@ -150,46 +151,18 @@ export function blockSpectrum(V: ArrayLike<number>, rows: number, cols: number, 
 
 /** NNDSVDa starting factors of rank k ≤ spectrum.r: W rows×k and H k×cols, row-major (scikit-learn's recipe). */
 export function nndsvdaStart(sp: BlockSpectrum, k: number): { W: Float64Array; H: Float64Array } {
-  const { rows, cols, r, U, S, Vt } = sp;
-  const W = new Float64Array(rows * k);
-  const H = new Float64Array(k * cols);
-  for (let c = 0; c < Math.min(k, r); c++) {
-    let xp = 0;
-    let xn = 0;
-    let yp = 0;
-    let yn = 0;
-    for (let i = 0; i < rows; i++) {
-      const x = U[i * r + c]!;
-      if (x > 0) xp += x * x;
-      else xn += x * x;
-    }
-    for (let j = 0; j < cols; j++) {
-      const y = Vt[c * cols + j]!;
-      if (y > 0) yp += y * y;
-      else yn += y * y;
-    }
-    xp = Math.sqrt(xp);
-    xn = Math.sqrt(xn);
-    yp = Math.sqrt(yp);
-    yn = Math.sqrt(yn);
-    const positive = xp * yp > xn * yn;
-    const m = positive ? xp * yp : xn * yn;
-    if (m === 0) continue;
-    const lbd = Math.sqrt(S[c]! * m);
-    const xNorm = positive ? xp : xn;
-    const yNorm = positive ? yp : yn;
-    for (let i = 0; i < rows; i++) {
-      const x = U[i * r + c]!;
-      W[i * k + c] = (lbd * (positive ? Math.max(x, 0) : Math.max(-x, 0))) / xNorm;
-    }
-    for (let j = 0; j < cols; j++) {
-      const y = Vt[c * cols + j]!;
-      H[c * cols + j] = (lbd * (positive ? Math.max(y, 0) : Math.max(-y, 0))) / yNorm;
-    }
+  const { W, H } = nndsvdFactors(sp.U, sp.S, sp.Vt, sp.r, sp.rows, sp.cols, Math.min(k, sp.r));
+  if (k <= sp.r) {
+    for (let c = 0; c < W.length; c++) if (W[c] === 0) W[c] = sp.mean;
+    for (let c = 0; c < H.length; c++) if (H[c] === 0) H[c] = sp.mean;
+    return { W, H };
   }
-  for (let c = 0; c < W.length; c++) if (W[c]! < 1e-6) W[c] = sp.mean;
-  for (let c = 0; c < H.length; c++) if (H[c]! < 1e-6) H[c] = sp.mean;
-  return { W, H };
+  // More components than triplets (a block whose spectrum ran out): the rest start at the mean.
+  const W2 = new Float64Array(sp.rows * k).fill(sp.mean);
+  const H2 = new Float64Array(k * sp.cols).fill(sp.mean);
+  for (let i = 0; i < sp.rows; i++) for (let c = 0; c < sp.r; c++) if (W[i * sp.r + c]! !== 0) W2[i * k + c] = W[i * sp.r + c]!;
+  for (let c = 0; c < sp.r; c++) for (let j = 0; j < sp.cols; j++) if (H[c * sp.cols + j]! !== 0) H2[c * sp.cols + j] = H[c * sp.cols + j]!;
+  return { W: W2, H: H2 };
 }
 
 export interface BlockFitOptions {

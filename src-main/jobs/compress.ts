@@ -17,14 +17,14 @@ import type { NmfzContent, NmfzHeader } from '../codec/nmfz.js';
 import type { PlaneName } from '../codec/colour.js';
 import { ssimParallel } from '../codec/ssim-parallel.js';
 import { TiledEncoder } from '../codec/tiled-encoder.js';
-import type { TileMapInfo, TiledTarget } from '../codec/tiled-encoder.js';
+import type { TileMapInfo, TiledEncoded, TiledTarget } from '../codec/tiled-encoder.js';
 import { gridOf } from '../codec/nmfz.js';
 import { tileRect } from '../codec/tiles.js';
 import type { PlaneShape } from '../codec/metrics.js';
 import { COLOR_MODES, QUANT_BITS } from '../codec/types.js';
 import type { ColorMode, ImagePixels, QuantBits } from '../codec/types.js';
 import type { CompressRecord, Layout, RankChoice } from '../api/contract.js';
-import { LAYOUTS } from '../api/contract.js';
+import { COMPRESS_DEFAULTS, LAYOUTS } from '../api/contract.js';
 import { throwIfCancelled, UserError } from '../engine/errors.js';
 import type { Backend, BetaLossName, CancelSignal, Matrix } from '../engine/index.js';
 import { checkWritable, writeFileAtomic } from '../formats/atomic.js';
@@ -34,15 +34,14 @@ import { checkWritable, writeFileAtomic } from '../formats/atomic.js';
  * size target keeps the cost bounded on any photo, where a PSNR target can call for ranks near full (and fits that
  * take minutes).
  */
-export const DEFAULT_RATIO = 20;
+export const DEFAULT_RATIO = COMPRESS_DEFAULTS.globalRatio;
 /**
- * The tiled layout without a target: the least bytes that reach this PSNR. Chosen on the photo set (README): files
- * smaller than the camera's JPEG with PSNR ≥ 35 dB and SSIM ≥ 0.90 on every photograph; the tiles' one-pass
- * allocation reaches a PSNR as cheaply as a size.
+ * The tiled layout without a target: the least bytes that reach this PSNR, and never more bytes than the input
+ * file. Chosen on the photo set (README); the tiles' one-pass allocation reaches a PSNR as cheaply as a size.
  */
-export const DEFAULT_TILED_PSNR = 38;
+export const DEFAULT_TILED_PSNR = COMPRESS_DEFAULTS.tiledPsnr;
 /** The layout when none is asked for. */
-export const DEFAULT_LAYOUT: Layout = 'auto';
+export const DEFAULT_LAYOUT: Layout = COMPRESS_DEFAULTS.layout;
 
 export interface CompressOptions extends ImageFitSettings {
   /**
@@ -209,7 +208,7 @@ export async function compressImage(inputPath: string, outDir: string, options: 
   throwIfCancelled(options.signal);
   const colorMode = options.colorMode ?? DEFAULT_COLOR_MODE;
   const layout = chooseLayout(options.layout ?? DEFAULT_LAYOUT, source.pixels, colorMode);
-  const made = layout === 'tiled' ? encodeTiled(source, options, report) : await encodeGlobal(source, options, report);
+  const made = layout === 'tiled' ? await encodeTiled(source, options, report) : await encodeGlobal(source, options, report);
   throwIfCancelled(options.signal);
 
   report({ stage: 'measuring', rank: made.rank, iteration: 0, maxIter: 0 });
@@ -276,14 +275,7 @@ export async function compressImage(inputPath: string, outDir: string, options: 
 }
 
 /** What either layout's encoder hands back: the file's bytes (before SSIM is put in its header) and what they decode to. */
-interface Made {
-  bytes: Buffer;
-  content: NmfzContent;
-  decoded: ImagePixels;
-  psnr: number;
-  relErr: number;
-  rank: number;
-  iterations: number;
+interface Made extends Omit<TiledEncoded, 'tiles'> {
   probes: RankProbe[];
   tiles?: TileMapInfo;
 }
@@ -339,7 +331,7 @@ async function encodeGlobal(source: SourceImage, options: CompressOptions, repor
   return { bytes: best.bytes, content: best.content, decoded: best.decoded, psnr: best.psnr, relErr: best.relErr, rank: best.fit.rank, iterations: best.fit.iterations, probes };
 }
 
-function encodeTiled(source: SourceImage, options: CompressOptions, report: (p: CompressProgress) => void): Made {
+async function encodeTiled(source: SourceImage, options: CompressOptions, report: (p: CompressProgress) => void): Promise<Made> {
   const colorMode = options.colorMode ?? DEFAULT_COLOR_MODE;
   const encoder = new TiledEncoder(source, {
     colorMode,
@@ -373,7 +365,15 @@ function encodeTiled(source: SourceImage, options: CompressOptions, report: (p: 
           : options.maxBytes !== undefined
             ? { bytes: options.maxBytes }
             : { psnr: DEFAULT_TILED_PSNR };
-  const e = encoder.encode(target);
+  let e: Awaited<ReturnType<typeof encoder.encode>>;
+  try {
+    e = await encoder.encode(target);
+    // The default never makes a file larger than its input: then the input's size is the target instead.
+    const unasked = [options.rank, options.psnr, options.ratio, options.maxBytes].every((v) => v === undefined);
+    if (unasked && e.bytes.length > source.fileBytes && source.fileBytes > 0) e = await encoder.encode({ bytes: source.fileBytes - 64 });
+  } finally {
+    await encoder.close();
+  }
   e.content.header.nmf.iterations = e.iterations;
   const probe: RankProbe = { rank: e.rank, psnr: e.psnr, compressedBytes: e.bytes.length, ratio: raw / e.bytes.length };
   return { bytes: e.bytes, content: e.content, decoded: e.decoded, psnr: e.psnr, relErr: e.relErr, rank: e.rank, iterations: e.iterations, probes: [probe], tiles: e.tiles };

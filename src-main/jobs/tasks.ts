@@ -44,7 +44,7 @@ export interface CompressedImage {
   diff: Raster;
   components: ComponentInfo[];
   jpeg?: Raster;
-  /** The tiles and their ranks and PSNR, for a result in the tiled layout. */
+  /** The tiles of a tiled file: their ranks and PSNRs. */
   tiles?: TileMap;
 }
 

@@ -1,4 +1,5 @@
 // The controls' values: defaults, their translation into the service's settings, and their memory across sessions.
+import { COMPRESS_DEFAULTS } from '../../src-main/api/contract.js';
 import type { EngineSettings, ImageSettings, MatrixSettings } from '../../src-main/api/contract.js';
 
 export type RankBy = 'rank' | 'psnr' | 'ratio';
@@ -33,17 +34,16 @@ export const IMAGE_DEFAULTS: ImageControls = {
   // the tiles' own default, as compress without --max-iter (a tile's fit stops earlier when little is left to gain);
   // with the engine's 200 the app took 98 s on a 4-MP photograph that compress did in 23 s
   maxIter: 20,
-  // as `compress` without a target in the tiled layout (--psnr 38): on the photo set, files smaller than the
-  // camera's JPEG at 35 dB or more; the tiles' one-pass allocation reaches a PSNR as fast as a size
+  // as `compress` without a target in the tiled layout: a PSNR (the tiles' one-pass allocation reaches it as fast
+  // as a size)
   rankBy: 'psnr',
   rank: 24,
-  psnr: 38,
+  psnr: COMPRESS_DEFAULTS.tiledPsnr,
   ratio: 10,
-  // tiles for images larger than one tile, as the CLI's default
-  layout: 'auto',
-  // the mode with the best PSNR at equal file size on colour photographs (docs/colour-modes.md), as the CLI's
-  colorMode: 'ycbcr',
-  bits: 6,
+  // the command line's and batches' defaults, from the one place they are kept
+  layout: COMPRESS_DEFAULTS.layout,
+  colorMode: COMPRESS_DEFAULTS.colorMode,
+  bits: COMPRESS_DEFAULTS.bits,
   compareJpeg: false,
 };
 
