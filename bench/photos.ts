@@ -403,7 +403,7 @@ async function main(): Promise<void> {
     else layouts = asked.filter((l) => supported.includes(l));
   }
   const ratios = (args.ratios ?? '10,20,40').split(',').map(Number).filter((x) => x > 0);
-  const globalCount = args['global-photos'] === 'all' ? photos.length : Number(args['global-photos'] ?? (args.quick ? 1 : 3));
+  const globalCount = args['global-photos'] === 'all' ? photos.length : Number(args['global-photos'] ?? 1);
   const { all, globalOnly } = settingsFor(layouts, ratios, args.quick!);
   const machine = `${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const loadBefore = os.loadavg()[0]!;
