@@ -270,3 +270,34 @@ test('corrupt version-3 files: a tile table past the end, ranks that do not add 
   }
   assert.ok(readFileSync(path.join(work, 'cut.nmfz')).length > 0);
 });
+
+test('the command line: --size and --max-bytes cap the file, --layout picks the layout, auto tiles a photograph, bad values are usage errors', async () => {
+  const input = path.join(work, 'photo.png');
+  writeFileSync(input, await photo('coffee.png', 300, 200));
+  const out = path.join(work, 'cli');
+  const run = async (...args: string[]) => {
+    const r = await runCli(['compress', input, '--out', out, '--overwrite', '--json', ...args]);
+    return { ...r, record: r.code === 0 ? (JSON.parse(r.stdout.split('\n')[0]!) as Record<string, unknown>) : null };
+  };
+  const sized = await run('--size', '20KB');
+  assert.equal(sized.code, 0, sized.stderr);
+  assert.equal(sized.record!.layout, 'tiled');
+  assert.ok((sized.record!.compressedBytes as number) <= 20_000 && (sized.record!.compressedBytes as number) >= 19_000, String(sized.record!.compressedBytes));
+  const capped = await run('--max-bytes', '12000', '--layout', 'global', '--max-iter', '20');
+  assert.equal(capped.code, 0, capped.stderr);
+  assert.equal(capped.record!.layout, 'global');
+  assert.ok((capped.record!.compressedBytes as number) <= 12_000);
+  const info = await runCli(['info', path.join(out, 'photo.nmfz')]);
+  assert.equal(JSON.parse(info.stdout).formatVersion, 2, 'a global file is written in the older version');
+  const byDefault = await run();
+  assert.equal(byDefault.code, 0, byDefault.stderr);
+  assert.equal(byDefault.record!.layout, 'tiled');
+  assert.ok(Math.abs((byDefault.record!.psnr as number) - 38) <= 0.3 || (byDefault.record!.compressedBytes as number) < (byDefault.record!.originalFileBytes as number));
+  assert.equal(JSON.parse((await runCli(['info', path.join(out, 'photo.nmfz')])).stdout).formatVersion, 3);
+  for (const bad of [['--size', 'lots'], ['--size', '10KB', '--psnr', '30'], ['--layout', 'mosaic']]) {
+    const r = await run(...bad);
+    assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
+    // the reason, then where to read more: no stack trace
+    assert.match(r.stderr, /^nmf-studio: .*\nTry 'nmf-studio compress --help'\.\n?$/, r.stderr);
+  }
+});
