@@ -207,7 +207,7 @@ export async function compressImage(inputPath: string, outDir: string, options: 
   const source = await readImage(inputPath, { maxPixels: options.maxPixels });
   throwIfCancelled(options.signal);
   const colorMode = options.colorMode ?? DEFAULT_COLOR_MODE;
-  const layout = chooseLayout(options.layout ?? DEFAULT_LAYOUT, source.pixels, colorMode);
+  const layout = chooseLayout(options.layout ?? DEFAULT_LAYOUT, source.pixels, colorMode, options.rank);
   const made = layout === 'tiled' ? await encodeTiled(source, options, report) : await encodeGlobal(source, options, report);
   throwIfCancelled(options.signal);
 
@@ -283,10 +283,12 @@ interface Made extends Omit<TiledEncoded, 'tiles'> {
 /**
  * The layout for an image: 'auto' takes the tiled layout whenever the image spans more than one tile (one tile is
  * the global layout, written in the older version), and the global one for the stacked colour mode, whose one plane
- * puts R, G and B side by side.
+ * puts R, G and B side by side, and for a fixed rank: K components of the whole image, what the app's components
+ * gallery shows.
  */
-export function chooseLayout(requested: Layout, pixels: ImagePixels, colorMode: ColorMode): 'global' | 'tiled' {
+export function chooseLayout(requested: Layout, pixels: ImagePixels, colorMode: ColorMode, rank?: number): 'global' | 'tiled' {
   if (requested !== 'auto') return requested;
+  if (rank !== undefined) return 'global';
   if (colorMode === 'stacked' && pixels.channels >= 3) return 'global';
   return pixels.width > DEFAULT_TILE_SIZE || pixels.height > DEFAULT_TILE_SIZE ? 'tiled' : 'global';
 }
