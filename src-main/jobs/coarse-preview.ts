@@ -1,5 +1,5 @@
 // The window's first look at a reconstruction: the image shrunk to a few hundred pixels across and each of its
-// planes factorized at a low rank, in a few tens of milliseconds, shown while the real encoding runs.
+// planes factorized at a low rank, shown while the real encoding runs.
 
 import sharp, { type OutputInfo } from 'sharp';
 import type { Raster } from '../api/contract.js';
@@ -8,7 +8,7 @@ import type { ColorMode, ImagePixels } from '../codec/types.js';
 import { createReferenceBackend, factorize, type CancelSignal, type Matrix } from '../engine/index.js';
 import { previewRaster } from './rasters.js';
 
-/** Longest side of the shrunk image: enough to see the picture, small enough to fit in tens of milliseconds. */
+/** Longest side of the shrunk image: enough to see the picture, small enough to fit at once. */
 export const COARSE_SIDE = 128;
 /** Total rank over the planes, shared as the encoder shares it. */
 export const COARSE_RANK = 32;
