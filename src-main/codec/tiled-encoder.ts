@@ -25,6 +25,9 @@ import type { ColorMode, ImagePixels, QuantBits } from './types.js';
 import { hasAlpha, maxValue } from './types.js';
 
 /** What the tiled encoder aims at: a PSNR, a file size, or a number of stored entries (`--rank K`: as many as rank K stores globally). */
+/** Corrections of a PSNR target's allocation after measuring the built file. */
+const MAX_PSNR_CORRECTIONS = 3;
+
 export type TiledTarget = { psnr: number } | { bytes: number } | { rank: number };
 
 /** The tiles of a tiled encoding, as the contract's TileMap carries them. */
@@ -398,9 +401,12 @@ export class TiledEncoder {
       const blocks = this.blocks(entries, n);
       const { errorFactor } = await this.sample(first.ranks, n);
       let a = allocateRanks(blocks, { error: wanted / errorFactor });
-      let built = (await this.build(this.split(a.ranks), false)).e;
-      const measured = 10 ** (-built.psnr / 10) - rounding;
-      if (Math.abs(built.psnr - target.psnr) > 0.2 && measured > 0 && a.error > 0) {
+      // Each correction scales the allocation's error by what the last build measured; fits are cached, so a
+      // correction refits only the tiles whose rank moved. Small images (a tile or two) can need more than one.
+      for (let pass = 0; pass < MAX_PSNR_CORRECTIONS; pass++) {
+        const built = (await this.build(this.split(a.ranks), false)).e;
+        const measured = 10 ** (-built.psnr / 10) - rounding;
+        if (!(Math.abs(built.psnr - target.psnr) > 0.2 && measured > 0 && a.error > 0)) break;
         a = allocateRanks(blocks, { error: (wanted * a.error) / measured });
       }
       return (await this.build(this.split(a.ranks), true)).e;
