@@ -104,14 +104,17 @@ export interface MatrixDocumentInfo {
   kind: 'matrix';
   documentId: string;
   name: string;
-  /** csv | tsv | npy | mtx */
+  /** csv | tsv | npy | npz | mtx */
   format: string;
   fileBytes: number;
   rows: number;
   cols: number;
   dtype: 'float32' | 'float64';
   missing: number;
+  /** Block means of V (for a sparse V, absent entries count as zeros). */
   V: MatrixView;
+  /** Present when V is held sparse: its non-zero count, and the fraction of non-zeros per block of the view. */
+  sparse?: { nnz: number; density: MatrixView };
 }
 
 export type DocumentInfo = ImageDocumentInfo | MatrixDocumentInfo;

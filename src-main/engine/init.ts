@@ -3,7 +3,8 @@
 
 import type { Backend, BoundV } from './backends/backend.js';
 import type { CancelSignal } from './errors.js';
-import { allocate, dtypeOf, type DType, type Matrix } from './matrix.js';
+import { allocate, dtypeOf, isSparse, type DataMatrix, type DType, type Matrix } from './matrix.js';
+import { sparseSum } from './sparse.js';
 import type { Init } from './options.js';
 import { Rng } from './rng.js';
 import { leadingSingularTriplets } from './svd.js';
@@ -11,7 +12,9 @@ import { leadingSingularTriplets } from './svd.js';
 /** Entries of an NNDSVD factor below this become exact zeros (scikit-learn's eps). */
 const NNDSVD_EPS = 1e-6;
 
-function mean(V: Matrix): number {
+/** The mean over all rows × cols cells (absent entries of a sparse V count as zeros). */
+export function meanOf(V: DataMatrix): number {
+  if (isSparse(V)) return sparseSum(V) / (V.rows * V.cols);
   let s = 0;
   for (let c = 0; c < V.data.length; c++) s += V.data[c]!;
   return s / V.data.length;
@@ -29,7 +32,7 @@ export interface InitContext {
  * `init` must not be 'custom'.
  */
 export async function initialFactors(
-  V: Matrix,
+  V: DataMatrix,
   rank: number,
   init: Exclude<Init, 'custom'>,
   seed: number,
@@ -38,7 +41,7 @@ export async function initialFactors(
   const dtype = dtypeOf(V);
   const { rows, cols } = V;
   if (init === 'random') {
-    const avg = Math.sqrt(mean(V) / rank);
+    const avg = Math.sqrt(meanOf(V) / rank);
     const rng = new Rng(seed);
     // H first, then W: the order scikit-learn draws them in.
     const H = allocate(rank, cols, dtype);
@@ -96,11 +99,11 @@ export async function initialFactors(
   for (let c = 0; c < H.length; c++) if (H[c]! < NNDSVD_EPS) H[c] = 0;
 
   if (init === 'nndsvda') {
-    const avg = mean(V);
+    const avg = meanOf(V);
     for (let c = 0; c < W.length; c++) if (W[c] === 0) W[c] = avg;
     for (let c = 0; c < H.length; c++) if (H[c] === 0) H[c] = avg;
   } else if (init === 'nndsvdar') {
-    const avg = mean(V);
+    const avg = meanOf(V);
     const rng = new Rng(seed);
     for (let c = 0; c < W.length; c++) if (W[c] === 0) W[c] = Math.abs((avg * rng.normal()) / 100);
     for (let c = 0; c < H.length; c++) if (H[c] === 0) H[c] = Math.abs((avg * rng.normal()) / 100);

@@ -7,14 +7,15 @@ import { ImageEncoder } from '../codec/encoder.js';
 import { readImage } from '../codec/image-io.js';
 import { compareJpeg } from '../codec/jpeg-compare.js';
 import { decodePixels } from '../codec/nmfz.js';
-import { factorize, reconstruct, type Matrix } from '../engine/index.js';
+import { factorize, isSparse, type Matrix } from '../engine/index.js';
+import { cellOfProduct } from '../engine/dense.js';
 import { throwIfCancelled, type CancelSignal } from '../engine/errors.js';
 import { readMatrixFile } from '../formats/index.js';
 import { resolveBackend, withBackend } from './backends.js';
 import { compressImage, compressOptionsOf } from './compress.js';
 import { componentEnergies, componentThumbnail, diffRaster, previewRaster, toRaster } from './rasters.js';
 import type { TaskKind, TaskPayload, TaskProgress, TaskResult } from './tasks.js';
-import { matrixView } from './views.js';
+import { matrixView, productView, sparseViews } from './views.js';
 
 /** How often a running fit sends a fresh reconstruction to the window. */
 const PREVIEW_EVERY_MS = 250;
@@ -44,14 +45,18 @@ export function throttled(ctx: TaskContext, stage: string, ms = 100) {
 export const TASK_HANDLERS: Handlers = {
   async 'open-matrix'({ path }) {
     const file = await readMatrixFile(path);
-    return { V: file.matrix, dtype: file.dtype, format: file.format, missing: file.missing, view: matrixView(file.matrix) };
+    const V = file.matrix;
+    const opened = { V, dtype: file.dtype, format: file.format, missing: file.missing };
+    if (!isSparse(V)) return { ...opened, view: matrixView(V) };
+    const { view, density } = sparseViews(V);
+    return { ...opened, view, sparse: { nnz: V.indptr[V.rows]!, density } };
   },
 
   async 'factorize-matrix'({ V, settings }, ctx) {
     const started = performance.now();
     // Noted before the fit: the engine may fill V's missing cells in place as it imputes them.
     const missing: number[] = [];
-    for (let k = 0; k < V.data.length && missing.length < MAX_IMPUTED_SHOWN; k++) if (Number.isNaN(V.data[k]!)) missing.push(k);
+    if (!isSparse(V)) for (let k = 0; k < V.data.length && missing.length < MAX_IMPUTED_SHOWN; k++) if (Number.isNaN(V.data[k]!)) missing.push(k);
     const { result, backend, backendReason } = await withBackend(settings.backend, (backend) =>
       factorize(V, {
         rank: settings.rank,
@@ -70,10 +75,13 @@ export const TASK_HANDLERS: Handlers = {
         onProgress: throttled(ctx, `factorizing rank ${settings.rank}`),
       }),
     );
-    const WH = reconstruct(result.W, result.H);
-    const imputed = missing.map((k) => ({ row: Math.floor(k / V.cols), col: k % V.cols, value: WH.data[k]! }));
+    const imputed = missing.map((k) => {
+      const row = Math.floor(k / V.cols);
+      const col = k % V.cols;
+      return { row, col, value: cellOfProduct(result.W, result.H, row, col) };
+    });
     return {
-      WH: matrixView(WH),
+      WH: productView(result.W, result.H),
       imputed,
       W: result.W,
       H: result.H,

@@ -3,7 +3,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { factorize, type FactorizeResult, type Matrix, type Progress } from '../engine/index.js';
+import { denseOf, factorize, type DataMatrix, type FactorizeResult, type Matrix, type Progress } from '../engine/index.js';
 import type { BackendRequest } from '../engine/backends/backend.js';
 import type { BetaLossName, Init, Solver } from '../engine/options.js';
 import { UserError, type CancelSignal } from '../engine/errors.js';
@@ -51,7 +51,7 @@ export interface FactorSummary {
 
 export interface FactorOutcome {
   summary: FactorSummary;
-  V: Matrix;
+  V: DataMatrix;
   result: FactorizeResult;
 }
 
@@ -62,8 +62,8 @@ export async function factorFile(request: FactorRequest): Promise<FactorOutcome>
   let H0: Matrix | undefined;
   if (request.init === 'custom') {
     if (!request.w0 || !request.h0) throw new UserError('--init custom needs both --w0 FILE and --h0 FILE', 'usage');
-    W0 = (await readMatrixFile(request.w0)).matrix;
-    H0 = (await readMatrixFile(request.h0)).matrix;
+    W0 = denseOf((await readMatrixFile(request.w0)).matrix);
+    H0 = denseOf((await readMatrixFile(request.h0)).matrix);
   } else if (request.w0 || request.h0) {
     throw new UserError('--w0 and --h0 are only used with --init custom', 'usage');
   }

@@ -22,7 +22,7 @@ import type {
   ServiceOps,
 } from '../api/contract.js';
 import { CancelledError, UserError } from '../engine/errors.js';
-import type { Matrix } from '../engine/matrix.js';
+import { isSparse, type DataMatrix, type Matrix } from '../engine/matrix.js';
 import { encodeImage } from '../codec/image-io.js';
 import type { NmfzContent } from '../codec/nmfz.js';
 import type { ImagePixels } from '../codec/types.js';
@@ -60,7 +60,7 @@ interface MatrixDocument {
   kind: 'matrix';
   info: DocumentInfo;
   path: string;
-  V: Matrix;
+  V: DataMatrix;
   result?: { W: Matrix; H: Matrix; summary: MatrixResult };
 }
 
@@ -151,6 +151,7 @@ export function createAppService(options: AppServiceOptions): AppService {
       dtype: opened.dtype,
       missing: opened.missing,
       V: opened.view,
+      ...(opened.sparse ? { sparse: opened.sparse } : {}),
     };
     documents.set(documentId, { kind: 'matrix', info, path: filePath, V: opened.V });
     return info;
@@ -258,8 +259,10 @@ export function createAppService(options: AppServiceOptions): AppService {
         throw new UserError(`rank ${settings.rank} is larger than the matrix allows for ${settings.init} (at most ${Math.min(doc.V.rows, doc.V.cols)}); use init random`);
       }
       return startJob(documentId, async (jobId, signal) => {
-        const V = { rows: doc.V.rows, cols: doc.V.cols, data: doc.V.data.slice() };
-        const r = await pool.run('factorize-matrix', { V, settings }, { signal, onProgress: progressReporter(jobId), transfer: [V.data.buffer as ArrayBuffer] });
+        // A copy for the worker (the engine may fill missing cells in place): its buffers move there.
+        const V = copyOf(doc.V);
+        const transfer = (isSparse(V) ? [V.indptr.buffer, V.indices.buffer, V.values.buffer] : [V.data.buffer]) as ArrayBuffer[];
+        const r = await pool.run('factorize-matrix', { V, settings }, { signal, onProgress: progressReporter(jobId), transfer });
         const summary: MatrixResult = {
           kind: 'matrix',
           documentId,
@@ -399,4 +402,10 @@ export function createAppService(options: AppServiceOptions): AppService {
     },
   };
   return service;
+}
+
+/** A copy of V whose buffers can be handed to a worker. */
+function copyOf(V: DataMatrix): DataMatrix {
+  if (isSparse(V)) return { ...V, indptr: V.indptr.slice(), indices: V.indices.slice(), values: V.values.slice() };
+  return { rows: V.rows, cols: V.cols, data: V.data.slice() };
 }

@@ -114,7 +114,7 @@ for (const provider of providers) {
           await mine.WtV(W, got);
           await ref.WtV(W, want);
           assertClose(got.data, want.data, tol, 'WtV after setCells');
-          assert.equal(mine.V.data[36], 4.5);
+          assert.equal((mine.V as Matrix).data[36], 4.5);
         });
         assert.deepEqual(V.data, original);
       }));

@@ -1,0 +1,313 @@
+// A sparse V bound for a run: every product with V visits its non-zeros only, W·H is evaluated at the
+// non-zeros only (scikit-learn's _special_sparse_dot), and the losses come without forming W·H:
+// ½‖V−WH‖² = ½(Σ_nz (x − wh)² − Σ_nz wh² + ⟨WᵀW, HHᵀ⟩). Plain TypeScript, sums in float64; a backend
+// may run the row ranges of these products on several threads (`rowsInParallel`) and give its own Gram products.
+
+import { gramOfColumns, gramOfRows } from '../dense.js';
+import { cellDivergence, EPSILON, muPower, muRatio } from '../divergence.js';
+import type { FloatArray, Matrix, SparseMatrix } from '../matrix.js';
+import { float64Of, productAtEntries, sparseTimesDense, transposedFloat64, transposeSparse } from '../sparse.js';
+import type { BoundV } from './backend.js';
+
+function checkShape(m: Matrix, rows: number, cols: number, what: string): void {
+  if (m.rows !== rows || m.cols !== cols) throw new RangeError(`${what}: expected ${rows}×${cols}, got ${m.rows}×${m.cols}`);
+}
+
+/**
+ * Runs work(i0, i1) over the row ranges of [0, n) and resolves when all are done. The default runs one range
+ * on the calling thread; a backend with threads splits it.
+ */
+export type RowRunner = (n: number, cost: number, work: (i0: number, i1: number) => void) => Promise<void>;
+
+export const inOneRange: RowRunner = async (n, _cost, work) => work(0, n);
+
+export interface SparseBoundOptions {
+  /** Wᵀ·W and H·Hᵀ: the backend's own (a fast GEMM) instead of the float64 loops. */
+  WtW?: (W: Matrix, out: Matrix) => void | Promise<void>;
+  HHt?: (H: Matrix, out: Matrix) => void | Promise<void>;
+  rowsInParallel?: RowRunner;
+}
+
+export class SparseBoundV implements BoundV {
+  readonly V: SparseMatrix;
+  /** V's columns as rows (its CSC), made on the first product that walks V by columns. */
+  private byColumns: SparseMatrix | null = null;
+  /** Σ x² over the non-zeros. */
+  readonly normV2: number;
+  private disposed = false;
+  private readonly runRows: RowRunner;
+
+  constructor(
+    V: SparseMatrix,
+    private readonly options: SparseBoundOptions = {},
+  ) {
+    this.V = V;
+    let s = 0;
+    for (let p = 0; p < V.values.length; p++) s += V.values[p]! * V.values[p]!;
+    this.normV2 = s;
+    this.runRows = options.rowsInParallel ?? inOneRange;
+  }
+
+  private live(): void {
+    if (this.disposed) throw new Error('sparse V was disposed');
+  }
+
+  private columns(): SparseMatrix {
+    return (this.byColumns ??= transposeSparse(this.V));
+  }
+
+  private get nnz(): number {
+    return this.V.indptr[this.V.rows]!;
+  }
+
+  async WtV(W: Matrix, out: Matrix): Promise<void> {
+    this.live();
+    const { rows, cols } = this.V;
+    const k = W.cols;
+    checkShape(W, rows, k, 'WtV: W');
+    checkShape(out, k, cols, 'WtV: out');
+    const T = this.columns();
+    const w = float64Of(W);
+    // (Vᵀ·W) is cols×k; written transposed into out.
+    const tmp = new Float64Array(cols * k);
+    await this.runRows(cols, this.nnz * k, (j0, j1) => sparseTimesDense(T, w, k, tmp, j0, j1));
+    transposeInto(tmp, cols, k, out.data);
+  }
+
+  async VHt(H: Matrix, out: Matrix): Promise<void> {
+    this.live();
+    const { rows, cols } = this.V;
+    const k = H.rows;
+    checkShape(H, k, cols, 'VHt: H');
+    checkShape(out, rows, k, 'VHt: out');
+    const ht = transposedFloat64(H);
+    await this.runRows(rows, this.nnz * k, (i0, i1) => sparseTimesDense(this.V, ht, k, out.data, i0, i1));
+  }
+
+  async WtW(W: Matrix, out: Matrix): Promise<void> {
+    this.live();
+    checkShape(W, this.V.rows, W.cols, 'WtW: W');
+    if (this.options.WtW) await this.options.WtW(W, out);
+    else gramOfColumns(W, out);
+  }
+
+  async HHt(H: Matrix, out: Matrix): Promise<void> {
+    this.live();
+    checkShape(H, H.rows, this.V.cols, 'HHt: H');
+    if (this.options.HHt) await this.options.HHt(H, out);
+    else gramOfRows(H, out);
+  }
+
+  /** W·H at the non-zeros, in CSR order (or in CSC order with `byColumns`). */
+  private async atEntries(W: Matrix, H: Matrix, byColumns: boolean): Promise<Float64Array> {
+    const k = W.cols;
+    const w = float64Of(W);
+    const ht = transposedFloat64(H);
+    const out = new Float64Array(this.nnz);
+    if (byColumns) {
+      const T = this.columns();
+      await this.runRows(T.rows, this.nnz * k, (j0, j1) => productAtEntries(T, ht, w, k, out, j0, j1));
+    } else {
+      await this.runRows(this.V.rows, this.nnz * k, (i0, i1) => productAtEntries(this.V, w, ht, k, out, i0, i1));
+    }
+    return out;
+  }
+
+  async betaTermsW(W: Matrix, H: Matrix, beta: number, numerator: Matrix, denominator: Matrix): Promise<void> {
+    this.live();
+    const { rows, cols } = this.V;
+    const k = W.cols;
+    checkShape(W, rows, k, 'betaTermsW: W');
+    checkShape(H, k, cols, 'betaTermsW: H');
+    checkShape(numerator, rows, k, 'betaTermsW: numerator');
+    checkShape(denominator, rows, k, 'betaTermsW: denominator');
+    const wh = await this.atEntries(W, H, false);
+    const { indptr, indices, values } = this.V;
+    for (let p = 0; p < wh.length; p++) wh[p] = muRatio(values[p]!, wh[p]!, beta);
+    // numerator = (V ∘ (WH)^(β−2))·Hᵀ: the same sparse pattern with the ratios as values
+    const ratios: SparseMatrix = { format: 'csr', rows, cols, indptr, indices, values: wh };
+    const ht = transposedFloat64(H);
+    await this.runRows(rows, this.nnz * k, (i0, i1) => sparseTimesDense(ratios, ht, k, numerator.data, i0, i1));
+    const den = denominator.data;
+    if (beta === 1) {
+      // Σ_j H[t, j], the same for every row (scikit-learn's H_sum).
+      const sums = rowSums(H);
+      for (let i = 0; i < rows; i++) for (let t = 0; t < k; t++) den[i * k + t] = sums[t]!;
+      return;
+    }
+    // (WH)^(β−1)·Hᵀ over every cell, one row of W·H at a time (scikit-learn's memory-efficient loop).
+    const w = float64Of(W);
+    const h = float64Of(H);
+    await this.runRows(rows, rows * cols * k, (i0, i1) => {
+      const row = new Float64Array(cols);
+      for (let i = i0; i < i1; i++) {
+        denseRowOfProduct(w, h, i, k, cols, row);
+        for (let j = 0; j < cols; j++) row[j] = muPower(row[j]!, beta);
+        for (let t = 0; t < k; t++) {
+          let s = 0;
+          const ht0 = t * cols;
+          for (let j = 0; j < cols; j++) s += row[j]! * h[ht0 + j]!;
+          den[i * k + t] = s;
+        }
+      }
+    });
+  }
+
+  async betaTermsH(W: Matrix, H: Matrix, beta: number, numerator: Matrix, denominator: Matrix): Promise<void> {
+    this.live();
+    const { rows, cols } = this.V;
+    const k = W.cols;
+    checkShape(W, rows, k, 'betaTermsH: W');
+    checkShape(H, k, cols, 'betaTermsH: H');
+    checkShape(numerator, k, cols, 'betaTermsH: numerator');
+    checkShape(denominator, k, cols, 'betaTermsH: denominator');
+    const T = this.columns();
+    const wh = await this.atEntries(W, H, true);
+    for (let p = 0; p < wh.length; p++) wh[p] = muRatio(T.values[p]!, wh[p]!, beta);
+    // numerator = Wᵀ·(V ∘ (WH)^(β−2)), column by column of V, written transposed
+    const ratios: SparseMatrix = { ...T, values: wh };
+    const w = float64Of(W);
+    const tmp = new Float64Array(cols * k);
+    await this.runRows(cols, this.nnz * k, (j0, j1) => sparseTimesDense(ratios, w, k, tmp, j0, j1));
+    transposeInto(tmp, cols, k, numerator.data);
+    const den = denominator.data;
+    if (beta === 1) {
+      // Σ_i W[i, t], the same for every column (the engine turns a zero sum into 1, as scikit-learn does).
+      const sums = columnSums(W);
+      for (let t = 0; t < k; t++) den.fill(sums[t]!, t * cols, (t + 1) * cols);
+      return;
+    }
+    // Wᵀ·(WH)^(β−1) over every cell, one column of W·H at a time.
+    const h = float64Of(H);
+    const tmpDen = new Float64Array(cols * k);
+    await this.runRows(cols, rows * cols * k, (j0, j1) => {
+      const col = new Float64Array(rows);
+      for (let j = j0; j < j1; j++) {
+        for (let i = 0; i < rows; i++) {
+          let s = 0;
+          for (let t = 0; t < k; t++) s += w[i * k + t]! * h[t * cols + j]!;
+          col[i] = muPower(s, beta);
+        }
+        for (let t = 0; t < k; t++) {
+          let s = 0;
+          for (let i = 0; i < rows; i++) s += w[i * k + t]! * col[i]!;
+          tmpDen[j * k + t] = s;
+        }
+      }
+    });
+    transposeInto(tmpDen, cols, k, den);
+  }
+
+  async betaDivergence(W: Matrix, H: Matrix, beta: number): Promise<number> {
+    return (await this.divergences(W, H, beta)).beta;
+  }
+
+  /**
+   * scikit-learn's _beta_divergence of sparse X: Frobenius from the non-zeros and the Gram matrices; KL and IS
+   * from the non-zeros and Σ W·H = (column sums of W)·(row sums of H); other β also need Σ (W·H)^β over every
+   * cell, formed one row at a time.
+   */
+  async divergences(W: Matrix, H: Matrix, beta: number): Promise<{ beta: number; frobenius: number }> {
+    this.live();
+    const { rows, cols } = this.V;
+    const k = W.cols;
+    checkShape(W, rows, k, 'betaDivergence: W');
+    checkShape(H, k, cols, 'betaDivergence: H');
+    const wh = await this.atEntries(W, H, false);
+    const values = this.V.values;
+    let residual = 0;
+    let fitted = 0;
+    for (let p = 0; p < wh.length; p++) {
+      const d = values[p]! - wh[p]!;
+      residual += d * d;
+      fitted += wh[p]! * wh[p]!;
+    }
+    const quad = quadTerm(W, H);
+    const frobenius = 0.5 * Math.max(0, residual - fitted + quad);
+    if (beta === 2) return { beta: frobenius, frobenius };
+
+    let sum = 0;
+    let counted = 0;
+    for (let p = 0; p < wh.length; p++) {
+      const x = values[p]!;
+      if (!(x > EPSILON)) continue;
+      counted++;
+      const y = wh[p]!;
+      if (beta === 1) sum += x * Math.log(x / (y === 0 ? EPSILON : y)) - x;
+      else sum += cellDivergence(x, y, beta) - (beta === 0 ? 0 : Math.pow(y, beta) / beta);
+    }
+    if (beta === 1) {
+      const cw = columnSums(W);
+      const rh = rowSums(H);
+      for (let t = 0; t < k; t++) sum += cw[t]! * rh[t]!;
+    } else if (beta === 0) {
+      // every cell with x ≤ EPSILON adds −1, as in the dense sum
+      sum -= rows * cols - counted;
+    } else {
+      // Σ over every cell of (WH)^β / β: the y-only part of each cell's divergence
+      const w = float64Of(W);
+      const h = float64Of(H);
+      const row = new Float64Array(cols);
+      let all = 0;
+      for (let i = 0; i < rows; i++) {
+        denseRowOfProduct(w, h, i, k, cols, row);
+        for (let j = 0; j < cols; j++) all += Math.pow(row[j]!, beta);
+      }
+      sum += all / beta;
+    }
+    return { beta: sum, frobenius };
+  }
+
+  async setCells(): Promise<void> {
+    throw new RangeError('setCells: a sparse V has no missing cells');
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    this.byColumns = null;
+  }
+}
+
+/** ⟨WᵀW, HHᵀ⟩ = ‖W·H‖² over every cell, in float64. */
+export function quadTerm(W: Matrix, H: Matrix): number {
+  const k = W.cols;
+  const G = { rows: k, cols: k, data: new Float64Array(k * k) };
+  const K = { rows: k, cols: k, data: new Float64Array(k * k) };
+  gramOfColumns(W, G);
+  gramOfRows(H, K);
+  let s = 0;
+  for (let c = 0; c < k * k; c++) s += G.data[c]! * K.data[c]!;
+  return s;
+}
+
+function denseRowOfProduct(w: Float64Array, h: Float64Array, i: number, k: number, cols: number, row: Float64Array): void {
+  row.fill(0);
+  for (let t = 0; t < k; t++) {
+    const wit = w[i * k + t]!;
+    if (wit === 0) continue;
+    const ht = t * cols;
+    for (let j = 0; j < cols; j++) row[j]! += wit * h[ht + j]!;
+  }
+}
+
+function rowSums(H: Matrix): Float64Array {
+  const out = new Float64Array(H.rows);
+  for (let t = 0; t < H.rows; t++) {
+    let s = 0;
+    for (let j = 0; j < H.cols; j++) s += H.data[t * H.cols + j]!;
+    out[t] = s;
+  }
+  return out;
+}
+
+function columnSums(W: Matrix): Float64Array {
+  const k = W.cols;
+  const out = new Float64Array(k);
+  for (let i = 0; i < W.rows; i++) for (let t = 0; t < k; t++) out[t]! += W.data[i * k + t]!;
+  return out;
+}
+
+/** dst (k×n) = src (n×k) transposed. */
+function transposeInto(src: Float64Array, n: number, k: number, dst: FloatArray): void {
+  for (let j = 0; j < n; j++) for (let t = 0; t < k; t++) dst[t * n + j] = src[j * k + t]!;
+}
