@@ -74,7 +74,7 @@ export async function factorFile(request: FactorRequest): Promise<FactorOutcome>
 
   const started = performance.now();
   const { result, backend, backendReason } = await withBackend(request.backend, (backend) =>
-    factorize(V, {
+    factorizeFile(request.input, V, {
       rank: request.rank,
       solver: request.solver,
       betaLoss: request.betaLoss,
@@ -123,6 +123,16 @@ export async function factorFile(request: FactorRequest): Promise<FactorOutcome>
       outputs,
     },
   };
+}
+
+/** factorize, with the engine's complaints about V ('V has a zero at …') naming the file instead. */
+async function factorizeFile(input: string, V: DataMatrix, options: Parameters<typeof factorize>[1]): Promise<FactorizeResult> {
+  try {
+    return await factorize(V, options);
+  } catch (err) {
+    if (err instanceof UserError && err.kind === 'input' && /^V (has|is) /.test(err.message)) throw new UserError(`${input}: the matrix ${err.message.slice(2)}`, 'input');
+    throw err;
+  }
 }
 
 async function refuseExisting(paths: string[]): Promise<void> {
