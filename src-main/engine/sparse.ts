@@ -171,51 +171,57 @@ export function sparseSum(m: SparseMatrix): number {
   return s;
 }
 
-/** F (r×k, row-major) transposed into a float64 k×r array: the factor a row-by-row sparse kernel reads. */
-export function transposedFloat64(F: Matrix): Float64Array {
+/** F (r×k, row-major) transposed into a float64 k×r array (into `out` when it is big enough). */
+export function transposedFloat64(F: Matrix, out: Float64Array = new Float64Array(F.rows * F.cols)): Float64Array {
   const { rows, cols, data } = F;
-  const out = new Float64Array(rows * cols);
   for (let i = 0; i < rows; i++) for (let t = 0; t < cols; t++) out[t * rows + i] = data[i * cols + t]!;
   return out;
 }
 
+/** A CSR with float64 values: what the sparse kernels read (one element type each, so that they stay fast). */
+export interface Csr64 {
+  readonly rows: number;
+  readonly indptr: Uint32Array;
+  readonly indices: Uint32Array;
+  readonly values: Float64Array;
+}
+
+export function csr64(S: SparseMatrix): Csr64 {
+  return { rows: S.rows, indptr: S.indptr, indices: S.indices, values: S.values instanceof Float64Array ? S.values : Float64Array.from(S.values) };
+}
+
 /**
- * out[i·k + t] = Σ_p S[i, p]·B[p·k + t] for rows i0 … i1−1 of S (B is S.cols × k, row-major, float64):
- * S·B, with every sum in float64.
+ * out[i·k + t] = Σ_p S[i, p]·B[p·k + t] for rows i0 … i1−1 of S (B is S.cols × k, row-major): S·B, with
+ * every sum in float64.
  */
-export function sparseTimesDense(S: SparseMatrix, B: Float64Array, k: number, out: FloatArray, i0 = 0, i1 = S.rows): void {
+export function sparseTimesDense(S: Csr64, B: Float64Array, k: number, out: Float64Array, i0 = 0, i1 = S.rows): void {
   const { indptr, indices, values } = S;
-  const acc = new Float64Array(k);
   for (let i = i0; i < i1; i++) {
-    acc.fill(0);
-    for (let p = indptr[i]!; p < indptr[i + 1]!; p++) {
+    const o = i * k;
+    for (let t = 0; t < k; t++) out[o + t] = 0;
+    const end = indptr[i + 1]!;
+    for (let p = indptr[i]!; p < end; p++) {
       const x = values[p]!;
       const b = indices[p]! * k;
-      for (let t = 0; t < k; t++) acc[t]! += x * B[b + t]!;
+      for (let t = 0; t < k; t++) out[o + t] += x * B[b + t]!;
     }
-    const o = i * k;
-    for (let t = 0; t < k; t++) out[o + t] = acc[t]!;
   }
 }
 
 /**
  * (W·H) at the stored entries of S, in their order (scikit-learn's _special_sparse_dot), for rows i0 … i1−1:
- * A is S.rows × k (row-major, float64), B is S.cols × k (float64, i.e. Hᵀ); out has one value per entry.
+ * A is S.rows × k (row-major), B is S.cols × k (i.e. Hᵀ); out has one value per entry (in S's order).
  */
-export function productAtEntries(S: SparseMatrix, A: Float64Array, B: Float64Array, k: number, out: Float64Array, i0 = 0, i1 = S.rows): void {
+export function productAtEntries(S: Csr64, A: Float64Array, B: Float64Array, k: number, out: Float64Array, i0 = 0, i1 = S.rows): void {
   const { indptr, indices } = S;
   for (let i = i0; i < i1; i++) {
     const a = i * k;
-    for (let p = indptr[i]!; p < indptr[i + 1]!; p++) {
+    const end = indptr[i + 1]!;
+    for (let p = indptr[i]!; p < end; p++) {
       const b = indices[p]! * k;
       let s = 0;
       for (let t = 0; t < k; t++) s += A[a + t]! * B[b + t]!;
       out[p] = s;
     }
   }
-}
-
-/** A dense matrix's values as float64 (the same array when it already is). */
-export function float64Of(F: Matrix): Float64Array {
-  return F.data instanceof Float64Array ? F.data : Float64Array.from(F.data);
 }

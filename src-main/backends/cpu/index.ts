@@ -4,6 +4,8 @@
 import type { Backend, BackendProvider, BoundV } from '../../engine/backends/backend.js';
 import { isSparse, type DataMatrix, type DType, type Matrix } from '../../engine/matrix.js';
 import { SparseBoundV } from '../../engine/backends/sparse.js';
+import type { Csr64 } from '../../engine/sparse.js';
+import { SPARSE_JOB_WORDS, writeSparseJob } from './sparse-kernels.js';
 import { Arena } from './arena.js';
 import { cellDivergence, EPSILON } from '../../engine/divergence.js';
 import {
@@ -36,6 +38,9 @@ function sweepStride(n: number): number {
   const ld = padTo(n, SW);
   return (ld / SW) % 2 === 0 ? ld + SW : ld;
 }
+
+/** Sparse products this big (non-zeros × rank) are shared out to the threads. */
+const PARALLEL_SPARSE_MADDS = 1 << 17;
 
 /** Sweeps this big (columns × rank²) are shared out to the threads. */
 const PARALLEL_SWEEP_MADDS = 1 << 20;
@@ -182,6 +187,7 @@ class CpuBoundV implements BoundV {
    * which never touch V, still run in the kernels.
    */
   private readonly sparse: SparseBoundV | null;
+  private readonly sparseJob: number;
   private readonly pool: KernelPool;
   private readonly scratch: Scratch;
   private readonly job: number;
@@ -202,9 +208,35 @@ class CpuBoundV implements BoundV {
     if (isSparse(V)) {
       this.vByte = 0;
       this.V = V;
+      // V (float64 values) and the working arrays in the shared memory, so that every thread takes rows of each product.
+      const sparseJob = arena.alloc(4 * SPARSE_JOB_WORDS, true);
+      this.sparseJob = sparseJob;
+      const memory = this.pool.memory;
+      const run = (mode: 0 | 1, S: Csr64, A: Float64Array | null, B: Float64Array, k: number, out: Float64Array): boolean => {
+        const record = new Int32Array(memory.buffer, sparseJob, SPARSE_JOB_WORDS);
+        if (!writeSparseJob(record, mode, S, A, B, k, out, this.pool.threads)) return false;
+        this.pool.run(JobKind.Sparse, sparseJob, this.pool.threads > 1 && S.values.length * k >= PARALLEL_SPARSE_MADDS);
+        return true;
+      };
       this.sparse = new SparseBoundV(V, {
         WtW: (W, out) => this.gramOfW(W, out),
         HHt: (H, out) => this.gramOfH(H, out),
+        arrays: {
+          // alloc first: it may grow the memory, and only the buffer read after that covers the new block
+          float64: (n) => {
+            const ptr = arena.alloc(8 * Math.max(1, n));
+            return new Float64Array(memory.buffer, ptr, n);
+          },
+          uint32: (n) => {
+            const ptr = arena.alloc(4 * Math.max(1, n));
+            return new Uint32Array(memory.buffer, ptr, n);
+          },
+          free: (a) => arena.release(a.byteOffset),
+        },
+        kernels: {
+          timesDense: (S, B, k, out) => run(0, S, null, B, k, out),
+          atEntries: (S, A, B, k, out) => run(1, S, A, B, k, out),
+        },
       });
     } else {
       // MR spare rows (and NR floats) after V: the kernel reads whole register blocks past the last row and
@@ -215,6 +247,7 @@ class CpuBoundV implements BoundV {
       f32(this.pool, this.vByte + 4 * rows * cols, MR * cols + NR).fill(0);
       this.V = { rows, cols, data: view };
       this.sparse = null;
+      this.sparseJob = 0;
     }
     this.job = arena.alloc(GEMM_JOB_BYTES, true);
     this.sqJob = arena.alloc(SQDIFF_JOB_BYTES, true);
@@ -511,6 +544,7 @@ class CpuBoundV implements BoundV {
     this.scratch.releaseAll();
     if (this.vByte) this.backend.arena.release(this.vByte);
     await this.sparse?.dispose();
+    if (this.sparseJob) this.backend.arena.release(this.sparseJob);
     this.backend.arena.release(this.job);
     this.backend.arena.release(this.sqJob);
     this.backend.arena.release(this.sweepJob);

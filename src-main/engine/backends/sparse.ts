@@ -1,59 +1,114 @@
 // A sparse V bound for a run: every product with V visits its non-zeros only, W·H is evaluated at the
 // non-zeros only (scikit-learn's _special_sparse_dot), and the losses come without forming W·H:
-// ½‖V−WH‖² = ½(Σ_nz (x − wh)² − Σ_nz wh² + ⟨WᵀW, HHᵀ⟩). Plain TypeScript, sums in float64; a backend
-// may run the row ranges of these products on several threads (`rowsInParallel`) and give its own Gram products.
+// ½‖V−WH‖² = ½(Σ_nz (x − wh)² − Σ_nz wh² + ⟨WᵀW, HHᵀ⟩). Plain TypeScript, sums in float64; a backend may
+// place the arrays where its threads see them and run the two sparse kernels there, and give its own Gram products.
 
 import { gramOfColumns, gramOfRows } from '../dense.js';
 import { cellDivergence, EPSILON, muPower, muRatio } from '../divergence.js';
 import type { FloatArray, Matrix, SparseMatrix } from '../matrix.js';
-import { float64Of, productAtEntries, sparseTimesDense, transposedFloat64, transposeSparse } from '../sparse.js';
+import { csr64, productAtEntries, sparseTimesDense, transposedFloat64, transposeSparse, type Csr64 } from '../sparse.js';
 import type { BoundV } from './backend.js';
 
 function checkShape(m: Matrix, rows: number, cols: number, what: string): void {
   if (m.rows !== rows || m.cols !== cols) throw new RangeError(`${what}: expected ${rows}×${cols}, got ${m.rows}×${m.cols}`);
 }
 
-/**
- * Runs work(i0, i1) over the row ranges of [0, n) and resolves when all are done. The default runs one range
- * on the calling thread; a backend with threads splits it.
- */
-export type RowRunner = (n: number, cost: number, work: (i0: number, i1: number) => void) => Promise<void>;
-
-export const inOneRange: RowRunner = async (n, _cost, work) => work(0, n);
-
 export interface SparseBoundOptions {
   /** Wᵀ·W and H·Hᵀ: the backend's own (a fast GEMM) instead of the float64 loops. */
   WtW?: (W: Matrix, out: Matrix) => void | Promise<void>;
   HHt?: (H: Matrix, out: Matrix) => void | Promise<void>;
-  rowsInParallel?: RowRunner;
+  /** Where the float64 arrays live (e.g. memory shared with worker threads); ordinary arrays by default. */
+  arrays?: { float64(n: number): Float64Array; uint32(n: number): Uint32Array; free(a: Float64Array | Uint32Array): void };
+  /** The two sparse kernels run elsewhere (several threads); each returns false to decline, and then runs here. */
+  kernels?: {
+    timesDense(S: Csr64, B: Float64Array, k: number, out: Float64Array): boolean;
+    atEntries(S: Csr64, A: Float64Array, B: Float64Array, k: number, out: Float64Array): boolean;
+  };
 }
 
 export class SparseBoundV implements BoundV {
   readonly V: SparseMatrix;
+  /** V with float64 values, as the kernels read it. */
+  private readonly rowsForm: Csr64;
   /** V's columns as rows (its CSC), made on the first product that walks V by columns. */
-  private byColumns: SparseMatrix | null = null;
+  private byColumns: Csr64 | null = null;
+  /** Float64 working copies of the factors and results, kept between calls. */
+  private readonly buffers = new Map<string, Float64Array>();
   /** Σ x² over the non-zeros. */
   readonly normV2: number;
   private disposed = false;
-  private readonly runRows: RowRunner;
+  /** Every array taken from options.arrays, to give back on dispose. */
+  private readonly owned: (Float64Array | Uint32Array)[] = [];
 
   constructor(
     V: SparseMatrix,
     private readonly options: SparseBoundOptions = {},
   ) {
     this.V = V;
+    this.rowsForm = this.copyCsr(V);
     let s = 0;
     for (let p = 0; p < V.values.length; p++) s += V.values[p]! * V.values[p]!;
     this.normV2 = s;
-    this.runRows = options.rowsInParallel ?? inOneRange;
+  }
+
+  private float64(n: number): Float64Array {
+    if (!this.options.arrays) return new Float64Array(n);
+    const a = this.options.arrays.float64(n);
+    this.owned.push(a);
+    return a;
+  }
+
+  /** S with float64 values, in options.arrays when given. */
+  private copyCsr(S: SparseMatrix): Csr64 {
+    const arrays = this.options.arrays;
+    if (!arrays) return csr64(S);
+    const indptr = arrays.uint32(S.indptr.length);
+    const indices = arrays.uint32(S.indices.length);
+    this.owned.push(indptr, indices);
+    indptr.set(S.indptr);
+    indices.set(S.indices);
+    const values = this.float64(S.values.length);
+    values.set(S.values);
+    return { rows: S.rows, indptr, indices, values };
+  }
+
+  private timesDense(S: Csr64, B: Float64Array, k: number, out: Float64Array): void {
+    if (!this.options.kernels?.timesDense(S, B, k, out)) sparseTimesDense(S, B, k, out);
+  }
+
+  private atEntries(S: Csr64, A: Float64Array, B: Float64Array, k: number, out: Float64Array): void {
+    if (!this.options.kernels?.atEntries(S, A, B, k, out)) productAtEntries(S, A, B, k, out);
   }
 
   private live(): void {
     if (this.disposed) throw new Error('sparse V was disposed');
   }
 
-  private columns(): SparseMatrix {
-    return (this.byColumns ??= transposeSparse(this.V));
+  private columns(): Csr64 {
+    return (this.byColumns ??= this.copyCsr(transposeSparse(this.V)));
+  }
+
+  private buffer(name: string, n: number): Float64Array {
+    let b = this.buffers.get(name);
+    if (!b || b.length < n) this.buffers.set(name, (b = this.float64(n)));
+    return b.length === n ? b : b.subarray(0, n);
+  }
+
+  /** F's values as float64: F's own array when it is one, else a copy in a kept buffer. */
+  private f64(name: string, F: Matrix): Float64Array {
+    if (F.data instanceof Float64Array) return F.data;
+    const b = this.buffer(name, F.data.length);
+    b.set(F.data);
+    return b;
+  }
+
+  /** Where a result for `out` is formed: out's own array when it is float64, else a kept buffer to copy from. */
+  private target(out: Matrix): Float64Array {
+    return out.data instanceof Float64Array ? out.data : this.buffer('out', out.data.length);
+  }
+
+  private static deliver(formed: Float64Array, out: Matrix): void {
+    if (formed !== out.data) out.data.set(formed);
   }
 
   private get nnz(): number {
@@ -67,10 +122,10 @@ export class SparseBoundV implements BoundV {
     checkShape(W, rows, k, 'WtV: W');
     checkShape(out, k, cols, 'WtV: out');
     const T = this.columns();
-    const w = float64Of(W);
+    const w = this.f64('W', W);
     // (Vᵀ·W) is cols×k; written transposed into out.
-    const tmp = new Float64Array(cols * k);
-    await this.runRows(cols, this.nnz * k, (j0, j1) => sparseTimesDense(T, w, k, tmp, j0, j1));
+    const tmp = this.buffer('colsByRank', cols * k);
+    this.timesDense(T, w, k, tmp);
     transposeInto(tmp, cols, k, out.data);
   }
 
@@ -80,8 +135,10 @@ export class SparseBoundV implements BoundV {
     const k = H.rows;
     checkShape(H, k, cols, 'VHt: H');
     checkShape(out, rows, k, 'VHt: out');
-    const ht = transposedFloat64(H);
-    await this.runRows(rows, this.nnz * k, (i0, i1) => sparseTimesDense(this.V, ht, k, out.data, i0, i1));
+    const ht = transposedFloat64(H, this.buffer('Ht', cols * k));
+    const formed = this.target(out);
+    this.timesDense(this.rowsForm, ht, k, formed);
+    SparseBoundV.deliver(formed, out);
   }
 
   async WtW(W: Matrix, out: Matrix): Promise<void> {
@@ -99,16 +156,16 @@ export class SparseBoundV implements BoundV {
   }
 
   /** W·H at the non-zeros, in CSR order (or in CSC order with `byColumns`). */
-  private async atEntries(W: Matrix, H: Matrix, byColumns: boolean): Promise<Float64Array> {
+  private productAtEntries(W: Matrix, H: Matrix, byColumns: boolean): Float64Array {
     const k = W.cols;
-    const w = float64Of(W);
-    const ht = transposedFloat64(H);
-    const out = new Float64Array(this.nnz);
+    const w = this.f64('W', W);
+    const ht = transposedFloat64(H, this.buffer('Ht', H.data.length));
+    const out = this.buffer('entries', this.nnz);
     if (byColumns) {
       const T = this.columns();
-      await this.runRows(T.rows, this.nnz * k, (j0, j1) => productAtEntries(T, ht, w, k, out, j0, j1));
+      this.atEntries(T, ht, w, k, out);
     } else {
-      await this.runRows(this.V.rows, this.nnz * k, (i0, i1) => productAtEntries(this.V, w, ht, k, out, i0, i1));
+      this.atEntries(this.rowsForm, w, ht, k, out);
     }
     return out;
   }
@@ -121,13 +178,15 @@ export class SparseBoundV implements BoundV {
     checkShape(H, k, cols, 'betaTermsW: H');
     checkShape(numerator, rows, k, 'betaTermsW: numerator');
     checkShape(denominator, rows, k, 'betaTermsW: denominator');
-    const wh = await this.atEntries(W, H, false);
-    const { indptr, indices, values } = this.V;
+    const wh = this.productAtEntries(W, H, false);
+    const { indptr, indices, values } = this.rowsForm;
     for (let p = 0; p < wh.length; p++) wh[p] = muRatio(values[p]!, wh[p]!, beta);
     // numerator = (V ∘ (WH)^(β−2))·Hᵀ: the same sparse pattern with the ratios as values
-    const ratios: SparseMatrix = { format: 'csr', rows, cols, indptr, indices, values: wh };
-    const ht = transposedFloat64(H);
-    await this.runRows(rows, this.nnz * k, (i0, i1) => sparseTimesDense(ratios, ht, k, numerator.data, i0, i1));
+    const ratios: Csr64 = { rows, indptr, indices, values: wh };
+    const ht = transposedFloat64(H, this.buffer('Ht', cols * k));
+    const formed = this.target(numerator);
+    this.timesDense(ratios, ht, k, formed);
+    SparseBoundV.deliver(formed, numerator);
     const den = denominator.data;
     if (beta === 1) {
       // Σ_j H[t, j], the same for every row (scikit-learn's H_sum).
@@ -136,11 +195,11 @@ export class SparseBoundV implements BoundV {
       return;
     }
     // (WH)^(β−1)·Hᵀ over every cell, one row of W·H at a time (scikit-learn's memory-efficient loop).
-    const w = float64Of(W);
-    const h = float64Of(H);
-    await this.runRows(rows, rows * cols * k, (i0, i1) => {
+    const w = W.data;
+    const h = H.data;
+    {
       const row = new Float64Array(cols);
-      for (let i = i0; i < i1; i++) {
+      for (let i = 0; i < rows; i++) {
         denseRowOfProduct(w, h, i, k, cols, row);
         for (let j = 0; j < cols; j++) row[j] = muPower(row[j]!, beta);
         for (let t = 0; t < k; t++) {
@@ -150,7 +209,7 @@ export class SparseBoundV implements BoundV {
           den[i * k + t] = s;
         }
       }
-    });
+    }
   }
 
   async betaTermsH(W: Matrix, H: Matrix, beta: number, numerator: Matrix, denominator: Matrix): Promise<void> {
@@ -162,13 +221,13 @@ export class SparseBoundV implements BoundV {
     checkShape(numerator, k, cols, 'betaTermsH: numerator');
     checkShape(denominator, k, cols, 'betaTermsH: denominator');
     const T = this.columns();
-    const wh = await this.atEntries(W, H, true);
+    const wh = this.productAtEntries(W, H, true);
     for (let p = 0; p < wh.length; p++) wh[p] = muRatio(T.values[p]!, wh[p]!, beta);
     // numerator = Wᵀ·(V ∘ (WH)^(β−2)), column by column of V, written transposed
-    const ratios: SparseMatrix = { ...T, values: wh };
-    const w = float64Of(W);
-    const tmp = new Float64Array(cols * k);
-    await this.runRows(cols, this.nnz * k, (j0, j1) => sparseTimesDense(ratios, w, k, tmp, j0, j1));
+    const ratios: Csr64 = { ...T, values: wh };
+    const w = this.f64('W', W);
+    const tmp = this.buffer('colsByRank', cols * k);
+    this.timesDense(ratios, w, k, tmp);
     transposeInto(tmp, cols, k, numerator.data);
     const den = denominator.data;
     if (beta === 1) {
@@ -178,11 +237,11 @@ export class SparseBoundV implements BoundV {
       return;
     }
     // Wᵀ·(WH)^(β−1) over every cell, one column of W·H at a time.
-    const h = float64Of(H);
+    const h = H.data;
     const tmpDen = new Float64Array(cols * k);
-    await this.runRows(cols, rows * cols * k, (j0, j1) => {
+    {
       const col = new Float64Array(rows);
-      for (let j = j0; j < j1; j++) {
+      for (let j = 0; j < cols; j++) {
         for (let i = 0; i < rows; i++) {
           let s = 0;
           for (let t = 0; t < k; t++) s += w[i * k + t]! * h[t * cols + j]!;
@@ -194,7 +253,7 @@ export class SparseBoundV implements BoundV {
           tmpDen[j * k + t] = s;
         }
       }
-    });
+    }
     transposeInto(tmpDen, cols, k, den);
   }
 
@@ -213,8 +272,8 @@ export class SparseBoundV implements BoundV {
     const k = W.cols;
     checkShape(W, rows, k, 'betaDivergence: W');
     checkShape(H, k, cols, 'betaDivergence: H');
-    const wh = await this.atEntries(W, H, false);
-    const values = this.V.values;
+    const wh = this.productAtEntries(W, H, false);
+    const values = this.rowsForm.values;
     let residual = 0;
     let fitted = 0;
     for (let p = 0; p < wh.length; p++) {
@@ -245,8 +304,8 @@ export class SparseBoundV implements BoundV {
       sum -= rows * cols - counted;
     } else {
       // Σ over every cell of (WH)^β / β: the y-only part of each cell's divergence
-      const w = float64Of(W);
-      const h = float64Of(H);
+      const w = W.data;
+      const h = H.data;
       const row = new Float64Array(cols);
       let all = 0;
       for (let i = 0; i < rows; i++) {
@@ -265,6 +324,8 @@ export class SparseBoundV implements BoundV {
   async dispose(): Promise<void> {
     this.disposed = true;
     this.byColumns = null;
+    this.buffers.clear();
+    for (const a of this.owned.splice(0)) this.options.arrays!.free(a);
   }
 }
 
@@ -280,7 +341,7 @@ export function quadTerm(W: Matrix, H: Matrix): number {
   return s;
 }
 
-function denseRowOfProduct(w: Float64Array, h: Float64Array, i: number, k: number, cols: number, row: Float64Array): void {
+function denseRowOfProduct(w: FloatArray, h: FloatArray, i: number, k: number, cols: number, row: Float64Array): void {
   row.fill(0);
   for (let t = 0; t < k; t++) {
     const wit = w[i * k + t]!;
