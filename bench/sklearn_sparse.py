@@ -1,8 +1,8 @@
 """scikit-learn's side of `npm run bench -- --sparse`: NMF with its default settings on MatrixMarket files.
 
-Reads a JSON job on stdin: {"cases": [{"name", "mtx", "rank"}]}. For each case the file is read with
+Reads a JSON job on stdin: {"cases": [{"name", "mtx", "rank", "max_iter"?}]}. For each case the file is read with
 scipy.io.mmread and made CSR (not timed), then NMF(n_components=rank) with every other setting at its default
-(solver='cd', init='nndsvda', tol=1e-4, max_iter=200) is timed on it, as float32 like our CPU backend and as
+(solver='cd', init='nndsvda', tol=1e-4, max_iter=200 unless the job caps it) is timed on it, as float32 like our CPU backend and as
 scikit-learn keeps float32 input. Prints one JSON object: per case ms, n_iter, the relative error
 ||V - WH||_F / ||V||_F reached (computed without forming W·H), and the process's peak resident memory.
 """
@@ -35,7 +35,7 @@ out = {"sklearn": sklearn.__version__, "scipy": scipy.__version__, "numpy": np._
 warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter is expected
 for case in job["cases"]:
     V = scipy.io.mmread(case["mtx"]).tocsr().astype(np.float32)
-    model = NMF(n_components=case["rank"])
+    model = NMF(n_components=case["rank"], max_iter=case.get("max_iter", 200))
     t0 = time.perf_counter()
     W = model.fit_transform(V)
     ms = (time.perf_counter() - t0) * 1000

@@ -213,9 +213,11 @@ class CpuBoundV implements BoundV {
       this.sparseJob = sparseJob;
       const memory = this.pool.memory;
       const run = (mode: 0 | 1, S: Csr64, A: Float64Array | null, B: Float64Array, k: number, out: Float64Array): boolean => {
+        // Alone, the calling thread runs the engine's own loops (which scatter Vᵀ·W row by row rather than gather it).
+        if (this.pool.threads === 1 || S.values.length * k < PARALLEL_SPARSE_MADDS) return false;
         const record = new Int32Array(memory.buffer, sparseJob, SPARSE_JOB_WORDS);
         if (!writeSparseJob(record, mode, S, A, B, k, out, this.pool.threads)) return false;
-        this.pool.run(JobKind.Sparse, sparseJob, this.pool.threads > 1 && S.values.length * k >= PARALLEL_SPARSE_MADDS);
+        this.pool.run(JobKind.Sparse, sparseJob, true);
         return true;
       };
       this.sparse = new SparseBoundV(V, {

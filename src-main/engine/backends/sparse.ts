@@ -6,7 +6,7 @@
 import { gramOfColumns, gramOfRows } from '../dense.js';
 import { cellDivergence, EPSILON, muPower, muRatio } from '../divergence.js';
 import type { FloatArray, Matrix, SparseMatrix } from '../matrix.js';
-import { csr64, productAtEntries, sparseTimesDense, transposedFloat64, transposeSparse, type Csr64 } from '../sparse.js';
+import { csr64, productAtEntries, sparseTimesDense, sparseTransposeTimesDense, transposedFloat64, transposeSparse, type Csr64 } from '../sparse.js';
 import type { BoundV } from './backend.js';
 
 function checkShape(m: Matrix, rows: number, cols: number, what: string): void {
@@ -121,11 +121,11 @@ export class SparseBoundV implements BoundV {
     const k = W.cols;
     checkShape(W, rows, k, 'WtV: W');
     checkShape(out, k, cols, 'WtV: out');
-    const T = this.columns();
     const w = this.f64('W', W);
-    // (Vᵀ·W) is cols×k; written transposed into out.
+    // (Vᵀ·W) is cols×k; written transposed into out. Threads gather W's rows column by column of V; one thread
+    // alone scatters them row by row (W read once, in order), which is faster.
     const tmp = this.buffer('colsByRank', cols * k);
-    this.timesDense(T, w, k, tmp);
+    if (!this.options.kernels?.timesDense(this.columns(), w, k, tmp)) sparseTransposeTimesDense(this.rowsForm, w, k, tmp);
     transposeInto(tmp, cols, k, out.data);
   }
 
