@@ -128,3 +128,19 @@ export interface BackendChoice {
   /** e.g. 'WebGPU: no adapter; headless-gl: not built for this platform → CPU (WASM SIMD, 2 threads)' */
   reason: string;
 }
+
+/** A RangeError unless m is rows×cols: how backends refuse operands of the wrong shape. */
+export function checkShape(m: Matrix, rows: number, cols: number, what: string): void {
+  if (m.rows !== rows || m.cols !== cols) throw new RangeError(`${what}: expected ${rows}×${cols}, got ${m.rows}×${m.cols}`);
+}
+
+/** The shapes betaTermsW / betaTermsH take for V rows×cols: W rows×k, H k×cols, the terms shaped as the factor updated. */
+export function checkBetaTermsShapes(side: 'W' | 'H', rows: number, cols: number, W: Matrix, H: Matrix, numerator: Matrix, denominator: Matrix): void {
+  const k = W.cols;
+  const what = `betaTerms${side}`;
+  checkShape(W, rows, k, `${what}: W`);
+  checkShape(H, k, cols, `${what}: H`);
+  const [r, c] = side === 'W' ? [rows, k] : [k, cols];
+  checkShape(numerator, r, c, `${what}: numerator`);
+  checkShape(denominator, r, c, `${what}: denominator`);
+}

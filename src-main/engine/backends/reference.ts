@@ -8,7 +8,7 @@ import { cellDivergence, muPower, muRatio } from '../divergence.js';
 import { gramOfColumns, gramOfRows } from '../dense.js';
 import { isSparse, type DataMatrix, type DType, type FloatArray, type Matrix } from '../matrix.js';
 import { SparseBoundV } from './sparse.js';
-import type { Backend, BoundV } from './backend.js';
+import { checkBetaTermsShapes, checkShape, type Backend, type BoundV } from './backend.js';
 
 /** About this many float64 values of W·H exist at once (512 KiB). */
 const TILE_VALUES = 1 << 16;
@@ -17,11 +17,6 @@ function tileRows(cols: number): number {
   return Math.max(1, Math.floor(TILE_VALUES / Math.max(1, cols)));
 }
 
-function checkShape(m: Matrix, rows: number, cols: number, what: string): void {
-  if (m.rows !== rows || m.cols !== cols) {
-    throw new RangeError(`${what}: expected ${rows}×${cols}, got ${m.rows}×${m.cols}`);
-  }
-}
 
 /** out (a.rows×b.cols, or with transposes) = op(a)·op(b), for factor-sized operands. */
 export function referenceMatmul(a: Matrix, b: Matrix, transA: boolean, transB: boolean, out: Matrix): void {
@@ -184,10 +179,7 @@ class ReferenceBound implements BoundV {
     this.live();
     const { rows, cols } = this.matrix;
     const k = W.cols;
-    checkShape(W, rows, k, 'betaTermsH: W');
-    checkShape(H, k, cols, 'betaTermsH: H');
-    checkShape(numerator, k, cols, 'betaTermsH: numerator');
-    checkShape(denominator, k, cols, 'betaTermsH: denominator');
+    checkBetaTermsShapes('H', rows, cols, W, H, numerator, denominator);
     const v = this.data;
     const w = W.data;
     const num = new Float64Array(k * cols);
@@ -231,10 +223,7 @@ class ReferenceBound implements BoundV {
     this.live();
     const { rows, cols } = this.matrix;
     const k = W.cols;
-    checkShape(W, rows, k, 'betaTermsW: W');
-    checkShape(H, k, cols, 'betaTermsW: H');
-    checkShape(numerator, rows, k, 'betaTermsW: numerator');
-    checkShape(denominator, rows, k, 'betaTermsW: denominator');
+    checkBetaTermsShapes('W', rows, cols, W, H, numerator, denominator);
     const v = this.data;
     const h = H.data;
     const num = numerator.data;

@@ -7,11 +7,8 @@ import { gramOfColumns, gramOfRows } from '../dense.js';
 import { cellDivergence, EPSILON, muPower, muRatio } from '../divergence.js';
 import type { FloatArray, Matrix, SparseMatrix } from '../matrix.js';
 import { csr64, productAtEntries, sparseTimesDense, sparseTransposeTimesDense, transposedFloat64, transposeSparse, type Csr64 } from '../sparse.js';
-import type { BoundV } from './backend.js';
+import { checkBetaTermsShapes, checkShape, type BoundV } from './backend.js';
 
-function checkShape(m: Matrix, rows: number, cols: number, what: string): void {
-  if (m.rows !== rows || m.cols !== cols) throw new RangeError(`${what}: expected ${rows}×${cols}, got ${m.rows}×${m.cols}`);
-}
 
 export interface SparseBoundOptions {
   /** Wᵀ·W and H·Hᵀ: the backend's own (a fast GEMM) instead of the float64 loops. */
@@ -174,10 +171,7 @@ export class SparseBoundV implements BoundV {
     this.live();
     const { rows, cols } = this.V;
     const k = W.cols;
-    checkShape(W, rows, k, 'betaTermsW: W');
-    checkShape(H, k, cols, 'betaTermsW: H');
-    checkShape(numerator, rows, k, 'betaTermsW: numerator');
-    checkShape(denominator, rows, k, 'betaTermsW: denominator');
+    checkBetaTermsShapes('W', rows, cols, W, H, numerator, denominator);
     const wh = this.productAtEntries(W, H, false);
     const { indptr, indices, values } = this.rowsForm;
     for (let p = 0; p < wh.length; p++) wh[p] = muRatio(values[p]!, wh[p]!, beta);
@@ -216,10 +210,7 @@ export class SparseBoundV implements BoundV {
     this.live();
     const { rows, cols } = this.V;
     const k = W.cols;
-    checkShape(W, rows, k, 'betaTermsH: W');
-    checkShape(H, k, cols, 'betaTermsH: H');
-    checkShape(numerator, k, cols, 'betaTermsH: numerator');
-    checkShape(denominator, k, cols, 'betaTermsH: denominator');
+    checkBetaTermsShapes('H', rows, cols, W, H, numerator, denominator);
     const T = this.columns();
     const wh = this.productAtEntries(W, H, true);
     for (let p = 0; p < wh.length; p++) wh[p] = muRatio(T.values[p]!, wh[p]!, beta);
