@@ -2,6 +2,7 @@
 
 import type { Backend, BackendChoice, BackendRequest } from '../engine/backends/backend.js';
 import { chooseBackend } from '../backends/registry.js';
+import { isSparse, type DataMatrix } from '../engine/matrix.js';
 
 const chosen = new Map<BackendRequest, Promise<BackendChoice>>();
 
@@ -26,6 +27,14 @@ export async function withBackend<T>(
   const { backend, reason } = await resolveBackend(request);
   const result = await fn(backend);
   return { result, backend: backend.name, backendReason: reason };
+}
+
+/**
+ * The reason a run reports, with what a sparse V changes on the GPU: it is not put on the card, and the products
+ * with it run on the host (a few scattered non-zeros per row do not pay there).
+ */
+export function reasonFor(backend: string, reason: string, V: DataMatrix): string {
+  return backend === 'gpu' && isSparse(V) ? `${reason}; sparse V: its products run on the CPU (TypeScript), not on the GPU` : reason;
 }
 
 /** Release worker threads and GPU contexts so the process can exit. */

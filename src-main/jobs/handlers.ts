@@ -11,7 +11,7 @@ import { factorize, isSparse, type Matrix } from '../engine/index.js';
 import { cellOfProduct } from '../engine/dense.js';
 import { throwIfCancelled, type CancelSignal } from '../engine/errors.js';
 import { readMatrixFile } from '../formats/index.js';
-import { resolveBackend, withBackend } from './backends.js';
+import { reasonFor, resolveBackend, withBackend } from './backends.js';
 import { compressImage, compressOptionsOf } from './compress.js';
 import { componentEnergies, componentThumbnail, diffRaster, previewRaster, toRaster } from './rasters.js';
 import type { TaskKind, TaskPayload, TaskProgress, TaskResult } from './tasks.js';
@@ -92,7 +92,7 @@ export const TASK_HANDLERS: Handlers = {
       betaLoss: typeof result.betaLoss === 'number' ? settings.betaLoss : result.betaLoss,
       init: result.init,
       backend,
-      backendReason,
+      backendReason: reasonFor(backend, backendReason, V),
       ms: performance.now() - started,
     };
   },

@@ -8,7 +8,7 @@ import type { BackendRequest } from '../engine/backends/backend.js';
 import type { BetaLossName, Init, Solver } from '../engine/options.js';
 import { UserError, type CancelSignal } from '../engine/errors.js';
 import { readMatrixFile, writeMatrixFile } from '../formats/index.js';
-import { withBackend } from '../jobs/backends.js';
+import { reasonFor, withBackend } from '../jobs/backends.js';
 import type { EngineSettings } from '../api/contract.js';
 
 export interface FactorRequest extends Partial<Omit<EngineSettings, 'init'>> {
@@ -118,7 +118,7 @@ export async function factorFile(request: FactorRequest): Promise<FactorOutcome>
       relErr: result.relErr,
       missing: result.missing,
       backend,
-      backendReason,
+      backendReason: reasonFor(backend, backendReason, V),
       ms: Math.round(ms * 10) / 10,
       outputs,
     },
