@@ -20,7 +20,7 @@ export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'gpu', 'cpu'
 
 /** File extensions the app opens, by kind. */
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'tif', 'tiff', 'gif', 'avif'] as const;
-export const MATRIX_EXTENSIONS = ['csv', 'tsv', 'npy', 'mtx'] as const;
+export const MATRIX_EXTENSIONS = ['csv', 'tsv', 'npy', 'npz', 'mtx'] as const;
 export const DOCUMENT_EXTENSIONS = ['nmfz'] as const;
 
 /** Engine settings shared by images and matrices (same names as the engine and the CLI flags). */

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import type { ImageResult, ImageSettings, MatrixResult, ServiceEvent } from '../../src-main/api/contract.js';
 import { createAppService, type AppService } from '../../src-main/service/session.js';
@@ -148,14 +149,14 @@ describe('the app service', () => {
     assert.equal(new TextDecoder().decode(w.bytes).trim().split('\n').length, 4);
   });
 
-  test('a sparse .mtx opens sparse, with its density map, and factorizes without forming V or W·H dense', async () => {
+  test('a sparse .mtx.gz opens sparse, with its density map, and factorizes without forming V or W·H dense', async () => {
     const rows = 3000;
     const cols = 2000;
     const entries: string[] = [];
     // two blocks of rows, each the same 20 entries in its own half of the columns: rank 2, 1 % of the cells
     for (let i = 0; i < rows; i++) for (let e = 0; e < 20; e++) entries.push(`${i + 1} ${(i < rows / 2 ? 0 : cols / 2) + e * 37 + 1} ${1 + (e % 3)}`);
-    const mtx = path.join(dir, 'big.mtx');
-    await writeFile(mtx, `%%MatrixMarket matrix coordinate integer general\n${rows} ${cols} ${entries.length}\n${entries.join('\n')}\n`);
+    const mtx = path.join(dir, 'big.mtx.gz');
+    await writeFile(mtx, gzipSync(`%%MatrixMarket matrix coordinate integer general\n${rows} ${cols} ${entries.length}\n${entries.join('\n')}\n`));
     const info = await service.openPath(mtx);
     assert.equal(info.kind, 'matrix');
     if (info.kind !== 'matrix') return;
