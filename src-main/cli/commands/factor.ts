@@ -1,4 +1,4 @@
-// `nmf-studio factor`: factorize a matrix file (CSV/TSV/.npy/.mtx) into W and H.
+// `nmf-studio factor`: factorize a matrix file (CSV/TSV/.npy/.npz/.mtx) into W and H.
 
 import { UserError } from '../../engine/errors.js';
 import { factorFile } from '../../service/factor.js';
@@ -11,7 +11,9 @@ export const FACTOR_HELP = `Usage: nmf-studio factor <file> --rank K [options]
 
 Factorizes a non-negative matrix V (rows x cols) into W (rows x K) and H (K x cols) so that V ~= W·H.
 Reads CSV/TSV (a header row is detected; empty cells and NaN are missing values, which the fit ignores
-and the reconstruction fills in), .npy (2-D; float32, float64 or integer) and MatrixMarket .mtx.
+and the reconstruction fills in), .npy (2-D; float32, float64 or integer), .npz (scipy sparse CSR/CSC/COO
+or one numpy array) and MatrixMarket .mtx; any of them gzip-compressed (.gz). Coordinate .mtx and sparse
+.npz files stay sparse when that is smaller: memory follows the non-zeros, not rows x cols.
 Defaults follow scikit-learn 1.2: solver cd, Frobenius loss, tol 1e-4, at most 200 iterations.
 
 Options:
