@@ -2,7 +2,7 @@
 // to the largest reference value), and the backends available on this machine with their tolerances.
 
 import assert from 'node:assert/strict';
-import type { Backend, BackendProvider } from '../../src-main/engine/backends/backend.js';
+import type { Backend, BackendProvider, BoundV } from '../../src-main/engine/backends/backend.js';
 import type { Matrix } from '../../src-main/engine/matrix.js';
 import { providers } from '../../src-main/backends/registry.js';
 
@@ -65,5 +65,22 @@ export async function withBackend<T>(provider: BackendProvider, run: (b: Backend
     return await run(backend);
   } finally {
     await backend.dispose();
+  }
+}
+
+/** WᵀV, V·Hᵀ, WᵀW and H·Hᵀ from two bound Vs agree to the tolerance. */
+export async function assertSameProducts(mine: BoundV, ref: BoundV, W: Matrix, H: Matrix, tolerance: number): Promise<void> {
+  const { rows } = W;
+  const { rows: rank, cols } = H;
+  for (const [name, r, c, op] of [
+    ['WtV', rank, cols, (b: BoundV, out: Matrix) => b.WtV(W, out)],
+    ['VHt', rows, rank, (b: BoundV, out: Matrix) => b.VHt(H, out)],
+    ['WtW', rank, rank, (b: BoundV, out: Matrix) => b.WtW(W, out)],
+    ['HHt', rank, rank, (b: BoundV, out: Matrix) => b.HHt(H, out)],
+  ] as const) {
+    const got = zeros(r, c), want = zeros(r, c);
+    await op(mine, got);
+    await op(ref, want);
+    assertClose(got.data, want.data, tolerance, name);
   }
 }
