@@ -10,7 +10,12 @@ export default defineConfig({
   forbidOnly: true,
   retries: 0,
   outputDir: '../test-results',
-  reporter: [['list'], ['html', { outputFolder: '../playwright-report', open: 'never' }]],
+  // `npm test` asks for a JSON report too (NMF_PLAYWRIGHT_JSON), to add Playwright's counts to its closing line.
+  reporter: [
+    ['list'],
+    ['html', { outputFolder: '../playwright-report', open: 'never' }],
+    ...(process.env.NMF_PLAYWRIGHT_JSON ? [['json', { outputFile: process.env.NMF_PLAYWRIGHT_JSON }] as ['json', { outputFile: string }]] : []),
+  ],
   use: {
     browserName: 'chromium',
     viewport: { width: 1400, height: 900 },

@@ -17,10 +17,13 @@ export const INITS: readonly Init[] = ['random', 'nndsvd', 'nndsvda', 'nndsvdar'
 export const COLOR_MODES: readonly ColorMode[] = ['stacked', 'channels', 'ycbcr'];
 export const QUANT_BITS: readonly QuantBits[] = [6, 8, 12, 16];
 export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'gpu', 'cpu', 'reference'];
+/** The most rows and columns a matrix component lists (`--top`, `MatrixSettings.top`). */
+export const MAX_TOP = 10_000;
 
 /** File extensions the app opens, by kind. */
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'tif', 'tiff', 'gif', 'avif'] as const;
-export const MATRIX_EXTENSIONS = ['csv', 'tsv', 'npy', 'npz', 'mtx'] as const;
+/** txt: whitespace-separated numbers as np.savetxt writes them (read by the CSV/TSV reader). */
+export const MATRIX_EXTENSIONS = ['csv', 'tsv', 'txt', 'npy', 'npz', 'mtx'] as const;
 export const DOCUMENT_EXTENSIONS = ['nmfz'] as const;
 
 /** Engine settings shared by images and matrices (same names as the engine and the CLI flags). */
@@ -50,6 +53,8 @@ export interface ImageSettings extends EngineSettings {
 export interface MatrixSettings extends EngineSettings {
   rank: number;
   targetRelErr?: number;
+  /** How many rows and columns each component lists in `MatrixResult.components` (default 10). */
+  top?: number;
 }
 
 /** An 8-bit RGBA raster for display (16-bit images are shown through their top 8 bits). */
@@ -60,7 +65,11 @@ export interface Raster {
   rgba: Uint8Array;
 }
 
-/** A matrix for heat maps. Large matrices arrive block-averaged to at most 1024 per side (`scale` says by how much). */
+/**
+ * A matrix for heat maps. Large matrices arrive reduced to at most 1024 per side: each shown cell stands for a
+ * block of source cells (the mean of V's and W·H's blocks; the largest entry of W's and H's, so that a row
+ * that weighs heavily in a component stays visible).
+ */
 export interface MatrixView {
   rows: number;
   cols: number;
@@ -104,7 +113,7 @@ export interface MatrixDocumentInfo {
   kind: 'matrix';
   documentId: string;
   name: string;
-  /** csv | tsv | npy | npz | mtx */
+  /** csv (also for .txt) | tsv | npy | npz | mtx */
   format: string;
   fileBytes: number;
   rows: number;
@@ -113,8 +122,19 @@ export interface MatrixDocumentInfo {
   missing: number;
   /** Block means of V (for a sparse V, absent entries count as zeros). */
   V: MatrixView;
-  /** Present when V is held sparse: its non-zero count, and the fraction of non-zeros per block of the view. */
+  /** The smallest and largest observed value of V (missing cells aside), over the whole matrix. */
+  valueRange: { min: number; max: number };
+  /**
+   * Present when V is mostly zeros: its count of non-zero entries, and the fraction of non-zero entries in
+   * each block that V's view shows (same shape as `V`), drawn as a density ("spy") map.
+   */
   sparse?: { nnz: number; density: MatrixView };
+  /**
+   * One label per row / column, when the file has them: a CSV's first column and header row, or the
+   * features.tsv and barcodes.tsv beside a 10x Genomics matrix.mtx.
+   */
+  rowLabels?: string[];
+  colLabels?: string[];
 }
 
 export type DocumentInfo = ImageDocumentInfo | MatrixDocumentInfo;
@@ -170,6 +190,27 @@ export interface ImageResult {
   jpeg?: Raster;
 }
 
+/** A row of V in a component's top list, or a column of V. */
+export interface ComponentEntry {
+  /** The row (or column) of V, counting from 0. */
+  index: number;
+  /** Its label, or null when the matrix has no labels on that axis. */
+  label: string | null;
+  /** A row's W[row, component], or a column's H[component, col]: its loading in the component, as written in W and H. */
+  weight: number;
+}
+
+/**
+ * What matrix component k is made of: the rows of V with the largest W[:, k] and the columns with the largest
+ * H[k, :], largest first (ties by index), zeros left out. The same in components.csv and `factor --json`.
+ */
+export interface MatrixComponent {
+  /** The component: column k of W, row k of H. */
+  index: number;
+  rows: ComponentEntry[];
+  cols: ComponentEntry[];
+}
+
 export interface MatrixResult {
   kind: 'matrix';
   documentId: string;
@@ -190,6 +231,8 @@ export interface MatrixResult {
   H: MatrixView;
   /** Missing cells of V (row, col in the source matrix) with the value W·H puts there. */
   imputed: { row: number; col: number; value: number }[];
+  /** Each component's top rows and columns, in component order. */
+  components: MatrixComponent[];
 }
 
 export type JobResult = ImageResult | MatrixResult;

@@ -6,6 +6,7 @@ import {
   BETA_LOSSES,
   COLOR_MODES,
   INITS,
+  MAX_TOP,
   QUANT_BITS,
   SOLVERS,
   type BatchRequest,
@@ -93,6 +94,7 @@ function matrixSettings(op: string, v: unknown): MatrixSettings {
   if (!isObject(v)) return fail(op, 'settings must be an object');
   const s: MatrixSettings = { ...engineSettings(op, v), rank: number(op, 'rank', v.rank, 1, 100_000, true) };
   if (v.targetRelErr !== undefined) s.targetRelErr = number(op, 'targetRelErr', v.targetRelErr, 0, 1);
+  if (v.top !== undefined) s.top = number(op, 'top', v.top, 1, MAX_TOP, true);
   if ((s.solver === 'cd' || s.solver === 'hals') && s.betaLoss !== 'frobenius') fail(op, `solver ${s.solver} minimises the Frobenius loss only`);
   return s;
 }
@@ -122,6 +124,12 @@ function batchRequest(op: string, v: unknown): BatchRequest {
   return request;
 }
 
+/** A bare file name (no folder, no NUL), as an upload is named. */
+export function fileName(op: string, v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 255 || /[\\/\0]/.test(v)) fail(op, 'name must be a file name');
+  return v as string;
+}
+
 const EXPORT_KINDS: readonly ExportKind[] = ['nmfz', 'png', 'W.npy', 'H.npy', 'W.csv', 'H.csv'];
 export const exportKind = (op: string, v: unknown): ExportKind => oneOf(op, 'kind', v, EXPORT_KINDS);
 export const documentId = (op: string, v: unknown): string => id(op, 'documentId', v);
@@ -131,9 +139,8 @@ const VALIDATORS: Record<ServiceOpName, (args: unknown[]) => unknown[]> = {
   appInfo: () => [],
   openPath: ([p]) => [absolutePath('openPath', 'path', p)],
   openUpload: ([name, bytes]) => {
-    if (typeof name !== 'string' || name.length === 0 || name.length > 255 || /[\\/\0]/.test(name)) fail('openUpload', 'name must be a file name');
     if (!(bytes instanceof Uint8Array)) fail('openUpload', 'bytes must be a Uint8Array');
-    return [name, bytes];
+    return [fileName('openUpload', name), bytes];
   },
   closeDocument: ([d]) => [documentId('closeDocument', d)],
   compressImage: ([d, s]) => [documentId('compressImage', d), imageSettings('compressImage', s)],

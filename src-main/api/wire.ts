@@ -88,6 +88,11 @@ export function decodeWire<T = unknown>(bytes: Uint8Array): T {
 export const WEB_PATHS = {
   /** POST /api/call/<op>: body = wire-encoded array of arguments; answer = wire-encoded {ok, value} | {ok: false, error}. */
   call: '/api/call/',
+  /**
+   * POST /api/upload?name=<file name>: body = the file's bytes, streamed; answer = wire-encoded {ok, value:
+   * DocumentInfo} | {ok: false, error}. The web mode's way to open a file picked or dropped in the page.
+   */
+  upload: '/api/upload',
   /** WebSocket: wire-encoded ServiceEvent messages, binary frames. */
   events: '/api/events',
 } as const;

@@ -31,12 +31,15 @@ export const ENGINE_HELP = `Engine options:
   --max-iter N              iteration limit (default 200; 0 returns the initialisation)
   --tol T                   stopping tolerance as scikit-learn uses it (default 1e-4)
   --target-rel-err E        stop as soon as ||V-WH||/||V|| <= E
-  --seed S                  seed for random initialisation (default 0)
+  --seed S                  seed for random initialisation, 0 to 4294967295 (default 0): the
+                            random_state of scikit-learn, drawn from NumPy's RandomState(S) as it
+                            does, so --init random --seed S starts from scikit-learn's W and H
   --alpha-w A               regularisation of W (default 0)
   --alpha-h A|same          regularisation of H (default same)
   --l1-ratio R              0 = L2 only, 1 = L1 only (default 0)
   --backend auto|gpu|cpu|reference
-                            where the products run (default auto: GPU when one works, else the fast CPU)`;
+                            where the products run (default auto: GPU when one works, else the fast CPU;
+                            both compute in float32, reference in the input's precision)`;
 
 /** Engine settings from the command line; undefined means "the command's default". */
 export interface EngineFlags extends Partial<Omit<EngineSettings, 'init'>> {

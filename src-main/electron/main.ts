@@ -5,7 +5,7 @@ import { app, BrowserWindow, dialog, Menu, net, protocol, screen, session, shell
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { ExportKind, MenuCommand, ServiceEvent } from '../api/contract.js';
+import { DOCUMENT_EXTENSIONS, IMAGE_EXTENSIONS, MATRIX_EXTENSIONS, type ExportKind, type MenuCommand, type ServiceEvent } from '../api/contract.js';
 import { createAppService, type AppService } from '../service/session.js';
 import { CONTENT_SECURITY_POLICY } from '../web/server.js';
 import { registerIpc } from './ipc.js';
@@ -266,7 +266,7 @@ async function pickFilesDialog(): Promise<string[]> {
   const options: Electron.OpenDialogOptions = {
     properties: ['openFile', 'multiSelections'],
     filters: [
-      { name: 'Images and matrices', extensions: ['png', 'jpg', 'jpeg', 'webp', 'tif', 'tiff', 'gif', 'avif', 'csv', 'tsv', 'npy', 'mtx', 'nmfz'] },
+      { name: 'Images and matrices', extensions: [...IMAGE_EXTENSIONS, ...MATRIX_EXTENSIONS, ...DOCUMENT_EXTENSIONS] },
       { name: 'All files', extensions: ['*'] },
     ],
   };

@@ -6,7 +6,7 @@ import { createReferenceBackend } from './backends/reference.js';
 import { sumSquares } from './dense.js';
 import { UserError, throwIfCancelled } from './errors.js';
 import { Fit, regularization, runLoop, type SolverSteps } from './fit.js';
-import { initialFactors, meanOf } from './init.js';
+import { initialFactors, numpyMean } from './init.js';
 import { allocate, clone, convert, dtypeOf, isSparse, type DataMatrix, type DType, type Matrix } from './matrix.js';
 import { fillMissing, findMissing, type MissingCells } from './missing.js';
 import { convertSparse } from './sparse.js';
@@ -187,7 +187,7 @@ export async function transform(X: DataMatrix, H: Matrix, options: TransformOpti
     const W = allocate(X.rows, rank, dtype);
     if (solver === 'mu') {
       // Multiplicative updates cannot leave zero: start from scikit-learn's constant sqrt(mean(X) / rank).
-      W.data.fill(Math.sqrt(meanOf(prepared.V) / rank));
+      W.data.fill(Math.sqrt(numpyMean(prepared.V) / rank));
     }
     const reg = regularization(X.rows, X.cols, alphaW, 0, l1Ratio);
     const fit = new Fit(backend, bound, W, clone(inDtype(H, dtype)), beta, reg, prepared.missing, prepared.normV2, false);

@@ -3,21 +3,66 @@
 
 import type { Backend, BoundV } from './backends/backend.js';
 import type { CancelSignal } from './errors.js';
-import { allocate, dtypeOf, isSparse, type DataMatrix, type DType, type Matrix } from './matrix.js';
-import { sparseSum } from './sparse.js';
+import { allocate, dtypeOf, isSparse, type DataMatrix, type DType, type FloatArray, type Matrix } from './matrix.js';
 import type { Init } from './options.js';
-import { Rng } from './rng.js';
+import { RandomState } from './rng.js';
 import { leadingSingularTriplets } from './svd.js';
 
 /** Entries of an NNDSVD factor below this become exact zeros (scikit-learn's eps). */
 const NNDSVD_EPS = 1e-6;
 
-/** The mean over all rows × cols cells (absent entries of a sparse V count as zeros). */
-export function meanOf(V: DataMatrix): number {
-  if (isSparse(V)) return sparseSum(V) / (V.rows * V.cols);
-  let s = 0;
-  for (let c = 0; c < V.data.length; c++) s += V.data[c]!;
-  return s / V.data.length;
+/** NumPy sums this many entries at a time (its buffer size) and adds the partial sums in turn. */
+const NUMPY_BLOCK = 8192;
+/** Below this, NumPy's pairwise sum adds with 8 accumulators instead of splitting again. */
+const PAIRWISE_BLOCK = 128;
+
+type Rounding = (x: number) => number;
+const exact: Rounding = (x) => x;
+
+/** NumPy's pairwise_sum over a[start … start + n), every addition rounded to the array's dtype. */
+function pairwiseSum(a: FloatArray, start: number, n: number, round: Rounding): number {
+  if (n < 8) {
+    let res = 0;
+    for (let i = 0; i < n; i++) res = round(res + a[start + i]!);
+    return res;
+  }
+  if (n <= PAIRWISE_BLOCK) {
+    const r = Array.from(a.subarray(start, start + 8));
+    let i = 8;
+    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j] = round(r[j]! + a[start + i + j]!);
+    let res = round(round(round(r[0]! + r[1]!) + round(r[2]! + r[3]!)) + round(round(r[4]! + r[5]!) + round(r[6]! + r[7]!)));
+    for (; i < n; i++) res = round(res + a[start + i]!);
+    return res;
+  }
+  let half = Math.floor(n / 2);
+  half -= half % 8;
+  return round(pairwiseSum(a, start, half, round) + pairwiseSum(a, start + half, n - half, round));
+}
+
+/**
+ * `V.mean()` exactly as NumPy computes it for a C-contiguous array: pairwise sums of blocks of 8192 in V's
+ * dtype, added up in that dtype, then divided in float64 (and rounded back to float32 for float32 V).
+ */
+export function numpyMean(V: DataMatrix): number {
+  const round: Rounding = dtypeOf(V) === 'float32' ? Math.fround : exact;
+  // A sparse V: the sum of its stored values (absent entries are zeros) over every cell, as scipy's mean.
+  const values = isSparse(V) ? V.values : V.data;
+  const n = values.length;
+  let sum = 0;
+  for (let start = 0; start < n; start += NUMPY_BLOCK) sum = round(sum + pairwiseSum(values, start, Math.min(NUMPY_BLOCK, n - start), round));
+  return round(sum / (V.rows * V.cols));
+}
+
+/** |avg · N(0, 1)| for every entry in turn, as scikit-learn multiplies in the factor's dtype. */
+function fillAbsNormals(m: Matrix, avg: number, rng: RandomState): void {
+  const data = m.data;
+  if (dtypeOf(m) === 'float32') {
+    // NumPy casts the normals to float32 first, then avg (a float64 scalar) to float32 for the product.
+    const avg32 = Math.fround(avg);
+    for (let c = 0; c < data.length; c++) data[c] = Math.abs(avg32 * Math.fround(rng.standardNormal()));
+  } else {
+    for (let c = 0; c < data.length; c++) data[c] = Math.abs(avg * rng.standardNormal());
+  }
 }
 
 export interface InitContext {
@@ -41,13 +86,13 @@ export async function initialFactors(
   const dtype = dtypeOf(V);
   const { rows, cols } = V;
   if (init === 'random') {
-    const avg = Math.sqrt(meanOf(V) / rank);
-    const rng = new Rng(seed);
-    // H first, then W: the order scikit-learn draws them in.
+    // scikit-learn: avg = np.sqrt(X.mean() / n_components), H drawn before W from RandomState(seed).
+    const avg = Math.sqrt(numpyMean(V) / rank);
+    const rng = new RandomState(seed);
     const H = allocate(rank, cols, dtype);
-    for (let c = 0; c < H.data.length; c++) H.data[c] = Math.abs(avg * rng.normal());
     const W = allocate(rows, rank, dtype);
-    for (let c = 0; c < W.data.length; c++) W.data[c] = Math.abs(avg * rng.normal());
+    fillAbsNormals(H, avg, rng);
+    fillAbsNormals(W, avg, rng);
     return { W, H };
   }
 
@@ -99,14 +144,15 @@ export async function initialFactors(
   for (let c = 0; c < H.length; c++) if (H[c]! < NNDSVD_EPS) H[c] = 0;
 
   if (init === 'nndsvda') {
-    const avg = meanOf(V);
+    const avg = numpyMean(V);
     for (let c = 0; c < W.length; c++) if (W[c] === 0) W[c] = avg;
     for (let c = 0; c < H.length; c++) if (H[c] === 0) H[c] = avg;
   } else if (init === 'nndsvdar') {
-    const avg = meanOf(V);
-    const rng = new Rng(seed);
-    for (let c = 0; c < W.length; c++) if (W[c] === 0) W[c] = Math.abs((avg * rng.normal()) / 100);
-    for (let c = 0; c < H.length; c++) if (H[c] === 0) H[c] = Math.abs((avg * rng.normal()) / 100);
+    // A fresh RandomState(seed) fills W's zeros (row by row), then H's, as scikit-learn does.
+    const avg = numpyMean(V);
+    const rng = new RandomState(seed);
+    for (let c = 0; c < W.length; c++) if (W[c] === 0) W[c] = Math.abs((avg * rng.standardNormal()) / 100);
+    for (let c = 0; c < H.length; c++) if (H[c] === 0) H[c] = Math.abs((avg * rng.standardNormal()) / 100);
   }
   return { W: toMatrix(rows, rank, W, dtype), H: toMatrix(rank, cols, H, dtype) };
 }

@@ -39,7 +39,11 @@ export interface FactorizeOptions {
   tol?: number;
   /** Stop as soon as ‖V−WH‖_F/‖V‖_F (observed entries) ≤ this. */
   targetRelErr?: number;
-  /** Seed for 'random' and 'nndsvdar' (and the large-matrix SVD's starting block); default 0. */
+  /**
+   * Default 0; 0 … 2³² − 1. The `random_state` of scikit-learn: 'random' and 'nndsvdar' draw from NumPy's
+   * RandomState(seed) as scikit-learn does, so the same seed gives scikit-learn's starting W and H (as does the
+   * large-matrix SVD's starting block).
+   */
   seed?: number;
   /** Default 0. */
   alphaW?: number;

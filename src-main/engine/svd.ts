@@ -12,7 +12,7 @@ import { throwIfCancelled, type CancelSignal } from './errors.js';
 import { symmetricEigen } from './linalg.js';
 import { allocate, dtypeOf, isSparse, type DataMatrix, type DType, type FloatArray, type Matrix } from './matrix.js';
 import { denseOf } from './sparse.js';
-import { Rng } from './rng.js';
+import { RandomState } from './rng.js';
 
 export interface Triplets {
   k: number;
@@ -125,9 +125,11 @@ async function randomizedTriplets(bound: BoundV, matmul: Matmul, k: number, seed
   const small = Math.min(rows, cols);
   const p = Math.min(small, k + OVERSAMPLES);
   const powerIterations = k < 0.1 * small ? 7 : 4;
-  const rng = new Rng(seed ^ 0x5eed);
+  // scikit-learn's randomized_range_finder draws its cols×p block from RandomState(seed) row by row: Z is
+  // that block transposed (the same start when V is at least as tall as wide, where it does not transpose V).
+  const rng = new RandomState(seed);
   const Z = allocate(p, cols, dtype);
-  for (let c = 0; c < Z.data.length; c++) Z.data[c] = rng.normal();
+  for (let j = 0; j < cols; j++) for (let c = 0; c < p; c++) Z.data[c * cols + j] = rng.standardNormal();
   const Y = allocate(rows, p, dtype);
   const Q = allocate(rows, p, dtype);
   const B = allocate(p, cols, dtype);

@@ -3,6 +3,7 @@
 import { betaOf } from './divergence.js';
 import { UserError } from './errors.js';
 import { isSparse, type DataMatrix, type Matrix, type SparseMatrix } from './matrix.js';
+import { MAX_SEED } from './rng.js';
 import { BETA_LOSSES, INITS, SOLVERS, type BetaLossName, type Init, type Solver } from './options.js';
 
 function usage(message: string): never {
@@ -72,7 +73,10 @@ export function checkAlphaH(value: unknown, alphaW: number): number {
 
 export function checkSeed(value: unknown): number {
   if (value === undefined) return 0;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) usage(`seed must be a whole number (got ${show(value)})`);
+  // NumPy's RandomState takes exactly these seeds; scikit-learn refuses others.
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_SEED) {
+    usage(`seed must be a whole number from 0 to ${MAX_SEED} (got ${show(value)})`);
+  }
   return value;
 }
 

@@ -195,6 +195,9 @@ function decideLayout(b: Uint8Array, start: number, fileName: string, options: C
   if (rest.length > 0 && dataCols > 1) {
     const firstCells = rest.map((r) => r[0] ?? '');
     if (firstCells.every((c) => kind(c) === 'text')) labelColumn = true;
+    // Names that happen to read as numbers ("2020", "NA", "1") among words are still names, as long as
+    // the words stay in the first column: a term or gene list beside numeric columns.
+    else if (firstCells.some((c) => kind(c) === 'text') && rest.every((r) => r.every((c, k) => k === 0 || kind(c) !== 'text'))) labelColumn = true;
     else if ((first[0] === '' || first.length === dataCols - 1) && isIndexColumn(firstCells)) labelColumn = true;
   }
 
@@ -490,7 +493,8 @@ export interface CsvWriteOptions {
   rowNames?: readonly string[];
 }
 
-function quoteName(name: string, delimiter: string): string {
+/** A cell written so that a CSV reader gets `name` back: quoted when it holds the delimiter, a quote, a line break or edge spaces. */
+export function quoteCsvCell(name: string, delimiter: string): string {
   return name.includes(delimiter) || /["\r\n]|^\s|\s$/.test(name) ? `"${name.replace(/"/g, '""')}"` : name;
 }
 
@@ -522,11 +526,11 @@ export function* csvChunks(matrix: Matrix, options: CsvWriteOptions = {}): Gener
     pos += bytes.length;
   };
   if (options.columnNames) {
-    const names = options.columnNames.map((n) => quoteName(n, delimiter));
+    const names = options.columnNames.map((n) => quoteCsvCell(n, delimiter));
     put(encoder.encode((options.rowNames ? [''].concat(names) : names).join(delimiter) + '\n'));
   }
   for (let i = 0; i < rows; i++) {
-    if (options.rowNames) put(encoder.encode(quoteName(options.rowNames[i]!, delimiter) + delimiter));
+    if (options.rowNames) put(encoder.encode(quoteCsvCell(options.rowNames[i]!, delimiter) + delimiter));
     for (let j = 0; j < cols; j++) {
       const text = formatNumber(data[i * cols + j]!, dtype);
       // at most 25 characters and a separator

@@ -28,6 +28,11 @@ export async function readMatrixFile(filePath: string, options: ReadMatrixOption
   const kind = options.format ? { format: options.format, gzip: filePath.toLowerCase().endsWith('.gz') } : formatFromName(filePath);
   if (!kind) throw unsupportedExtension(filePath);
   if (kind.format === 'mtx') return readMatrixMarketFile(filePath, kind.gzip, options);
+  return parseMatrix(await readFileBytes(filePath, kind.gzip), filePath, { ...options, format: kind.format });
+}
+
+/** A file's bytes, gunzipped when `gzip` says so; unreadable or damaged files throw one-line UserErrors. */
+export async function readFileBytes(filePath: string, gzip: boolean): Promise<Uint8Array> {
   let bytes: Uint8Array;
   try {
     const info = await stat(filePath);
@@ -38,7 +43,7 @@ export async function readMatrixFile(filePath: string, options: ReadMatrixOption
     if (err instanceof UserError) throw err;
     throw fileError(filePath, `cannot read: ${describeFsError(err)}`);
   }
-  if (kind.gzip) {
+  if (gzip) {
     try {
       bytes = await gunzipAsync(bytes, { maxOutputLength: MAX_FILE_BYTES });
     } catch (err) {
@@ -49,7 +54,7 @@ export async function readMatrixFile(filePath: string, options: ReadMatrixOption
       );
     }
   }
-  return parseMatrix(bytes, filePath, { ...options, format: kind.format });
+  return bytes;
 }
 
 /**

@@ -10,12 +10,12 @@ import { decodePixels } from '../codec/nmfz.js';
 import { factorize, isSparse, type Matrix } from '../engine/index.js';
 import { cellOfProduct } from '../engine/dense.js';
 import { throwIfCancelled, type CancelSignal } from '../engine/errors.js';
-import { readMatrixFile } from '../formats/index.js';
+import { readLabelledMatrix } from '../formats/index.js';
 import { reasonFor, resolveBackend, withBackend } from './backends.js';
 import { compressImage, compressOptionsOf } from './compress.js';
 import { componentEnergies, componentThumbnail, diffRaster, previewRaster, toRaster } from './rasters.js';
 import type { TaskKind, TaskPayload, TaskProgress, TaskResult } from './tasks.js';
-import { matrixView, productView, sparseViews } from './views.js';
+import { denseNonZeros, matrixView, productView, sparseMatrixView, sparseNonZeros, sparseValueRange, sparseView, valueRange } from './views.js';
 
 /** How often a running fit sends a fresh reconstruction to the window. */
 const PREVIEW_EVERY_MS = 250;
@@ -44,12 +44,22 @@ export function throttled(ctx: TaskContext, stage: string, ms = 100) {
 
 export const TASK_HANDLERS: Handlers = {
   async 'open-matrix'({ path }) {
-    const file = await readMatrixFile(path);
+    const file = await readLabelledMatrix(path);
     const V = file.matrix;
-    const opened = { V, dtype: file.dtype, format: file.format, missing: file.missing };
-    if (!isSparse(V)) return { ...opened, view: matrixView(V) };
-    const { view, density } = sparseViews(V);
-    return { ...opened, view, sparse: { nnz: V.indptr[V.rows]!, density } };
+    // A sparse V is described from its non-zeros alone: it is never made dense here.
+    const held = isSparse(V);
+    const sparse = sparseView(V.rows, V.cols, held ? sparseNonZeros(V) : denseNonZeros(V));
+    return {
+      V,
+      dtype: file.dtype,
+      format: file.format,
+      missing: file.missing,
+      view: held ? sparseMatrixView(V) : matrixView(V),
+      valueRange: held ? sparseValueRange(V) : valueRange(V),
+      ...(sparse ? { sparse } : {}),
+      ...(file.rowLabels ? { rowLabels: file.rowLabels.names } : {}),
+      ...(file.colLabels ? { colLabels: file.colLabels.names } : {}),
+    };
   },
 
   async 'factorize-matrix'({ V, settings }, ctx) {
@@ -74,6 +84,7 @@ export const TASK_HANDLERS: Handlers = {
         signal: ctx.signal,
         onProgress: throttled(ctx, `factorizing rank ${settings.rank}`),
       }),
+      { V, rank: settings.rank },
     );
     const imputed = missing.map((k) => {
       const row = Math.floor(k / V.cols);

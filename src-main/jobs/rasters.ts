@@ -1,6 +1,7 @@
 // Pictures for the window: images as 8-bit RGBA, the difference heat map, component thumbnails, live previews.
 
 import type { Raster } from '../api/contract.js';
+import { colormapIndex, colormapTable } from '../codec/colormaps.js';
 import { chromaOffset, ycbcrToRgb, type PlaneName } from '../codec/colour.js';
 import type { ColorMode, ImagePixels } from '../codec/types.js';
 import type { Matrix } from '../engine/matrix.js';
@@ -28,25 +29,14 @@ export function toRaster(img: ImagePixels): Raster {
   return { width, height, rgba };
 }
 
-/** A perceptually ordered dark→bright ramp (stops of matplotlib's 'magma'), for error heat maps. */
-const MAGMA: readonly [number, number, number][] = [
-  [0, 0, 4],
-  [59, 15, 112],
-  [140, 41, 129],
-  [222, 73, 104],
-  [254, 159, 109],
-  [252, 253, 191],
-];
+/** matplotlib's magma (perceptually ordered, dark → bright) at t in [0, 1], for error heat maps. */
+const MAGMA = colormapTable('magma');
 
 function ramp(t: number, out: Uint8Array, at: number): void {
-  const x = Math.min(1, Math.max(0, t)) * (MAGMA.length - 1);
-  const i = Math.min(MAGMA.length - 2, Math.floor(x));
-  const f = x - i;
-  const a = MAGMA[i]!;
-  const b = MAGMA[i + 1]!;
-  out[at] = Math.round(a[0] + (b[0] - a[0]) * f);
-  out[at + 1] = Math.round(a[1] + (b[1] - a[1]) * f);
-  out[at + 2] = Math.round(a[2] + (b[2] - a[2]) * f);
+  const k = colormapIndex(t) * 3;
+  out[at] = MAGMA[k]!;
+  out[at + 1] = MAGMA[k + 1]!;
+  out[at + 2] = MAGMA[k + 2]!;
   out[at + 3] = 255;
 }
 

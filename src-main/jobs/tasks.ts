@@ -12,8 +12,11 @@ export interface OpenedMatrix {
   format: string;
   missing: number;
   view: MatrixView;
-  /** A sparse V: its non-zeros and the fraction of non-zeros per block of the view. */
+  valueRange: { min: number; max: number };
   sparse?: { nnz: number; density: MatrixView };
+  /** One label per row / column, when the file (or the 10x files beside it) has them. */
+  rowLabels?: string[];
+  colLabels?: string[];
 }
 
 export interface FactorizedMatrix {

@@ -1,4 +1,4 @@
-// Factorize a matrix file and write W and H: the `factor` operation, shared by the CLI and the app.
+// Factorize a matrix file and write W, H and components.csv: the `factor` operation, shared by the CLI and the app.
 
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -7,22 +7,28 @@ import { denseOf, factorize, type DataMatrix, type FactorizeResult, type Matrix,
 import type { BackendRequest } from '../engine/backends/backend.js';
 import type { BetaLossName, Init, Solver } from '../engine/options.js';
 import { UserError, type CancelSignal } from '../engine/errors.js';
-import { readMatrixFile, writeMatrixFile } from '../formats/index.js';
+import { readLabelledMatrix, readMatrixFile, writeFileAtomic, writeMatrixFile } from '../formats/index.js';
 import { reasonFor, withBackend } from '../jobs/backends.js';
-import type { EngineSettings } from '../api/contract.js';
+import type { EngineSettings, MatrixComponent } from '../api/contract.js';
+import { DEFAULT_TOP, formatComponentsCsv, topComponents } from './components.js';
 
 export interface FactorRequest extends Partial<Omit<EngineSettings, 'init'>> {
   /** The engine's inits, 'custom' included (the app offers only the computed ones). */
   init?: Init;
   input: string;
   rank: number;
+  /** Label files for the rows and the columns (otherwise a CSV's own names, or the 10x files beside a matrix.mtx). */
+  rowLabels?: string;
+  colLabels?: string;
+  /** Rows and columns listed per component (default 10). */
+  top?: number;
   /** Paths of W0 and H0 for init 'custom'. */
   w0?: string;
   h0?: string;
   targetRelErr?: number;
   backend: BackendRequest;
   clipNegative?: boolean;
-  /** Where W and H are written; nothing is written when absent. */
+  /** Where W, H and components.csv are written; nothing is written when absent. */
   outDir?: string;
   format?: 'npy' | 'csv';
   overwrite?: boolean;
@@ -46,6 +52,11 @@ export interface FactorSummary {
   backend: string;
   backendReason: string;
   ms: number;
+  /** Where the row and column labels came from (a file, or the table's first column / header row); null: none. */
+  rowLabelsFrom: string | null;
+  colLabelsFrom: string | null;
+  /** Each component's top rows (weight: the W entry) and top columns (weight: the H entry). */
+  components: MatrixComponent[];
   outputs: string[];
 }
 
@@ -56,7 +67,11 @@ export interface FactorOutcome {
 }
 
 export async function factorFile(request: FactorRequest): Promise<FactorOutcome> {
-  const source = await readMatrixFile(request.input, { clipNegative: request.clipNegative ?? false });
+  const source = await readLabelledMatrix(request.input, {
+    clipNegative: request.clipNegative ?? false,
+    rowLabels: request.rowLabels,
+    colLabels: request.colLabels,
+  });
   const V = source.matrix;
   let W0: Matrix | undefined;
   let H0: Matrix | undefined;
@@ -92,14 +107,22 @@ export async function factorFile(request: FactorRequest): Promise<FactorOutcome>
       onProgress: request.onProgress,
       signal: request.signal,
     }),
+    { V, rank: request.rank },
   );
   const ms = performance.now() - started;
+  const components = topComponents(result.W, result.H, {
+    top: request.top ?? DEFAULT_TOP,
+    rowLabels: source.rowLabels?.names,
+    colLabels: source.colLabels?.names,
+  });
 
   if (request.outDir) {
-    // W and H keep the input's precision (float64 for CSV, MatrixMarket and float64 .npy).
-    const [wPath, hPath] = outputs as [string, string];
-    await writeMatrixFile(wPath, result.W, request.format ?? 'npy', { dtype: source.dtype, overwrite: request.overwrite ?? false });
-    await writeMatrixFile(hPath, result.H, request.format ?? 'npy', { dtype: source.dtype, overwrite: request.overwrite ?? false });
+    // W and H keep the input's precision (float64 for CSV, MatrixMarket and float64 .npy); so do the weights.
+    const [wPath, hPath, componentsPath] = outputs as [string, string, string];
+    const overwrite = request.overwrite ?? false;
+    await writeMatrixFile(wPath, result.W, request.format ?? 'npy', { dtype: source.dtype, overwrite });
+    await writeMatrixFile(hPath, result.H, request.format ?? 'npy', { dtype: source.dtype, overwrite });
+    await writeFileAtomic(componentsPath, formatComponentsCsv(components, source.dtype), { overwrite });
   }
 
   return {
@@ -120,6 +143,9 @@ export async function factorFile(request: FactorRequest): Promise<FactorOutcome>
       backend,
       backendReason: reasonFor(backend, backendReason, V),
       ms: Math.round(ms * 10) / 10,
+      rowLabelsFrom: source.rowLabels?.source ?? null,
+      colLabelsFrom: source.colLabels?.source ?? null,
+      components,
       outputs,
     },
   };
@@ -151,5 +177,5 @@ async function exists(p: string): Promise<boolean> {
 }
 
 function plannedOutputs(outDir: string, format: 'npy' | 'csv'): string[] {
-  return [path.join(outDir, `W.${format}`), path.join(outDir, `H.${format}`)];
+  return [path.join(outDir, `W.${format}`), path.join(outDir, `H.${format}`), path.join(outDir, 'components.csv')];
 }

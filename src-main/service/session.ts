@@ -2,9 +2,11 @@
 // Electron IPC and the web server both hand their validated calls to one AppService.
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type {
   AppInfo,
   CompressRecord,
@@ -14,6 +16,7 @@ import type {
   ExportKind,
   ImageSettings,
   JobProgress,
+  MatrixDocumentInfo,
   MatrixResult,
   MatrixSettings,
   NmfzFacts,
@@ -32,11 +35,17 @@ import { decompressFile } from '../jobs/compress.js';
 import { resolveBackend } from '../jobs/backends.js';
 import { TaskPool } from '../jobs/pool.js';
 import type { TaskProgress } from '../jobs/tasks.js';
-import { matrixView } from '../jobs/views.js';
+import { MAX_VIEW_SIDE, matrixView } from '../jobs/views.js';
+import { DEFAULT_TOP, topComponents } from './components.js';
 import { describeError } from './errors.js';
 import { kindOfPath } from './kinds.js';
 
 export interface AppService extends ServiceOps {
+  /**
+   * Opens a file that arrives as a stream of bytes (the web mode's uploads): written to the scratch folder as
+   * it comes, never held whole in memory, then read from disk like any file.
+   */
+  openUploadStream(name: string, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<DocumentInfo>;
   subscribe(listener: (event: ServiceEvent) => void): () => void;
   close(): Promise<void>;
 }
@@ -58,7 +67,7 @@ interface ImageDocument {
 
 interface MatrixDocument {
   kind: 'matrix';
-  info: DocumentInfo;
+  info: MatrixDocumentInfo;
   path: string;
   V: DataMatrix;
   result?: { W: Matrix; H: Matrix; summary: MatrixResult };
@@ -73,9 +82,14 @@ interface RunningJob {
 
 const newId = (): string => randomBytes(9).toString('base64url');
 
+const notOpenable = (name: string): UserError =>
+  new UserError(`${name}: not a file NMF Studio opens (images: PNG, JPEG, WebP, TIFF, GIF, AVIF; matrices: CSV, TSV, TXT, NPY, MTX; .nmfz)`);
+
 export function createAppService(options: AppServiceOptions): AppService {
   const listeners = new Set<(event: ServiceEvent) => void>();
   const documents = new Map<string, Document>();
+  /** The scratch folder each uploaded document was written to, removed when the document closes. */
+  const uploads = new Map<string, string>();
   const jobs = new Map<string, RunningJob>();
   /** Rank curves and batches: they run beside the main job of a document, not instead of it. */
   const background = new Map<string, RunningJob>();
@@ -140,7 +154,7 @@ export function createAppService(options: AppServiceOptions): AppService {
   async function openMatrix(filePath: string, name: string): Promise<DocumentInfo> {
     const opened = await pool.run('open-matrix', { path: filePath });
     const documentId = newId();
-    const info: DocumentInfo = {
+    const info: MatrixDocumentInfo = {
       kind: 'matrix',
       documentId,
       name,
@@ -151,7 +165,10 @@ export function createAppService(options: AppServiceOptions): AppService {
       dtype: opened.dtype,
       missing: opened.missing,
       V: opened.view,
+      valueRange: opened.valueRange,
       ...(opened.sparse ? { sparse: opened.sparse } : {}),
+      ...(opened.rowLabels ? { rowLabels: opened.rowLabels } : {}),
+      ...(opened.colLabels ? { colLabels: opened.colLabels } : {}),
     };
     documents.set(documentId, { kind: 'matrix', info, path: filePath, V: opened.V });
     return info;
@@ -194,7 +211,7 @@ export function createAppService(options: AppServiceOptions): AppService {
     if (kind === 'matrix') return openMatrix(filePath, name);
     if (kind === 'image') return openImage(filePath, name);
     if (kind === 'nmfz') return openNmfz(filePath, name);
-    throw new UserError(`${name}: not a file NMF Studio opens (images: PNG, JPEG, WebP, TIFF, GIF, AVIF; matrices: CSV, TSV, NPY, MTX; .nmfz)`);
+    throw notOpenable(name);
   }
 
   const service: AppService = {
@@ -211,11 +228,23 @@ export function createAppService(options: AppServiceOptions): AppService {
 
     openPath: (filePath) => open(filePath, path.basename(filePath)),
 
-    async openUpload(name, bytes) {
+    openUpload: (name, bytes) => service.openUploadStream(name, [bytes]),
+
+    async openUploadStream(name, body) {
+      // Refused before its bytes are written, not after.
+      if (!kindOfPath(name)) throw notOpenable(name);
       // Each upload gets its own folder so that two files with one name never collide.
-      const filePath = path.join(await scratch(), name);
-      await writeFile(filePath, bytes);
-      return open(filePath, name);
+      const dir = await scratch();
+      try {
+        const filePath = path.join(dir, name);
+        await pipeline(body, createWriteStream(filePath));
+        const info = await open(filePath, name);
+        uploads.set(info.documentId, dir);
+        return info;
+      } catch (err) {
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+      }
     },
 
     async closeDocument(documentId) {
@@ -223,6 +252,9 @@ export function createAppService(options: AppServiceOptions): AppService {
       const doc = documents.get(documentId);
       documents.delete(documentId);
       if (doc?.kind === 'image' && doc.result) await rm(doc.result.scratch, { recursive: true, force: true });
+      const upload = uploads.get(documentId);
+      uploads.delete(documentId);
+      if (upload) await rm(upload, { recursive: true, force: true });
     },
 
     async compressImage(documentId, settings: ImageSettings) {
@@ -279,9 +311,10 @@ export function createAppService(options: AppServiceOptions): AppService {
           backendReason: r.backendReason,
           ms: Math.round(r.ms),
           WH: r.WH,
-          W: matrixView(r.W),
-          H: matrixView(r.H),
+          W: matrixView(r.W, MAX_VIEW_SIDE, 'max'),
+          H: matrixView(r.H, MAX_VIEW_SIDE, 'max'),
           imputed: r.imputed,
+          components: topComponents(r.W, r.H, { top: settings.top ?? DEFAULT_TOP, rowLabels: doc.info.rowLabels, colLabels: doc.info.colLabels }),
         };
         if (jobs.has(jobId)) {
           doc.result = { W: r.W, H: r.H, summary };

@@ -11,8 +11,8 @@ import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ServiceEvent, ServiceOps } from '../api/contract.js';
-import { InvalidArgument, validateCall } from '../api/validate.js';
+import type { DocumentInfo, ServiceEvent, ServiceOps } from '../api/contract.js';
+import { fileName, InvalidArgument, validateCall } from '../api/validate.js';
 import { decodeWire, encodeWire, TOKEN_HEADER, WEB_PATHS, type WireAnswer } from '../api/wire.js';
 import { describeError } from '../service/errors.js';
 
@@ -20,9 +20,11 @@ export interface WebServerOptions {
   port: number;
   ops: ServiceOps;
   subscribe(listener: (event: ServiceEvent) => void): () => void;
+  /** Opens an uploaded file from its streamed bytes (POST WEB_PATHS.upload). */
+  openUploadStream(name: string, body: AsyncIterable<Uint8Array>): Promise<DocumentInfo>;
   /** The built renderer (index.html and its assets). */
   staticDir: string;
-  /** Largest request body accepted (uploads of images and matrices). */
+  /** Largest request body accepted (an uploaded image or matrix file, or a call's arguments). */
   maxBodyBytes?: number;
   /** Fixed token for tests; a fresh random one otherwise. */
   token?: string;
@@ -91,6 +93,14 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       send(res, auth, 'text/plain; charset=utf-8', auth === 401 ? 'a token is required' : 'forbidden');
       return;
     }
+    if (url.pathname === WEB_PATHS.upload) {
+      if (req.method !== 'POST') {
+        send(res, 405, 'text/plain; charset=utf-8', 'POST only');
+        return;
+      }
+      await handleUpload(url, req, res);
+      return;
+    }
     if (url.pathname.startsWith(WEB_PATHS.call)) {
       if (req.method !== 'POST') {
         send(res, 405, 'text/plain; charset=utf-8', 'POST only');
@@ -107,16 +117,33 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   }
 
   async function handleCall(op: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let answer: WireAnswer<unknown>;
-    try {
+    await answer(res, async () => {
       const body = await readBody(req, maxBody);
       const { op: name, args } = validateCall(op, decodeWire(body));
       const fn = options.ops[name] as (...a: unknown[]) => Promise<unknown>;
-      answer = { ok: true, value: await fn.apply(options.ops, args) };
+      return fn.apply(options.ops, args);
+    });
+  }
+
+  // The file goes from the socket to disk chunk by chunk: a large upload costs the server no more memory
+  // than a small one, and the page sends it straight from the file (see lib/api.ts).
+  async function handleUpload(url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    await answer(res, async () => {
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (declared > maxBody) throw tooLarge(maxBody);
+      return options.openUploadStream(fileName('upload', url.searchParams.get('name')), limited(req, maxBody));
+    });
+  }
+
+  /** Runs the request's work and sends its outcome as a wire-encoded WireAnswer. */
+  async function answer(res: ServerResponse, work: () => Promise<unknown>): Promise<void> {
+    let outcome: WireAnswer<unknown>;
+    try {
+      outcome = { ok: true, value: await work() };
     } catch (err) {
-      answer = { ok: false, error: err instanceof InvalidArgument ? err.message : describeError(err) };
+      outcome = { ok: false, error: err instanceof InvalidArgument ? err.message : describeError(err) };
     }
-    const bytes = encodeWire(answer);
+    const bytes = encodeWire(outcome);
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, 'cache-control': 'no-store' });
     res.end(bytes);
   }
@@ -223,13 +250,20 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
   res.end(body);
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
+const tooLarge = (limit: number): InvalidArgument => new InvalidArgument(`request too large (over ${Math.round(limit / 1024 / 1024)} MiB)`);
+
+/** The request's body chunk by chunk, failing once it passes `limit` bytes. */
+async function* limited(req: IncomingMessage, limit: number): AsyncGenerator<Uint8Array> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new InvalidArgument(`request too large (over ${Math.round(limit / 1024 / 1024)} MiB)`);
-    chunks.push(chunk as Buffer);
+    if (size > limit) throw tooLarge(limit);
+    yield chunk as Buffer;
   }
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of limited(req, limit)) chunks.push(chunk);
   return new Uint8Array(Buffer.concat(chunks));
 }

@@ -19,8 +19,11 @@ export interface Api {
   readonly ops: ServiceOps;
   /** Native dialogs and the file manager; null in the web mode. */
   readonly desktop: DesktopOps | null;
-  /** Opens a File picked or dropped in the page: by path on the desktop, by upload in the web mode. */
-  open(file: File): Promise<DocumentInfo>;
+  /**
+   * Opens a File picked or dropped in the page: by path on the desktop, by a streamed upload in the web mode,
+   * which reports its bytes sent to `onUpload` as it goes.
+   */
+  open(file: File, onUpload?: (loaded: number, total: number) => void): Promise<DocumentInfo>;
   /** Saves a result: the native Save dialog on the desktop, a download in the web mode. The saved path or name, or null if cancelled. */
   save(documentId: string, kind: ExportKind): Promise<string | null>;
   /** The file-system path of a dropped File (desktop only; '' where unknown). */
@@ -121,6 +124,36 @@ function webApi(token: string): Api {
     return answer.value;
   }
 
+  // XMLHttpRequest rather than fetch: it reports upload progress. Given the File itself, the browser streams
+  // it from disk on its network thread; the page never holds the file's bytes, so it stays responsive.
+  function upload(file: File, onUpload?: (loaded: number, total: number) => void): Promise<DocumentInfo> {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', `${WEB_PATHS.upload}?name=${encodeURIComponent(file.name)}`);
+      xhr.setRequestHeader(TOKEN_HEADER, token);
+      xhr.setRequestHeader('content-type', 'application/octet-stream');
+      xhr.responseType = 'arraybuffer';
+      if (onUpload) {
+        onUpload(0, file.size);
+        xhr.upload.onprogress = (event) => onUpload(event.loaded, event.lengthComputable ? event.total : file.size);
+        xhr.upload.onload = () => onUpload(file.size, file.size);
+      }
+      xhr.onload = () => {
+        let answer: WireAnswer<DocumentInfo>;
+        try {
+          answer = decodeWire(new Uint8Array(xhr.response as ArrayBuffer));
+        } catch {
+          reject(new ServiceError(`The server answered the upload of ${file.name} with HTTP ${xhr.status} ${xhr.statusText}`.trim()));
+          return;
+        }
+        if (answer.ok) resolve(answer.value);
+        else reject(new ServiceError(answer.error));
+      };
+      xhr.onerror = () => reject(new ServiceError(`${file.name}: the upload failed; is \`nmf-studio serve\` still running?`));
+      xhr.send(file);
+    });
+  }
+
   const ops: ServiceOps = {
     appInfo: () => call('appInfo', []),
     openPath: (p) => call('openPath', [p]),
@@ -174,9 +207,7 @@ function webApi(token: string): Api {
     shell: 'web',
     ops,
     desktop: null,
-    async open(file) {
-      return ops.openUpload(file.name, new Uint8Array(await file.arrayBuffer()));
-    },
+    open: (file, onUpload) => upload(file, onUpload),
     async save(documentId, kind) {
       const { name, bytes } = await ops.exportResult(documentId, kind);
       const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));

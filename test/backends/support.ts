@@ -1,9 +1,10 @@
-// Shared by the backend suites: seeded test matrices, closeness in the tfjs style (max |difference| relative
-// to the largest reference value), and the backends available on this machine with their tolerances.
+// Shared by the backend suites: seeded test matrices, closeness entry by entry (each entry against its own size
+// and its row's or column's), and the backends available on this machine with their tolerances.
 
 import assert from 'node:assert/strict';
 import type { Backend, BackendProvider, BoundV } from '../../src-main/engine/backends/backend.js';
 import type { Matrix } from '../../src-main/engine/matrix.js';
+import { createGpuBackend } from '../../src-main/backends/gpu/index.js';
 import { providers } from '../../src-main/backends/registry.js';
 
 /** Uniform values in [lo, lo + 1), reproducible from the seed; optionally with exact zeros sprinkled in. */
@@ -24,6 +25,11 @@ export function seeded(rows: number, cols: number, seed: number, options: { lo?:
 
 export function zeros(rows: number, cols: number): Matrix {
   return { rows, cols, data: new Float32Array(rows * cols) };
+}
+
+/** Zeros in the backend's working dtype, for its answers (float64 for the reference backend). */
+export function zerosFor(backend: Backend, rows: number, cols: number): Matrix {
+  return { rows, cols, data: backend.dtypes[0] === 'float64' ? new Float64Array(rows * cols) : new Float32Array(rows * cols) };
 }
 
 /** max |got − want| / max |want|; Infinity when anything is not finite. */
@@ -49,13 +55,90 @@ export function assertNear(got: number, want: number, tolerance: number, what: s
   assert.ok(d <= tolerance, `${what}: ${got} vs ${want} (relative ${d.toExponential(2)}, tolerance ${tolerance})`);
 }
 
-/** Per-backend tolerance for single products (float32 sums of a few hundred terms). */
-export const TOLERANCE: Record<string, number> = { reference: 1e-12, cpu: 2e-5, gpu: 1e-3 };
+/**
+ * got ≈ want entry by entry: |got − want| ≤ rtol·|want| + atol·(largest |want| in the entry's row, or column).
+ * The first term holds where float32 rounding is relative (products and β terms of non-negative matrices);
+ * the second lets entries that a solver drives towards zero be off by what their neighbours' rounding leaves,
+ * but no more. `scaleBy: 'col'` for H (rank×cols): an entry of H is large or small beside its column; 'all' for
+ * results whose small entries come from cancellation anywhere in the matrix.
+ */
+export function assertEntriesClose(
+  got: Matrix,
+  want: Matrix,
+  tolerance: { rtol: number; atol?: number; scaleBy?: 'row' | 'col' | 'all' },
+  what: string,
+): void {
+  assert.deepEqual([got.rows, got.cols], [want.rows, want.cols], `${what}: shape`);
+  const { rows, cols } = want;
+  const { rtol, atol = 0, scaleBy = 'row' } = tolerance;
+  const at = (i: number, j: number): number => (scaleBy === 'row' ? i : scaleBy === 'col' ? j : 0);
+  const scale = new Float64Array(Math.max(rows, cols));
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) scale[at(i, j)] = Math.max(scale[at(i, j)]!, Math.abs(want.data[i * cols + j]!));
+  }
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      const g = got.data[i * cols + j]!, w = want.data[i * cols + j]!;
+      const bound = rtol * Math.abs(w) + atol * scale[at(i, j)]!;
+      assert.ok(Math.abs(g - w) <= bound, `${what}: [${i}, ${j}] is ${g}, expected ${w} (off by ${Math.abs(g - w).toExponential(2)}, allowed ${bound.toExponential(2)})`);
+    }
+  }
+}
 
-/** The providers whose probe passes here. */
-export async function availableProviders(): Promise<BackendProvider[]> {
-  const out: BackendProvider[] = [];
-  for (const p of providers) if ((await p.probe()).ok) out.push(p);
+/** Per-backend tolerance for single products (float32 sums of a few hundred terms). */
+export const TOLERANCE: Record<string, number> = { reference: 1e-12, cpu: 2e-5 };
+
+/**
+ * What each backend must achieve in the conformance suite, relative to the reference backend (float64).
+ * Measured on this suite's data (float32 backends): products and β terms within 1.1e-6 of each entry, β-divergences
+ * within 1e-6, and after 15 iterations of each solver every factor entry within 9e-6 of its row's (W) or
+ * column's (H) largest entry and relErr within 4e-7. A run one iteration short is off by 3e-2 and 4e-4 there;
+ * a zeroed, transposed or wrong kernel by O(1).
+ */
+export interface Conformance {
+  /** rtol for products, matmul and β terms, entry by entry. */
+  entries: number;
+  /** Relative, for β-divergences. */
+  loss: number;
+  /** atol against the row's (W) or column's (H) scale, for factors after a short factorize. */
+  factors: number;
+  /** Relative, for relErr after a short factorize. */
+  relErr: number;
+}
+const FLOAT32: Conformance = { entries: 1e-5, loss: 1e-5, factors: 1e-4, relErr: 1e-5 };
+export const CONFORMANCE: Record<string, Conformance> = {
+  reference: { entries: 1e-12, loss: 1e-12, factors: 1e-12, relErr: 1e-12 },
+  cpu: FLOAT32,
+  gpu: FLOAT32,
+};
+
+/**
+ * The gpu backend as the conformance suite runs it: on headless-gl with a software renderer accepted (Mesa's
+ * llvmpipe under Xvfb on CI: slower than the CPU backend, which is why the app's own probe declines it, but the
+ * same shaders as on a hardware GPU), and every product on the device (hostMaxWork 0), none on the host.
+ */
+export const softwareGpuProvider: BackendProvider = {
+  name: 'gpu',
+  priority: 20,
+  async probe() {
+    try {
+      await (await softwareGpuProvider.create()).dispose();
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, reason: e instanceof Error ? e.message : String(e) };
+    }
+  },
+  create: () => createGpuBackend({ modes: ['headlessgl'], allowSoftware: true, hostMaxWork: 0 }),
+};
+
+/** Each backend the conformance suite covers, with why it cannot run here when it cannot. */
+export async function conformanceProviders(): Promise<{ provider: BackendProvider; unavailable?: string }[]> {
+  const out: { provider: BackendProvider; unavailable?: string }[] = [];
+  for (const p of providers) {
+    const provider = p.name === 'gpu' ? softwareGpuProvider : p;
+    const probe = await provider.probe();
+    out.push(probe.ok ? { provider } : { provider, unavailable: probe.reason });
+  }
   return out;
 }
 

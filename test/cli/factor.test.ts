@@ -3,7 +3,9 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { relDiff } from '../engine/support.js';
 import { runCli } from '../helpers/cli.js';
+import { readNpy } from '../helpers/npy.js';
 import { fixture } from '../helpers/paths.js';
 
 let dir: string;
@@ -20,13 +22,16 @@ const write = async (name: string, text: string) => {
   return p;
 };
 
-/** A 6×5 non-negative matrix of rank 2 as CSV text with a header row. */
-function lowRankCsv(missing = false): string {
+/** A 6×5 non-negative matrix of rank 2. */
+function lowRankValues(): number[][] {
   const u = [[1, 0], [2, 1], [0, 3], [1, 1], [4, 0], [0, 2]];
   const v = [[1, 2, 0, 1, 3], [0, 1, 2, 2, 1]];
-  const rows = u.map((ui, i) =>
-    v[0]!.map((_, j) => (missing && i === 2 && j === 3 ? '' : String(ui[0]! * v[0]![j]! + ui[1]! * v[1]![j]!))).join(','),
-  );
+  return u.map((ui) => v[0]!.map((_, j) => ui[0]! * v[0]![j]! + ui[1]! * v[1]![j]!));
+}
+
+/** lowRankValues() as CSV text with a header row. */
+function lowRankCsv(missing = false): string {
+  const rows = lowRankValues().map((row, i) => row.map((x, j) => (missing && i === 2 && j === 3 ? '' : String(x))).join(','));
   return ['a,b,c,d,e', ...rows].join('\n') + '\n';
 }
 
@@ -61,10 +66,29 @@ describe('nmf-studio factor', () => {
     assert.equal(o.betaLoss, 'frobenius');
     assert.equal(o.init, 'nndsvda');
     assert.ok((o.relErr as number) < 1e-3, `an exact rank-2 matrix fits: relErr ${String(o.relErr)}`);
-    assert.deepEqual((await readdir(out)).sort(), ['H.npy', 'W.npy']);
+    assert.deepEqual((await readdir(out)).sort(), ['H.npy', 'W.npy', 'components.csv']);
     const w = await readFile(path.join(out, 'W.npy'));
     assert.equal(w.subarray(0, 6).toString('latin1'), '\x93NUMPY');
     assert.match(w.toString('latin1', 10, 80), /'descr': '<f8'.*'shape': \(6, 2\)/);
+    // The written factors are the fit the figures describe: W·H reproduces the rank-2 input, and loss and relErr
+    // are ½‖V − WH‖² and ‖V − WH‖/‖V‖ of exactly these factors.
+    const W = readNpy(path.join(out, 'W.npy'));
+    const H = readNpy(path.join(out, 'H.npy'));
+    assert.deepEqual([W.rows, W.cols, H.rows, H.cols], [6, 2, 2, 5]);
+    assert.ok([...W.data, ...H.data].every((x) => x >= 0), 'non-negative factors');
+    const V = lowRankValues();
+    let residual = 0, norm = 0;
+    for (let i = 0; i < 6; i++) {
+      for (let j = 0; j < 5; j++) {
+        const wh = W.data[i * 2]! * H.data[j]! + W.data[i * 2 + 1]! * H.data[5 + j]!;
+        residual += (V[i]![j]! - wh) ** 2;
+        norm += V[i]![j]! ** 2;
+      }
+    }
+    const loss = o.loss as number, relErr = o.relErr as number;
+    // The fit is near exact, so both are tiny differences of large sums: compared on the scale of ½‖V‖².
+    assert.ok(Math.abs(loss - residual / 2) <= 1e-12 * (norm / 2), `loss ${loss} vs ½‖V − WH‖² ${residual / 2}`);
+    assert.ok(Math.abs(relErr ** 2 - residual / norm) <= 1e-12, `relErr ${relErr} vs ${Math.sqrt(residual / norm)}`);
   });
 
   test('existing outputs are kept unless --overwrite', async () => {
@@ -90,12 +114,31 @@ describe('nmf-studio factor', () => {
     assert.ok(o.relErr < 1e-2, `observed cells fit: ${o.relErr}`);
   });
 
-  test('the sklearn fixture factorizes from a .npy file with mu and kullback-leibler', async () => {
-    const r = await runCli(['factor', fixture('sklearn', 'mu_kl', 'V.npy'), '--rank', '5', '--beta-loss', 'kullback-leibler', '--json']);
+  test('the sklearn fixture factorizes from a .npy file with mu and kullback-leibler to scikit-learn\'s W, H and loss', async () => {
+    const manifest = JSON.parse(await readFile(fixture('sklearn', 'manifest.json'), 'utf8')) as {
+      cases: { name: string; max_iter: number; n_iter: number; objective: number; rel_err: number }[];
+    };
+    const c = manifest.cases.find((k) => k.name === 'mu_kl')!;
+    const out = path.join(dir, 'out-kl');
+    const r = await runCli([
+      'factor', fixture('sklearn', 'mu_kl', 'V.npy'), '--rank', '5', '--beta-loss', 'kullback-leibler', '--json',
+      '--init', 'custom', '--w0', fixture('sklearn', 'mu_kl', 'W0.npy'), '--h0', fixture('sklearn', 'mu_kl', 'H0.npy'),
+      '--max-iter', String(c.max_iter), '--tol', '0', '--backend', 'reference', '--out', out,
+    ]);
     assert.equal(r.code, 0, r.stderr);
-    const o = JSON.parse(r.stdout) as { solver: string; betaLoss: string };
+    const o = JSON.parse(r.stdout) as { solver: string; betaLoss: string; iterations: number; loss: number; relErr: number };
     assert.equal(o.solver, 'mu');
     assert.equal(o.betaLoss, 'kullback-leibler');
+    assert.equal(o.iterations, c.n_iter);
+    // float64 end to end, as in the engine's parity suite (scikit-learn is matched to about 1e-14 there)
+    assert.ok(Math.abs(o.loss - c.objective) <= 1e-9 * c.objective, `loss ${o.loss} vs scikit-learn's ${c.objective}`);
+    assert.ok(Math.abs(o.relErr - c.rel_err) <= 1e-9 * c.rel_err, `relErr ${o.relErr} vs scikit-learn's ${c.rel_err}`);
+    for (const name of ['W', 'H']) {
+      const got = readNpy(path.join(out, `${name}.npy`));
+      const want = readNpy(fixture('sklearn', 'mu_kl', `${name}.npy`));
+      assert.ok(got.data instanceof Float64Array, `${name}.npy is float64`);
+      assert.ok(relDiff(got, want) <= 1e-9, `${name} differs from scikit-learn's by ${relDiff(got, want)}`);
+    }
   });
 
   test('a file that cannot be used: exit code 1, one line naming the file, row, column and value, nothing written', async () => {

@@ -1,6 +1,11 @@
 // Live jobs: progress, a new setting superseding the running job, Cancel, a PSNR target, the rank curve.
 import { commit, expect, fixture, metric, openApp, openFile, setControls, test, waitForJob } from './fixtures.js';
 import type { Page } from '@playwright/test';
+import type { ServiceEvent } from '../../src-main/api/contract.js';
+import { decodeWire } from '../../src-main/api/wire.js';
+
+/** Every service event the page receives over its WebSocket, in order (reset per test). */
+let events: ServiceEvent[] = [];
 
 /** Records every value a metric element ever shows from now on (a MutationObserver in the page). */
 async function recordMetric(page: Page, name: string): Promise<() => Promise<string[]>> {
@@ -23,8 +28,20 @@ async function waitUntilRunning(page: Page): Promise<void> {
 }
 
 test.beforeEach(async ({ page, server }) => {
+  events = [];
+  // Listen before the page opens its event socket, so that no event of the test goes unseen.
+  page.on('websocket', (socket) =>
+    socket.on('framereceived', ({ payload }) => {
+      if (typeof payload !== 'string') events.push(decodeWire<ServiceEvent>(new Uint8Array(payload)));
+    }),
+  );
   await openApp(page, server);
 });
+
+/** Resolves once the page has painted everything it received so far (two animation frames). */
+function settled(page: Page): Promise<void> {
+  return page.evaluate(() => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))));
+}
 
 test('a changed rank cancels the running job and starts a new one; the old result never shows', async ({ page }) => {
   // A job that would run for minutes: large rank, many iterations, no early stop.
@@ -37,12 +54,22 @@ test('a changed rank cancels the running job and starts a new one; the old resul
   await expect(page.getByTestId('cancel')).toBeEnabled();
   await expect(page.getByTestId('loss-curve').locator('path')).toBeAttached();
 
+  const running = new Set(events.flatMap((e) => (e.type === 'progress' ? [e.progress.jobId] : [])));
+  expect(running.size).toBe(1);
+  const [superseded] = running;
+
   const seen = await recordMetric(page, 'rank');
   await commit(page, 'rank-input', 3);
   expect(await waitForJob(page, 60_000)).toBe('done');
   expect(await metric(page, 'rank')).toBe(3);
-  // Give a late answer of the superseded job the time to arrive, then check that none ever showed.
-  await page.waitForTimeout(1500);
+  // The superseded job's last word (its cancellation, or a result had it finished first) is the event that would
+  // carry the stale result: wait until the page has it and has painted, then check that none ever showed.
+  await expect
+    .poll(() => events.some((e) => (e.type === 'job-done' || e.type === 'job-failed') && e.jobId === superseded), { timeout: 60_000 })
+    .toBe(true);
+  await settled(page);
+  expect(await page.getByTestId('job-status').getAttribute('data-status')).toBe('done');
+  expect(await page.getByTestId('error-message').count()).toBe(0);
   expect(await metric(page, 'rank')).toBe(3);
   expect(await seen()).toEqual(['3']);
 });

@@ -2,17 +2,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { allocate, convert, createReferenceBackend, reconstruct, type Matrix } from '../../src-main/engine/index.js';
 import { cellDivergence, EPSILON } from '../../src-main/engine/divergence.js';
-import { Rng } from '../../src-main/engine/rng.js';
+import { RandomState } from '../../src-main/engine/rng.js';
 
 // Wide enough that W·H is formed in several blocks of rows (about 65 536 values each).
 const rows = 50;
 const cols = 3000;
 const k = 4;
-const rng = new Rng(17);
+const rng = new RandomState(17);
 
 function random(r: number, c: number, zeros = 0): Matrix {
   const m = allocate(r, c);
-  for (let i = 0; i < m.data.length; i++) m.data[i] = rng.uniform() < zeros ? 0 : rng.uniform();
+  for (let i = 0; i < m.data.length; i++) m.data[i] = rng.randomSample() < zeros ? 0 : rng.randomSample();
   return m;
 }
 

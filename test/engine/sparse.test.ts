@@ -13,21 +13,21 @@ import {
   type Solver,
 } from '../../src-main/engine/index.js';
 import { transposeSparse } from '../../src-main/engine/sparse.js';
-import { Rng } from '../../src-main/engine/rng.js';
+import { RandomState } from '../../src-main/engine/rng.js';
 import { relDiff } from './support.js';
 
 /** A rows×cols matrix with about `density` of its cells non-zero, drawn around a rank-3 product. */
 function sparseish(rows: number, cols: number, density: number, seed: number): Matrix {
-  const rng = new Rng(seed);
-  const W = Float64Array.from({ length: rows * 3 }, () => Math.abs(rng.normal()));
-  const H = Float64Array.from({ length: 3 * cols }, () => Math.abs(rng.normal()));
+  const rng = new RandomState(seed);
+  const W = Float64Array.from({ length: rows * 3 }, () => Math.abs(rng.standardNormal()));
+  const H = Float64Array.from({ length: 3 * cols }, () => Math.abs(rng.standardNormal()));
   const data = new Float64Array(rows * cols);
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < cols; j++) {
-      if (rng.uniform() >= density) continue;
+      if (rng.randomSample() >= density) continue;
       let s = 0;
       for (let t = 0; t < 3; t++) s += W[i * 3 + t]! * H[t * cols + j]!;
-      data[i * cols + j] = s * (0.5 + rng.uniform());
+      data[i * cols + j] = s * (0.5 + rng.randomSample());
     }
   }
   return { rows, cols, data };
@@ -106,5 +106,5 @@ test('Itakura-Saito refuses a sparse V with zeros, as scikit-learn does; a spars
   const withNaN = { ...S, values: S.values.map((x, p) => (p === 3 ? NaN : x)) };
   await assert.rejects(factorize(withNaN, { rank: 2, backend: createReferenceBackend() }), /V has a missing value at row \d+, column \d+: a sparse matrix has no missing entries/);
   const negative = { ...S, values: S.values.map((x, p) => (p === 0 ? -1 : x)) };
-  await assert.rejects(factorize(negative, { rank: 2, backend: createReferenceBackend() }), /V has a negative value \(-1\) at row 1/);
+  await assert.rejects(factorize(negative, { rank: 2, backend: createReferenceBackend() }), /V has a negative value \(-1\) at row \d+, column \d+; NMF needs non-negative data/);
 });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type { Backend, BoundV, Matrix } from '../../src-main/engine/index.js';
 import { createReferenceBackend } from '../../src-main/engine/index.js';
-import { Rng } from '../../src-main/engine/rng.js';
+import { RandomState } from '../../src-main/engine/rng.js';
 
 export interface Planted {
   V: Matrix;
@@ -12,15 +12,15 @@ export interface Planted {
 
 /** V = W·H + noise·N(0,1), clipped at 0 (plus `offset`), with |N(0,1)| factors. */
 export function plantedLowRank(rows: number, cols: number, rank: number, noise: number, seed: number, offset = 0): Planted {
-  const rng = new Rng(seed);
-  const W = Float64Array.from({ length: rows * rank }, () => Math.abs(rng.normal()));
-  const H = Float64Array.from({ length: rank * cols }, () => Math.abs(rng.normal()));
+  const rng = new RandomState(seed);
+  const W = Float64Array.from({ length: rows * rank }, () => Math.abs(rng.standardNormal()));
+  const H = Float64Array.from({ length: rank * cols }, () => Math.abs(rng.standardNormal()));
   const V = new Float64Array(rows * cols);
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < cols; j++) {
       let s = 0;
       for (let t = 0; t < rank; t++) s += W[i * rank + t]! * H[t * cols + j]!;
-      V[i * cols + j] = Math.max(0, s + noise * rng.normal()) + offset;
+      V[i * cols + j] = Math.max(0, s + noise * rng.standardNormal()) + offset;
     }
   }
   return { V: { rows, cols, data: V }, W: { rows, cols: rank, data: W }, H: { rows: rank, cols, data: H } };

@@ -134,6 +134,19 @@ test('a first column of text labels becomes row names', () => {
   assert.deepEqual(Array.from(noHeader.matrix.data), [1, 2, 3, 4]);
 });
 
+test('a first column of names stays names when some of them read as numbers or as missing', () => {
+  // Terms and genes such as "2020", "NA" or "1" among words: the words are all in the first column.
+  const terms = parseCsv('term,d1,d2\napple,1,2\n2020,3,4\nNA,5,6\n', 'terms.csv');
+  assert.deepEqual(terms.rowNames, ['apple', '2020', 'NA']);
+  assert.deepEqual(terms.columnNames, ['d1', 'd2']);
+  assert.deepEqual(Array.from(terms.matrix.data), [1, 2, 3, 4, 5, 6]);
+  const noHeader = parseCsv('apple,1,2\n2020,3,4\ncovid,5,6\n', 'terms.csv');
+  assert.deepEqual(noHeader.rowNames, ['apple', '2020', 'covid']);
+  assert.equal(noHeader.matrix.cols, 2);
+  // Text in another column too: the file is not a labelled table, and the stray word is reported.
+  assert.equal(userError(() => parseCsv('a,b\n1,x\ny,2\n', 'bad.csv')).message, 'bad.csv: row 2, column 2: not a number: "x"');
+});
+
 test("pandas' to_csv (index column, numeric column names) and R's write.csv / write.table", () => {
   const pandas = parseCsv(',0,1,2\n0,0.5,1.0,2.0\n1,3.0,4.0,5.0\n', 'df.csv');
   assert.deepEqual(pandas.rowNames, ['0', '1']);

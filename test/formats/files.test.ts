@@ -6,6 +6,7 @@ import { denseOf } from '../../src-main/engine/sparse.js';
 import { gzipSync } from 'node:zlib';
 import { describeMatrixFile, encodeNpy, formatFromName, MATRIX_EXTENSIONS, readMatrixFile, writeMatrixFile } from '../../src-main/formats/index.js';
 import { fixture } from '../helpers/paths.js';
+import { permissionCheckSkip, withoutRoot } from '../helpers/unprivileged.js';
 import { assertMessage, tempDir, userErrorAsync } from './helpers.js';
 
 test('readMatrixFile picks the reader from the file name and reports format, dtype and missing cells', async () => {
@@ -73,7 +74,7 @@ test('unknown endings are refused with the list of supported ones', async () => 
   assert.equal(formatFromName('dir.csv/file'), undefined);
 });
 
-test('missing, folder and unreadable paths say so in words', async () => {
+test('missing and folder paths say so in words', async () => {
   const { dir, cleanup } = tempDir();
   try {
     const missing = path.join(dir, 'nope.csv');
@@ -81,12 +82,19 @@ test('missing, folder and unreadable paths say so in words', async () => {
     const folder = path.join(dir, 'folder.csv');
     mkdirSync(folder);
     assert.equal((await userErrorAsync(() => readMatrixFile(folder))).message, `${folder}: cannot read: it is a folder, not a file`);
-    if (process.platform !== 'win32' && process.getuid?.() !== 0) {
-      const locked = path.join(dir, 'locked.csv');
-      writeFileSync(locked, '1\n');
-      chmodSync(locked, 0o000);
-      assert.equal((await userErrorAsync(() => readMatrixFile(locked))).message, `${locked}: cannot read: permission denied`);
-    }
+  } finally {
+    cleanup();
+  }
+});
+
+test('an unreadable file says permission denied', { skip: permissionCheckSkip() }, async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const locked = path.join(dir, 'locked.csv');
+    writeFileSync(locked, '1\n');
+    chmodSync(locked, 0o000);
+    const err = await withoutRoot(() => userErrorAsync(() => readMatrixFile(locked)), [dir]);
+    assert.equal(err.message, `${locked}: cannot read: permission denied`);
   } finally {
     cleanup();
   }

@@ -57,8 +57,8 @@ const CASES: Record<string, { good: unknown[]; bad: unknown[][] }> = {
     ],
   },
   factorizeMatrix: {
-    good: ['doc1', { ...settings, rank: 3 }],
-    bad: [['doc1', { ...settings, rank: 1.5 }], ['doc1', { ...settings, rank: 3, solver: 'cd', betaLoss: 'kullback-leibler' }], ['doc1']],
+    good: ['doc1', { ...settings, rank: 3, top: 20 }],
+    bad: [['doc1', { ...settings, rank: 1.5 }], ['doc1', { ...settings, rank: 3, top: 0 }], ['doc1', { ...settings, rank: 3, top: 2.5 }], ['doc1', { ...settings, rank: 3, solver: 'cd', betaLoss: 'kullback-leibler' }], ['doc1']],
   },
   reconstructWith: { good: ['doc1', [0, 2]], bad: [['doc1', 'all'], ['doc1', [-1]], ['doc1', [0.5]]] },
   rankCurve: { good: ['doc1', settings, [1, 2, 4]], bad: [['doc1', settings, []], ['doc1', settings, [0]], ['doc1', settings, 'all']] },

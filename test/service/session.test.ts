@@ -138,6 +138,8 @@ describe('the app service', () => {
     assert.equal(info.kind, 'matrix');
     if (info.kind !== 'matrix') return;
     assert.equal(info.missing, 1);
+    assert.deepEqual(info.valueRange, { min: 1, max: 12 });
+    assert.equal(info.sparse, undefined);
     const jobId = await service.factorizeMatrix(info.documentId, { ...settings, rank: 1, solver: 'cd', maxIter: 500, tol: 0 });
     const done = await waitFor(doneOf(jobId));
     const r = done.result as MatrixResult;
@@ -184,6 +186,52 @@ describe('the app service', () => {
     const wh = (a: number, b: number) => r.WH.data[a * r.WH.cols + b]!;
     assert.ok(wh(0, 0) > 0.01, `${wh(0, 0)}`);
     assert.ok(wh(0, 0) > 100 * Math.abs(wh(0, r.WH.cols - 1)), `${wh(0, 0)} vs ${wh(0, r.WH.cols - 1)}`);
+  });
+
+  test('a mostly-zero matrix comes with its non-zero count and a density view', async () => {
+    // 300×40 coordinate file, 60 non-zeros (0.5 %), all in rows 0-29 and one heavy entry far down
+    const lines = ['%%MatrixMarket matrix coordinate real general', '300 40 60'];
+    for (let k = 0; k < 59; k++) lines.push(`${(k % 30) + 1} ${(k % 40) + 1} 1`);
+    lines.push('290 7 50');
+    const mtx = path.join(dir, 'sparse.mtx');
+    await writeFile(mtx, lines.join('\n') + '\n');
+    const info = await service.openPath(mtx);
+    assert.ok(info.kind === 'matrix' && info.sparse);
+    assert.equal(info.sparse.nnz, 60);
+    assert.deepEqual([info.sparse.density.rows, info.sparse.density.cols], [300, 40]);
+    assert.equal(info.sparse.density.data[289 * 40 + 6], 1);
+    assert.equal(info.sparse.density.data[100 * 40 + 6], 0);
+    assert.deepEqual(info.valueRange, { min: 0, max: 50 });
+  });
+
+  test('a 10x Genomics matrix opens with its gene and barcode labels, and the result lists each component by them', async () => {
+    const info = await service.openPath(fixture('tenx', 'filtered_feature_bc_matrix', 'matrix.mtx'));
+    assert.equal(info.kind, 'matrix');
+    if (info.kind !== 'matrix') return;
+    const features = (await readFile(fixture('tenx', 'filtered_feature_bc_matrix', 'features.tsv'), 'utf8')).trim().split('\n');
+    assert.deepEqual(info.rowLabels, features.map((l) => l.split('\t')[1]));
+    assert.equal(info.colLabels?.length, 6);
+    const jobId = await service.factorizeMatrix(info.documentId, { ...settings, rank: 2, solver: 'cd', maxIter: 300, top: 2 });
+    const r = (await waitFor(doneOf(jobId))).result as MatrixResult;
+    assert.equal(r.components.length, 2);
+    const W = await service.exportResult(info.documentId, 'W.csv');
+    const w = new TextDecoder().decode(W.bytes).trim().split('\n').map((l) => l.split(',').map(Number));
+    // gzip-compressed, as Cell Ranger writes it, the layout is found all the same
+    const gz = path.join(dir, 'filtered_feature_bc_matrix');
+    await mkdir(gz);
+    for (const name of ['matrix.mtx', 'features.tsv', 'barcodes.tsv']) {
+      await writeFile(path.join(gz, `${name}.gz`), gzipSync(await readFile(fixture('tenx', 'filtered_feature_bc_matrix', name))));
+    }
+    const zipped = await service.openPath(path.join(gz, 'matrix.mtx.gz'));
+    assert.deepEqual(zipped.kind === 'matrix' && [zipped.rows, zipped.cols, zipped.rowLabels, zipped.colLabels], [8, 6, info.rowLabels, info.colLabels]);
+    for (const c of r.components) {
+      assert.equal(c.rows.length, 2);
+      assert.equal(c.cols.length, 2);
+      const byWeight = w.map((cells, i) => ({ i, v: cells[c.index]! })).sort((a, b) => b.v - a.v || a.i - b.i);
+      assert.deepEqual(c.rows.map((e) => e.index), [byWeight[0]!.i, byWeight[1]!.i]);
+      for (const e of c.rows) assert.equal(e.label, info.rowLabels![e.index]);
+      for (const e of c.cols) assert.equal(e.label, info.colLabels![e.index]);
+    }
   });
 
   test('a batch started from the app reports each file and a summary, and writes the mirrored outputs', async () => {

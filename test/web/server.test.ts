@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { decodeWire, encodeWire, TOKEN_HEADER, type WireAnswer } from '../../src-main/api/wire.js';
-import type { AppInfo } from '../../src-main/api/contract.js';
+import type { AppInfo, DocumentInfo } from '../../src-main/api/contract.js';
 import { createAppService, type AppService } from '../../src-main/service/session.js';
 import { startWebServer, type WebServer } from '../../src-main/web/server.js';
 import { cliBin } from '../helpers/paths.js';
@@ -40,7 +40,7 @@ describe('web mode server', () => {
     await writeFile(path.join(dir, 'index.html'), '<!doctype html><title>NMF Studio</title>');
     await writeFile(path.join(dir, 'app.js'), 'console.log(1)');
     service = createAppService({ shell: 'web', startupFiles: [] });
-    server = await startWebServer({ port: 0, ops: service, subscribe: (l) => service.subscribe(l), staticDir: dir });
+    server = await startWebServer({ port: 0, ops: service, subscribe: (l) => service.subscribe(l), openUploadStream: (n, b) => service.openUploadStream(n, b), staticDir: dir });
   });
   after(async () => {
     await server.close();
@@ -98,6 +98,57 @@ describe('web mode server', () => {
     assert.match((unknown as { error: string }).error, /unknown operation/);
     const missing = await call('openPath', [path.join(dir, 'nope.png')]);
     assert.deepEqual(missing, { ok: false, error: 'nope.png: no such file' });
+  });
+
+  test('an upload streams to disk and opens; its name is validated, and it needs the token', async () => {
+    // A 400×3 CSV sent in many small writes, as a browser sends a large file.
+    const rows = Array.from({ length: 400 }, (_, i) => `${i},${i % 7},1`).join('\n') + '\n';
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port: server.port, path: `/api/upload?name=${encodeURIComponent('big table.csv')}`, method: 'POST', headers: { [TOKEN_HEADER]: server.token } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        },
+      );
+      req.on('error', reject);
+      for (let at = 0; at < rows.length; at += 512) req.write(rows.slice(at, at + 512));
+      req.end();
+    });
+    assert.equal(reply.status, 200);
+    const opened = decodeWire<WireAnswer<DocumentInfo>>(new Uint8Array(reply.body));
+    assert.ok(opened.ok, JSON.stringify(opened));
+    assert.equal(opened.value.name, 'big table.csv');
+    assert.ok(opened.value.kind === 'matrix');
+    assert.deepEqual([opened.value.rows, opened.value.cols], [400, 3]);
+    assert.deepEqual(opened.value.valueRange, { min: 0, max: 399 });
+
+    const upload = (name: string, headers: Record<string, string>) =>
+      http(server.port, `/api/upload?name=${encodeURIComponent(name)}`, { method: 'POST', headers, body: new TextEncoder().encode('1,2\n') });
+    const sneaky = await upload('../escape.csv', { [TOKEN_HEADER]: server.token });
+    assert.deepEqual(decodeWire(new Uint8Array(sneaky.body)), { ok: false, error: 'upload: name must be a file name' });
+    const foreign = await upload('notes.docx', { [TOKEN_HEADER]: server.token });
+    assert.match((decodeWire(new Uint8Array(foreign.body)) as { error: string }).error, /^notes\.docx: not a file NMF Studio opens/);
+    assert.equal((await upload('a.csv', {})).status, 401);
+    assert.equal((await http(server.port, `/api/upload?name=a.csv&token=${server.token}`)).status, 405);
+  });
+
+  test('an upload over the size limit is refused with a reason', async () => {
+    const small = await startWebServer({
+      port: 0,
+      ops: service,
+      subscribe: (l) => service.subscribe(l),
+      openUploadStream: (n, b) => service.openUploadStream(n, b),
+      staticDir: dir,
+      maxBodyBytes: 1024 * 1024,
+    });
+    try {
+      const r = await http(small.port, '/api/upload?name=huge.csv', { method: 'POST', headers: { [TOKEN_HEADER]: small.token, connection: 'close' }, body: new Uint8Array(1024 * 1024 + 1) });
+      assert.deepEqual(decodeWire(new Uint8Array(r.body)), { ok: false, error: 'request too large (over 1 MiB)' });
+    } finally {
+      await small.close();
+    }
   });
 
   test('GET on the call path is refused', async () => {

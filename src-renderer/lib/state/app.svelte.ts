@@ -117,7 +117,7 @@ export class AppState {
 
   async openFile(file: File): Promise<void> {
     this.tab = 'studio';
-    if (await this.document.open(() => api.open(file))) this.error = null;
+    if (await this.document.open((onUpload) => api.open(file, onUpload))) this.error = null;
   }
 
   async openPath(path: string): Promise<void> {

@@ -16,6 +16,7 @@ import { imageSettings, loadControls, matrixSettings, saveControls, type ImageCo
 import { JobTracker } from './job-tracker.js';
 import { maxRank as maxRankOf, minRank as minRankOf, planeLayouts } from '../../../src-main/codec/colour.js';
 import { autoRanks, parseRanks, RankCurveState } from './rank-curve.svelte.js';
+import { defaultColormap, isPicture, type ColormapName } from '../colormap.js';
 
 export type JobStatus = 'idle' | 'starting' | 'running' | 'done' | 'cancelled' | 'failed';
 
@@ -53,12 +54,25 @@ export class DocumentState {
   partial = $state.raw<Raster | null>(null);
   partialBusy = $state(false);
 
+  /** How a matrix's values are coloured (V, W·H, W and H alike); each matrix opens in the one that suits it. */
+  colormap = $state<ColormapName>('viridis');
+  /** While a file is on its way to the service: bytes sent of its size (web mode uploads). */
+  uploaded = $state.raw<{ loaded: number; total: number } | null>(null);
+
   readonly curve: RankCurveState;
 
   readonly imageDoc = $derived(this.doc?.kind === 'image' ? (this.doc as ImageDocumentInfo) : null);
   readonly matrixDoc = $derived(this.doc?.kind === 'matrix' ? (this.doc as MatrixDocumentInfo) : null);
   readonly imageResult = $derived(this.result?.kind === 'image' ? (this.result as ImageResult) : null);
   readonly matrixResult = $derived(this.result?.kind === 'matrix' ? (this.result as MatrixResult) : null);
+  /** A matrix that looks like a picture is shown as one unless this is switched off (then as heat maps). */
+  asPicture = $state(true);
+  /** The open matrix looks like a picture (pixel-like values). */
+  readonly matrixLooksLikePicture = $derived(this.matrixDoc !== null && isPicture(this.matrixDoc));
+  /** The open matrix is shown as a picture: in the compare view, as images are. */
+  readonly matrixPicture = $derived(this.matrixLooksLikePicture && this.asPicture);
+  /** The compare view (zoom, split, difference) is on screen. */
+  readonly comparing = $derived(this.imageDoc !== null || this.matrixPicture);
   readonly running = $derived(this.status === 'starting' || this.status === 'running');
   /** The smallest rank the open document takes: a colour image split into three planes needs one per plane. */
   readonly minRank = $derived.by(() => {
@@ -95,11 +109,16 @@ export class DocumentState {
 
   // ---- opening ---------------------------------------------------------------------------------
 
-  async open(load: () => Promise<DocumentInfo>): Promise<boolean> {
+  /** Opens what `load` brings; `load` may report upload progress through the callback it is given. */
+  async open(load: (onUpload: (loaded: number, total: number) => void) => Promise<DocumentInfo>): Promise<boolean> {
     const generation = ++this.openGeneration;
     this.opening = true;
+    this.uploaded = null;
+    const onUpload = (loaded: number, total: number): void => {
+      if (generation === this.openGeneration) this.uploaded = { loaded, total };
+    };
     try {
-      const info = await load();
+      const info = await load(onUpload);
       if (generation !== this.openGeneration) {
         void api.ops.closeDocument(info.documentId).catch(() => {});
         return false;
@@ -111,7 +130,10 @@ export class DocumentState {
       if (generation === this.openGeneration) this.report(messageOf(error));
       return false;
     } finally {
-      if (generation === this.openGeneration) this.opening = false;
+      if (generation === this.openGeneration) {
+        this.opening = false;
+        this.uploaded = null;
+      }
     }
   }
 
@@ -132,6 +154,10 @@ export class DocumentState {
     // A rank remembered from a larger document (or another colour mode) may not fit this one.
     if (info.kind === 'image') this.image.rank = this.clampImageRank(this.image.rank);
     if (info.kind === 'matrix' && this.matrix.rank > this.maxRank) this.matrix.rank = this.maxRank;
+    if (info.kind === 'matrix') {
+      this.colormap = defaultColormap(info);
+      this.asPicture = true;
+    }
   }
 
   // ---- controls → jobs -------------------------------------------------------------------------
