@@ -151,8 +151,11 @@ export async function withBackend<T>(provider: BackendProvider, run: (b: Backend
   }
 }
 
-/** WᵀV, V·Hᵀ, WᵀW and H·Hᵀ from two bound Vs agree to the tolerance. */
-export async function assertSameProducts(mine: BoundV, ref: BoundV, W: Matrix, H: Matrix, tolerance: number): Promise<void> {
+/**
+ * WᵀV, V·Hᵀ, WᵀW and H·Hᵀ of `mine` (bound by `backend`) against `ref`'s, computed into float64, entry by entry to
+ * a relative tolerance.
+ */
+export async function assertSameProducts(backend: Backend, mine: BoundV, ref: BoundV, W: Matrix, H: Matrix, rtol: number): Promise<void> {
   const { rows } = W;
   const { rows: rank, cols } = H;
   for (const [name, r, c, op] of [
@@ -161,9 +164,10 @@ export async function assertSameProducts(mine: BoundV, ref: BoundV, W: Matrix, H
     ['WtW', rank, rank, (b: BoundV, out: Matrix) => b.WtW(W, out)],
     ['HHt', rank, rank, (b: BoundV, out: Matrix) => b.HHt(H, out)],
   ] as const) {
-    const got = zeros(r, c), want = zeros(r, c);
+    const got = zerosFor(backend, r, c);
+    const want: Matrix = { rows: r, cols: c, data: new Float64Array(r * c) };
     await op(mine, got);
     await op(ref, want);
-    assertClose(got.data, want.data, tolerance, name);
+    assertEntriesClose(got, want, { rtol }, name);
   }
 }
