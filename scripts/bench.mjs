@@ -1,5 +1,6 @@
 // `npm run bench`: builds the Node side, then runs the benchmark (bench/bench.ts) with any arguments given:
 //   npm run bench -- --cases camera,random1024 --backends cpu
+//   npm run bench -- --photos [--quick]      (real photographs: bench/photos.ts)
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,5 +8,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const build = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs'), 'main'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
-const r = spawnSync(process.execPath, [path.join(root, 'dist', 'bench', 'bench.js'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+const args = process.argv.slice(2);
+const script = args.includes('--photos') ? 'photos.js' : 'bench.js';
+const r = spawnSync(process.execPath, [path.join(root, 'dist', 'bench', script), ...args], { cwd: root, stdio: 'inherit' });
 process.exit(r.status ?? 1);

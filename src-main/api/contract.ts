@@ -10,6 +10,11 @@ export type QuantBits = 6 | 8 | 12 | 16;
 export type BackendRequest = 'auto' | 'gpu' | 'cpu' | 'reference';
 export type FactorFormat = 'npy' | 'csv';
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'tiff';
+/**
+ * How a plane is cut into matrices: one matrix for the whole plane ('global'), a grid of tiles each with its own
+ * rank ('tiled'), or whichever of the two the encoder judges better for the image ('auto').
+ */
+export type Layout = 'global' | 'tiled' | 'auto';
 
 export const SOLVERS: readonly Solver[] = ['mu', 'cd', 'hals'];
 export const BETA_LOSSES: readonly BetaLossName[] = ['frobenius', 'kullback-leibler', 'itakura-saito'];
@@ -17,6 +22,20 @@ export const INITS: readonly Init[] = ['random', 'nndsvd', 'nndsvda', 'nndsvdar'
 export const COLOR_MODES: readonly ColorMode[] = ['stacked', 'channels', 'ycbcr'];
 export const QUANT_BITS: readonly QuantBits[] = [6, 8, 12, 16];
 export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'gpu', 'cpu', 'reference'];
+export const LAYOUTS: readonly Layout[] = ['global', 'tiled', 'auto'];
+
+/**
+ * The image defaults of `compress`, `batch` and the app, from this one place (chosen by measurement: README). With
+ * no target, the tiled layout aims at `tiledPsnr` dB, never writing a file larger than its input; the global one
+ * at `globalRatio` times smaller than the raw pixels.
+ */
+export const COMPRESS_DEFAULTS = {
+  layout: 'auto' as Layout,
+  tiledPsnr: 38,
+  globalRatio: 20,
+  colorMode: 'ycbcr' as ColorMode,
+  bits: 6 as QuantBits,
+} as const;
 /** The most rows and columns a matrix component lists (`--top`, `MatrixSettings.top`). */
 export const MAX_TOP = 10_000;
 
@@ -40,11 +59,15 @@ export interface EngineSettings {
   backend: BackendRequest;
 }
 
-/** How the rank is chosen: a fixed rank, the smallest rank reaching a PSNR, or the largest reaching a ratio. */
-export type RankChoice = { rank: number } | { psnr: number } | { ratio: number };
+/**
+ * How the rank is chosen: a fixed rank, the smallest rank reaching a PSNR, the largest reaching a ratio, or the
+ * largest whose file is at most `maxBytes` bytes.
+ */
+export type RankChoice = { rank: number } | { psnr: number } | { ratio: number } | { maxBytes: number };
 
 export interface ImageSettings extends EngineSettings {
   choice: RankChoice;
+  layout: Layout;
   colorMode: ColorMode;
   bits: QuantBits;
   compareJpeg: boolean;
@@ -150,6 +173,9 @@ export interface CompressRecord {
   channels: number;
   bitDepth: number;
   colorMode: ColorMode;
+  /** The layout used (what 'auto' chose). */
+  layout: 'global' | 'tiled';
+  /** The total rank: the sum over planes, and in the tiled layout over tiles. */
   rank: number;
   originalFileBytes: number;
   rawBytes: number;
@@ -170,6 +196,42 @@ export interface CompressRecord {
   jpegSsim?: number;
 }
 
+/**
+ * Seconds of compress time per megapixel of the image: the cost of compressing, comparable across image sizes (the
+ * batch view and the reports show it beside the time). NaN where the record has no time or no pixels.
+ */
+export function secondsPerMegapixel(record: Pick<CompressRecord, 'ms' | 'width' | 'height'>): number {
+  const megapixels = (record.width * record.height) / 1e6;
+  return megapixels > 0 && record.ms > 0 ? record.ms / 1000 / megapixels : NaN;
+}
+
+/**
+ * The tiles of a tiled encoding: each plane cut into tilesX × tilesY tiles of tileSize pixels (edge tiles smaller),
+ * per plane the rank and the PSNR (of that plane's values, peak 1) of every tile, row-major.
+ */
+export interface TileMap {
+  tileSize: number;
+  tilesX: number;
+  tilesY: number;
+  planes: { name: string; rows: number; cols: number; ranks: number[]; psnr: number[] }[];
+}
+
+/** One tile of a tiled result and its components: what the tile overlay shows for the tile clicked. */
+export interface TileComponents {
+  /** The plane's index in TileMap.planes and its name (y, cb, cr, gray, …). */
+  plane: number;
+  planeName: string;
+  /** The tile's index, row-major over the grid, and where it lies in the plane, in pixels. */
+  tile: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  rank: number;
+  /** Each w_j·h_jᵀ of the tile as stored, sorted by energy (largest first); index j within the tile. */
+  components: ComponentInfo[];
+}
+
 /** One rank-1 layer w_i·h_iᵀ of an image factorization. */
 export interface ComponentInfo {
   index: number;
@@ -188,6 +250,8 @@ export interface ImageResult {
   /** Sorted by energy, largest first. */
   components: ComponentInfo[];
   jpeg?: Raster;
+  /** The tiles and their ranks, for an image encoded in the tiled layout. */
+  tiles?: TileMap;
 }
 
 /** A row of V in a component's top list, or a column of V. */
@@ -355,6 +419,8 @@ export interface ServiceOps {
   factorizeMatrix(documentId: string, settings: MatrixSettings): Promise<string>;
   /** Reconstruction of the last result with only the listed components (indices into the factors). */
   reconstructWith(documentId: string, enabled: number[]): Promise<Raster>;
+  /** A tiled result's tile (plane index, tile index row-major): its place, rank and components. */
+  tileComponents(documentId: string, plane: number, tile: number): Promise<TileComponents>;
   /** PSNR and ratio against rank, computed in the background with warm starts; points arrive as events. */
   rankCurve(documentId: string, settings: ImageSettings, ranks: number[]): Promise<string>;
   cancel(jobId: string): Promise<void>;

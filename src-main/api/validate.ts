@@ -6,6 +6,7 @@ import {
   BETA_LOSSES,
   COLOR_MODES,
   INITS,
+  LAYOUTS,
   MAX_TOP,
   QUANT_BITS,
   SOLVERS,
@@ -70,13 +71,14 @@ function engineSettings(op: string, v: Record<string, unknown>): EngineSettings 
 }
 
 function rankChoice(op: string, v: unknown): RankChoice {
-  if (!isObject(v)) return fail(op, 'choice must be {rank} | {psnr} | {ratio}');
+  if (!isObject(v)) return fail(op, 'choice must be {rank} | {psnr} | {ratio} | {maxBytes}');
   const keys = Object.keys(v);
-  if (keys.length !== 1) fail(op, 'choice must have exactly one of rank, psnr, ratio');
-  if ('rank' in v) return { rank: number(op, 'rank', v.rank, 1, 4096, true) };
+  if (keys.length !== 1) fail(op, 'choice must have exactly one of rank, psnr, ratio, maxBytes');
+  if ('rank' in v) return { rank: number(op, 'rank', v.rank, 1, 1_000_000, true) };
   if ('psnr' in v) return { psnr: number(op, 'psnr', v.psnr, 1, 150) };
   if ('ratio' in v) return { ratio: number(op, 'ratio', v.ratio, 1, 1e6) };
-  return fail(op, 'choice must be {rank} | {psnr} | {ratio}');
+  if ('maxBytes' in v) return { maxBytes: number(op, 'maxBytes', v.maxBytes, 64, 2 ** 32, true) };
+  return fail(op, 'choice must be {rank} | {psnr} | {ratio} | {maxBytes}');
 }
 
 export function imageSettings(op: string, v: unknown): ImageSettings {
@@ -84,6 +86,8 @@ export function imageSettings(op: string, v: unknown): ImageSettings {
   return {
     ...engineSettings(op, v),
     choice: rankChoice(op, v.choice),
+    // Absent in callers older than the layouts: the default.
+    layout: v.layout === undefined ? 'auto' : oneOf(op, 'layout', v.layout, LAYOUTS),
     colorMode: oneOf(op, 'colorMode', v.colorMode, COLOR_MODES),
     bits: oneOf(op, 'bits', v.bits, QUANT_BITS),
     compareJpeg: v.compareJpeg === true,
@@ -149,6 +153,11 @@ const VALIDATORS: Record<ServiceOpName, (args: unknown[]) => unknown[]> = {
     if (!Array.isArray(enabled) || enabled.length > 4096) fail('reconstructWith', 'enabled must be a list of component indices');
     return [documentId('reconstructWith', d), (enabled as unknown[]).map((i) => number('reconstructWith', 'enabled[]', i, 0, 4095, true))];
   },
+  tileComponents: ([d, plane, tile]) => [
+    documentId('tileComponents', d),
+    number('tileComponents', 'plane', plane, 0, 15, true),
+    number('tileComponents', 'tile', tile, 0, 2 ** 31 - 1, true),
+  ],
   rankCurve: ([d, s, ranks]) => {
     if (!Array.isArray(ranks) || ranks.length === 0 || ranks.length > 256) fail('rankCurve', 'ranks must be a non-empty list');
     return [documentId('rankCurve', d), imageSettings('rankCurve', s), (ranks as unknown[]).map((r) => number('rankCurve', 'ranks[]', r, 1, 4096, true))];
@@ -166,6 +175,7 @@ const ARITY: Record<ServiceOpName, number> = {
   compressImage: 2,
   factorizeMatrix: 2,
   reconstructWith: 2,
+  tileComponents: 3,
   rankCurve: 3,
   cancel: 1,
   exportResult: 2,

@@ -6,7 +6,7 @@ import { UserError } from '../engine/errors.js';
 /** "\x89NMFZ\r\n\x1a": the high byte and the line endings catch 7-bit and text-mode transfers, as PNG's do. */
 export const NMFZ_MAGIC: readonly number[] = [0x89, 0x4e, 0x4d, 0x46, 0x5a, 0x0d, 0x0a, 0x1a];
 /** The newest format version this code writes; it reads every version up to this one. */
-export const NMFZ_VERSION = 2;
+export const NMFZ_VERSION = 3;
 
 const PREFIX_BYTES = 20; // magic 8, version u16, flags u16, header length u32, payload length u32
 const CRC_BYTES = 4;
@@ -26,7 +26,7 @@ export interface WriteEnvelopeOptions {
 }
 
 /** The version a file is written as: the lowest that can hold its content, so that older readers read the rest. */
-export type FormatVersion = 1 | 2;
+export type FormatVersion = 1 | 2 | 3;
 
 function brotli(data: Uint8Array, quality: number): Buffer {
   return brotliCompressSync(data, {
@@ -118,4 +118,13 @@ export function inflatePayload(envelope: Envelope, expectedBytes: number, label:
     throw new UserError(`${label}: corrupt .nmfz file (payload holds ${out.length} bytes, the header implies ${expectedBytes})`);
   }
   return out;
+}
+
+/** Inflates a payload whose exact length is only known from inside it (version 3), refusing more than `capBytes`. */
+export function inflatePayloadUpTo(envelope: Envelope, capBytes: number, label: string): Buffer {
+  try {
+    return brotliDecompressSync(envelope.compressedPayload, { maxOutputLength: Math.max(1, capBytes) });
+  } catch {
+    throw new UserError(`${label}: corrupt .nmfz file (unreadable payload, or longer than its header allows)`);
+  }
 }

@@ -1,5 +1,6 @@
 // Image → factors → .nmfz bytes → decoded pixels, at any rank, reusing earlier fits as warm starts between ranks.
 
+import { COMPRESS_DEFAULTS } from '../api/contract.js';
 import { throwIfCancelled, UserError } from '../engine/errors.js';
 import { factorize, initialize } from '../engine/index.js';
 import type { Backend, BetaLossName, CancelSignal, CurrentFactors, Init, Matrix, Progress, Solver } from '../engine/index.js';
@@ -17,8 +18,8 @@ import type { ColorMode, ImagePixels, QuantBits } from './types.js';
 import { hasAlpha } from './types.js';
 
 /** Defaults for image compression, chosen by measurement (docs/colour-modes.md). */
-export const DEFAULT_COLOR_MODE: ColorMode = 'ycbcr';
-export const DEFAULT_BITS: QuantBits = 6;
+export const DEFAULT_COLOR_MODE: ColorMode = COMPRESS_DEFAULTS.colorMode;
+export const DEFAULT_BITS: QuantBits = COMPRESS_DEFAULTS.bits;
 export const DEFAULT_SOLVER: Solver = 'hals';
 /** nndsvda and nndsvd trade places by image; nndsvda ends lower within the default 200 iterations more often. */
 export const DEFAULT_INIT: Exclude<Init, 'custom'> = 'nndsvda';
@@ -104,6 +105,20 @@ function parabolaCrossing(p0: { x: number; v: number }, p1: { x: number; v: numb
   function inRange(r: number): number {
     return r >= lo && r <= hi ? r : NaN;
   }
+}
+
+/**
+ * A file's bytes with its measured SSIM in the header in place of the stand-in. The header is Brotli'd, so equal
+ * widths need not give equal sizes; the file must not outgrow the size a search compared against its target, so
+ * fewer decimals are tried, and at worst the SSIM is left out (null).
+ */
+export function withMeasuredSsim(file: Buffer, psnr: number, relErr: number, ssim: number, label: string): Buffer {
+  let bytes = file;
+  for (const decimals of [6, 5, 4, 3, 2, null]) {
+    bytes = withQuality(file, storedQuality(psnr, decimals === null ? null : ssim, relErr, decimals ?? 0), label);
+    if (bytes.length <= file.length) break;
+  }
+  return bytes;
 }
 
 /** A fit made into a file: its bytes, the decoded pixels (the ones everyone sees), their PSNR and relErr. */
@@ -411,13 +426,7 @@ export class ImageEncoder {
    * target, so fewer decimals are tried, and at worst the SSIM is left out (null).
    */
   withSsim(e: Encoded, ssim: number): Encoded {
-    const label = this.source.name;
-    let bytes = e.bytes;
-    for (const decimals of [6, 5, 4, 3, 2, null]) {
-      bytes = withQuality(e.bytes, storedQuality(e.psnr, decimals === null ? null : ssim, e.relErr, decimals ?? 0), label);
-      if (bytes.length <= e.bytes.length) break;
-    }
-    return { ...e, bytes };
+    return { ...e, bytes: withMeasuredSsim(e.bytes, e.psnr, e.relErr, ssim, this.source.name) };
   }
 
   async encodeRank(total: number): Promise<Encoded> {

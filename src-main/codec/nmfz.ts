@@ -5,14 +5,16 @@ import { allocate } from '../engine/matrix.js';
 import type { Matrix } from '../engine/matrix.js';
 import { chromaOffset, planeLayouts, ycbcrToRgb } from './colour.js';
 import type { PlaneName } from './colour.js';
-import { inflatePayload, NMFZ_VERSION, readEnvelope, rewrapEnvelope, writeEnvelope } from './container.js';
+import { inflatePayload, inflatePayloadUpTo, NMFZ_VERSION, readEnvelope, rewrapEnvelope, writeEnvelope } from './container.js';
 import type { FormatVersion } from './container.js';
 import type { WriteEnvelopeOptions } from './container.js';
 import { DEFAULT_MAX_PIXELS } from './image-io.js';
-import { dequantizePlane, packCodes, packedLength, unpackCodes } from './quantize.js';
+import { dequantizePlane, packCodes, packedLength, reconstructRow, unpackCodes } from './quantize.js';
 import type { QuantizedPlane } from './quantize.js';
 import type { BitDepth, ColorMode, ImagePixels, QuantBits } from './types.js';
 import { COLOR_MODES, hasAlpha, maxValue, QUANT_BITS } from './types.js';
+import { deblockPlane, MAX_TILE_SIZE, MIN_TILE_SIZE, reconstructTiles, tileGrid, tileRect } from './tiles.js';
+import type { TileGrid } from './tiles.js';
 
 /** The NMF settings a file was made with, for people and for reproducing it. */
 export interface NmfzSettings {
@@ -29,7 +31,17 @@ export interface NmfzSettings {
   backend: string;
 }
 
-/** Everything in a .nmfz header (format versions 1 and 2), as readInfo returns it. */
+/** A plane as the header lists it; `deblock` is the tiled layout's seam threshold in sample units (version 3). */
+export interface NmfzPlane {
+  name: PlaneName;
+  rows: number;
+  cols: number;
+  /** The plane's components: in the tiled layout, the sum over its tiles. */
+  rank: number;
+  deblock?: number;
+}
+
+/** Everything in a .nmfz header (format versions 1 to 3), as readInfo returns it. */
 export interface NmfzHeader {
   width: number;
   height: number;
@@ -39,7 +51,10 @@ export interface NmfzHeader {
   colorMode: ColorMode;
   /** Total rank over all planes. */
   rank: number;
-  planes: { name: PlaneName; rows: number; cols: number; rank: number }[];
+  planes: NmfzPlane[];
+  /** Version 3: 'tiled' when every plane is cut into tiles of tileSize pixels; absent for one matrix per plane. */
+  layout?: 'tiled';
+  tileSize?: number;
   quantization: { bits: QuantBits; scale: 'per-component'; coding: 'delta-zigzag' };
   /** How alpha is stored: 'none' (no alpha channel) or 'lossless' (delta-coded plane in the payload). */
   alpha: 'none' | 'lossless';
@@ -90,7 +105,10 @@ function isQuality(q: unknown): q is NmfzQuality {
 
 export interface NmfzContent {
   header: NmfzHeader;
+  /** One matrix per plane (the global layout); empty in the tiled layout. */
   planes: QuantizedPlane[];
+  /** The tiled layout: per plane, its tiles row-major over the grid. */
+  tiles?: QuantizedPlane[][];
   /** width·height alpha samples, or null. */
   alpha: Uint8Array | Uint16Array | null;
 }
@@ -109,6 +127,29 @@ export function extractAlpha(img: ImagePixels): Uint16Array | null {
   return alphaSamples(img);
 }
 
+/** The tile grid of a tiled header's planes (every plane of a tiled file is height × width). */
+export function gridOf(h: NmfzHeader): TileGrid {
+  return tileGrid(h.height, h.width, h.tileSize!);
+}
+
+function alphaBytes(h: NmfzHeader): number {
+  return h.alpha === 'lossless' ? packedLength(h.width * h.height, h.bitDepth) : 0;
+}
+
+/** The tiled payload's length for given tile ranks (per plane, per tile). */
+function tiledPayloadBytes(h: NmfzHeader, ranks: readonly (readonly number[])[]): number {
+  const g = gridOf(h);
+  const bits = h.quantization.bits;
+  let total = 2 * g.count * h.planes.length;
+  for (const plane of ranks) {
+    plane.forEach((k, t) => {
+      const r = tileRect(g, t);
+      total += 4 * k + packedLength(k * r.h, bits) + packedLength(k * r.w, bits);
+    });
+  }
+  return total + alphaBytes(h);
+}
+
 function payloadLayout(h: NmfzHeader): { scales: number; codes: number; alpha: number; total: number } {
   let k = 0;
   let codes = 0;
@@ -122,16 +163,32 @@ function payloadLayout(h: NmfzHeader): { scales: number; codes: number; alpha: n
 
 /** Serialises quantised planes and alpha under a header: the bytes of a .nmfz file. */
 export function encodeNmfz(content: NmfzContent, opts: WriteEnvelopeOptions = {}): Buffer {
+  return writeEnvelope(formatVersionOf(content.header), { ...content.header }, nmfzPayload(content), opts);
+}
+
+/** The payload bytes of a content, before Brotli. */
+export function nmfzPayload(content: NmfzContent): Uint8Array {
   const h = content.header;
+  if (h.layout === 'tiled') return tiledPayload(content);
   const bits = h.quantization.bits;
   const layout = payloadLayout(h);
   const payload = new Uint8Array(layout.total);
-  const view = new DataView(payload.buffer);
-  let at = 0;
-  for (const q of content.planes) {
+  const at = writeMatrices(payload, 0, content.planes, bits, content);
+  if (at !== layout.total) throw new Error(`payload layout mismatch: wrote ${at} of ${layout.total} bytes`);
+  return payload;
+}
+
+/**
+ * Writes at `at` the scales of every matrix, then each one's W and H codes, then the alpha codes; returns where it
+ * ended. The order both layouts share: one matrix per plane, or one per tile of every plane.
+ */
+function writeMatrices(payload: Uint8Array, at: number, matrices: readonly QuantizedPlane[], bits: QuantBits, content: NmfzContent): number {
+  const h = content.header;
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  for (const q of matrices) {
     for (let j = 0; j < q.rank; j++, at += 4) view.setFloat32(at, q.scales[j]!, true);
   }
-  for (const q of content.planes) {
+  for (const q of matrices) {
     const w = packCodes(q.wCodes, q.rows, bits);
     payload.set(w, at);
     at += w.length;
@@ -145,14 +202,33 @@ export function encodeNmfz(content: NmfzContent, opts: WriteEnvelopeOptions = {}
     payload.set(a, at);
     at += a.length;
   }
-  if (at !== layout.total) throw new Error(`payload layout mismatch: wrote ${at} of ${layout.total} bytes`);
-  return writeEnvelope(formatVersionOf(h), { ...h }, payload, opts);
+  return at;
+}
+
+/** Version 3's payload: the tile table (u16 rank per tile), the scales, the codes of every tile, then alpha. */
+function tiledPayload(content: NmfzContent): Uint8Array {
+  const h = content.header;
+  const bits = h.quantization.bits;
+  const tiles = content.tiles;
+  if (!tiles || tiles.length !== h.planes.length) throw new Error('a tiled header needs the tiles of every plane');
+  const total = tiledPayloadBytes(h, tiles.map((p) => p.map((q) => q.rank)));
+  const payload = new Uint8Array(total);
+  const view = new DataView(payload.buffer);
+  let at = 0;
+  for (const plane of tiles) for (const q of plane) (view.setUint16(at, q.rank, true), (at += 2));
+  at = writeMatrices(payload, at, tiles.flat(), bits, content);
+  if (at !== total) throw new Error(`payload layout mismatch: wrote ${at} of ${total} bytes`);
+  return payload;
 }
 
 const isInt = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
 
-/** Version 2 added 6-bit factors; a file without them is written as version 1, which every reader reads. */
+/**
+ * Version 2 added 6-bit factors, version 3 the tiled layout; a file is written as the lowest version that holds it,
+ * so that older readers read every file they can.
+ */
 export function formatVersionOf(header: NmfzHeader): FormatVersion {
+  if (header.layout === 'tiled') return 3;
   return header.quantization.bits === 6 ? 2 : 1;
 }
 
@@ -178,6 +254,13 @@ function validateHeader(raw: unknown, label: string, maxPixels: number, version:
   if (h.alpha !== 'none' && h.alpha !== 'lossless') bad('alpha');
   if ((h.alpha === 'lossless') !== hasAlpha({ channels: h.channels as number })) bad('alpha does not match channels');
   const expected = planeLayouts({ width, height, channels: h.channels as number }, h.colorMode as ColorMode);
+  const tiled = h.layout !== undefined;
+  if (tiled) {
+    if (version < 3 || h.layout !== 'tiled') bad('layout');
+    if (!isInt(h.tileSize, MIN_TILE_SIZE, MAX_TILE_SIZE)) bad('tileSize');
+    if (expected.some((e) => e.rows !== height || e.cols !== width)) bad('the tiled layout needs planes of the image size');
+  }
+  const tiles = tiled ? tileGrid(height, width, h.tileSize as number).count : 1;
   const planes = h.planes;
   if (!Array.isArray(planes) || planes.length !== expected.length) bad('planes');
   let total = 0;
@@ -185,7 +268,8 @@ function validateHeader(raw: unknown, label: string, maxPixels: number, version:
     const e = expected[i]!;
     const pp = p as Record<string, unknown>;
     if (typeof p !== 'object' || p === null || pp.name !== e.name || pp.rows !== e.rows || pp.cols !== e.cols) bad(`plane ${i}`);
-    if (!isInt(pp.rank, 1, Math.min(e.rows, e.cols))) bad(`plane ${i} rank`);
+    if (tiled ? !isInt(pp.rank, 0, tiles * (h.tileSize as number)) : !isInt(pp.rank, 1, Math.min(e.rows, e.cols))) bad(`plane ${i} rank`);
+    if (tiled && !(typeof pp.deblock === 'number' && Number.isFinite(pp.deblock) && pp.deblock >= 0)) bad(`plane ${i} deblock`);
     total += pp.rank as number;
   });
   if (h.rank !== total) bad('rank');
@@ -215,6 +299,7 @@ export function decodeNmfz(bytes: Uint8Array, label: string, opts: DecodeOptions
   // Versions 1 and 2 share one layout (2 only allows 6-bit codes); a later version that changes it adds its branch here.
   if (env.version < 1 || env.version > NMFZ_VERSION) throw new UserError(`${label}: unknown .nmfz format version ${env.version}`);
   const header = validateHeader(env.header, label, opts.maxPixels ?? DEFAULT_MAX_PIXELS, env.version);
+  if (header.layout === 'tiled') return decodeTiled(env, header, label);
   const layout = payloadLayout(header);
   const payload = inflatePayload(env, layout.total, label);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
@@ -248,26 +333,110 @@ export function decodeNmfz(bytes: Uint8Array, label: string, opts: DecodeOptions
 }
 
 /**
+ * Version 3's payload. Its length depends on the tile table inside it, so it is inflated with a cap at the most the
+ * header's plane ranks allow, then checked against the table exactly.
+ */
+function decodeTiled(env: ReturnType<typeof readEnvelope>, header: NmfzHeader, label: string): NmfzContent {
+  const corrupt = (what: string): never => {
+    throw new UserError(`${label}: corrupt .nmfz payload (${what})`);
+  };
+  const g = gridOf(header);
+  const bits = header.quantization.bits;
+  const tableBytes = 2 * g.count * header.planes.length;
+  const ranksTotal = header.planes.reduce((s, p) => s + p.rank, 0);
+  const cap = tableBytes + 4 * ranksTotal + packedLength(ranksTotal * 2 * g.tileSize, bits) + alphaBytes(header);
+  const payload = inflatePayloadUpTo(env, cap, label);
+  if (payload.length < tableBytes) corrupt(`the tile table runs past the end: ${tableBytes} bytes needed, ${payload.length} there`);
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  let at = 0;
+  const ranks = header.planes.map((p) => {
+    const out: number[] = [];
+    let sum = 0;
+    for (let t = 0; t < g.count; t++, at += 2) {
+      const k = view.getUint16(at, true);
+      const r = tileRect(g, t);
+      if (k > Math.min(r.w, r.h)) corrupt(`plane ${p.name} tile ${t}: rank ${k} is over its ${r.w}×${r.h} size`);
+      out.push(k);
+      sum += k;
+    }
+    if (sum !== p.rank) corrupt(`the tile ranks of plane ${p.name} add up to ${sum}, the header says ${p.rank}`);
+    return out;
+  });
+  const expected = tiledPayloadBytes(header, ranks);
+  if (payload.length < expected) corrupt(`the tile table points past the end: ${expected} bytes needed, ${payload.length} there`);
+  if (payload.length > expected) corrupt(`${payload.length - expected} unexpected bytes after the tiles`);
+  const scales = ranks.map((plane) =>
+    plane.map((k) => {
+      const s = new Float32Array(k);
+      for (let j = 0; j < k; j++, at += 4) {
+        const v = view.getFloat32(at, true);
+        if (!(v >= 0 && Number.isFinite(v))) corrupt(`scale ${v}`);
+        s[j] = v;
+      }
+      return s;
+    }),
+  );
+  const tiles = ranks.map((plane, pi) =>
+    plane.map((k, t): QuantizedPlane => {
+      const r = tileRect(g, t);
+      const wLen = packedLength(k * r.h, bits);
+      const wCodes = unpackCodes(payload.subarray(at, at + wLen), k * r.h, r.h, bits);
+      at += wLen;
+      const hLen = packedLength(k * r.w, bits);
+      const hCodes = unpackCodes(payload.subarray(at, at + hLen), k * r.w, r.w, bits);
+      at += hLen;
+      return { rows: r.h, cols: r.w, rank: k, scales: scales[pi]![t]!, wCodes, hCodes };
+    }),
+  );
+  let alpha: Uint8Array | Uint16Array | null = null;
+  if (header.alpha === 'lossless') {
+    const n = header.width * header.height;
+    const codes = unpackCodes(payload.subarray(at, at + alphaBytes(header)), n, header.width, header.bitDepth);
+    alpha = header.bitDepth === 16 ? codes : Uint8Array.from(codes);
+  }
+  return { header, planes: [], tiles, alpha };
+}
+
+/**
+ * A tiled content's planes in sample units (0 … max, unrounded, float32): the tiles put together, then the seams
+ * deblocked with each plane's threshold. The first half of decodePixels for version 3, apart so that the writer can
+ * measure each plane and tile.
+ */
+export function decodeTiledPlanes(content: NmfzContent, enabled?: readonly number[]): Float32Array[] {
+  const h = content.header;
+  const g = gridOf(h);
+  const max = maxValue(h.bitDepth);
+  const keep = enabled ? new Set(enabled) : null;
+  let first = 0;
+  return content.tiles!.map((tiles, pi) => {
+    const used = keep
+      ? tiles.map((q) => {
+          const scales = q.scales.slice();
+          for (let j = 0; j < q.rank; j++) if (!keep.has(first + j)) scales[j] = 0;
+          first += q.rank;
+          return { ...q, scales };
+        })
+      : tiles;
+    const plane = reconstructTiles(used, g, h.quantization.bits, max);
+    deblockPlane(plane, g, h.planes[pi]!.deblock ?? 0);
+    return plane;
+  });
+}
+
+/**
  * The decoder: the pixels a .nmfz file stands for. W·H is summed in float64 in a fixed order (components in
  * groups of four), converted from YCbCr where needed, rounded and clamped — the same every time and everywhere,
  * so `decompress` writes, the app shows and the metrics measure exactly these pixels.
  */
 export function decodePixels(content: NmfzContent, enabled?: readonly number[]): ImagePixels {
+  if (content.header.layout === 'tiled') return planesToPixels(content, decodeTiledPlanes(content, enabled));
   if (enabled) content = onlyComponents(content, enabled);
   const h = content.header;
   const { width: w, height: ht, channels: C, bitDepth } = h;
-  const max = maxValue(bitDepth);
   const bits = h.quantization.bits;
   const factors = content.planes.map((q) => dequantizePlane(q, bits));
-  const out = bitDepth === 16 ? new Uint16Array(w * ht * C) : new Uint8Array(w * ht * C);
   const rowBufs = content.planes.map((q) => new Float64Array(q.cols));
-  const mode = h.planes.length === 1 ? h.planes[0]!.name : h.colorMode;
-  const off = chromaOffset(max);
-  const rgb = new Float64Array(3);
-  const put = (i: number, v: number): void => {
-    const r = Math.round(v);
-    out[i] = r < 0 ? 0 : r > max ? max : r;
-  };
+  const { max, out, mode, off, rgb, put } = pixelWriter(h);
   for (let y = 0; y < ht; y++) {
     content.planes.forEach((q, pi) => reconstructRow(factors[pi]!.Wt, factors[pi]!.H, q.rows, q.rank, q.cols, y, max, rowBufs[pi]!));
     const base = y * w * C;
@@ -305,6 +474,50 @@ export function decodePixels(content: NmfzContent, enabled?: readonly number[]):
   return { width: w, height: ht, channels: C, bitDepth, data: out };
 }
 
+/** The output samples of a decode and the one way a value becomes a sample (rounded, halves up, clamped). */
+function pixelWriter(h: NmfzHeader) {
+  const max = maxValue(h.bitDepth);
+  const n = h.width * h.height * h.channels;
+  const out = h.bitDepth === 16 ? new Uint16Array(n) : new Uint8Array(n);
+  const put = (i: number, v: number): void => {
+    const r = Math.round(v);
+    out[i] = r < 0 ? 0 : r > max ? max : r;
+  };
+  const mode = h.planes.length === 1 ? h.planes[0]!.name : h.colorMode;
+  return { max, out, mode, off: chromaOffset(max), rgb: new Float64Array(3), put };
+}
+
+/** Pixels from decoded planes (sample units): colour conversion, rounding and clamping as in decodePixels, then alpha. */
+export function planesToPixels(content: NmfzContent, planes: readonly Float32Array[]): ImagePixels {
+  const h = content.header;
+  const { width: w, height: ht, channels: C, bitDepth } = h;
+  const { out, mode, off, rgb, put } = pixelWriter(h);
+  const n = w * ht;
+  if (mode === 'gray') {
+    const p0 = planes[0]!;
+    for (let p = 0; p < n; p++) put(p * C, p0[p]!);
+  } else if (mode === 'channels') {
+    const [p0, p1, p2] = [planes[0]!, planes[1]!, planes[2]!];
+    for (let p = 0; p < n; p++) {
+      put(p * C, p0[p]!);
+      put(p * C + 1, p1[p]!);
+      put(p * C + 2, p2[p]!);
+    }
+  } else if (mode === 'ycbcr') {
+    const [p0, p1, p2] = [planes[0]!, planes[1]!, planes[2]!];
+    for (let p = 0; p < n; p++) {
+      ycbcrToRgb(p0[p]!, p1[p]!, p2[p]!, off, rgb);
+      put(p * C, rgb[0]!);
+      put(p * C + 1, rgb[1]!);
+      put(p * C + 2, rgb[2]!);
+    }
+  } else {
+    throw new Error(`planes of mode ${mode} are not decoded from tiles`);
+  }
+  if (content.alpha) for (let p = 0; p < n; p++) out[p * C + C - 1] = content.alpha[p]!;
+  return { width: w, height: ht, channels: C, bitDepth, data: out };
+}
+
 /** The content with every component not listed (indices over all planes, in header order) set to zero. */
 function onlyComponents(content: NmfzContent, enabled: readonly number[]): NmfzContent {
   const keep = new Set(enabled);
@@ -320,6 +533,8 @@ function onlyComponents(content: NmfzContent, enabled: readonly number[]): NmfzC
 
 /** Each plane's stored factors as numbers: W (rows×rank) and H (rank×cols), scaled so that W·H·max gives pixel values. */
 export function storedFactors(content: NmfzContent): { name: PlaneName; W: Matrix; H: Matrix }[] {
+  // A tiled file has no whole-plane factors; its tiles' are in content.tiles.
+  if (content.header.layout === 'tiled') return [];
   const bits = content.header.quantization.bits;
   return content.planes.map((q, i) => {
     const { Wt, H } = dequantizePlane(q, bits);
@@ -327,29 +542,6 @@ export function storedFactors(content: NmfzContent): { name: PlaneName; W: Matri
     for (let j = 0; j < q.rank; j++) for (let r = 0; r < q.rows; r++) W.data[r * q.rank + j] = Wt[j * q.rows + r]!;
     return { name: content.header.planes[i]!.name, W, H: { rows: q.rank, cols: q.cols, data: H } };
   });
-}
-
-/** out = max · (row y of W·H), with W given component-major; components are added four at a time, in order. */
-function reconstructRow(Wt: Float64Array, H: Float64Array, rows: number, k: number, cols: number, y: number, max: number, out: Float64Array): void {
-  out.fill(0);
-  let j = 0;
-  for (; j + 4 <= k; j += 4) {
-    const a0 = Wt[j * rows + y]!;
-    const a1 = Wt[(j + 1) * rows + y]!;
-    const a2 = Wt[(j + 2) * rows + y]!;
-    const a3 = Wt[(j + 3) * rows + y]!;
-    const h0 = j * cols;
-    const h1 = h0 + cols;
-    const h2 = h1 + cols;
-    const h3 = h2 + cols;
-    for (let l = 0; l < cols; l++) out[l] = out[l]! + (a0 * H[h0 + l]! + a1 * H[h1 + l]! + a2 * H[h2 + l]! + a3 * H[h3 + l]!);
-  }
-  for (; j < k; j++) {
-    const a = Wt[j * rows + y]!;
-    const h0 = j * cols;
-    for (let l = 0; l < cols; l++) out[l] = out[l]! + a * H[h0 + l]!;
-  }
-  for (let l = 0; l < cols; l++) out[l] = out[l]! * max;
 }
 
 export { NMFZ_VERSION };

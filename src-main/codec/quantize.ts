@@ -70,6 +70,29 @@ export function dequantizePlane(q: QuantizedPlane, bits: QuantBits): { Wt: Float
   return { Wt, H };
 }
 
+/** out = max · (row y of W·H), with W given component-major; components are added four at a time, in order. */
+export function reconstructRow(Wt: Float64Array, H: Float64Array, rows: number, k: number, cols: number, y: number, max: number, out: Float64Array): void {
+  out.fill(0);
+  let j = 0;
+  for (; j + 4 <= k; j += 4) {
+    const a0 = Wt[j * rows + y]!;
+    const a1 = Wt[(j + 1) * rows + y]!;
+    const a2 = Wt[(j + 2) * rows + y]!;
+    const a3 = Wt[(j + 3) * rows + y]!;
+    const h0 = j * cols;
+    const h1 = h0 + cols;
+    const h2 = h1 + cols;
+    const h3 = h2 + cols;
+    for (let l = 0; l < cols; l++) out[l] = out[l]! + (a0 * H[h0 + l]! + a1 * H[h1 + l]! + a2 * H[h2 + l]! + a3 * H[h3 + l]!);
+  }
+  for (; j < k; j++) {
+    const a = Wt[j * rows + y]!;
+    const h0 = j * cols;
+    for (let l = 0; l < cols; l++) out[l] = out[l]! + a * H[h0 + l]!;
+  }
+  for (let l = 0; l < cols; l++) out[l] = out[l]! * max;
+}
+
 /**
  * Packs codes for Brotli: each sequence (a W column, an H row, an image row of alpha) is delta-coded from 0 modulo
  * 2^bits and zig-zag mapped, so the smooth profiles of image factors become runs of small numbers. 8-bit codes take

@@ -24,6 +24,7 @@ const bridge: DesktopBridge = {
   compressImage: call('compressImage') as DesktopBridge['compressImage'],
   factorizeMatrix: call('factorizeMatrix') as DesktopBridge['factorizeMatrix'],
   reconstructWith: call('reconstructWith') as DesktopBridge['reconstructWith'],
+  tileComponents: call('tileComponents') as DesktopBridge['tileComponents'],
   rankCurve: call('rankCurve') as DesktopBridge['rankCurve'],
   cancel: call('cancel') as DesktopBridge['cancel'],
   exportResult: call('exportResult') as DesktopBridge['exportResult'],

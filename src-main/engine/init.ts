@@ -97,11 +97,34 @@ export async function initialFactors(
   }
 
   const { U, S, Vt } = await leadingSingularTriplets(V, rank, { bound: context.bound, backend: context.backend, seed, signal: context.signal });
+  const { W, H } = nndsvdFactors(U, S, Vt, rank, rows, cols, rank);
+
+  if (init === 'nndsvda') {
+    const avg = numpyMean(V);
+    for (let c = 0; c < W.length; c++) if (W[c] === 0) W[c] = avg;
+    for (let c = 0; c < H.length; c++) if (H[c] === 0) H[c] = avg;
+  } else if (init === 'nndsvdar') {
+    // A fresh RandomState(seed) fills W's zeros (row by row), then H's, as scikit-learn does.
+    const avg = numpyMean(V);
+    const rng = new RandomState(seed);
+    for (let c = 0; c < W.length; c++) if (W[c] === 0) W[c] = Math.abs((avg * rng.standardNormal()) / 100);
+    for (let c = 0; c < H.length; c++) if (H[c] === 0) H[c] = Math.abs((avg * rng.standardNormal()) / 100);
+  }
+  return { W: toMatrix(rows, rank, W, dtype), H: toMatrix(rank, cols, H, dtype) };
+}
+
+/**
+ * NNDSVD's factors (Boutsidis & Gallopoulos 2008, as scikit-learn makes them) from the leading singular triplets: U
+ * rows×stride (row-major, the first `rank` columns used), S, Vt (at least rank×cols); entries below scikit-learn's eps
+ * are exact zeros, for the caller to fill as its variant does.
+ */
+export function nndsvdFactors(U: Float64Array, S: Float64Array, Vt: Float64Array, stride: number, rows: number, cols: number, rank: number): { W: Float64Array; H: Float64Array } {
   const W = new Float64Array(rows * rank);
   const H = new Float64Array(rank * cols);
+  if (rank === 0) return { W, H };
   // The leading singular pair of a non-negative matrix is non-negative up to sign.
   const root0 = Math.sqrt(S[0]!);
-  for (let i = 0; i < rows; i++) W[i * rank] = root0 * Math.abs(U[i * rank]!);
+  for (let i = 0; i < rows; i++) W[i * rank] = root0 * Math.abs(U[i * stride]!);
   for (let j = 0; j < cols; j++) H[j] = root0 * Math.abs(Vt[j]!);
   for (let c = 1; c < rank; c++) {
     let xp = 0;
@@ -109,7 +132,7 @@ export async function initialFactors(
     let yp = 0;
     let yn = 0;
     for (let i = 0; i < rows; i++) {
-      const x = U[i * rank + c]!;
+      const x = U[i * stride + c]!;
       if (x > 0) xp += x * x;
       else xn += x * x;
     }
@@ -132,7 +155,7 @@ export async function initialFactors(
     const xNorm = positive ? xp : xn;
     const yNorm = positive ? yp : yn;
     for (let i = 0; i < rows; i++) {
-      const x = U[i * rank + c]!;
+      const x = U[i * stride + c]!;
       W[i * rank + c] = lbd * ((positive ? Math.max(x, 0) : Math.abs(Math.min(x, 0))) / xNorm);
     }
     for (let j = 0; j < cols; j++) {
@@ -143,18 +166,7 @@ export async function initialFactors(
   for (let c = 0; c < W.length; c++) if (W[c]! < NNDSVD_EPS) W[c] = 0;
   for (let c = 0; c < H.length; c++) if (H[c]! < NNDSVD_EPS) H[c] = 0;
 
-  if (init === 'nndsvda') {
-    const avg = numpyMean(V);
-    for (let c = 0; c < W.length; c++) if (W[c] === 0) W[c] = avg;
-    for (let c = 0; c < H.length; c++) if (H[c] === 0) H[c] = avg;
-  } else if (init === 'nndsvdar') {
-    // A fresh RandomState(seed) fills W's zeros (row by row), then H's, as scikit-learn does.
-    const avg = numpyMean(V);
-    const rng = new RandomState(seed);
-    for (let c = 0; c < W.length; c++) if (W[c] === 0) W[c] = Math.abs((avg * rng.standardNormal()) / 100);
-    for (let c = 0; c < H.length; c++) if (H[c] === 0) H[c] = Math.abs((avg * rng.standardNormal()) / 100);
-  }
-  return { W: toMatrix(rows, rank, W, dtype), H: toMatrix(rank, cols, H, dtype) };
+  return { W, H };
 }
 
 function toMatrix(rows: number, cols: number, values: Float64Array, dtype: DType): Matrix {

@@ -2,8 +2,12 @@
 
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ImageEncoder } from '../codec/encoder.js';
+import { ImageEncoder, withMeasuredSsim } from '../codec/encoder.js';
+import { DEFAULT_BITS, DEFAULT_COLOR_MODE } from '../codec/encoder.js';
 import type { Encoded, EncoderProgress, ImageFitSettings, RankProbe } from '../codec/encoder.js';
+import { DEFAULT_TILE_SIZE } from '../codec/tiles.js';
+import { TILE_MAX_ITER } from '../codec/tiled-encoder.js';
+import type { SourceImage } from '../codec/image-io.js';
 import { compareJpeg as jpegBaseline } from '../codec/jpeg-compare.js';
 import { encodeImage, OUTPUT_FORMATS, readImage } from '../codec/image-io.js';
 import type { OutputFormat } from '../codec/image-io.js';
@@ -12,24 +16,45 @@ import { decodeNmfz, decodePixels, readNmfzHeader, storedFactors } from '../code
 import type { NmfzContent, NmfzHeader } from '../codec/nmfz.js';
 import type { PlaneName } from '../codec/colour.js';
 import { ssimParallel } from '../codec/ssim-parallel.js';
+import { TiledEncoder } from '../codec/tiled-encoder.js';
+import type { TileMapInfo, TiledEncoded, TiledTarget } from '../codec/tiled-encoder.js';
+import { gridOf } from '../codec/nmfz.js';
+import { tileRect } from '../codec/tiles.js';
+import type { PlaneShape } from '../codec/metrics.js';
 import { COLOR_MODES, QUANT_BITS } from '../codec/types.js';
 import type { ColorMode, ImagePixels, QuantBits } from '../codec/types.js';
-import type { CompressRecord, RankChoice } from '../api/contract.js';
+import type { CompressRecord, Layout, RankChoice } from '../api/contract.js';
+import { COMPRESS_DEFAULTS, LAYOUTS } from '../api/contract.js';
 import { throwIfCancelled, UserError } from '../engine/errors.js';
 import type { Backend, BetaLossName, CancelSignal, Matrix } from '../engine/index.js';
 import { checkWritable, writeFileAtomic } from '../formats/atomic.js';
 
 /**
- * Without rank, psnr or ratio: the largest rank whose file is 1/20 of the raw pixels. A size target keeps the cost
- * bounded on any photo, where a PSNR target can call for ranks near full (and fits that take minutes).
+ * The global layout without rank, psnr, ratio or maxBytes: the largest rank whose file is 1/20 of the raw pixels. A
+ * size target keeps the cost bounded on any photo, where a PSNR target can call for ranks near full (and fits that
+ * take minutes).
  */
-export const DEFAULT_RATIO = 20;
+export const DEFAULT_RATIO = COMPRESS_DEFAULTS.globalRatio;
+/**
+ * The tiled layout without a target: the least bytes that reach this PSNR, and never more bytes than the input
+ * file. Chosen on the photo set (README); the tiles' one-pass allocation reaches a PSNR as cheaply as a size.
+ */
+export const DEFAULT_TILED_PSNR = COMPRESS_DEFAULTS.tiledPsnr;
+/** The layout when none is asked for. */
+export const DEFAULT_LAYOUT: Layout = COMPRESS_DEFAULTS.layout;
 
 export interface CompressOptions extends ImageFitSettings {
-  /** At most one of rank, psnr (dB) and ratio; none means ratio DEFAULT_RATIO. */
+  /**
+   * At most one of rank, psnr (dB), ratio and maxBytes; none means DEFAULT_TILED_PSNR in the tiled layout and
+   * ratio DEFAULT_RATIO in the global one.
+   */
   rank?: number;
   psnr?: number;
   ratio?: number;
+  /** The largest file, in bytes. */
+  maxBytes?: number;
+  /** How planes are cut into matrices (default DEFAULT_LAYOUT). */
+  layout?: Layout;
   colorMode?: ColorMode;
   bits?: QuantBits;
   /** Also write <outDir>/<name>.preview.png: the decoded pixels. */
@@ -78,6 +103,8 @@ export interface CompressOutcome {
   content: NmfzContent;
   /** The ranks tried by a psnr or ratio search, in order (one entry for a fixed rank). */
   probes: RankProbe[];
+  /** The tiles and their ranks and PSNRs, for a file in the tiled layout. */
+  tiles?: TileMapInfo;
   /** The JPEG of the same size, when compareJpeg was asked. */
   jpeg?: ImagePixels;
   previewPath?: string;
@@ -87,6 +114,7 @@ export interface CompressOutcome {
 export interface ImageJobSettings extends Omit<ImageFitSettings, 'betaLoss'> {
   betaLoss?: BetaLossName;
   choice?: RankChoice;
+  layout?: Layout;
   colorMode?: ColorMode;
   bits?: QuantBits;
   preview?: boolean;
@@ -98,7 +126,16 @@ export interface ImageJobSettings extends Omit<ImageFitSettings, 'betaLoss'> {
 export function compressOptionsOf(s: ImageJobSettings): Omit<CompressOptions, 'backend'> {
   const c = s.choice;
   return {
-    ...(c && 'rank' in c ? { rank: c.rank } : c && 'psnr' in c ? { psnr: c.psnr } : c && 'ratio' in c ? { ratio: c.ratio } : {}),
+    ...(c && 'rank' in c
+      ? { rank: c.rank }
+      : c && 'psnr' in c
+        ? { psnr: c.psnr }
+        : c && 'ratio' in c
+          ? { ratio: c.ratio }
+          : c && 'maxBytes' in c
+            ? { maxBytes: c.maxBytes }
+            : {}),
+    layout: s.layout,
     colorMode: s.colorMode,
     bits: s.bits,
     preview: s.preview,
@@ -136,11 +173,15 @@ function checkPositive(name: string, v: unknown, integer: boolean): void {
 
 function checkOptions(o: CompressOptions): void {
   if (!o || typeof o !== 'object' || !o.backend) throw new UserError('compress needs options with a backend', 'usage');
-  const targets = (['rank', 'psnr', 'ratio'] as const).filter((k) => o[k] !== undefined);
-  if (targets.length > 1) throw new UserError(`give one of rank, psnr and ratio (got ${targets.join(' and ')})`, 'usage');
+  const targets = (['rank', 'psnr', 'ratio', 'maxBytes'] as const).filter((k) => o[k] !== undefined);
+  if (targets.length > 1) throw new UserError(`give one of rank, psnr, ratio and maxBytes (got ${targets.join(' and ')})`, 'usage');
   if (o.rank !== undefined) checkPositive('rank', o.rank, true);
   if (o.psnr !== undefined) checkPositive('psnr', o.psnr, false);
   if (o.ratio !== undefined) checkPositive('ratio', o.ratio, false);
+  if (o.maxBytes !== undefined) checkPositive('maxBytes', o.maxBytes, true);
+  if (o.layout !== undefined && !LAYOUTS.includes(o.layout)) {
+    throw new UserError(`layout must be one of ${LAYOUTS.join(', ')} (got ${String(o.layout)})`, 'usage');
+  }
   if (o.colorMode !== undefined && !COLOR_MODES.includes(o.colorMode)) {
     throw new UserError(`colorMode must be one of ${COLOR_MODES.join(', ')} (got ${String(o.colorMode)})`, 'usage');
   }
@@ -165,6 +206,101 @@ export async function compressImage(inputPath: string, outDir: string, options: 
   report({ stage: 'reading', iteration: 0, maxIter: 0 });
   const source = await readImage(inputPath, { maxPixels: options.maxPixels });
   throwIfCancelled(options.signal);
+  const colorMode = options.colorMode ?? DEFAULT_COLOR_MODE;
+  const layout = chooseLayout(options.layout ?? DEFAULT_LAYOUT, source.pixels, colorMode, options.rank);
+  const made = layout === 'tiled' ? await encodeTiled(source, options, report) : await encodeGlobal(source, options, report);
+  throwIfCancelled(options.signal);
+
+  report({ stage: 'measuring', rank: made.rank, iteration: 0, maxIter: 0 });
+  const original = source.pixels;
+  const ssim = await ssimParallel(original, made.decoded);
+  const bytes = withMeasuredSsim(made.bytes, made.psnr, made.relErr, ssim, source.name);
+  const ratios = compressionRatios({
+    rawBytes: rawBytesOf(original),
+    originalFileBytes: source.fileBytes,
+    compressedBytes: bytes.length,
+    planes: storedShapes(made.content),
+  });
+  const record: CompressRecord = {
+    input: inputPath,
+    output: paths.nmfz,
+    status: 'ok',
+    error: null,
+    width: original.width,
+    height: original.height,
+    channels: original.channels,
+    bitDepth: original.bitDepth,
+    colorMode,
+    layout,
+    rank: made.rank,
+    originalFileBytes: source.fileBytes,
+    rawBytes: rawBytesOf(original),
+    compressedBytes: bytes.length,
+    ratio: ratios.ratio,
+    fileRatio: ratios.fileRatio,
+    factorRatio: ratios.factorRatio,
+    psnr: made.psnr,
+    ssim,
+    relErr: made.relErr,
+    iterations: made.iterations,
+    backend: layout === 'tiled' ? 'cpu' : options.backend.name,
+    ...(options.backendReason !== undefined && layout === 'global' ? { backendReason: options.backendReason } : {}),
+    ms: 0,
+  };
+  let jpeg: ImagePixels | undefined;
+  if (options.compareJpeg) {
+    report({ stage: 'JPEG baseline', rank: made.rank, iteration: 0, maxIter: 0 });
+    const j = await jpegBaseline(original, bytes.length);
+    Object.assign(record, { jpegQuality: j.jpegQuality, jpegBytes: j.jpegBytes, jpegPsnr: j.jpegPsnr, jpegSsim: j.jpegSsim });
+    jpeg = j.decoded;
+  }
+  throwIfCancelled(options.signal);
+
+  report({ stage: 'writing', rank: made.rank, iteration: 0, maxIter: 0 });
+  const previewBytes = options.preview ? await encodeImage(made.decoded, 'png') : null;
+  await writeFileAtomic(paths.nmfz, bytes, { overwrite: options.overwrite });
+  if (previewBytes) await writeFileAtomic(paths.preview, previewBytes, { overwrite: options.overwrite });
+  record.ms = Math.round(performance.now() - started);
+  return {
+    record,
+    original,
+    decoded: made.decoded,
+    factors: storedFactors(made.content),
+    content: made.content,
+    probes: made.probes,
+    ...(made.tiles ? { tiles: made.tiles } : {}),
+    ...(jpeg ? { jpeg } : {}),
+    ...(previewBytes ? { previewPath: paths.preview } : {}),
+  };
+}
+
+/** What either layout's encoder hands back: the file's bytes (before SSIM is put in its header) and what they decode to. */
+interface Made extends Omit<TiledEncoded, 'tiles'> {
+  probes: RankProbe[];
+  tiles?: TileMapInfo;
+}
+
+/**
+ * The layout for an image: 'auto' takes the tiled layout whenever the image spans more than one tile (one tile is
+ * the global layout, written in the older version), and the global one for the stacked colour mode, whose one plane
+ * puts R, G and B side by side, and for a fixed rank: K components of the whole image, what the app's components
+ * gallery shows.
+ */
+export function chooseLayout(requested: Layout, pixels: ImagePixels, colorMode: ColorMode, rank?: number): 'global' | 'tiled' {
+  if (requested !== 'auto') return requested;
+  if (rank !== undefined) return 'global';
+  if (colorMode === 'stacked' && pixels.channels >= 3) return 'global';
+  return pixels.width > DEFAULT_TILE_SIZE || pixels.height > DEFAULT_TILE_SIZE ? 'tiled' : 'global';
+}
+
+/** Stored entries per matrix, for factorRatio: every tile in the tiled layout, every plane in the global one. */
+export function storedShapes(content: NmfzContent): PlaneShape[] {
+  if (!content.tiles) return content.header.planes;
+  const g = gridOf(content.header);
+  return content.tiles.flatMap((plane) => plane.map((q, t) => ({ rows: tileRect(g, t).h, cols: tileRect(g, t).w, rank: q.rank })));
+}
+
+async function encodeGlobal(source: SourceImage, options: CompressOptions, report: (p: CompressProgress) => void): Promise<Made> {
   const encoder = new ImageEncoder(source, {
     colorMode: options.colorMode,
     bits: options.bits,
@@ -183,7 +319,6 @@ export async function compressImage(inputPath: string, outDir: string, options: 
       report({ stage: p.stage, rank: p.rank, iteration: p.iteration, maxIter: p.maxIter, loss: p.loss, relErr: p.relErr, plane: p.plane, W: p.W, H: p.H }),
   });
   const onProbe = (probe: RankProbe): void => report({ stage: `measured rank ${probe.rank}`, rank: probe.rank, iteration: 0, maxIter: 0, probe });
-
   let best: Encoded;
   let probes: RankProbe[];
   if (options.rank !== undefined) {
@@ -192,64 +327,58 @@ export async function compressImage(inputPath: string, outDir: string, options: 
   } else if (options.psnr !== undefined) {
     ({ best, probes } = await encoder.searchPsnr(options.psnr, onProbe));
   } else {
-    ({ best, probes } = await encoder.searchRatio(options.ratio ?? DEFAULT_RATIO, onProbe));
+    const ratio = options.maxBytes !== undefined ? rawBytesOf(source.pixels) / options.maxBytes : (options.ratio ?? DEFAULT_RATIO);
+    ({ best, probes } = await encoder.searchRatio(ratio, onProbe));
   }
-  throwIfCancelled(options.signal);
+  return { bytes: best.bytes, content: best.content, decoded: best.decoded, psnr: best.psnr, relErr: best.relErr, rank: best.fit.rank, iterations: best.fit.iterations, probes };
+}
 
-  report({ stage: 'measuring', rank: best.fit.rank, iteration: 0, maxIter: 0 });
-  const original = source.pixels;
-  const ssim = await ssimParallel(original, best.decoded);
-  best = encoder.withSsim(best, ssim);
-  const ratios = encoder.ratios(best);
-  const record: CompressRecord = {
-    input: inputPath,
-    output: paths.nmfz,
-    status: 'ok',
-    error: null,
-    width: original.width,
-    height: original.height,
-    channels: original.channels,
-    bitDepth: original.bitDepth,
-    colorMode: encoder.colorMode,
-    rank: best.fit.rank,
-    originalFileBytes: source.fileBytes,
-    rawBytes: rawBytesOf(original),
-    compressedBytes: best.bytes.length,
-    ratio: ratios.ratio,
-    fileRatio: ratios.fileRatio,
-    factorRatio: ratios.factorRatio,
-    psnr: best.psnr,
-    ssim,
-    relErr: best.relErr,
-    iterations: best.fit.iterations,
-    backend: options.backend.name,
-    ...(options.backendReason !== undefined ? { backendReason: options.backendReason } : {}),
-    ms: 0,
-  };
-  let jpeg: ImagePixels | undefined;
-  if (options.compareJpeg) {
-    report({ stage: 'JPEG baseline', rank: best.fit.rank, iteration: 0, maxIter: 0 });
-    const j = await jpegBaseline(original, best.bytes.length);
-    Object.assign(record, { jpegQuality: j.jpegQuality, jpegBytes: j.jpegBytes, jpegPsnr: j.jpegPsnr, jpegSsim: j.jpegSsim });
-    jpeg = j.decoded;
+async function encodeTiled(source: SourceImage, options: CompressOptions, report: (p: CompressProgress) => void): Promise<Made> {
+  const colorMode = options.colorMode ?? DEFAULT_COLOR_MODE;
+  const encoder = new TiledEncoder(source, {
+    colorMode,
+    bits: options.bits ?? DEFAULT_BITS,
+    seed: options.seed,
+    signal: options.signal,
+    ...(options.maxIter !== undefined ? { fit: { maxIter: options.maxIter } } : {}),
+    nmf: {
+      solver: 'hals',
+      init: 'nndsvda',
+      betaLoss: 'frobenius',
+      maxIter: options.maxIter ?? TILE_MAX_ITER,
+      tol: 0,
+      seed: options.seed ?? 0,
+      alphaW: 0,
+      alphaH: 'same',
+      l1Ratio: 0,
+      iterations: 0,
+      backend: 'cpu',
+    },
+    onProgress: (stage, done, total) => report({ stage, iteration: done, maxIter: total }),
+  });
+  const raw = rawBytesOf(source.pixels);
+  const target: TiledTarget =
+    options.rank !== undefined
+      ? { rank: options.rank }
+      : options.psnr !== undefined
+        ? { psnr: options.psnr }
+        : options.ratio !== undefined
+          ? { bytes: Math.floor(raw / options.ratio) }
+          : options.maxBytes !== undefined
+            ? { bytes: options.maxBytes }
+            : { psnr: DEFAULT_TILED_PSNR };
+  let e: Awaited<ReturnType<typeof encoder.encode>>;
+  try {
+    e = await encoder.encode(target);
+    // The default never makes a file larger than its input: then the input's size is the target instead.
+    const unasked = [options.rank, options.psnr, options.ratio, options.maxBytes].every((v) => v === undefined);
+    if (unasked && e.bytes.length > source.fileBytes && source.fileBytes > 0) e = await encoder.encode({ bytes: source.fileBytes - 64 });
+  } finally {
+    await encoder.close();
   }
-  throwIfCancelled(options.signal);
-
-  report({ stage: 'writing', rank: best.fit.rank, iteration: 0, maxIter: 0 });
-  const previewBytes = options.preview ? await encodeImage(best.decoded, 'png') : null;
-  await writeFileAtomic(paths.nmfz, best.bytes, { overwrite: options.overwrite });
-  if (previewBytes) await writeFileAtomic(paths.preview, previewBytes, { overwrite: options.overwrite });
-  record.ms = Math.round(performance.now() - started);
-  return {
-    record,
-    original,
-    decoded: best.decoded,
-    factors: storedFactors(best.content),
-    content: best.content,
-    probes,
-    ...(jpeg ? { jpeg } : {}),
-    ...(previewBytes ? { previewPath: paths.preview } : {}),
-  };
+  e.content.header.nmf.iterations = e.iterations;
+  const probe: RankProbe = { rank: e.rank, psnr: e.psnr, compressedBytes: e.bytes.length, ratio: raw / e.bytes.length };
+  return { bytes: e.bytes, content: e.content, decoded: e.decoded, psnr: e.psnr, relErr: e.relErr, rank: e.rank, iterations: e.iterations, probes: [probe], tiles: e.tiles };
 }
 
 /** A record for an input that failed or was skipped, with the same fields as a success (zeros where unknown). */
@@ -264,6 +393,7 @@ export function failedRecord(input: string, status: 'error' | 'skipped', message
     channels: 0,
     bitDepth: 0,
     colorMode,
+    layout: 'global',
     rank: 0,
     originalFileBytes: 0,
     rawBytes: 0,
@@ -358,11 +488,13 @@ export async function readInfo(nmfzPath: string): Promise<NmfzInfo> {
   const bytes = await readNmfzFile(nmfzPath);
   const { formatVersion, header } = readNmfzHeader(bytes, nmfzPath);
   const rawBytes = rawBytesOf(header);
+  // A tiled file's stored entries depend on each tile's rank, which its payload holds.
+  const planes = header.layout === 'tiled' ? storedShapes(decodeNmfz(bytes, nmfzPath)) : header.planes;
   const ratios = compressionRatios({
     rawBytes,
     originalFileBytes: header.original.bytes,
     compressedBytes: bytes.length,
-    planes: header.planes,
+    planes,
   });
   return { file: nmfzPath, formatVersion, ...header, compressedBytes: bytes.length, rawBytes, ...ratios };
 }

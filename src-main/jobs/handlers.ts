@@ -1,7 +1,7 @@
 // What each worker task does. Every handler is plain async code over the engine, formats and codec.
 
 import { performance } from 'node:perf_hooks';
-import type { ComponentInfo, ImageSettings, RankCurvePoint } from '../api/contract.js';
+import type { ImageSettings, RankCurvePoint } from '../api/contract.js';
 import type { PlaneName } from '../codec/colour.js';
 import { ImageEncoder } from '../codec/encoder.js';
 import { readImage } from '../codec/image-io.js';
@@ -12,8 +12,9 @@ import { cellOfProduct } from '../engine/dense.js';
 import { throwIfCancelled, type CancelSignal } from '../engine/errors.js';
 import { readLabelledMatrix } from '../formats/index.js';
 import { reasonFor, resolveBackend, withBackend } from './backends.js';
+import { coarsePreview } from './coarse-preview.js';
 import { compressImage, compressOptionsOf } from './compress.js';
-import { componentEnergies, componentThumbnail, diffRaster, previewRaster, toRaster } from './rasters.js';
+import { componentInfos, diffRaster, previewRaster, toRaster } from './rasters.js';
 import type { TaskKind, TaskPayload, TaskProgress, TaskResult } from './tasks.js';
 import { denseNonZeros, matrixView, productView, sparseMatrixView, sparseNonZeros, sparseValueRange, sparseView, valueRange } from './views.js';
 
@@ -124,6 +125,9 @@ export const TASK_HANDLERS: Handlers = {
   },
 
   async 'compress-image'({ path, scratchDir, settings }, ctx) {
+    // Something to look at at once, before the backend starts and the encoding has a first fit to show.
+    const coarse = await coarsePreview(path, settings.colorMode, ctx.signal);
+    if (coarse) ctx.progress({ iteration: 0, maxIter: 0, loss: NaN, relErr: NaN, stage: coarse.stage, preview: coarse.raster });
     const { backend, reason } = await resolveBackend(settings.backend);
     // Live preview: the latest factors of each plane, drawn a few times a second.
     const planeNames: PlaneName[] = [];
@@ -167,16 +171,7 @@ export const TASK_HANDLERS: Handlers = {
       },
     });
     throwIfCancelled(ctx.signal);
-    const components: ComponentInfo[] = [];
-    let index = 0;
-    for (const plane of outcome.factors) {
-      const energies = componentEnergies(plane.W, plane.H);
-      energies.forEach((energy, j) => components.push({ index: index + j, energy, thumbnail: componentThumbnail(plane.name, plane.W, plane.H, j) }));
-      index += plane.W.cols;
-    }
-    const total = components.reduce((a, c) => a + c.energy, 0) || 1;
-    for (const c of components) c.energy /= total;
-    components.sort((a, b) => b.energy - a.energy || a.index - b.index);
+    const components = componentInfos(outcome.factors);
     return {
       record: outcome.record,
       nmfzPath: outcome.record.output!,
@@ -186,6 +181,7 @@ export const TASK_HANDLERS: Handlers = {
       diff: diffRaster(outcome.original, outcome.decoded).raster,
       components,
       ...(outcome.jpeg ? { jpeg: toRaster(outcome.jpeg) } : {}),
+      ...(outcome.tiles ? { tiles: outcome.tiles } : {}),
     };
   },
 

@@ -1,6 +1,6 @@
 // Pictures for the window: images as 8-bit RGBA, the difference heat map, component thumbnails, live previews.
 
-import type { Raster } from '../api/contract.js';
+import type { ComponentInfo, Raster } from '../api/contract.js';
 import { colormapIndex, colormapTable } from '../codec/colormaps.js';
 import { chromaOffset, ycbcrToRgb, type PlaneName } from '../codec/colour.js';
 import type { ColorMode, ImagePixels } from '../codec/types.js';
@@ -120,6 +120,23 @@ export function componentThumbnail(name: PlaneName, W: Matrix, H: Matrix, j: num
     }
   }
   return { width: tw, height: th, rgba };
+}
+
+/**
+ * The components of one or more factor pairs as the window lists them: numbered on from `first` in factor order,
+ * each with its share of the energy, largest first.
+ */
+export function componentInfos(factors: readonly { name: PlaneName; W: Matrix; H: Matrix }[], first = 0): ComponentInfo[] {
+  const components: ComponentInfo[] = [];
+  let index = first;
+  for (const f of factors) {
+    const energies = componentEnergies(f.W, f.H);
+    energies.forEach((energy, j) => components.push({ index: index + j, energy, thumbnail: componentThumbnail(f.name, f.W, f.H, j) }));
+    index += f.W.cols;
+  }
+  const total = components.reduce((a, c) => a + c.energy, 0) || 1;
+  for (const c of components) c.energy /= total;
+  return components.sort((a, b) => b.energy - a.energy || a.index - b.index);
 }
 
 /** Energy of each component of a plane, ‖w_j‖²·‖h_j‖² (the squared Frobenius norm of its layer). */

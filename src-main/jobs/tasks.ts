@@ -1,6 +1,6 @@
 // The tasks worker threads run, with their payloads and results: the one list the pool and the worker share.
 
-import type { ComponentInfo, CompressRecord, ImageDocumentInfo, ImageSettings, MatrixResult, MatrixSettings, MatrixView, Raster, RankCurvePoint } from '../api/contract.js';
+import type { ComponentInfo, CompressRecord, ImageDocumentInfo, ImageSettings, MatrixResult, MatrixSettings, MatrixView, Raster, RankCurvePoint, TileMap } from '../api/contract.js';
 import type { NmfzContent } from '../codec/nmfz.js';
 import type { ImagePixels } from '../codec/types.js';
 import type { DataMatrix, Matrix } from '../engine/matrix.js';
@@ -49,6 +49,8 @@ export interface CompressedImage {
   diff: Raster;
   components: ComponentInfo[];
   jpeg?: Raster;
+  /** The tiles of a tiled file: their ranks and PSNRs. */
+  tiles?: TileMap;
 }
 
 export interface TaskMap {

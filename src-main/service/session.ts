@@ -23,6 +23,7 @@ import type {
   Raster,
   ServiceEvent,
   ServiceOps,
+  TileMap,
 } from '../api/contract.js';
 import { CancelledError, UserError } from '../engine/errors.js';
 import { isSparse, type DataMatrix, type Matrix } from '../engine/matrix.js';
@@ -34,6 +35,7 @@ import { BatchInterrupted, runBatch, type BatchResult } from '../jobs/batch/inde
 import { decompressFile } from '../jobs/compress.js';
 import { resolveBackend } from '../jobs/backends.js';
 import { TaskPool } from '../jobs/pool.js';
+import { tileComponents } from '../jobs/tile-components.js';
 import type { TaskProgress } from '../jobs/tasks.js';
 import { MAX_VIEW_SIDE, matrixView } from '../jobs/views.js';
 import { DEFAULT_TOP, topComponents } from './components.js';
@@ -62,7 +64,8 @@ interface ImageDocument {
   info: DocumentInfo;
   /** The image file the fits read (for a .nmfz, its decoded pixels as PNG in the scratch folder). */
   path: string;
-  result?: { record: CompressRecord; nmfzPath: string; scratch: string; decoded: ImagePixels; content: NmfzContent };
+  /** The last result: its record, files, decoded pixels, stored content and, when tiled, its tile map. */
+  result?: { record: CompressRecord; nmfzPath: string; scratch: string; decoded: ImagePixels; content: NmfzContent; tiles?: TileMap };
 }
 
 interface MatrixDocument {
@@ -270,7 +273,7 @@ export function createAppService(options: AppServiceOptions): AppService {
         // The file the person opened, not the scratch copy an upload or a .nmfz was read from.
         const record: CompressRecord = { ...r.record, input: doc.info.name, output: null };
         if (doc.result) await rm(doc.result.scratch, { recursive: true, force: true });
-        doc.result = { record, nmfzPath: r.nmfzPath, scratch: dir, decoded: r.decoded, content: r.content };
+        doc.result = { record, nmfzPath: r.nmfzPath, scratch: dir, decoded: r.decoded, content: r.content, ...(r.tiles ? { tiles: r.tiles } : {}) };
         const result: ImageResult = {
           kind: 'image',
           documentId,
@@ -279,6 +282,7 @@ export function createAppService(options: AppServiceOptions): AppService {
           diff: r.diff,
           components: r.components,
           ...(r.jpeg ? { jpeg: r.jpeg } : {}),
+          ...(r.tiles ? { tiles: r.tiles } : {}),
         };
         emit({ type: 'job-done', jobId, result });
       });
@@ -328,6 +332,15 @@ export function createAppService(options: AppServiceOptions): AppService {
       if (doc.kind !== 'image') throw new UserError(`${doc.info.name}: components apply to images`);
       if (!doc.result) throw new UserError(`${doc.info.name}: no result yet`);
       return pool.run('reconstruct-image', { content: doc.result.content, enabled });
+    },
+
+    async tileComponents(documentId, plane, tile) {
+      const doc = getDocument(documentId);
+      if (doc.kind !== 'image') throw new UserError(`${doc.info.name}: tiles apply to images`);
+      if (!doc.result) throw new UserError(`${doc.info.name}: no result yet`);
+      const { tiles, content } = doc.result;
+      if (!tiles || !content.tiles) throw new UserError(`${doc.info.name}: this result is one factorization of the whole image, not tiles; its components are in the gallery`);
+      return tileComponents(tiles, content.tiles, content.header.quantization.bits, plane, tile);
     },
 
     async rankCurve(documentId, settings, ranks) {

@@ -2,10 +2,16 @@
 import type { Attachment } from 'svelte/attachments';
 import type { ViewState } from './state/view.svelte.js';
 
-/** Wheel: zoom about the pointer (pinch on a touchpad arrives as ctrl+wheel). Drag: pan. */
-export function panZoom(view: ViewState): Attachment<HTMLElement> {
+/** A press and release that moved less than this many screen pixels is a tap, not a drag. */
+const TAP_SLOP = 4;
+
+/**
+ * Wheel: zoom about the pointer (pinch on a touchpad arrives as ctrl+wheel). Drag: pan. A tap calls `onTap` with the
+ * image point under it (in image pixels), for layers that pick something there.
+ */
+export function panZoom(view: ViewState, onTap?: () => ((x: number, y: number) => void) | undefined): Attachment<HTMLElement> {
   return (element) => {
-    let dragging: { id: number; x: number; y: number } | null = null;
+    let dragging: { id: number; x: number; y: number; moved: number } | null = null;
 
     const onWheel = (event: WheelEvent): void => {
       event.preventDefault();
@@ -20,21 +26,28 @@ export function panZoom(view: ViewState): Attachment<HTMLElement> {
       const target = event.target as Element | null;
       // Controls inside the pane (the split divider) handle their own drags.
       if (target?.closest('[data-own-drag]')) return;
-      dragging = { id: event.pointerId, x: event.clientX, y: event.clientY };
+      dragging = { id: event.pointerId, x: event.clientX, y: event.clientY, moved: 0 };
       element.setPointerCapture(event.pointerId);
       element.classList.add('dragging');
     };
     const onMove = (event: PointerEvent): void => {
       if (!dragging || event.pointerId !== dragging.id) return;
+      dragging.moved += Math.abs(event.clientX - dragging.x) + Math.abs(event.clientY - dragging.y);
       view.panBy(event.clientX - dragging.x, event.clientY - dragging.y);
       dragging.x = event.clientX;
       dragging.y = event.clientY;
     };
     const onUp = (event: PointerEvent): void => {
       if (!dragging || event.pointerId !== dragging.id) return;
+      const tapped = event.type === 'pointerup' && dragging.moved < TAP_SLOP;
       dragging = null;
       element.classList.remove('dragging');
       if (element.hasPointerCapture(event.pointerId)) element.releasePointerCapture(event.pointerId);
+      const tap = tapped ? onTap?.() : undefined;
+      if (tap) {
+        const rect = element.getBoundingClientRect();
+        tap((event.clientX - rect.left - view.x) / view.zoom, (event.clientY - rect.top - view.y) / view.zoom);
+      }
     };
     const onDoubleClick = (event: MouseEvent): void => {
       const rect = element.getBoundingClientRect();

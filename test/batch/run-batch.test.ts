@@ -80,6 +80,11 @@ describe('runBatch', () => {
     assert.equal(cam.status, 'ok');
     assert.equal(cam.rank, 3);
     assert.ok((cam.psnr as number) > 5 && (cam.ratio as number) > 1);
+    // the layout the file got, and the time per megapixel, derived from the time and the size
+    assert.ok(cam.layout === 'global' || cam.layout === 'tiled', String(cam.layout));
+    const camMegapixels = ((cam.width as number) * (cam.height as number)) / 1e6;
+    assert.ok((cam.ms as number) > 0);
+    assert.ok(Math.abs((cam.secondsPerMegapixel as number) - (cam.ms as number) / 1000 / camMegapixels) < 1e-9);
     const empty = byInput.get('bad/empty.png') as Record<string, unknown>;
     assert.equal(empty.status, 'error');
     assert.match(empty.error as string, /empty\.png: empty file/);
@@ -97,6 +102,8 @@ describe('runBatch', () => {
     assert.equal(camRow[1], 'ok');
     assert.equal(Number(camRow[3]), 3);
     assert.ok(Math.abs(Number(camRow[6]) - (cam.psnr as number)) < 1e-3);
+    assert.equal(camRow[csv[0]!.indexOf('layout')], cam.layout);
+    assert.ok(Math.abs(Number(camRow[csv[0]!.indexOf('secondsPerMegapixel')]) / (cam.secondsPerMegapixel as number) - 1) < 1e-6);
 
     // HTML: every input named (escaped), thumbnails present for the compressed ones.
     const html = await readFile(path.join(out, 'report.html'), 'utf8');
@@ -104,6 +111,8 @@ describe('runBatch', () => {
     assert.equal((html.match(/<tr><td/g) ?? []).length, first.total);
     assert.equal((html.match(/<img /g) ?? []).length, 2 * TREE_IMAGES.length);
     assert.ok(html.includes('src="report-thumbs/holiday%202023/%C3%A9t%C3%A9/caf%C3%A9%20cr%C3%A8me.original.webp"'));
+    assert.ok(html.includes('<th>layout</th>'));
+    assert.ok(html.includes(`${(cam.secondsPerMegapixel as number).toFixed(2)} s/MP`), 'the HTML shows the time per megapixel');
 
     // Re-run: nothing is redone.
     const camOut = path.join(out, 'cam.nmfz');
@@ -126,6 +135,7 @@ describe('runBatch', () => {
     assert.ok(Math.abs(skippedCam.relErr - (cam.relErr as number)) < 1e-5 * (cam.relErr as number), `relErr ${skippedCam.relErr} vs ${String(cam.relErr)}`);
     assert.equal(skippedCam.iterations, cam.iterations);
     assert.equal(skippedCam.ms, null, 'not timed now');
+    assert.equal(skippedCam.secondsPerMegapixel, null, 'not timed now');
     const againCsv = parseCsv(await readFile(path.join(out, 'report.csv'), 'utf8'));
     assert.ok(Math.abs(Number(againCsv.find((r) => r[0]!.endsWith('cam.png'))![6]) - (cam.psnr as number)) < 1e-3, 'the CSV has it too');
     const againHtml = await readFile(path.join(out, 'report.html'), 'utf8');
@@ -206,7 +216,7 @@ describe('runBatch', () => {
         inputs: [path.join(src, 'pic.png'), path.join(src, 'pic.png')],
         outDir: path.join(src, 'out-twice'),
         settings: {
-          choice: { rank: 3 }, colorMode: 'ycbcr', bits: 8, compareJpeg: false, solver: 'hals', betaLoss: 'frobenius', init: 'nndsvd',
+          choice: { rank: 3 }, layout: 'global', colorMode: 'ycbcr', bits: 8, compareJpeg: false, solver: 'hals', betaLoss: 'frobenius', init: 'nndsvd',
           maxIter: 30, tol: 1e-4, seed: 0, alphaW: 0, alphaH: 'same', l1Ratio: 0, backend: 'cpu',
         },
         overwrite: false,

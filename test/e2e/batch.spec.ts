@@ -27,6 +27,8 @@ test('a folder of images is compressed file by file into the output folder', asy
   await page.getByTestId('batch-add-folder').click();
   await expect(page.getByTestId('batch-inputs')).toContainText(input);
   await page.getByTestId('batch-out').fill(out);
+  // a fixed rank (the default is a PSNR target) keeps these tiny images quick
+  await page.getByTestId('batch-rank-by').selectOption('rank');
   await commit(page, 'batch-rank', 3);
   await commit(page, 'batch-max-iter', 10);
   await expect(page.getByTestId('batch-start')).toBeEnabled();
@@ -52,6 +54,12 @@ test('a folder of images is compressed file by file into the output folder', asy
   for (const cell of await table.locator('tr[data-status="ok"] [data-testid="batch-psnr"]').all()) {
     expect(Number(await cell.textContent())).toBeGreaterThan(5);
   }
+  // each compressed file's layout, and its time per megapixel as its time and size give it
+  for (const row of await table.locator('tr[data-status="ok"]').all()) {
+    expect(['global', 'tiled']).toContain((await row.getByTestId('batch-layout').textContent())?.trim());
+    expect(Number(await row.getByTestId('batch-seconds-per-mp').textContent())).toBeGreaterThan(0);
+  }
+  await expect(broken.getByTestId('batch-layout')).toHaveText('');
   await expect(page.getByTestId('batch-saved')).toContainText(/saved|larger/);
   // file name, ratio and PSNR as each row of a status shows them
   const figures = async (status: string): Promise<string[]> => {
@@ -94,6 +102,7 @@ test('Cancel stops a running batch: the files done so far stay, the rest are not
   await page.getByTestId('batch-add-folder').click();
   await page.getByTestId('batch-out').fill(out);
   // Slow on purpose: a high rank and many iterations per file.
+  await page.getByTestId('batch-rank-by').selectOption('rank');
   await commit(page, 'batch-rank', 60);
   await commit(page, 'batch-max-iter', 3000);
   await page.getByTestId('batch-start').click();

@@ -13,7 +13,7 @@ async function zoomPercent(page: Page): Promise<number> {
 
 test.beforeEach(async ({ page, server }) => {
   await openApp(page, server);
-  await setControls(page, { rank: 6, maxIter: 30 });
+  await setControls(page, { layout: 'global', rank: 6, maxIter: 30 });
 });
 
 test('an image opens beside its reconstruction, with its bytes and the figures of compress --json', async ({ page }) => {

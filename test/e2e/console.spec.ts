@@ -12,7 +12,7 @@ test('no console errors and no page errors across the main flows', async ({ page
   page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
 
   await openApp(page, server);
-  await setControls(page, { rank: 4, maxIter: 15 });
+  await setControls(page, { layout: 'global', rank: 4, maxIter: 15 });
   await openFile(page, fixture('images', 'horse.png'));
   expect(await waitForJob(page)).toBe('done');
   for (const mode of ['split', 'diff', 'side-by-side']) await page.getByTestId(`mode-${mode}`).click();

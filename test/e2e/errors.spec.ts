@@ -5,7 +5,7 @@ import { expect, fixture, metric, openApp, openFile, setControls, test, waitForJ
 
 test('a truncated JPEG is refused with a message naming it; the app still opens the next file', async ({ page, server }) => {
   await openApp(page, server);
-  await setControls(page, { rank: 3, maxIter: 15 });
+  await setControls(page, { layout: 'global', rank: 3, maxIter: 15 });
   await openFile(page, fixture('images', 'truncated.jpg'));
   const message = page.getByTestId('error-message');
   await expect(message).toBeVisible();
@@ -23,7 +23,7 @@ test('a truncated JPEG is refused with a message naming it; the app still opens 
 
 test('a text file named .png, opened over a good image, leaves the image and its result in place', async ({ page, server, tmp }) => {
   await openApp(page, server);
-  await setControls(page, { rank: 3, maxIter: 15 });
+  await setControls(page, { layout: 'global', rank: 3, maxIter: 15 });
   await openFile(page, fixture('images', 'coins.png'));
   expect(await waitForJob(page)).toBe('done');
 

@@ -116,6 +116,8 @@ export async function openApp(page: Page, server: Server): Promise<void> {
 }
 
 export interface Controls {
+  /** 'global' for what only one factorization of the whole image has: its rank as asked, components, rank curve. */
+  layout?: 'global' | 'tiled' | 'auto';
   rank?: number;
   maxIter?: number;
   tol?: number;
@@ -123,6 +125,7 @@ export interface Controls {
 
 /** Sets controls before (or after) a document is open; each commit is an Enter in its field. */
 export async function setControls(page: Page, controls: Controls): Promise<void> {
+  if (controls.layout !== undefined) await page.getByTestId('layout-select').selectOption(controls.layout);
   if (controls.maxIter !== undefined) await commit(page, 'max-iter-input', controls.maxIter);
   if (controls.tol !== undefined) await commit(page, 'tol-input', controls.tol);
   if (controls.rank !== undefined) await commit(page, 'rank-input', controls.rank);

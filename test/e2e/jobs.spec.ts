@@ -45,7 +45,7 @@ function settled(page: Page): Promise<void> {
 
 test('a changed rank cancels the running job and starts a new one; the old result never shows', async ({ page }) => {
   // A job that would run for minutes: large rank, many iterations, no early stop.
-  await setControls(page, { rank: 120, maxIter: 400, tol: 0 });
+  await setControls(page, { layout: 'global', rank: 120, maxIter: 400, tol: 0 });
   await openFile(page, fixture('images', 'astronaut.png'));
   await waitUntilRunning(page);
   const progress = page.getByTestId('progress');
@@ -75,7 +75,7 @@ test('a changed rank cancels the running job and starts a new one; the old resul
 });
 
 test('Cancel stops the running job and the window stays usable', async ({ page }) => {
-  await setControls(page, { rank: 120, maxIter: 400, tol: 0 });
+  await setControls(page, { layout: 'global', rank: 120, maxIter: 400, tol: 0 });
   await openFile(page, fixture('images', 'astronaut.png'));
   await waitUntilRunning(page);
   await page.getByTestId('cancel').click();
@@ -84,13 +84,13 @@ test('Cancel stops the running job and the window stays usable', async ({ page }
   await expect(page.getByTestId('progress')).toHaveAttribute('aria-valuetext', 'Cancelled');
   await expect(page.getByTestId('error-message')).toHaveCount(0);
 
-  await setControls(page, { rank: 3, maxIter: 20 });
+  await setControls(page, { layout: 'global', rank: 3, maxIter: 20 });
   expect(await waitForJob(page)).toBe('done');
   expect(await metric(page, 'rank')).toBe(3);
 });
 
 test('a PSNR target picks the rank that reaches it', async ({ page }) => {
-  await setControls(page, { maxIter: 40 });
+  await setControls(page, { layout: 'global', maxIter: 40 });
   await commit(page, 'psnr-target-input', 22);
   await expect(page.getByTestId('rank-by-psnr')).toBeChecked();
   await openFile(page, fixture('images', 'chelsea.png'));
@@ -110,7 +110,7 @@ test('a PSNR target picks the rank that reaches it', async ({ page }) => {
 });
 
 test('the rank curve fills in point by point; clicking a point picks its rank', async ({ page }) => {
-  await setControls(page, { rank: 3, maxIter: 20 });
+  await setControls(page, { layout: 'global', rank: 3, maxIter: 20 });
   await openFile(page, fixture('images', 'coins.png'));
   expect(await waitForJob(page)).toBe('done');
 

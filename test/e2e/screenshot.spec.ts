@@ -9,7 +9,7 @@ test('main view screenshot', async ({ page, server }, testInfo) => {
   test.setTimeout(forDocs ? 600_000 : 90_000);
   await page.setViewportSize({ width: 1440, height: 900 });
   await openApp(page, server);
-  await setControls(page, forDocs ? { rank: 64, maxIter: 200 } : { rank: 12, maxIter: 30 });
+  await setControls(page, forDocs ? { layout: 'global', rank: 64, maxIter: 200 } : { layout: 'global', rank: 12, maxIter: 30 });
   if (forDocs) await page.getByTestId('compare-jpeg').check();
   await openFile(page, fixture('images', 'astronaut.png'));
   expect(await waitForJob(page, forDocs ? 300_000 : 60_000)).toBe('done');

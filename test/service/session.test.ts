@@ -21,6 +21,7 @@ const settings: ImageSettings = {
   l1Ratio: 0,
   backend: 'cpu',
   choice: { rank: 6 },
+  layout: 'global',
   colorMode: 'ycbcr',
   bits: 8,
   compareJpeg: false,

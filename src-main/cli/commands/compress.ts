@@ -2,7 +2,8 @@
 
 import { DEFAULT_BITS, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_SOLVER } from '../../codec/encoder.js';
 import { UserError } from '../../engine/errors.js';
-import { DEFAULT_RATIO } from '../../jobs/compress.js';
+import { DEFAULT_RATIO, DEFAULT_TILED_PSNR } from '../../jobs/compress.js';
+import { DEFAULT_TILE_SIZE } from '../../codec/tiles.js';
 import { BatchInterrupted, publicRecord, runBatch, type BatchProgress, type BatchResult, type BatchSpec, type FileSettings } from '../../jobs/batch/index.js';
 import type { CompressRecord, QuantBits, RankChoice } from '../../api/contract.js';
 import { choice, exclusive, flag, num, parse, str, type Parsed } from '../args.js';
@@ -26,10 +27,20 @@ so running the same command again resumes an interrupted batch. Every file is wr
 name and renamed, so Ctrl-C, a kill or a crash leaves no partial file (and a re-run removes temporaries a
 crash left). One bad file never stops the batch; it is reported and the rest go on.
 
-Rank (at most one; default --ratio ${DEFAULT_RATIO}):
-  --rank K                  K components in all, shared among the colour planes (at least one each)
-  --psnr DB                 the smallest rank whose reconstruction reaches DB decibels
-  --ratio R                 the largest rank whose file is at least R times smaller than the raw pixels
+Layout:
+  --layout auto|tiled|global
+                            tiled: each plane cut into ${DEFAULT_TILE_SIZE}×${DEFAULT_TILE_SIZE} tiles, each its own NMF with its own
+                            rank, the ranks of all tiles chosen together; global: one NMF per plane (what the
+                            app's components gallery and rank curve show); auto (default): tiled for an image
+                            larger than one tile, global otherwise, with --rank and in colour mode stacked
+
+Target (at most one; default --psnr ${DEFAULT_TILED_PSNR} in the tiled layout, --ratio ${DEFAULT_RATIO} in the global one):
+  --rank K                  global: K components in all, shared among the colour planes (at least one each);
+                            tiled: as many stored numbers as the global layout stores at rank K, shared among
+                            the tiles where they lower the error most
+  --psnr DB                 the least rank (bytes) whose reconstruction reaches DB decibels
+  --ratio R                 the largest file at least R times smaller than the raw pixels
+  --max-bytes N, --size N   the largest file of at most N bytes (N may end in KB, MB: 1000s; KiB, MiB: 1024s)
 
 Options:
   --out DIR                 output folder (created if missing; required)
@@ -52,7 +63,7 @@ Options:
                             DIR/report-thumbs/); default: when an input is a folder, and always for 'batch'
   --max-pixels N            refuse images larger than N pixels (default 100000000)
   --json                    print one JSON object per input, a line each (input, output, status, error,
-                            width, height, channels, bitDepth, colorMode, rank, originalFileBytes, rawBytes,
+                            width, height, channels, bitDepth, colorMode, layout, rank, originalFileBytes, rawBytes,
                             compressedBytes, ratio, fileRatio, factorRatio, psnr, ssim, relErr, iterations,
                             backend, ms), then {"summary": {ok, errors, skipped, inputBytes, outputBytes, ms}}
 ${ENGINE_HELP.replace(/\n  --target-rel-err[^\n]*/, '')}
@@ -68,6 +79,9 @@ const OPTIONS = {
   rank: { type: 'string' },
   psnr: { type: 'string' },
   ratio: { type: 'string' },
+  'max-bytes': { type: 'string' },
+  size: { type: 'string' },
+  layout: { type: 'string' },
   color: { type: 'string' },
   bits: { type: 'string' },
   preview: { type: 'boolean' },
@@ -89,8 +103,21 @@ function list(values: Parsed['values'], name: string): string[] {
   return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
 }
 
+/** A byte count as people write it: 200000, 200KB, 1.5MB, 64KiB. */
+export function parseByteSize(name: string, text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g|kib|mib|gib)?\s*$/i.exec(text);
+  const units: Record<string, number> = { b: 1, kb: 1e3, k: 1e3, mb: 1e6, m: 1e6, gb: 1e9, g: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+  const bytes = m ? Math.floor(Number(m[1]) * units[(m[2] ?? 'b').toLowerCase()]!) : NaN;
+  if (!(bytes >= 64)) throw new UserError(`--${name} must be a size of at least 64 bytes, such as 200000, 200KB or 1.5MB (got '${text}')`, 'usage');
+  return bytes;
+}
+
 function rankChoice(values: Parsed['values']): RankChoice | undefined {
-  exclusive(values, ['rank', 'psnr', 'ratio']);
+  exclusive(values, ['rank', 'psnr', 'ratio', 'max-bytes', 'size']);
+  for (const name of ['max-bytes', 'size']) {
+    const text = str(values, name);
+    if (text !== undefined) return { maxBytes: parseByteSize(name, text) };
+  }
   const rank = num(values, 'rank', { min: 1, integer: true, max: 100_000 });
   if (rank !== undefined) return { rank };
   const psnr = num(values, 'psnr', { min: 0, exclusiveMin: true, max: 200 });
@@ -120,6 +147,7 @@ export function parseCompressArgs(args: string[], alwaysReport: boolean): { spec
     ...(init ? { init: init as Exclude<typeof init, 'custom'> } : {}),
     backend,
     choice: rankChoice(values),
+    layout: choice(values, 'layout', ['auto', 'tiled', 'global'] as const),
     colorMode: choice(values, 'color', ['stacked', 'channels', 'ycbcr'] as const),
     bits: bitsText ? (Number(bitsText) as QuantBits) : undefined,
     preview: flag(values, 'preview'),

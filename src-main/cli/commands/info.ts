@@ -8,7 +8,8 @@ import type { CommandContext } from '../main.js';
 export const INFO_HELP = `Usage: nmf-studio info <file.nmfz>...
 
 Prints the header of a .nmfz file as JSON: file, formatVersion, width, height, channels, bitDepth,
-colorMode, rank, planes (name, rows, cols, rank), quantization, alpha, nmf (the settings it was made
+colorMode, rank, planes (name, rows, cols, rank; deblock in the tiled layout), layout and tileSize (the
+tiled layout, format version 3), quantization, alpha, nmf (the settings it was made
 with), original (name, format, bytes), software, quality (psnr, ssim, relErr against the original, as
 measured when the file was written; absent in files written before it was kept), compressedBytes,
 rawBytes, ratio, fileRatio, factorRatio. The header's checksum is verified. With several files, one JSON object per line.

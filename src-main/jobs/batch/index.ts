@@ -163,6 +163,7 @@ function skippedRecord(file: WalkFile, nmfz: string, info: NmfzInfo, reason: str
   return {
     ...failedRecord(file.path, 'skipped', reason, info.colorMode),
     output: nmfz,
+    layout: info.layout === 'tiled' ? 'tiled' : 'global',
     width: info.width,
     height: info.height,
     channels: info.channels,

@@ -8,7 +8,7 @@ import { createReadStream, unlinkSync } from 'node:fs';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { BatchSummary, CompressRecord } from '../../api/contract.js';
+import { secondsPerMegapixel, type BatchSummary, type CompressRecord } from '../../api/contract.js';
 import { writeFileAtomic } from '../../formats/atomic.js';
 
 /** One input's line in the reports: the compress record, plus where it sits under the output folder. */
@@ -111,7 +111,7 @@ function finite(n: number | undefined): number | null {
  * Measured only when a file is compressed now: unknown (null) for one skipped because its output exists. Its PSNR,
  * SSIM and relErr come from the file's header where the run that wrote it stored them (NaN where it did not).
  */
-const MEASURED_NOW = new Set(['ms', 'jpegQuality', 'jpegBytes', 'jpegPsnr', 'jpegSsim']);
+const MEASURED_NOW = new Set(['ms', 'secondsPerMegapixel', 'jpegQuality', 'jpegBytes', 'jpegPsnr', 'jpegSsim']);
 
 /**
  * A record as the JSON outputs show it: numbers nobody measured are null rather than 0 (all of them for an input
@@ -130,9 +130,16 @@ export function publicRecord(record: CompressRecord): Record<string, unknown> {
   return out;
 }
 
+/** A row of the reports: the record, and its time per megapixel (null where it was not timed now). */
+function reportRow(record: CompressRecord): Record<string, unknown> {
+  const out = publicRecord({ ...record, secondsPerMegapixel: secondsPerMegapixel(record) } as CompressRecord);
+  if (out.ms === null) out.secondsPerMegapixel = null;
+  return out;
+}
+
 function jsonRow(row: BatchRow): Record<string, unknown> {
   const { rel: _rel, stem: _stem, thumbnails: _thumbnails, ...record } = row;
-  return publicRecord(record);
+  return reportRow(record);
 }
 
 async function* jsonReport(header: ReportHeader, rows: AsyncIterable<BatchRow>): AsyncGenerator<string> {
@@ -157,7 +164,8 @@ async function* jsonReport(header: ReportHeader, rows: AsyncIterable<BatchRow>):
 
 // ---- CSV ----
 
-const CSV_COLUMNS = ['path', 'status', 'error', 'rank', 'ratio', 'fileRatio', 'psnr', 'ssim', 'compressedBytes', 'ms', 'output', 'width', 'height', 'originalFileBytes'] as const;
+// Columns added later go at the end, so that spreadsheets reading columns by position keep working.
+const CSV_COLUMNS = ['path', 'status', 'error', 'rank', 'ratio', 'fileRatio', 'psnr', 'ssim', 'compressedBytes', 'ms', 'output', 'width', 'height', 'originalFileBytes', 'layout', 'secondsPerMegapixel'] as const;
 const JPEG_COLUMNS = ['jpegQuality', 'jpegBytes', 'jpegPsnr', 'jpegSsim'] as const;
 
 /** RFC 4180 quoting; text that a spreadsheet would run as a formula (=, +, -, @) is prefixed with an apostrophe. */
@@ -173,7 +181,7 @@ async function* csvReport(header: ReportHeader, rows: AsyncIterable<BatchRow>): 
   const columns: readonly string[] = header.compareJpeg ? [...CSV_COLUMNS, ...JPEG_COLUMNS] : CSV_COLUMNS;
   yield columns.join(',') + '\r\n';
   for await (const row of rows) {
-    const fields = publicRecord(row);
+    const fields = reportRow(row);
     yield columns.map((c) => csvField(c === 'path' ? row.input : fields[c])).join(',') + '\r\n';
   }
 }
@@ -226,6 +234,7 @@ td.thumbs img { width: 96px; height: 96px; object-fit: contain; background: #888
 td.path { overflow-wrap: anywhere; max-width: 40em; }
 .status-ok { color: var(--ok); } .status-error { color: var(--err); } .status-skipped { color: var(--skip); }
 .error { color: var(--err); }
+.per-mp { color: var(--muted); font-size: 12px; }
 .none { display: inline-block; width: 96px; color: var(--muted); font-size: 12px; text-align: center; }
 `;
 
@@ -248,7 +257,7 @@ async function* htmlReport(header: ReportHeader, rows: AsyncIterable<BatchRow>, 
 <div><b>${bytes(t.inputBytes)} → ${bytes(t.outputBytes)}</b>originals → .nmfz (${ratio})</div>
 <div><b>${duration(t.ms)}</b>time</div>
 </div>
-<table><thead><tr><th>original · NMF</th><th>file</th><th>status</th><th>rank</th><th>ratio</th><th>PSNR</th><th>SSIM</th>${header.compareJpeg ? '<th>JPEG of that size</th>' : ''}<th>size</th><th>time</th></tr></thead><tbody>
+<table><thead><tr><th>original · NMF</th><th>file</th><th>status</th><th>layout</th><th>rank</th><th>ratio</th><th>PSNR</th><th>SSIM</th>${header.compareJpeg ? '<th>JPEG of that size</th>' : ''}<th>size</th><th>time</th></tr></thead><tbody>
 `;
   for await (const row of rows) {
     const shown = row.status !== 'error' && row.output !== null;
@@ -267,6 +276,7 @@ async function* htmlReport(header: ReportHeader, rows: AsyncIterable<BatchRow>, 
       `<td class="thumbs">${thumbs}</td>`,
       `<td class="path">${escapeHtml(row.input)}${row.error ? `<div class="error">${escapeHtml(row.error)}</div>` : ''}</td>`,
       `<td class="status-${row.status}">${row.status}</td>`,
+      `<td>${shown ? escapeHtml(row.layout ?? '') : ''}</td>`,
       `<td class="num">${shown ? row.rank : ''}</td>`,
       `<td class="num">${shown ? `${fixed(row.ratio, 1)}×` : ''}</td>`,
       `<td class="num">${quality ? `${fixed(row.psnr, 2)} dB` : ''}</td>`,
@@ -275,7 +285,7 @@ async function* htmlReport(header: ReportHeader, rows: AsyncIterable<BatchRow>, 
         ? [`<td class="num">${measured && row.jpegPsnr !== undefined ? `${fixed(row.jpegPsnr, 2)} dB, SSIM ${fixed(row.jpegSsim ?? NaN, 4)}` : ''}</td>`]
         : []),
       `<td class="num">${shown ? `${bytes(row.originalFileBytes)} → ${bytes(row.compressedBytes)}` : ''}</td>`,
-      `<td class="num">${measured ? duration(row.ms) : ''}</td>`,
+      `<td class="num">${measured ? `${duration(row.ms)}<div class="per-mp">${fixed(secondsPerMegapixel(row), 2)} s/MP</div>` : ''}</td>`,
     ];
     yield `<tr>${cells.join('')}</tr>\n`;
   }

@@ -10,6 +10,8 @@ import type {
   MatrixResult,
   Raster,
   ServiceEvent,
+  TileComponents,
+  TileMap,
 } from '../../../src-main/api/contract.js';
 import { api, messageOf } from '../api.js';
 import { imageSettings, loadControls, matrixSettings, saveControls, type ImageControls, type MatrixControls } from '../settings.js';
@@ -43,6 +45,8 @@ export class DocumentState {
   loss = $state.raw<LossPoint[]>([]);
   /** The live reconstruction while the job runs. */
   preview = $state.raw<Raster | null>(null);
+  /** What that reconstruction is (the stage it came with), which later progress without a picture does not change. */
+  previewStage = $state('');
   result = $state.raw<JobResult | null>(null);
   /** The job's error, shown beside the progress (and in the window's error bar). */
   failure = $state<string | null>(null);
@@ -58,6 +62,12 @@ export class DocumentState {
   colormap = $state<ColormapName>('viridis');
   /** While a file is on its way to the service: bytes sent of its size (web mode uploads). */
   uploaded = $state.raw<{ loaded: number; total: number } | null>(null);
+  /** The tile overlay: shown or not, over which plane, and the tile picked on it (with its components once they come). */
+  tileOverlay = $state(false);
+  tilePlane = $state(0);
+  pickedTile = $state.raw<{ plane: number; tile: number } | null>(null);
+  tileDetail = $state.raw<TileComponents | null>(null);
+  tileProblem = $state<string | null>(null);
 
   readonly curve: RankCurveState;
 
@@ -74,6 +84,8 @@ export class DocumentState {
   /** The compare view (zoom, split, difference) is on screen. */
   readonly comparing = $derived(this.imageDoc !== null || this.matrixPicture);
   readonly running = $derived(this.status === 'starting' || this.status === 'running');
+  /** The tiles of the shown result, when it is tiled. */
+  readonly tiles = $derived<TileMap | null>(this.imageResult?.tiles ?? null);
   /** The smallest rank the open document takes: a colour image split into three planes needs one per plane. */
   readonly minRank = $derived.by(() => {
     const d = this.imageDoc;
@@ -94,6 +106,7 @@ export class DocumentState {
   private cancelWhenKnown = false;
   private pendingProgress: JobProgress | null = null;
   private pendingLoss: LossPoint[] = [];
+  private pendingPreviewStage = '';
   private lastStage = '';
   private frame = 0;
   private reconstructTimer: ReturnType<typeof setTimeout> | undefined;
@@ -149,6 +162,7 @@ export class DocumentState {
     this.result = null;
     this.enabled = new Set();
     this.partial = null;
+    this.closeTile();
     this.status = 'idle';
     this.doc = info;
     // A rank remembered from a larger document (or another colour mode) may not fit this one.
@@ -255,6 +269,7 @@ export class DocumentState {
     this.iterating = null;
     this.loss = [];
     this.preview = null;
+    this.previewStage = '';
     this.failure = null;
   }
 
@@ -296,6 +311,7 @@ export class DocumentState {
       this.pendingLoss.push({ iteration: progress.iteration, loss: progress.loss, relErr: progress.relErr });
     }
     // Keep the last preview seen even if a later progress event carries none.
+    if (progress.preview) this.pendingPreviewStage = progress.stage;
     const preview = progress.preview ?? this.pendingProgress?.preview;
     this.pendingProgress = preview ? { ...progress, preview } : progress;
     if (!this.frame) this.frame = requestAnimationFrame(() => this.flushProgress());
@@ -308,7 +324,10 @@ export class DocumentState {
     if (p) {
       this.progress = p;
       if (p.maxIter > 0) this.iterating = p;
-      if (p.preview) this.preview = p.preview;
+      if (p.preview) {
+        this.preview = p.preview;
+        this.previewStage = this.pendingPreviewStage;
+      }
       this.pendingProgress = null;
     }
     if (this.pendingLoss.length) {
@@ -326,6 +345,40 @@ export class DocumentState {
     this.reconstructGeneration++;
     this.partialBusy = false;
     this.enabled = new Set(result.kind === 'image' ? result.components.map((c) => c.index) : []);
+    this.closeTile();
+    if (this.tilePlane >= (result.kind === 'image' ? (result.tiles?.planes.length ?? 0) : 0)) this.tilePlane = 0;
+  }
+
+  // ---- tiles -----------------------------------------------------------------------------------
+
+  /** The tile under an image point of the overlay's plane: its place, rank and PSNR now, its components when they come. */
+  pickTileAt(x: number, y: number): void {
+    const tiles = this.tiles;
+    const doc = this.doc;
+    if (!tiles || !doc || !this.tileOverlay) return;
+    const plane = this.tilePlane;
+    const tx = Math.floor(x / tiles.tileSize);
+    const ty = Math.floor(y / tiles.tileSize);
+    if (tx < 0 || ty < 0 || tx >= tiles.tilesX || ty >= tiles.tilesY) return;
+    const tile = ty * tiles.tilesX + tx;
+    this.pickedTile = { plane, tile };
+    this.tileDetail = null;
+    this.tileProblem = null;
+    const result = this.result;
+    api.ops.tileComponents(doc.documentId, plane, tile).then(
+      (detail) => {
+        if (this.result === result && this.pickedTile?.plane === plane && this.pickedTile.tile === tile) this.tileDetail = detail;
+      },
+      (error: unknown) => {
+        if (this.result === result) this.tileProblem = messageOf(error);
+      },
+    );
+  }
+
+  closeTile(): void {
+    this.pickedTile = null;
+    this.tileDetail = null;
+    this.tileProblem = null;
   }
 
   // ---- components ------------------------------------------------------------------------------

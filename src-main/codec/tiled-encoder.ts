@@ -1,0 +1,432 @@
+// The tiled layout's encoder: cut every plane into tiles → measure each tile's spectrum → allocate ranks to all tiles
+// at once → fit each tile → quantise → measure in memory through the decoder → one correction → the file.
+
+import { brotliCompressSync, constants as zc } from 'node:zlib';
+import { throwIfCancelled, UserError } from '../engine/errors.js';
+import { BLOCK_FIT_DEFAULTS } from '../engine/block-fit.js';
+import type { BlockFitOptions } from '../engine/block-fit.js';
+import type { CancelSignal, Matrix } from '../engine/index.js';
+import { allocateRanks } from './allocate.js';
+import type { AllocationTarget, BlockCurve } from './allocate.js';
+import { imageToPlanes, isAchromatic, planeLayouts, splitRank, YCBCR_CHROMA_SHARE } from './colour.js';
+import type { PlaneLayout } from './colour.js';
+import { writeEnvelope } from './container.js';
+import type { SourceImage } from './image-io.js';
+import { psnr as psnrOf, rawBytesOf, relErr as relErrOf } from './metrics.js';
+import { decodeTiledPlanes, extractAlpha, formatVersionOf, nmfzPayload, planesToPixels, storedQuality } from './nmfz.js';
+import type { NmfzContent, NmfzHeader } from './nmfz.js';
+import { packCodes } from './quantize.js';
+import { TileWorkers } from './tile-work.js';
+import type { FitJob, SpectrumJob, TileOutcome } from './tile-work.js';
+import type { QuantizedPlane } from './quantize.js';
+import { chooseDeblockThreshold, cutTile, DEFAULT_TILE_SIZE, deblockPlane, reconstructTiles, tileGrid, tileRect } from './tiles.js';
+import type { TileGrid } from './tiles.js';
+import type { ColorMode, ImagePixels, QuantBits } from './types.js';
+import { hasAlpha, maxValue } from './types.js';
+
+/** What the tiled encoder aims at: a PSNR, a file size, or a number of stored entries (`--rank K`: as many as rank K stores globally). */
+export type TiledTarget = { psnr: number } | { bytes: number } | { rank: number };
+
+/** The tiles of a tiled encoding, as the contract's TileMap carries them. */
+export interface TileMapInfo {
+  tileSize: number;
+  tilesX: number;
+  tilesY: number;
+  planes: { name: string; rows: number; cols: number; ranks: number[]; psnr: number[] }[];
+}
+
+export interface TiledSettings {
+  colorMode: ColorMode;
+  bits: QuantBits;
+  tileSize?: number;
+  seed?: number;
+  fit?: Partial<BlockFitOptions>;
+  /** Brotli quality of the payload. */
+  brotliQuality?: number;
+  signal?: CancelSignal;
+  /** The header's `nmf` record (settings, for people). */
+  nmf: NmfzHeader['nmf'];
+  software?: string;
+  onProgress?: (stage: string, done: number, total: number) => void;
+  /** Threads for the tiles (default: one per core). */
+  threads?: number;
+}
+
+export interface TiledEncoded {
+  bytes: Buffer;
+  content: NmfzContent;
+  decoded: ImagePixels;
+  psnr: number;
+  relErr: number;
+  /** Components over all tiles and planes. */
+  rank: number;
+  /** The most HALS iterations any tile ran. */
+  iterations: number;
+  tiles: TileMapInfo;
+}
+
+/**
+ * The triplets computed per tile to draw its error curve: enough for ranks that still store fewer numbers than the
+ * tile has pixels at PSNRs people ask for; chroma, smooth, needs far fewer.
+ */
+const SPECTRUM_RANK = 16;
+const CHROMA_SPECTRUM_RANK = 6;
+/** A tile allocated all the ranks its spectrum drew is measured again this far: past it, ranks cost more than pixels. */
+const EXTENDED_SPECTRUM_RANK = 48;
+/**
+ * Bytes per stored 6-bit entry after delta coding and Brotli, the first guess of a size target (measured on the photo
+ * set: 0.55–0.75); the one correction replaces it by the file's own.
+ */
+const FIRST_BYTES_PER_ENTRY = 0.7;
+/** Most HALS iterations per tile (the fit usually stops earlier, when what is left to gain is small). */
+export const TILE_MAX_ITER = BLOCK_FIT_DEFAULTS.maxIter;
+/**
+ * Brotli quality of a tiled file: measured on a photograph's payload, 10 came within 0.5 % of 11's size in half its
+ * time, and 9 was 7 % larger.
+ */
+export const DEFAULT_TILED_BROTLI_QUALITY = 10;
+/** A tile whose PSNR would be infinite (stored exactly) is reported at this, which JSON can carry. */
+const EXACT_TILE_PSNR = 100;
+
+/**
+ * How much a plane's squared error (in [0, 1] units) counts in the image's RGB mean squared error: the YCbCr inverse
+ * spreads luma into all three channels and each chroma plane into two, with its coefficients squared.
+ */
+function planeWeights(layouts: readonly PlaneLayout[], mode: ColorMode): number[] {
+  if (layouts.length === 1) return [1];
+  if (mode === 'ycbcr') {
+    const cb = (1.772 ** 2 + 0.344136 ** 2) / 3;
+    const cr = (1.402 ** 2 + 0.714136 ** 2) / 3;
+    return [1, cb, cr];
+  }
+  return [1 / 3, 1 / 3, 1 / 3];
+}
+
+interface TileFit {
+  q: QuantizedPlane;
+  iterations: number;
+}
+
+export class TiledEncoder {
+  readonly pixels: ImagePixels;
+  readonly layouts: PlaneLayout[];
+  readonly grid: TileGrid;
+  private readonly weights: number[];
+  private readonly V: Matrix[];
+  private readonly alpha: Uint16Array | null;
+  /** Per plane, per tile: the error against rank from the tile's spectrum. */
+  private curves: Float64Array[][] = [];
+  private readonly fits = new Map<string, TileFit>();
+  private readonly workers: TileWorkers;
+
+  constructor(
+    readonly source: SourceImage,
+    private readonly settings: TiledSettings,
+  ) {
+    this.pixels = source.pixels;
+    if (settings.colorMode === 'stacked' && this.pixels.channels >= 3) {
+      throw new UserError("the tiled layout cuts planes of the image's size: use colour mode ycbcr or channels, or --layout global", 'usage');
+    }
+    this.layouts = planeLayouts(this.pixels, settings.colorMode);
+    this.grid = tileGrid(this.pixels.height, this.pixels.width, settings.tileSize ?? DEFAULT_TILE_SIZE);
+    this.weights = planeWeights(this.layouts, settings.colorMode);
+    this.V = imageToPlanes(this.pixels, settings.colorMode, 'float32');
+    this.alpha = extractAlpha(this.pixels);
+    this.workers = new TileWorkers(settings.threads);
+  }
+
+  /** Ends the worker threads (the encoder can still be used: they start again when needed). */
+  close(): Promise<void> {
+    return this.workers.close();
+  }
+
+  /** Runs tile jobs given without their samples (made from the planes only when a job is handed out). */
+  private async runJobs(jobs: (Omit<SpectrumJob, 'V'> | Omit<FitJob, 'V'>)[], where: readonly [number, number][], stage: string): Promise<TileOutcome[]> {
+    throwIfCancelled(this.settings.signal);
+    this.settings.onProgress?.(stage, 0, jobs.length);
+    const make = (i: number): SpectrumJob | FitJob => {
+      const [p, t] = where[i]!;
+      return { ...jobs[i]!, V: cutTile(this.V[p]!, tileRect(this.grid, t)) } as SpectrumJob | FitJob;
+    };
+    const samples = jobs.reduce((s, j) => s + j.rows * j.cols, 0);
+    const out = await this.workers.run(jobs.length, make, samples, (done) => this.settings.onProgress?.(stage, done, jobs.length));
+    throwIfCancelled(this.settings.signal);
+    return out;
+  }
+
+  /** Each tile's error curve, from its leading spectrum (once). */
+  private async measureSpectra(): Promise<void> {
+    if (this.curves.length) return;
+    const chromaless = this.settings.colorMode === 'ycbcr' && isAchromatic(this.pixels);
+    const jobs: Omit<SpectrumJob, 'V'>[] = [];
+    const where: [number, number][] = [];
+    this.layouts.forEach((l, p) => {
+      const chroma = l.name === 'cb' || l.name === 'cr';
+      const r = chroma ? (chromaless ? 1 : CHROMA_SPECTRUM_RANK) : SPECTRUM_RANK;
+      for (let t = 0; t < this.grid.count; t++) {
+        const rect = tileRect(this.grid, t);
+        jobs.push({ kind: 'spectrum', rows: rect.h, cols: rect.w, r, seed: this.settings.seed ?? 0 });
+        where.push([p, t]);
+      }
+    });
+    const out = await this.runJobs(jobs, where, 'measuring tiles');
+    this.curves = this.layouts.map((_, p) => out.slice(p * this.grid.count, (p + 1) * this.grid.count).map((o) => (o as { residual: Float64Array }).residual));
+  }
+
+  /**
+   * Tiles whose allocation reached the end of their curve get a longer one (up to EXTENDED_SPECTRUM_RANK); true when
+   * any did, and the allocation must be made again.
+   */
+  private async extendSpectra(ranks: Int32Array): Promise<boolean> {
+    const jobs: Omit<SpectrumJob, 'V'>[] = [];
+    const where: [number, number][] = [];
+    this.layouts.forEach((_, p) => {
+      for (let t = 0; t < this.grid.count; t++) {
+        const curve = this.curves[p]![t]!;
+        const r = curve.length - 1;
+        const rect = tileRect(this.grid, t);
+        const limit = Math.min(EXTENDED_SPECTRUM_RANK, rect.w, rect.h);
+        if (ranks[p * this.grid.count + t]! < r || r >= limit || curve[r]! === 0) continue;
+        jobs.push({ kind: 'spectrum', rows: rect.h, cols: rect.w, r: limit, seed: this.settings.seed ?? 0 });
+        where.push([p, t]);
+      }
+    });
+    if (!jobs.length) return false;
+    const out = await this.runJobs(jobs, where, 'measuring tiles');
+    where.forEach(([p, t], i) => (this.curves[p]![t] = (out[i] as { residual: Float64Array }).residual));
+    return true;
+  }
+
+  /** allocateRanks over every tile, lengthening the curves of tiles that use them up first. */
+  private async allocate(costOf: (rect: { w: number; h: number }) => number, n: number, target: AllocationTarget): Promise<ReturnType<typeof allocateRanks>> {
+    const a = allocateRanks(this.blocks(costOf, n), target);
+    return (await this.extendSpectra(a.ranks)) ? allocateRanks(this.blocks(costOf, n), target) : a;
+  }
+
+  private blocks(costOf: (rect: { w: number; h: number }) => number, n: number): BlockCurve[] {
+    const out: BlockCurve[] = [];
+    this.layouts.forEach((_, p) => {
+      for (let t = 0; t < this.grid.count; t++) {
+        const rect = tileRect(this.grid, t);
+        out.push({ residual: this.curves[p]![t]!, weight: this.weights[p]! / n, cost: costOf(rect), minRank: 1 });
+      }
+    });
+    return out;
+  }
+
+  /**
+   * The fits of tiles (plane, tile, rank), quantised, made where not already (cached: a correction refits only the
+   * tiles whose rank it changed).
+   */
+  private async ensureFits(wanted: readonly [number, number, number][]): Promise<void> {
+    const jobs: Omit<FitJob, 'V'>[] = [];
+    const where: [number, number][] = [];
+    const keys: string[] = [];
+    const seen = new Set<string>();
+    for (const [p, t, k] of wanted) {
+      const key = `${p}:${t}:${k}`;
+      if (this.fits.has(key) || seen.has(key)) continue;
+      seen.add(key);
+      const rect = tileRect(this.grid, t);
+      const fit = { maxIter: TILE_MAX_ITER, ...this.settings.fit };
+      jobs.push({ kind: 'fit', rows: rect.h, cols: rect.w, k, seed: this.settings.seed ?? 0, bits: this.settings.bits, fit });
+      where.push([p, t]);
+      keys.push(key);
+    }
+    if (!jobs.length) return;
+    const out = await this.runJobs(jobs, where, 'fitting tiles');
+    keys.forEach((key, i) => this.fits.set(key, out[i] as TileFit));
+  }
+
+  private fitOf(p: number, t: number, k: number): TileFit {
+    return this.fits.get(`${p}:${t}:${k}`)!;
+  }
+
+  private header(ranks: readonly Int32Array[]): NmfzHeader {
+    const px = this.pixels;
+    const planes = this.layouts.map((l, p) => ({ name: l.name, rows: l.rows, cols: l.cols, rank: ranks[p]!.reduce((s, k) => s + k, 0), deblock: 0 }));
+    return {
+      width: px.width,
+      height: px.height,
+      channels: px.channels,
+      bitDepth: px.bitDepth,
+      colorMode: this.settings.colorMode,
+      rank: planes.reduce((s, p) => s + p.rank, 0),
+      planes,
+      layout: 'tiled',
+      tileSize: this.grid.tileSize,
+      quantization: { bits: this.settings.bits, scale: 'per-component', coding: 'delta-zigzag' },
+      alpha: hasAlpha(px) ? 'lossless' : 'none',
+      nmf: this.settings.nmf,
+      original: { name: this.source.name, format: this.source.format, bytes: this.source.fileBytes },
+      software: this.settings.software ?? 'NMF Studio',
+    };
+  }
+
+  /** Fits, quantises and decodes (in memory) the tiles at the given ranks; Brotli only when `withBytes`. */
+  private async build(ranks: readonly Int32Array[], withBytes: boolean): Promise<{ e: TiledEncoded; payloadBytes: number }> {
+    await this.ensureFits(ranks.flatMap((plane, p) => Array.from(plane, (k, t): [number, number, number] => [p, t, k])));
+    let iterations = 0;
+    const tiles = ranks.map((plane, p) =>
+      Array.from(plane, (k, t) => {
+        const f = this.fitOf(p, t, k);
+        iterations = Math.max(iterations, f.iterations);
+        return f.q;
+      }),
+    );
+    const header = this.header(ranks);
+    const content: NmfzContent = { header, planes: [], tiles, alpha: this.alpha };
+    const max = maxValue(this.pixels.bitDepth);
+    // Decoded without deblocking, the threshold chosen per plane against the original, then applied as the decoder will.
+    const planes = decodeTiledPlanes(content);
+    planes.forEach((plane, p) => {
+      const V = this.V[p]!.data;
+      const original = new Float32Array(V.length);
+      for (let c = 0; c < V.length; c++) original[c] = V[c]! * max;
+      const threshold = chooseDeblockThreshold(plane, original, this.grid, max);
+      header.planes[p]!.deblock = threshold;
+      deblockPlane(plane, this.grid, threshold);
+    });
+    const decoded = planesToPixels(content, planes);
+    const psnr = psnrOf(this.pixels, decoded);
+    const relErr = relErrOf(this.pixels, decoded);
+    const map = this.tileMap(ranks, planes, max);
+    let bytes: Buffer = Buffer.alloc(0);
+    let payloadBytes = 0;
+    if (withBytes) {
+      throwIfCancelled(this.settings.signal);
+      this.settings.onProgress?.('compressing', 0, 1);
+      const withQ = { ...header, quality: storedQuality(psnr, 0.987654, relErr) };
+      bytes = writeEnvelope(formatVersionOf(header), withQ, nmfzPayload(content), { quality: this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY });
+      payloadBytes = bytes.readUInt32LE(16);
+    }
+    return { e: { bytes, content, decoded, psnr, relErr, rank: header.rank, iterations, tiles: map }, payloadBytes };
+  }
+
+  private tileMap(ranks: readonly Int32Array[], planes: readonly Float32Array[], max: number): TileMapInfo {
+    return {
+      tileSize: this.grid.tileSize,
+      tilesX: this.grid.tilesX,
+      tilesY: this.grid.tilesY,
+      planes: this.layouts.map((l, p) => {
+        const V = this.V[p]!.data;
+        const D = planes[p]!;
+        const psnr: number[] = [];
+        for (let t = 0; t < this.grid.count; t++) {
+          const r = tileRect(this.grid, t);
+          let e = 0;
+          for (let i = 0; i < r.h; i++) {
+            const b = (r.y + i) * l.cols + r.x;
+            for (let j = 0; j < r.w; j++) e += (D[b + j]! / max - V[b + j]!) ** 2;
+          }
+          const mse = e / (r.w * r.h);
+          psnr.push(mse > 0 ? Math.min(EXACT_TILE_PSNR, Number((10 * Math.log10(1 / mse)).toFixed(3))) : EXACT_TILE_PSNR);
+        }
+        return { name: l.name, rows: l.rows, cols: l.cols, ranks: Array.from(ranks[p]!), psnr };
+      }),
+    };
+  }
+
+  private split(ranks: Int32Array): Int32Array[] {
+    return this.layouts.map((_, p) => ranks.slice(p * this.grid.count, (p + 1) * this.grid.count));
+  }
+
+  /**
+   * A sample of tiles fitted and quantised at the given ranks (every plane, spread over the grid): their squared
+   * error (weighted as in the allocation) against what the spectra predicted, and their Brotli'd bytes per entry.
+   */
+  private async sample(ranks: Int32Array, n: number): Promise<{ errorFactor: number; bytesPerEntry: number }> {
+    const count = this.grid.count;
+    const stride = Math.max(1, Math.floor(count / 24));
+    const picked: [number, number, number][] = [];
+    for (let p = 0; p < this.layouts.length; p++) {
+      for (let t = Math.floor(stride / 2) % count; t < count; t += stride) picked.push([p, t, ranks[p * count + t]!]);
+    }
+    await this.ensureFits(picked);
+    let predicted = 0;
+    let actual = 0;
+    let entries = 0;
+    const packed: Uint8Array[] = [];
+    const max = maxValue(this.pixels.bitDepth);
+    const bits = this.settings.bits;
+    for (let p = 0; p < this.layouts.length; p++) {
+      for (let t = Math.floor(stride / 2) % count; t < count; t += stride) {
+        const k = ranks[p * count + t]!;
+        const rect = tileRect(this.grid, t);
+        const { q } = this.fitOf(p, t, k);
+        const V = cutTile(this.V[p]!, rect);
+        const D = reconstructTiles([q], tileGrid(rect.h, rect.w, this.grid.tileSize), bits, max);
+        let e = 0;
+        for (let c = 0; c < V.length; c++) e += (D[c]! / max - V[c]!) ** 2;
+        actual += (this.weights[p]! / n) * e;
+        predicted += (this.weights[p]! / n) * this.curves[p]![t]![k]!;
+        entries += k * (rect.w + rect.h);
+        packed.push(packCodes(q.wCodes, q.rows, bits), packCodes(q.hCodes, q.cols, bits));
+      }
+    }
+    const all = new Uint8Array(packed.reduce((s, x) => s + x.length, 0));
+    let at = 0;
+    for (const x of packed) (all.set(x, at), (at += x.length));
+    const bytes = brotliCompressSync(all, { params: { [zc.BROTLI_PARAM_QUALITY]: this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY } }).length;
+    return { errorFactor: predicted > 0 ? actual / predicted : 1, bytesPerEntry: entries > 0 ? bytes / entries : FIRST_BYTES_PER_ENTRY };
+  }
+
+  /**
+   * Encodes to the target: allocate from the spectra; fit a sample of tiles to learn how far the fits, the
+   * quantisation and Brotli land from the spectra's prediction; allocate again with that; build; and when the
+   * result still misses, correct once more.
+   */
+  async encode(target: TiledTarget): Promise<TiledEncoded> {
+    await this.measureSpectra();
+    const n = this.pixels.width * this.pixels.height;
+    const max = maxValue(this.pixels.bitDepth);
+    const entries = (r: { w: number; h: number }): number => r.w + r.h;
+    if ('rank' in target) {
+      // As many stored entries as the global layout stores at rank K, shared by equal slope.
+      const split = splitRank(this.layouts, this.settings.colorMode, target.rank, this.settings.colorMode === 'ycbcr' && isAchromatic(this.pixels) ? 0 : YCBCR_CHROMA_SHARE);
+      const budget = split.reduce((s, k, p) => s + k * (this.layouts[p]!.rows + this.layouts[p]!.cols), 0);
+      const a = await this.allocate(entries, n, { cost: budget });
+      return (await this.build(this.split(a.ranks), true)).e;
+    }
+    if ('psnr' in target) {
+      // The RGB mean squared error the target allows, less the rounding to whole samples every decoder does.
+      const rounding = 1 / (12 * max * max);
+      // A tenth of a dB above the target: the last correction's own miss then lands on the target's side more often.
+      const wanted = 10 ** (-(target.psnr + 0.1) / 10) - rounding;
+      if (!(wanted > 0)) throw new UserError(`${target.psnr} dB is beyond what ${this.pixels.bitDepth}-bit samples can show`, 'usage');
+      const first = await this.allocate(entries, n, { error: wanted });
+      const blocks = this.blocks(entries, n);
+      const { errorFactor } = await this.sample(first.ranks, n);
+      let a = allocateRanks(blocks, { error: wanted / errorFactor });
+      let built = (await this.build(this.split(a.ranks), false)).e;
+      const measured = 10 ** (-built.psnr / 10) - rounding;
+      if (Math.abs(built.psnr - target.psnr) > 0.2 && measured > 0 && a.error > 0) {
+        a = allocateRanks(blocks, { error: (wanted * a.error) / measured });
+      }
+      return (await this.build(this.split(a.ranks), true)).e;
+    }
+    // A size: the payload's share of it, bytes per entry learnt from the sample, then from the file itself.
+    const headerGuess = 400 + (this.alpha ? 0.02 * n : 0);
+    let payloadBudget = target.bytes - headerGuess;
+    const first = await this.allocate((r) => entries(r) * FIRST_BYTES_PER_ENTRY + 6, n, { cost: Math.max(0, payloadBudget) });
+    let perEntry = (await this.sample(first.ranks, n)).bytesPerEntry;
+    let best: TiledEncoded | null = null;
+    for (let pass = 0; pass < 3; pass++) {
+      const a = allocateRanks(this.blocks((r) => entries(r) * perEntry + 6, n), { cost: Math.max(0, payloadBudget) });
+      const { e, payloadBytes } = await this.build(this.split(a.ranks), true);
+      if (e.bytes.length <= target.bytes) best = e;
+      if (e.bytes.length <= target.bytes && e.bytes.length >= 0.96 * target.bytes) break;
+      if (a.ranks.every((k) => k <= 1) && e.bytes.length > target.bytes) break;
+      // Calibrate with what Brotli made of this allocation.
+      if (a.cost > 0 && payloadBytes > 0) perEntry *= payloadBytes / a.cost;
+      payloadBudget = target.bytes - (e.bytes.length - payloadBytes) - 0.005 * target.bytes * pass;
+    }
+    if (!best) throw new UserError(`cannot fit in ${target.bytes} bytes at the tiles' least ranks`);
+    return best;
+  }
+
+  /** The raw pixel bytes (for ratio targets). */
+  get rawBytes(): number {
+    return rawBytesOf(this.pixels);
+  }
+}

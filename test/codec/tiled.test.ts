@@ -1,0 +1,303 @@
+// The tiled layout: version 3 files round-trip and refuse corruption, ranks are allocated by equal slope to their
+// targets, the spectra match the exact SVD, seams do not show, and awkward images still work.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { brotliCompressSync, brotliDecompressSync, crc32 } from 'node:zlib';
+import sharp from 'sharp';
+import { allocateRanks } from '../../src-main/codec/allocate.js';
+import type { BlockCurve } from '../../src-main/codec/allocate.js';
+import { decodeImage } from '../../src-main/codec/image-io.js';
+import type { SourceImage } from '../../src-main/codec/image-io.js';
+import { psnr } from '../../src-main/codec/metrics.js';
+import { decodeNmfz, decodePixels, readNmfzHeader } from '../../src-main/codec/nmfz.js';
+import { TiledEncoder } from '../../src-main/codec/tiled-encoder.js';
+import type { TiledSettings, TiledTarget } from '../../src-main/codec/tiled-encoder.js';
+import type { ImagePixels } from '../../src-main/codec/types.js';
+import { blockSpectrum, fitBlock } from '../../src-main/engine/block-fit.js';
+import { denseTriplets } from '../../src-main/engine/svd.js';
+import { UserError } from '../../src-main/engine/errors.js';
+import { runCli } from '../helpers/cli.js';
+import { fixture } from '../helpers/paths.js';
+
+const work = mkdtempSync(path.join(tmpdir(), 'nmf-tiled-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+const NMF: TiledSettings['nmf'] = {
+  solver: 'hals', init: 'nndsvda', betaLoss: 'frobenius', maxIter: 30, tol: 0, seed: 0, alphaW: 0, alphaH: 'same', l1Ratio: 0, iterations: 0, backend: 'cpu',
+};
+
+async function source(name: string, bytes: Buffer): Promise<SourceImage> {
+  return decodeImage(bytes, name);
+}
+
+/** A fixture photograph resized to width × height, as PNG bytes. */
+async function photo(name: string, width: number, height: number, channels: 3 | 4 = 3): Promise<Buffer> {
+  let img = sharp(fixture('images', name)).resize(width, height, { fit: 'fill' });
+  img = channels === 4 ? img.ensureAlpha() : img.removeAlpha();
+  return img.png().toBuffer();
+}
+
+async function encode(src: SourceImage, target: TiledTarget, extra: Partial<TiledSettings> = {}) {
+  const encoder = new TiledEncoder(src, { colorMode: 'ycbcr', bits: 6, nmf: NMF, brotliQuality: 9, ...extra });
+  try {
+    return await encoder.encode(target);
+  } finally {
+    await encoder.close();
+  }
+}
+
+/** Mean |jump| between the samples on either side of every tile border, over all channels. */
+function borderJump(img: ImagePixels, tileSize: number): number {
+  const { width: w, height: h, channels: C, data } = img;
+  let sum = 0;
+  let n = 0;
+  for (let x0 = tileSize; x0 < w; x0 += tileSize) {
+    for (let y = 0; y < h; y++) for (let c = 0; c < Math.min(C, 3); c++) (sum += Math.abs(data[(y * w + x0) * C + c]! - data[(y * w + x0 - 1) * C + c]!)), n++;
+  }
+  for (let y0 = tileSize; y0 < h; y0 += tileSize) {
+    for (let x = 0; x < w; x++) for (let c = 0; c < Math.min(C, 3); c++) (sum += Math.abs(data[(y0 * w + x) * C + c]! - data[((y0 - 1) * w + x) * C + c]!)), n++;
+  }
+  return sum / n;
+}
+
+test('a tiled file is version 3, and reading its bytes back gives exactly the pixels and tile map the encoder measured', async () => {
+  const src = await source('astronaut.png', await photo('astronaut.png', 300, 200));
+  const e = await encode(src, { psnr: 30 });
+  const { formatVersion, header } = readNmfzHeader(e.bytes, 'a.nmfz');
+  assert.equal(formatVersion, 3);
+  assert.equal(header.layout, 'tiled');
+  assert.equal(header.tileSize, 128);
+  const content = decodeNmfz(e.bytes, 'a.nmfz');
+  assert.deepEqual(decodePixels(content).data, e.decoded.data);
+  assert.equal(e.tiles.tilesX, 3);
+  assert.equal(e.tiles.tilesY, 2);
+  assert.deepEqual(e.tiles.planes.map((p) => p.name), ['y', 'cb', 'cr']);
+  for (const [i, p] of e.tiles.planes.entries()) {
+    assert.equal(p.ranks.length, 6);
+    assert.deepEqual(p.ranks, content.tiles![i]!.map((q) => q.rank));
+    assert.equal(p.ranks.reduce((s, k) => s + k, 0), header.planes[i]!.rank);
+    assert.ok(p.ranks.every((k) => k >= 1), 'every tile keeps at least its mean');
+    assert.ok(p.psnr.every((v) => v > 15 && v <= 100), `tile PSNRs ${p.psnr}`);
+  }
+  assert.equal(e.rank, header.rank);
+  assert.ok(Math.abs(psnr(src.pixels, e.decoded) - e.psnr) < 1e-9);
+});
+
+test('the PSNR target is met within 0.3 dB, and a size target within 5 % without going over', async () => {
+  const src = await source('coffee.png', await photo('coffee.png', 384, 256));
+  for (const target of [28, 31]) {
+    const e = await encode(src, { psnr: target });
+    assert.ok(Math.abs(e.psnr - target) <= 0.3, `target ${target} dB, reached ${e.psnr.toFixed(2)} dB`);
+  }
+  for (const bytes of [12_000, 25_000]) {
+    const e = await encode(src, { bytes });
+    assert.ok(e.bytes.length <= bytes && e.bytes.length >= 0.95 * bytes, `target ${bytes} bytes, wrote ${e.bytes.length}`);
+  }
+});
+
+test('--rank K stores as many numbers as the global layout at rank K, and more rank means a better file', async () => {
+  const src = await source('chelsea.png', await photo('chelsea.png', 320, 200));
+  const small = await encode(src, { rank: 10 });
+  const large = await encode(src, { rank: 40 });
+  const stored = (e: typeof small): number =>
+    e.content.tiles!.flat().reduce((s, q) => s + q.rank * (q.rows + q.cols), 0);
+  // global rank 10 in ycbcr: 8 + 1 + 1 components of 200 + 320 entries each
+  assert.ok(stored(small) <= 10 * 520 && stored(small) > 0.8 * 10 * 520, `stored ${stored(small)}`);
+  assert.ok(stored(large) <= 40 * 520);
+  assert.ok(large.psnr > small.psnr + 1, `${small.psnr} then ${large.psnr}`);
+});
+
+test('tile borders do not show: the mean jump across them is at most 1.25 times the original image\'s', async () => {
+  const src = await source('astronaut.png', await photo('astronaut.png', 384, 384));
+  for (const target of [32, 38]) {
+    const e = await encode(src, { psnr: target });
+    const decoded = borderJump(e.decoded, 128);
+    const original = borderJump(src.pixels, 128);
+    assert.ok(decoded <= 1.25 * original, `at ${target} dB: decoded ${decoded.toFixed(3)}, original ${original.toFixed(3)}`);
+  }
+});
+
+test('the allocator spends by equal slope: within the budget, and no move of a component from one block to another would gain', () => {
+  const curve = (...s2: number[]): Float64Array => {
+    const total = s2.reduce((a, b) => a + b, 0) + 1;
+    const out = new Float64Array(s2.length + 1);
+    out[0] = total;
+    s2.forEach((v, i) => (out[i + 1] = out[i]! - v));
+    return out;
+  };
+  const blocks: BlockCurve[] = [
+    { residual: curve(100, 50, 20, 5, 1), weight: 1, cost: 10, minRank: 1 },
+    { residual: curve(80, 60, 40, 30, 20), weight: 1, cost: 10, minRank: 1 },
+    { residual: curve(10, 1, 0.5), weight: 2, cost: 5, minRank: 1 },
+  ];
+  for (const budget of [45, 60, 90, 105]) {
+    const a = allocateRanks(blocks, { cost: budget });
+    assert.ok(a.cost <= budget);
+    // The brute-force best over every allocation that costs no more than the one chosen: equal slope on convex
+    // curves is optimal for what it spends, and the leftover is spent where it fits.
+    let best = Infinity;
+    let unspent = Infinity;
+    for (let i = 1; i <= 5; i++) for (let j = 1; j <= 5; j++) for (let k = 1; k <= 3; k++) {
+      const cost = 10 * i + 10 * j + 5 * k;
+      if (cost <= a.cost) best = Math.min(best, blocks[0]!.residual[i]! + blocks[1]!.residual[j]! + 2 * blocks[2]!.residual[k]!);
+      if (cost > a.cost) unspent = Math.min(unspent, cost);
+    }
+    assert.ok(a.error <= best + 1e-9, `budget ${budget}: allocated error ${a.error}, best ${best}`);
+    assert.ok(a.cost + 5 > budget || unspent > budget, `budget ${budget}: ${budget - a.cost} left unspent`);
+  }
+  const e = allocateRanks(blocks, { error: 60 });
+  assert.ok(e.error <= 60);
+  // the least ranks cannot be cut below minRank, however small the budget
+  assert.deepEqual(Array.from(allocateRanks(blocks, { cost: 1 }).ranks), [1, 1, 1]);
+});
+
+test('a tile\'s randomized spectrum matches the exact SVD, and its fit lands near the SVD bound', () => {
+  const rows = 96;
+  const cols = 80;
+  const V = new Float64Array(rows * cols);
+  // four non-negative parts (smooth bumps) and a little texture: what NMF can represent, so it nears the SVD
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) {
+    let v = 0.02 * (1 + Math.sin(i * j));
+    for (let c = 0; c < 4; c++) v += Math.exp(-(((i - 20 * c - 10) / 12) ** 2)) * Math.exp(-(((j - 18 * c - 8) / 15) ** 2)) * (1 + c / 3);
+    V[i * cols + j] = v;
+  }
+  const sp = blockSpectrum(V, rows, cols, 8, 0);
+  const exact = denseTriplets({ rows, cols, data: V }, 8);
+  for (let j = 0; j < 6; j++) assert.ok(Math.abs(sp.S[j]! - exact.S[j]!) <= 1e-3 * exact.S[0]!, `σ${j}: ${sp.S[j]} vs ${exact.S[j]}`);
+  const fit = fitBlock(V, sp, 4);
+  assert.ok(fit.error >= sp.residual[4]! * (1 - 1e-9), 'no factorization beats the SVD');
+  assert.ok(fit.error <= 1.2 * sp.residual[4]! + 1e-12, `fit ${fit.error} against the bound ${sp.residual[4]}`);
+  assert.ok(fit.W.every((v) => v >= 0) && fit.H.every((v) => v >= 0));
+});
+
+test('awkward images: alpha kept exactly, 16-bit, a 1×1 image, an image smaller than a tile, a 1×100000 strip', async () => {
+  const rgba = await source('a.png', await photo('chelsea.png', 200, 150, 4));
+  const ea = await encode(rgba, { psnr: 30 });
+  const da = decodePixels(decodeNmfz(ea.bytes, 'a.nmfz'));
+  for (let p = 0; p < 200 * 150; p++) assert.equal(da.data[p * 4 + 3], rgba.pixels.data[p * 4 + 3]);
+
+  const sixteen = await source('b.png', await sharp(fixture('images', 'coffee.png')).resize(160, 140).toColourspace('rgb16').png().toBuffer());
+  assert.equal(sixteen.pixels.bitDepth, 16);
+  const e16 = await encode(sixteen, { psnr: 30 });
+  assert.equal(decodePixels(decodeNmfz(e16.bytes, 'b.nmfz')).bitDepth, 16);
+  assert.ok(Math.abs(e16.psnr - 30) < 1, `16-bit: ${e16.psnr}`);
+
+  const one = await source('c.png', await sharp({ create: { width: 1, height: 1, channels: 3, background: { r: 200, g: 40, b: 90 } } }).png().toBuffer());
+  const e1 = await encode(one, { psnr: 40 });
+  assert.deepEqual(Array.from(decodePixels(decodeNmfz(e1.bytes, 'c.nmfz')).data), [200, 40, 90]);
+
+  const tiny = await source('d.png', await photo('astronaut.png', 60, 40));
+  const et = await encode(tiny, { psnr: 28 });
+  assert.equal(et.tiles.tilesX * et.tiles.tilesY, 1);
+  assert.ok(et.psnr >= 27.7);
+
+  const strip = Buffer.alloc(100_000 * 3);
+  for (let x = 0; x < 100_000; x++) strip.set([(x * 7) % 256, 128, (x >> 8) % 256], 3 * x);
+  const es = await source('e.png', await sharp(strip, { raw: { width: 100_000, height: 1, channels: 3 } }).png().toBuffer());
+  const ee = await encode(es, { psnr: 30 });
+  assert.deepEqual(decodePixels(decodeNmfz(ee.bytes, 'e.nmfz')).data, ee.decoded.data);
+  assert.equal(ee.tiles.tilesX, Math.ceil(100_000 / 128));
+});
+
+test('flat and black tiles are stored exactly and cheaply, and never shown black', async () => {
+  // left half black, right half a flat colour, and a picture in the bottom-right quarter
+  const w = 512;
+  const h = 256;
+  const pic = await sharp(fixture('images', 'coffee.png')).resize(128, 128).removeAlpha().raw().toBuffer();
+  const px = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const i = (y * w + x) * 3;
+    if (x >= 256) px.set([90, 160, 210], i);
+    if (x >= 384 && y >= 128) px.set(pic.subarray(((y - 128) * 128 + (x - 384)) * 3, ((y - 128) * 128 + (x - 384)) * 3 + 3), i);
+  }
+  const src = await source('f.png', await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer());
+  const e = await encode(src, { psnr: 32 });
+  const d = decodePixels(decodeNmfz(e.bytes, 'f.nmfz'));
+  // the flat and black tiles, away from the picture's seams, are exact
+  for (let y = 0; y < 120; y++) for (let x = 0; x < w; x++) {
+    const i = (y * w + x) * 3;
+    assert.deepEqual([d.data[i], d.data[i + 1], d.data[i + 2]], [px[i], px[i + 1], px[i + 2]], `pixel ${x},${y}`);
+  }
+  const ranks = e.tiles.planes[0]!.ranks;
+  assert.deepEqual(ranks.slice(0, 3), [1, 1, 1], 'a flat tile needs one component');
+  assert.ok(e.bytes.length < 12_000, `${e.bytes.length} bytes`);
+});
+
+/** A valid tiled file's payload changed by `edit`, re-wrapped with a good CRC (so only the tile checks can catch it). */
+function forge(file: Buffer, editPayload: (p: Buffer) => Buffer, editHeader: (h: Record<string, unknown>) => void = () => undefined): Buffer {
+  const hLen = file.readUInt32LE(12);
+  const pLen = file.readUInt32LE(16);
+  const header = JSON.parse(brotliDecompressSync(file.subarray(20, 20 + hLen)).toString('utf8')) as Record<string, unknown>;
+  editHeader(header);
+  const h = brotliCompressSync(Buffer.from(JSON.stringify(header)));
+  const p = brotliCompressSync(editPayload(brotliDecompressSync(file.subarray(20 + hLen, 20 + hLen + pLen))));
+  const out = Buffer.alloc(24 + h.length + p.length);
+  file.copy(out, 0, 0, 12);
+  out.writeUInt32LE(h.length, 12);
+  out.writeUInt32LE(p.length, 16);
+  h.copy(out, 20);
+  p.copy(out, 20 + h.length);
+  out.writeUInt32LE(crc32(out.subarray(0, out.length - 4)), out.length - 4);
+  return out;
+}
+
+test('corrupt version-3 files: a tile table past the end, ranks that do not add up; one line and exit 1 from the CLI', async () => {
+  const src = await source('astronaut.png', await photo('astronaut.png', 256, 256));
+  const good = (await encode(src, { psnr: 28 })).bytes;
+  assert.doesNotThrow(() => decodeNmfz(forge(good, (p) => p), 'same.nmfz'));
+  const cases: [string, Buffer, RegExp][] = [
+    ['cut.nmfz', forge(good, (p) => p.subarray(0, 10)), /corrupt \.nmfz payload \(the tile table runs past the end/],
+    ['short.nmfz', forge(good, (p) => p.subarray(0, p.length - 50)), /corrupt \.nmfz payload \(the tile table points past the end/],
+    ['bigger.nmfz', forge(good, (p) => (p.writeUInt16LE(p.readUInt16LE(0) + 1, 0), p)), /tile ranks of plane y add up to \d+, the header says \d+/],
+    ['header.nmfz', forge(good, (p) => p, (h) => {
+      (h.planes as { rank: number }[])[1]!.rank += 1;
+      (h.rank as number) += 1;
+    }), /tile ranks of plane cb add up to/],
+    ['huge.nmfz', forge(good, (p) => (p.writeUInt16LE(500, 2), p)), /rank 500 is over its 128×128 size/],
+  ];
+  for (const [name, bytes, message] of cases) {
+    assert.throws(() => decodeNmfz(bytes, name), (err: unknown) => err instanceof UserError && message.test(err.message) && err.message.startsWith(name));
+    const file = path.join(work, name);
+    writeFileSync(file, bytes);
+    const r = await runCli(['decompress', file, '--out', path.join(work, 'out')]);
+    assert.equal(r.code, 1, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, message);
+  }
+  assert.ok(readFileSync(path.join(work, 'cut.nmfz')).length > 0);
+});
+
+test('the command line: --size and --max-bytes cap the file, --layout picks the layout, auto tiles a photograph, bad values are usage errors', async () => {
+  const input = path.join(work, 'photo.png');
+  writeFileSync(input, await photo('coffee.png', 300, 200));
+  const out = path.join(work, 'cli');
+  const run = async (...args: string[]) => {
+    const r = await runCli(['compress', input, '--out', out, '--overwrite', '--json', ...args]);
+    return { ...r, record: r.code === 0 ? (JSON.parse(r.stdout.split('\n')[0]!) as Record<string, unknown>) : null };
+  };
+  const sized = await run('--size', '20KB');
+  assert.equal(sized.code, 0, sized.stderr);
+  assert.equal(sized.record!.layout, 'tiled');
+  assert.ok((sized.record!.compressedBytes as number) <= 20_000 && (sized.record!.compressedBytes as number) >= 19_000, String(sized.record!.compressedBytes));
+  const capped = await run('--max-bytes', '12000', '--layout', 'global', '--max-iter', '20');
+  assert.equal(capped.code, 0, capped.stderr);
+  assert.equal(capped.record!.layout, 'global');
+  assert.ok((capped.record!.compressedBytes as number) <= 12_000);
+  const info = await runCli(['info', path.join(out, 'photo.nmfz')]);
+  assert.equal(JSON.parse(info.stdout).formatVersion, 2, 'a global file is written in the older version');
+  const byDefault = await run();
+  assert.equal(byDefault.code, 0, byDefault.stderr);
+  assert.equal(byDefault.record!.layout, 'tiled');
+  assert.ok(Math.abs((byDefault.record!.psnr as number) - 38) <= 0.3 || (byDefault.record!.compressedBytes as number) < (byDefault.record!.originalFileBytes as number));
+  assert.equal(JSON.parse((await runCli(['info', path.join(out, 'photo.nmfz')])).stdout).formatVersion, 3);
+  for (const bad of [['--size', 'lots'], ['--size', '10KB', '--psnr', '30'], ['--layout', 'mosaic']]) {
+    const r = await run(...bad);
+    assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
+    // the reason, then where to read more: no stack trace
+    assert.match(r.stderr, /^nmf-studio: .*\nTry 'nmf-studio compress --help'\.\n?$/, r.stderr);
+  }
+});
