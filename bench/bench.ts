@@ -6,6 +6,7 @@
 //   node dist/bench/bench.js [--cases camera,random1024] [--backends cpu,gpu,reference] [--rounds 3]
 //                            [--no-sklearn] [--no-memory]
 //   node dist/bench/bench.js --render-only     # results.md again from results.json and device-results.json
+//   node dist/bench/bench.js --sparse [--cases sparse20k,sparse200k,corpus]   # sparse files (bench/sparse.ts)
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { repoRoot } from '../test/helpers/paths.js';
 import { CASES, loadCase, writeNpy, type BenchCase } from './cases.js';
 import type { MemoryResult } from './memory.js';
 import type { CaseResult } from './run-case.js';
+import { runSparseBench } from './sparse.js';
 
 interface SklearnCase {
   mu200Ms: number;
@@ -94,6 +96,8 @@ const { values: args } = parseArgs({
     'no-memory': { type: 'boolean', default: false },
     // rewrites results.md from the last results.json and bench/device-results.json, measuring nothing
     'render-only': { type: 'boolean', default: false },
+    // the sparse matrix files against scikit-learn instead (bench/sparse.ts)
+    sparse: { type: 'boolean', default: false },
   },
 });
 
@@ -224,6 +228,7 @@ function renderOnly(): void {
 
 async function main(): Promise<void> {
   if (args['render-only']) return renderOnly();
+  if (args.sparse) return runSparseBench({ cases: args.cases?.split(','), noSklearn: args['no-sklearn'] });
   const cases = CASES.filter((c) => !args.cases || args.cases.split(',').includes(c.name));
   const wanted = args.backends?.split(',') ?? ['gpu', 'cpu', 'reference'];
   const roundsWanted = Math.max(1, Math.floor(Number(args.rounds)) || 1);

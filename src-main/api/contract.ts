@@ -42,7 +42,7 @@ export const MAX_TOP = 10_000;
 /** File extensions the app opens, by kind. */
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'tif', 'tiff', 'gif', 'avif'] as const;
 /** txt: whitespace-separated numbers as np.savetxt writes them (read by the CSV/TSV reader). */
-export const MATRIX_EXTENSIONS = ['csv', 'tsv', 'txt', 'npy', 'mtx'] as const;
+export const MATRIX_EXTENSIONS = ['csv', 'tsv', 'txt', 'npy', 'npz', 'mtx'] as const;
 export const DOCUMENT_EXTENSIONS = ['nmfz'] as const;
 
 /** Engine settings shared by images and matrices (same names as the engine and the CLI flags). */
@@ -136,13 +136,14 @@ export interface MatrixDocumentInfo {
   kind: 'matrix';
   documentId: string;
   name: string;
-  /** csv (also for .txt) | tsv | npy | mtx */
+  /** csv (also for .txt) | tsv | npy | npz | mtx */
   format: string;
   fileBytes: number;
   rows: number;
   cols: number;
   dtype: 'float32' | 'float64';
   missing: number;
+  /** Block means of V (for a sparse V, absent entries count as zeros). */
   V: MatrixView;
   /** The smallest and largest observed value of V (missing cells aside), over the whole matrix. */
   valueRange: { min: number; max: number };

@@ -58,3 +58,40 @@ export function minusScalar(A: Matrix, sub: number): Matrix {
   for (let c = 0; c < out.data.length; c++) out.data[c] = out.data[c]! - sub;
   return out;
 }
+
+/** out (k×k) = Wᵀ·W for W (n×k), summed in float64. */
+export function gramOfColumns(W: Matrix, out: Matrix): void {
+  const k = W.cols;
+  if (out.rows !== k || out.cols !== k) throw new RangeError(`WtW: out must be ${k}×${k}`);
+  const w = W.data;
+  const acc = new Float64Array(k * k);
+  for (let i = 0; i < W.rows; i++) {
+    const wi = i * k;
+    for (let a = 0; a < k; a++) {
+      const wa = w[wi + a]!;
+      if (wa === 0) continue;
+      for (let b = a; b < k; b++) acc[a * k + b]! += wa * w[wi + b]!;
+    }
+  }
+  for (let a = 0; a < k; a++) for (let b = 0; b < a; b++) acc[a * k + b] = acc[b * k + a]!;
+  out.data.set(acc);
+}
+
+/** out (k×k) = H·Hᵀ for H (k×n), summed in float64. */
+export function gramOfRows(H: Matrix, out: Matrix): void {
+  const k = H.rows;
+  const cols = H.cols;
+  if (out.rows !== k || out.cols !== k) throw new RangeError(`HHt: out must be ${k}×${k}`);
+  const h = H.data;
+  const o = out.data;
+  for (let a = 0; a < k; a++) {
+    for (let b = a; b < k; b++) {
+      let s = 0;
+      const ha = a * cols;
+      const hb = b * cols;
+      for (let j = 0; j < cols; j++) s += h[ha + j]! * h[hb + j]!;
+      o[a * k + b] = s;
+      o[b * k + a] = s;
+    }
+  }
+}

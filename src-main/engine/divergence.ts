@@ -32,6 +32,25 @@ export function cellDivergence(x: number, y: number, beta: number): number {
   return r / (beta * (beta - 1));
 }
 
+/**
+ * The two elementwise factors of scikit-learn's β multiplicative updates at one cell, x = V, y = W·H:
+ * ratio = x·y^(β−2) with y = 0 read as EPSILON when β < 2, and power = y^(β−1) with y = 0 read as
+ * EPSILON when β < 1.
+ */
+export function muRatio(x: number, y: number, beta: number): number {
+  const ys = beta < 2 && y === 0 ? EPSILON : y;
+  if (beta === 1) return x / ys;
+  if (beta === 0) {
+    const r = 1 / ys;
+    return r * r * x;
+  }
+  return Math.pow(ys, beta - 2) * x;
+}
+
+export function muPower(y: number, beta: number): number {
+  return Math.pow(beta < 1 && y === 0 ? EPSILON : y, beta - 1);
+}
+
 function checkFactors(V: Matrix, W: Matrix, H: Matrix): void {
   if (W.rows !== V.rows || H.cols !== V.cols || W.cols !== H.rows) {
     throw new RangeError(`W ${W.rows}×${W.cols} · H ${H.rows}×${H.cols} does not match V ${V.rows}×${V.cols}`);

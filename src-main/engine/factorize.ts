@@ -7,8 +7,9 @@ import { sumSquares } from './dense.js';
 import { UserError, throwIfCancelled } from './errors.js';
 import { Fit, regularization, runLoop, type SolverSteps } from './fit.js';
 import { initialFactors, numpyMean } from './init.js';
-import { allocate, clone, convert, dtypeOf, type DType, type Matrix } from './matrix.js';
+import { allocate, clone, convert, dtypeOf, isSparse, type DataMatrix, type DType, type Matrix } from './matrix.js';
 import { fillMissing, findMissing, type MissingCells } from './missing.js';
+import { convertSparse } from './sparse.js';
 import type { FactorizeOptions, FactorizeResult, Init, Solver, TransformOptions, TransformResult } from './options.js';
 import { CdSolver } from './solvers/cd.js';
 import { HalsSolver } from './solvers/hals.js';
@@ -34,21 +35,25 @@ function checkBackend(backend: unknown): Backend {
 }
 
 /** The dtype the run computes in: V's own, or the backend's first choice when it cannot take V's. */
-function workingDtype(V: Matrix, backend: Backend): DType {
+function workingDtype(V: DataMatrix, backend: Backend): DType {
   const own = dtypeOf(V);
   return backend.dtypes.includes(own) ? own : backend.dtypes[0]!;
 }
 
 /** V as the backend will see it: converted if needed, missing cells filled (never the caller's array when it changes). */
 interface Prepared {
-  V: Matrix;
+  V: DataMatrix;
   missing: MissingCells | null;
   missingCount: number;
   normV2: number;
 }
 
 /** `missingCount` as checkData counted it: with none, V is not searched again. */
-function prepare(V: Matrix, dtype: DType, missingCount: number): Prepared {
+function prepare(V: DataMatrix, dtype: DType, missingCount: number): Prepared {
+  if (isSparse(V)) {
+    const working = dtypeOf(V) === dtype ? V : convertSparse(V, dtype);
+    return { V: working, missing: null, missingCount: 0, normV2: sumSquares(working.values) };
+  }
   const working = dtypeOf(V) === dtype ? V : convert(V, dtype);
   const indices = missingCount > 0 ? findMissing(working) : null;
   if (!indices) return { V: working, missing: null, missingCount: 0, normV2: sumSquares(working.data) };
@@ -67,7 +72,7 @@ function makeSolver(solver: Solver, fit: Fit, tol: number, backend: Backend): So
   return new CdSolver(fit, tol);
 }
 
-async function withBound<T>(backend: Backend, V: Matrix, run: (bound: BoundV) => Promise<T>): Promise<T> {
+async function withBound<T>(backend: Backend, V: DataMatrix, run: (bound: BoundV) => Promise<T>): Promise<T> {
   const bound = await backend.bind(V);
   try {
     return await run(bound);
@@ -80,7 +85,7 @@ function inDtype(m: Matrix, dtype: DType): Matrix {
   return dtypeOf(m) === dtype ? m : convert(m, dtype);
 }
 
-export async function factorize(V: Matrix, options: FactorizeOptions): Promise<FactorizeResult> {
+export async function factorize(V: DataMatrix, options: FactorizeOptions): Promise<FactorizeResult> {
   if (!options || typeof options !== 'object') throw new UserError('factorize needs options with at least rank and backend', 'usage');
   const backend = checkBackend(options.backend);
   const solver = checkSolver(options.solver);
@@ -157,7 +162,7 @@ export async function factorize(V: Matrix, options: FactorizeOptions): Promise<F
 }
 
 /** Solve W for new data X with H fixed (scikit-learn's NMF.transform: same solver, H not updated). */
-export async function transform(X: Matrix, H: Matrix, options: TransformOptions): Promise<TransformResult> {
+export async function transform(X: DataMatrix, H: Matrix, options: TransformOptions): Promise<TransformResult> {
   if (!options || typeof options !== 'object') throw new UserError('transform needs options with at least a backend', 'usage');
   const backend = checkBackend(options.backend);
   const solver = checkSolver(options.solver);
@@ -209,7 +214,7 @@ export async function transform(X: Matrix, H: Matrix, options: TransformOptions)
  * `backend` runs the products of the large-matrix SVD; the reference backend when omitted.
  */
 export async function initialize(
-  V: Matrix,
+  V: DataMatrix,
   rank: number,
   init?: Exclude<Init, 'custom'>,
   seed = 0,

@@ -3,7 +3,7 @@
 
 import type { Backend, BoundV } from './backends/backend.js';
 import type { CancelSignal } from './errors.js';
-import { allocate, dtypeOf, type DType, type FloatArray, type Matrix } from './matrix.js';
+import { allocate, dtypeOf, isSparse, type DataMatrix, type DType, type FloatArray, type Matrix } from './matrix.js';
 import type { Init } from './options.js';
 import { RandomState } from './rng.js';
 import { leadingSingularTriplets } from './svd.js';
@@ -43,12 +43,14 @@ function pairwiseSum(a: FloatArray, start: number, n: number, round: Rounding): 
  * `V.mean()` exactly as NumPy computes it for a C-contiguous array: pairwise sums of blocks of 8192 in V's
  * dtype, added up in that dtype, then divided in float64 (and rounded back to float32 for float32 V).
  */
-export function numpyMean(V: Matrix): number {
+export function numpyMean(V: DataMatrix): number {
   const round: Rounding = dtypeOf(V) === 'float32' ? Math.fround : exact;
-  const n = V.data.length;
+  // A sparse V: the sum of its stored values (absent entries are zeros) over every cell, as scipy's mean.
+  const values = isSparse(V) ? V.values : V.data;
+  const n = values.length;
   let sum = 0;
-  for (let start = 0; start < n; start += NUMPY_BLOCK) sum = round(sum + pairwiseSum(V.data, start, Math.min(NUMPY_BLOCK, n - start), round));
-  return round(sum / n);
+  for (let start = 0; start < n; start += NUMPY_BLOCK) sum = round(sum + pairwiseSum(values, start, Math.min(NUMPY_BLOCK, n - start), round));
+  return round(sum / (V.rows * V.cols));
 }
 
 /** |avg · N(0, 1)| for every entry in turn, as scikit-learn multiplies in the factor's dtype. */
@@ -75,7 +77,7 @@ export interface InitContext {
  * `init` must not be 'custom'.
  */
 export async function initialFactors(
-  V: Matrix,
+  V: DataMatrix,
   rank: number,
   init: Exclude<Init, 'custom'>,
   seed: number,

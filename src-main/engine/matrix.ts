@@ -1,4 +1,5 @@
-// Dense row-major matrices over typed arrays: the one data shape every layer passes around.
+// Matrices over typed arrays: dense row-major (every factor, most data) and compressed sparse rows (data that is
+// mostly zeros). V may take either form; W, H and every other matrix are dense.
 
 export type DType = 'float32' | 'float64';
 export type FloatArray = Float32Array | Float64Array;
@@ -10,8 +11,30 @@ export interface Matrix {
   readonly data: FloatArray;
 }
 
-export function dtypeOf(m: Matrix): DType {
-  return m.data instanceof Float32Array ? 'float32' : 'float64';
+/**
+ * A rows×cols matrix in compressed sparse row form (scipy's CSR): the entries of row i are at positions
+ * indptr[i] … indptr[i+1]−1 of `indices` (their columns, ascending, each once) and `values` (non-zero).
+ * Entries not stored are zeros, never missing.
+ */
+export interface SparseMatrix {
+  readonly format: 'csr';
+  readonly rows: number;
+  readonly cols: number;
+  /** rows + 1 offsets into indices and values; indptr[rows] is the number of stored entries. */
+  readonly indptr: Uint32Array;
+  readonly indices: Uint32Array;
+  readonly values: FloatArray;
+}
+
+/** V as the engine takes it: dense, or sparse when that is smaller. */
+export type DataMatrix = Matrix | SparseMatrix;
+
+export function isSparse(m: DataMatrix): m is SparseMatrix {
+  return (m as SparseMatrix).format === 'csr';
+}
+
+export function dtypeOf(m: DataMatrix): DType {
+  return (isSparse(m) ? m.values : m.data) instanceof Float32Array ? 'float32' : 'float64';
 }
 
 export function allocate(rows: number, cols: number, dtype: DType = 'float64'): Matrix {

@@ -10,7 +10,8 @@ import type { Backend, BoundV } from './backends/backend.js';
 import { referenceMatmul } from './backends/reference.js';
 import { throwIfCancelled, type CancelSignal } from './errors.js';
 import { symmetricEigen } from './linalg.js';
-import { allocate, dtypeOf, type DType, type FloatArray, type Matrix } from './matrix.js';
+import { allocate, dtypeOf, isSparse, type DataMatrix, type DType, type FloatArray, type Matrix } from './matrix.js';
+import { denseOf } from './sparse.js';
 import { RandomState } from './rng.js';
 
 export interface Triplets {
@@ -24,6 +25,8 @@ export interface Triplets {
 
 /** Largest smaller side for which the exact dense path is always taken. */
 const DENSE_SIDE = 64;
+/** A sparse V with at most this many cells is made dense for the exact path (32 MiB of float64). */
+const DENSE_CELLS = 1 << 22;
 /** scikit-learn's n_oversamples. */
 const OVERSAMPLES = 10;
 
@@ -37,16 +40,17 @@ export interface SvdOptions {
 
 type Matmul = (a: Matrix, b: Matrix, transA: boolean, transB: boolean, out: Matrix) => Promise<void>;
 
-export async function leadingSingularTriplets(V: Matrix, k: number, options: SvdOptions = {}): Promise<Triplets> {
+export async function leadingSingularTriplets(V: DataMatrix, k: number, options: SvdOptions = {}): Promise<Triplets> {
   const small = Math.min(V.rows, V.cols);
   const backend = options.backend;
   const matmul: Matmul = backend
     ? (a, b, transA, transB, out) => backend.matmul(a, b, transA, transB, out)
     : async (a, b, transA, transB, out) => referenceMatmul(a, b, transA, transB, out);
-  const triplets =
-    !options.bound || small <= DENSE_SIDE
-      ? denseTriplets(V, k)
-      : await randomizedTriplets(options.bound, matmul, k, options.seed ?? 0, options.signal);
+  // A sparse V is made dense for the exact path only when that is small: the randomized one needs products alone.
+  const exact = !options.bound || (small <= DENSE_SIDE && (!isSparse(V) || V.rows * V.cols <= DENSE_CELLS));
+  const triplets = exact
+    ? denseTriplets(denseOf(V), k)
+    : await randomizedTriplets(options.bound!, matmul, k, options.seed ?? 0, options.signal);
   flipSigns(triplets, V.rows, V.cols);
   return triplets;
 }

@@ -2,7 +2,7 @@
 
 import { betaOf } from './divergence.js';
 import { UserError } from './errors.js';
-import type { Matrix } from './matrix.js';
+import { isSparse, type DataMatrix, type Matrix, type SparseMatrix } from './matrix.js';
 import { MAX_SEED } from './rng.js';
 import { BETA_LOSSES, INITS, SOLVERS, type BetaLossName, type Init, type Solver } from './options.js';
 
@@ -86,7 +86,8 @@ const at = (cols: number, c: number): string => `row ${Math.floor(c / cols) + 1}
  * V must be a non-empty, well-formed matrix of non-negative numbers, NaN marking a missing entry, with at
  * least one observed entry; β ≤ 0 also needs every observed entry to be positive. Returns the missing count.
  */
-export function checkData(V: Matrix, name: string, beta: number): number {
+export function checkData(V: DataMatrix, name: string, beta: number): number {
+  if (V && isSparse(V)) return checkSparseData(V, name, beta);
   if (!V || !Number.isInteger(V.rows) || !Number.isInteger(V.cols) || V.rows < 1 || V.cols < 1) {
     input(`${name} is empty: it needs at least one row and one column`);
   }
@@ -113,6 +114,37 @@ export function checkData(V: Matrix, name: string, beta: number): number {
     input(`${name} has a zero at ${at(V.cols, firstZero)}; betaLoss ${beta === 0 ? 'itakura-saito' : beta} needs positive data`);
   }
   return missing;
+}
+
+/**
+ * A sparse V: well-formed CSR, finite non-negative values (no missing entries: absent ones are zeros). β ≤ 0
+ * refuses it when it holds a zero, as scikit-learn does for X.min() == 0.
+ */
+function checkSparseData(V: SparseMatrix, name: string, beta: number): number {
+  const { rows, cols, indptr, indices, values } = V;
+  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 1 || cols < 1) input(`${name} is empty: it needs at least one row and one column`);
+  const nnz = indptr instanceof Uint32Array && indptr.length === rows + 1 ? indptr[rows]! : -1;
+  if (nnz < 0 || !(indices instanceof Uint32Array) || indices.length !== nnz || !(values instanceof Float32Array || values instanceof Float64Array) || values.length !== nnz) {
+    input(`${name} is malformed: a sparse ${rows}×${cols} matrix needs rows + 1 offsets and as many column indices as values`);
+  }
+  for (let i = 0; i < rows; i++) {
+    for (let p = indptr[i]!; p < indptr[i + 1]!; p++) {
+      const j = indices[p]!;
+      if (j >= cols || (p > indptr[i]! && indices[p - 1]! >= j)) input(`${name} is malformed: row ${i + 1}'s column indices are not ascending within 1..${cols}`);
+      const x = values[p]!;
+      const where = `row ${i + 1}, column ${j + 1}`;
+      if (x !== x) input(`${name} has a missing value at ${where}: a sparse matrix has no missing entries (absent ones are zeros)`);
+      if (x < 0) input(`${name} has a negative value (${x}) at ${where}; NMF needs non-negative data`);
+      if (x === Infinity) input(`${name} has an infinite value at ${where}`);
+      if (x === 0 && beta <= 0) input(`${name} has a zero at ${where}; betaLoss ${beta === 0 ? 'itakura-saito' : beta} needs positive data (the solver may diverge): add a small value or use a positive betaLoss`);
+    }
+  }
+  if (beta <= 0 && nnz < rows * cols) {
+    input(
+      `${name} is sparse with ${(rows * cols - nnz).toLocaleString('en-US')} zero entries; betaLoss ${beta === 0 ? 'itakura-saito' : beta} needs positive data (the solver may diverge): add a small value to every entry or use a positive betaLoss`,
+    );
+  }
+  return 0;
 }
 
 /** A starting or fixed factor: the expected shape, finite non-negative values, not all zero. */

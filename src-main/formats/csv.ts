@@ -462,13 +462,13 @@ class CsvReader {
  * row and an optional first column of row labels (detected), quoted cells, CRLF, BOM, UTF-16 with BOM,
  * '#' comment lines, Excel's "sep=" line. Empty cells and NaN/NA mean missing (NaN in the matrix).
  */
-export function parseCsv(input: string | Uint8Array, fileName: string, options: CsvParseOptions = {}): ParsedMatrix {
+export function parseCsv(input: string | Uint8Array, fileName: string, options: CsvParseOptions = {}): ParsedMatrix<Matrix> {
   const { bytes, start, newlines } = textBytes(input, fileName);
   const layout = decideLayout(bytes, start, fileName, options);
   const reader = new CsvReader(fileName, bytes, layout, newlines, options);
   reader.read(start);
   const { matrix, columnNames } = reader.finish();
-  const result: ParsedMatrix = {
+  const result: ParsedMatrix<Matrix> = {
     matrix,
     dtype: 'float64',
     format: 'csv',

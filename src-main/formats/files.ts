@@ -1,13 +1,15 @@
 // Reading and writing matrix files on disk: thin wrappers around the pure parsers and encoders.
 
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { createGunzip, gunzip } from 'node:zlib';
 import type { DType, Matrix } from '../engine/matrix.js';
 import { writeFileAtomic } from './atomic.js';
 import { csvChunks } from './csv.js';
 import { describeFsError } from './fs-errors.js';
 import { fileError, formatBytes } from './messages.js';
+import { MatrixMarketStream } from './mtx.js';
 import { encodeNpy } from './npy.js';
 import { formatFromName, parseMatrix, unsupportedExtension, type ReadMatrixOptions } from './parse.js';
 import type { ParsedMatrix, WriteFormat } from './types.js';
@@ -25,6 +27,7 @@ const MAX_FILE_BYTES = 2 ** 31 - 1;
 export async function readMatrixFile(filePath: string, options: ReadMatrixOptions = {}): Promise<ParsedMatrix> {
   const kind = options.format ? { format: options.format, gzip: filePath.toLowerCase().endsWith('.gz') } : formatFromName(filePath);
   if (!kind) throw unsupportedExtension(filePath);
+  if (kind.format === 'mtx') return readMatrixMarketFile(filePath, kind.gzip, options);
   return parseMatrix(await readFileBytes(filePath, kind.gzip), filePath, { ...options, format: kind.format });
 }
 
@@ -52,6 +55,40 @@ export async function readFileBytes(filePath: string, gzip: boolean): Promise<Ui
     }
   }
   return bytes;
+}
+
+/**
+ * A MatrixMarket file parsed as it streams from disk (through gunzip for .gz): memory holds the entries read,
+ * never the whole text, so a coordinate file of any length costs what its non-zeros do.
+ */
+async function readMatrixMarketFile(filePath: string, gzip: boolean, options: ReadMatrixOptions): Promise<ParsedMatrix> {
+  let size: number;
+  try {
+    const info = await stat(filePath);
+    if (info.isDirectory()) throw fileError(filePath, 'cannot read: it is a folder, not a file');
+    size = info.size;
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw fileError(filePath, `cannot read: ${describeFsError(err)}`);
+  }
+  const parser = new MatrixMarketStream(filePath, gzip ? Infinity : size, options);
+  const file = createReadStream(filePath, { highWaterMark: 1 << 20 });
+  const gunzipper = gzip ? createGunzip({ chunkSize: 1 << 20 }) : null;
+  // pipe() does not pass a read error on: the gunzip stream must end with it too, or the loop would wait forever
+  if (gunzipper) file.on('error', (err) => gunzipper.destroy(err));
+  const source = gunzipper ? file.pipe(gunzipper) : file;
+  try {
+    for await (const chunk of source) parser.push(chunk as Uint8Array);
+  } catch (err) {
+    file.destroy();
+    if (err instanceof UserError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (gzip && typeof code === 'string' && code.startsWith('Z_')) throw fileError(filePath, 'cannot decompress: not valid gzip data (the file is damaged or not compressed)');
+    throw fileError(filePath, `cannot read: ${describeFsError(err)}`);
+  } finally {
+    file.destroy();
+  }
+  return parser.end();
 }
 
 export interface WriteMatrixOptions {

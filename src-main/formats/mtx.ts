@@ -1,8 +1,11 @@
-// MatrixMarket exchange files (.mtx) → dense Matrix: coordinate and array layouts; real, integer, pattern; general, symmetric, skew-symmetric.
+// MatrixMarket exchange files (.mtx) → Matrix: coordinate and array layouts; real, integer, pattern; general,
+// symmetric, skew-symmetric. Coordinate files become sparse when that is smaller than dense, and can be read
+// in chunks as they stream in (a .mtx.gz through gunzip), so that memory follows the entries, not rows × cols.
 
 import { allocateFloat, cellError, fileError, formatShape, MAX_ENTRIES, NEGATIVE_HINT, quoteText } from './messages.js';
 import { cellValue, classifyCell, scan, scanDecimal } from './numbers.js';
-import { decodeText, textBytes } from './bytes.js';
+import { decodeText, recognizeBinary, textBytes } from './bytes.js';
+import { Coordinates, coordinateMatrix } from './coordinates.js';
 import type { ParseOptions, ParsedMatrix } from './types.js';
 
 const TAB = 9;
@@ -45,7 +48,10 @@ class MtxReader {
   /** Entries (coordinate) or values (array) the size line announces. */
   private expected = 0;
   private seen = 0;
+  /** Array layout: the dense values; coordinate layout: the entries as read. */
   private data: Float64Array = new Float64Array(0);
+  private entries: Coordinates | null = null;
+  private missing = 0;
   /** Array layout: the next value's position, walking columns top to bottom. */
   private nextRow = 0;
   private nextCol = 0;
@@ -117,7 +123,10 @@ class MtxReader {
     const entries = rows * cols;
     if (entries === 0) throw fileError(this.fileName, `the matrix is empty (${rows}×${cols})`);
     if (this.symmetry !== 'general' && rows !== cols) throw fileError(this.fileName, `a ${this.symmetry} matrix must be square, but the size line says ${rows}×${cols}`);
-    if (entries > MAX_ENTRIES) {
+    if (this.coordinate && (rows > MAX_INDEX || cols > MAX_INDEX)) {
+      throw fileError(this.fileName, `the size line claims ${formatShape([rows, cols])}, more than the ${MAX_INDEX.toLocaleString('en-US')} rows and columns supported`);
+    }
+    if (!this.coordinate && entries > MAX_ENTRIES) {
       throw fileError(this.fileName, `the size line claims ${formatShape([rows, cols])} = ${entries.toLocaleString('en-US')} entries, more than the ${MAX_ENTRIES.toLocaleString('en-US')} supported`);
     }
     const stored = this.symmetry === 'symmetric' ? (rows * (rows + 1)) / 2 : this.symmetry === 'skew-symmetric' ? (rows * (rows - 1)) / 2 : entries;
@@ -136,7 +145,8 @@ class MtxReader {
     }
     this.rows = rows;
     this.cols = cols;
-    this.data = allocateFloat(this.fileName, entries, false, `a ${rows}×${cols} matrix`) as Float64Array;
+    if (this.coordinate) this.entries = new Coordinates(this.fileName, this.expected * (this.symmetry === 'general' ? 1 : 2));
+    else this.data = allocateFloat(this.fileName, entries, false, `a ${rows}×${cols} matrix`) as Float64Array;
     if (this.symmetry === 'skew-symmetric') this.nextRow = 1;
     this.stage = 'entries';
   }
@@ -178,7 +188,9 @@ class MtxReader {
       v = 0;
       this.clipped++;
     }
-    this.data[row * this.cols + col] += v;
+    if (v !== v) this.missing++;
+    if (this.entries) this.entries.push(row, col, v);
+    else this.data[row * this.cols + col] += v;
   }
 
   private endOfEntry(b: Uint8Array, i: number): number {
@@ -208,8 +220,8 @@ class MtxReader {
         this.put(col, row, mirrored, () => (this.symmetry === 'skew-symmetric' ? `-(${text()}) mirrored from row ${row + 1}, column ${col + 1}` : text()));
       }
     } else {
-      this.data[row * this.cols + col] += v;
-      if (row !== col && this.symmetry !== 'general') this.data[col * this.cols + row] += v;
+      this.entries!.push(row, col, v);
+      if (row !== col && this.symmetry !== 'general') this.entries!.push(col, row, v);
     }
     return this.endOfEntry(b, i);
   }
@@ -251,17 +263,82 @@ class MtxReader {
       );
     }
     let missing = 0;
-    const data = this.data;
-    for (let k = 0; k < data.length; k++) if (data[k] !== data[k]) missing++;
-    return {
-      matrix: { rows: this.rows, cols: this.cols, data },
-      dtype: 'float64',
-      format: 'mtx',
-      sourceDtype: this.field,
-      missing,
-      clipped: this.clipped,
-    };
+    let matrix;
+    if (this.entries) {
+      ({ matrix, missing } = coordinateMatrix(this.fileName, this.rows, this.cols, this.entries, this.missing));
+    } else {
+      const data = this.data;
+      for (let k = 0; k < data.length; k++) if (data[k] !== data[k]) missing++;
+      matrix = { rows: this.rows, cols: this.cols, data };
+    }
+    return { matrix, dtype: 'float64', format: 'mtx', sourceDtype: this.field, missing, clipped: this.clipped };
   }
+}
+
+/** Row and column counts a coordinate file may declare: its indices are kept in 32 bits. */
+const MAX_INDEX = 2 ** 32 - 1;
+
+/**
+ * A MatrixMarket file read as its bytes arrive: push() chunks of any size, then end(). `size` is the file's
+ * length when known (for a quick refusal of size lines that promise more than it could hold), else Infinity.
+ */
+export class MatrixMarketStream {
+  private readonly reader: MtxReader;
+  /** The start of a line whose end has not arrived yet. */
+  private pending: Uint8Array = new Uint8Array(0);
+  private first = true;
+
+  constructor(
+    private readonly fileName: string,
+    size: number,
+    options: ParseOptions = {},
+  ) {
+    this.reader = new MtxReader(fileName, size, options.clipNegative ?? false);
+  }
+
+  push(chunk: Uint8Array): void {
+    let bytes = chunk;
+    let start = 0;
+    if (this.first && chunk.length > 0) {
+      this.first = false;
+      const zero = chunk.subarray(0, 8192).indexOf(0);
+      if (zero >= 0) {
+        const kind = recognizeBinary(chunk);
+        throw fileError(this.fileName, `not a text file${kind ? `: it looks like ${kind}` : ` (binary data at byte ${zero})`}`);
+      }
+      if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) start = 3;
+    }
+    const last = bytes.lastIndexOf(LF);
+    if (last < 0) {
+      this.pending = concat(this.pending, bytes.subarray(start));
+      return;
+    }
+    if (this.pending.length > 0) {
+      bytes = concat(this.pending, bytes.subarray(start, last + 1));
+      start = 0;
+      this.pending = chunk.slice(last + 1);
+      this.reader.read(bytes, start);
+    } else {
+      this.pending = chunk.slice(last + 1);
+      this.reader.read(bytes.subarray(0, last + 1), start);
+    }
+  }
+
+  end(): ParsedMatrix {
+    if (this.pending.length > 0) {
+      const line = concat(this.pending, new Uint8Array([LF]));
+      this.pending = new Uint8Array(0);
+      this.reader.read(line, 0);
+    }
+    return this.reader.finish();
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 /**

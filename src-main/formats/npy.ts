@@ -210,10 +210,44 @@ function readHeader(bytes: Uint8Array, fileName: string): { descr: PyValue; fort
 }
 
 /**
+ * The numbers of a .npy array of any numeric dtype and shape, flat in C order: the index and value arrays
+ * inside an .npz. float32 and float16 give a Float32Array, everything else a Float64Array.
+ */
+export function npyValues(bytes: Uint8Array, fileName: string): { shape: number[]; values: Float32Array | Float64Array; dtype: string } {
+  const { descr, fortran, shape, dataStart } = readHeader(bytes, fileName);
+  const type = elementType(descr, fileName);
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count > MAX_ENTRIES) throw fileError(fileName, `the array holds ${count.toLocaleString('en-US')} values, more than the ${MAX_ENTRIES.toLocaleString('en-US')} supported`);
+  const need = count * type.size;
+  if (need > bytes.length - dataStart) throw fileError(fileName, `truncated array: the header promises ${formatShape(shape)} ${type.name} values but only ${formatBytes(bytes.length - dataStart)} of data follow`);
+  if (fortran && shape.length > 1) throw fileError(fileName, 'a Fortran-order index array is not supported');
+  const values = allocateFloat(fileName, count, type.float32, 'the array');
+  const view = new DataView(bytes.buffer, bytes.byteOffset + dataStart, need);
+  const { read, size, littleEndian } = type;
+  for (let k = 0; k < count; k++) values[k] = read(view, k * size, littleEndian);
+  return { shape, values, dtype: type.name };
+}
+
+/** The text of a .npy holding one byte or unicode string (scipy writes the sparse format's name so). */
+export function npyText(bytes: Uint8Array, fileName: string): string {
+  const { descr, shape, dataStart } = readHeader(bytes, fileName);
+  const m = typeof descr === 'string' ? /^[<>|=]?([SUa])(\d+)$/.exec(descr) : null;
+  if (!m || shape.length !== 0) throw fileError(fileName, 'expected a single string');
+  const n = Number(m[2]);
+  if (m[1] === 'U') {
+    const chars: number[] = [];
+    const view = new DataView(bytes.buffer, bytes.byteOffset + dataStart);
+    for (let k = 0; k < n && dataStart + 4 * k + 4 <= bytes.length; k++) chars.push(view.getUint32(4 * k, true));
+    return String.fromCodePoint(...chars.filter((c) => c !== 0));
+  }
+  return new TextDecoder('latin1').decode(bytes.subarray(dataStart, dataStart + n)).replace(/\0+$/, '');
+}
+
+/**
  * Reads a .npy file's bytes. float32 (and float16) arrays give a float32 matrix; every other numeric type
  * (float64, signed and unsigned integers, bool) gives float64. NaN entries count as missing.
  */
-export function parseNpy(bytes: Uint8Array, fileName: string, options: ParseOptions = {}): ParsedMatrix {
+export function parseNpy(bytes: Uint8Array, fileName: string, options: ParseOptions = {}): ParsedMatrix<Matrix> {
   const { descr, fortran, shape, dataStart } = readHeader(bytes, fileName);
   const type = elementType(descr, fileName);
   if (shape.length !== 2) {

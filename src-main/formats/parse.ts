@@ -4,6 +4,8 @@ import { parseCsv } from './csv.js';
 import { fileError } from './messages.js';
 import { parseMatrixMarket } from './mtx.js';
 import { parseNpy } from './npy.js';
+import { parseNpz } from './npz.js';
+import { isSparse } from '../engine/matrix.js';
 import type { CsvParseOptions, MatrixFormat, ParsedMatrix } from './types.js';
 
 const EXTENSIONS: Record<string, MatrixFormat> = {
@@ -13,6 +15,7 @@ const EXTENSIONS: Record<string, MatrixFormat> = {
   '.txt': 'csv',
   '.dat': 'csv',
   '.npy': 'npy',
+  '.npz': 'npz',
   '.mtx': 'mtx',
   '.mm': 'mtx',
 };
@@ -51,6 +54,8 @@ export function parseMatrix(bytes: Uint8Array, fileName: string, options: ReadMa
   switch (format) {
     case 'npy':
       return parseNpy(bytes, fileName, options);
+    case 'npz':
+      return parseNpz(bytes, fileName, options);
     case 'mtx':
       return parseMatrixMarket(bytes, fileName, options);
     case 'csv':
@@ -58,6 +63,11 @@ export function parseMatrix(bytes: Uint8Array, fileName: string, options: ReadMa
     default:
       throw unsupportedExtension(fileName);
   }
+}
+
+/** A fraction of cells as people read it: '0.2 %', '0.0004 %'. */
+function formatDensity(fraction: number): string {
+  return `${Number((fraction * 100).toPrecision(2))} %`;
 }
 
 const DELIMITER_NAMES: Record<string, string> = { ',': 'comma-separated', '\t': 'tab-separated', ';': 'semicolon-separated', ' ': 'whitespace-separated' };
@@ -72,8 +82,13 @@ export function describeMatrixFile(r: ParsedMatrix): string {
   } else {
     details.push(r.sourceDtype);
   }
-  const name = r.format === 'csv' ? 'CSV' : r.format === 'npy' ? '.npy' : 'MatrixMarket';
-  let line = `${r.matrix.rows}×${r.matrix.cols} ${name} (${details.join(', ')})`;
+  const name = r.format === 'csv' ? 'CSV' : r.format === 'npy' ? '.npy' : r.format === 'npz' ? '.npz' : 'MatrixMarket';
+  const m = r.matrix;
+  if (isSparse(m)) {
+    const nnz = m.indptr[m.rows]!;
+    details.push(`sparse: ${nnz.toLocaleString('en-US')} non-zero${nnz === 1 ? '' : 's'}, ${formatDensity(nnz / (m.rows * m.cols))}`);
+  }
+  let line = `${m.rows}×${m.cols} ${name} (${details.join(', ')})`;
   if (r.missing) line += `, ${r.missing.toLocaleString('en-US')} missing cell${r.missing === 1 ? '' : 's'}`;
   if (r.clipped) line += `, ${r.clipped.toLocaleString('en-US')} negative value${r.clipped === 1 ? '' : 's'} set to 0`;
   return line;

@@ -1,9 +1,9 @@
 // The shapes the matrix readers and writers exchange with their callers.
 
-import type { DType, Matrix } from '../engine/matrix.js';
+import type { DataMatrix, DType, Matrix } from '../engine/matrix.js';
 
 /** The kinds of matrix file that can be read. Text tables of any delimiter are 'csv'. */
-export type MatrixFormat = 'csv' | 'npy' | 'mtx';
+export type MatrixFormat = 'csv' | 'npy' | 'npz' | 'mtx';
 /** The kinds of matrix file that can be written. */
 export type WriteFormat = 'npy' | 'csv' | 'tsv';
 
@@ -21,14 +21,17 @@ export interface CsvParseOptions extends ParseOptions {
   header?: boolean;
 }
 
-export interface ParsedMatrix {
-  matrix: Matrix;
+/** A matrix file read: `M` is Matrix for the readers that only make dense matrices (CSV, .npy). */
+export interface ParsedMatrix<M extends DataMatrix = DataMatrix> {
+  /** Dense, or sparse (MatrixMarket coordinate files, scipy sparse .npz) when that is smaller. */
+  matrix: M;
   /** The precision of `matrix`: float32 only for float32 (and float16) .npy, float64 for everything else. */
   dtype: DType;
   format: MatrixFormat;
   /**
    * The element type as the file states it: a NumPy name for .npy ('float32', 'int16', 'bool', …),
-   * the MatrixMarket field ('real', 'integer', 'pattern'), 'text' for CSV.
+   * the MatrixMarket field ('real', 'integer', 'pattern'), the scipy sparse format and NumPy type for a sparse
+   * .npz ('csr float64'), 'text' for CSV.
    */
   sourceDtype: string;
   /** Cells with no value (NaN in the matrix): empty or NaN/NA cells, NaN entries. */

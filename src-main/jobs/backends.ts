@@ -1,8 +1,8 @@
 // One backend per process and request kind, chosen once (probing a GPU is slow) and shared by every run.
 
 import type { Backend, BackendChoice, BackendRequest } from '../engine/backends/backend.js';
-import { dtypeOf, type Matrix } from '../engine/matrix.js';
 import { chooseBackend } from '../backends/registry.js';
+import { dtypeOf, isSparse, type DataMatrix } from '../engine/matrix.js';
 
 const chosen = new Map<BackendRequest, Promise<BackendChoice>>();
 
@@ -28,7 +28,7 @@ export const SMALL_FLOAT64_WORK = 2 ** 17;
 
 /** The fit a backend is chosen for, when the choice may depend on it. */
 export interface FitSize {
-  V: Matrix;
+  V: DataMatrix;
   rank: number;
 }
 
@@ -43,6 +43,14 @@ export async function withBackend<T>(
   const result = await fn(backend);
   const backendReason = small ? `${backend.label}: a small float64 matrix (${fit.V.rows}×${fit.V.cols}, rank ${fit.rank}) runs in float64, as scikit-learn does` : reason;
   return { result, backend: backend.name, backendReason };
+}
+
+/**
+ * The reason a run reports, with what a sparse V changes on the GPU: it is not put on the card, and the products
+ * with it run on the host (a few scattered non-zeros per row do not pay there).
+ */
+export function reasonFor(backend: string, reason: string, V: DataMatrix): string {
+  return backend === 'gpu' && isSparse(V) ? `${reason}; sparse V: its products run on the CPU (TypeScript), not on the GPU` : reason;
 }
 
 /** Release worker threads and GPU contexts so the process can exit. */

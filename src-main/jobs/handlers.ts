@@ -7,15 +7,16 @@ import { ImageEncoder } from '../codec/encoder.js';
 import { readImage } from '../codec/image-io.js';
 import { compareJpeg } from '../codec/jpeg-compare.js';
 import { decodePixels } from '../codec/nmfz.js';
-import { factorize, reconstruct, type Matrix } from '../engine/index.js';
+import { factorize, isSparse, type Matrix } from '../engine/index.js';
+import { cellOfProduct } from '../engine/dense.js';
 import { throwIfCancelled, type CancelSignal } from '../engine/errors.js';
 import { readLabelledMatrix } from '../formats/index.js';
-import { resolveBackend, withBackend } from './backends.js';
+import { reasonFor, resolveBackend, withBackend } from './backends.js';
 import { coarsePreview } from './coarse-preview.js';
 import { compressImage, compressOptionsOf } from './compress.js';
 import { componentInfos, diffRaster, previewRaster, toRaster } from './rasters.js';
 import type { TaskKind, TaskPayload, TaskProgress, TaskResult } from './tasks.js';
-import { denseNonZeros, matrixView, sparseView, valueRange } from './views.js';
+import { denseNonZeros, matrixView, productView, sparseMatrixView, sparseNonZeros, sparseValueRange, sparseView, valueRange } from './views.js';
 
 /** How often a running fit sends a fresh reconstruction to the window. */
 const PREVIEW_EVERY_MS = 250;
@@ -46,14 +47,16 @@ export const TASK_HANDLERS: Handlers = {
   async 'open-matrix'({ path }) {
     const file = await readLabelledMatrix(path);
     const V = file.matrix;
-    const sparse = sparseView(V.rows, V.cols, denseNonZeros(V));
+    // A sparse V is described from its non-zeros alone: it is never made dense here.
+    const held = isSparse(V);
+    const sparse = sparseView(V.rows, V.cols, held ? sparseNonZeros(V) : denseNonZeros(V));
     return {
       V,
       dtype: file.dtype,
       format: file.format,
       missing: file.missing,
-      view: matrixView(V),
-      valueRange: valueRange(V),
+      view: held ? sparseMatrixView(V) : matrixView(V),
+      valueRange: held ? sparseValueRange(V) : valueRange(V),
       ...(sparse ? { sparse } : {}),
       ...(file.rowLabels ? { rowLabels: file.rowLabels.names } : {}),
       ...(file.colLabels ? { colLabels: file.colLabels.names } : {}),
@@ -64,7 +67,7 @@ export const TASK_HANDLERS: Handlers = {
     const started = performance.now();
     // Noted before the fit: the engine may fill V's missing cells in place as it imputes them.
     const missing: number[] = [];
-    for (let k = 0; k < V.data.length && missing.length < MAX_IMPUTED_SHOWN; k++) if (Number.isNaN(V.data[k]!)) missing.push(k);
+    if (!isSparse(V)) for (let k = 0; k < V.data.length && missing.length < MAX_IMPUTED_SHOWN; k++) if (Number.isNaN(V.data[k]!)) missing.push(k);
     const { result, backend, backendReason } = await withBackend(settings.backend, (backend) =>
       factorize(V, {
         rank: settings.rank,
@@ -84,10 +87,13 @@ export const TASK_HANDLERS: Handlers = {
       }),
       { V, rank: settings.rank },
     );
-    const WH = reconstruct(result.W, result.H);
-    const imputed = missing.map((k) => ({ row: Math.floor(k / V.cols), col: k % V.cols, value: WH.data[k]! }));
+    const imputed = missing.map((k) => {
+      const row = Math.floor(k / V.cols);
+      const col = k % V.cols;
+      return { row, col, value: cellOfProduct(result.W, result.H, row, col) };
+    });
     return {
-      WH: matrixView(WH),
+      WH: productView(result.W, result.H),
       imputed,
       W: result.W,
       H: result.H,
@@ -98,7 +104,7 @@ export const TASK_HANDLERS: Handlers = {
       betaLoss: typeof result.betaLoss === 'number' ? settings.betaLoss : result.betaLoss,
       init: result.init,
       backend,
-      backendReason,
+      backendReason: reasonFor(backend, backendReason, V),
       ms: performance.now() - started,
     };
   },

@@ -3,11 +3,11 @@
 import type { ComponentInfo, CompressRecord, ImageDocumentInfo, ImageSettings, MatrixResult, MatrixSettings, MatrixView, Raster, RankCurvePoint, TileMap } from '../api/contract.js';
 import type { NmfzContent } from '../codec/nmfz.js';
 import type { ImagePixels } from '../codec/types.js';
-import type { Matrix } from '../engine/matrix.js';
+import type { DataMatrix, Matrix } from '../engine/matrix.js';
 import type { FileTask, FileTaskResult } from './batch/file-task.js';
 
 export interface OpenedMatrix {
-  V: Matrix;
+  V: DataMatrix;
   dtype: 'float32' | 'float64';
   format: string;
   missing: number;
@@ -55,7 +55,7 @@ export interface CompressedImage {
 
 export interface TaskMap {
   'open-matrix': { payload: { path: string }; result: OpenedMatrix };
-  'factorize-matrix': { payload: { V: Matrix; settings: MatrixSettings }; result: FactorizedMatrix };
+  'factorize-matrix': { payload: { V: DataMatrix; settings: MatrixSettings }; result: FactorizedMatrix };
   'open-image': { payload: { path: string }; result: OpenedImage };
   'compress-image': { payload: { path: string; scratchDir: string; settings: ImageSettings }; result: CompressedImage };
   'reconstruct-image': { payload: { content: NmfzContent; enabled: number[] }; result: Raster };

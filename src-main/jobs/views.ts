@@ -1,7 +1,7 @@
 // Matrices reduced for display: heat maps need at most a screenful of cells, not millions.
 
 import type { MatrixView } from '../api/contract.js';
-import type { Matrix } from '../engine/matrix.js';
+import type { Matrix, SparseMatrix } from '../engine/matrix.js';
 
 export const MAX_VIEW_SIDE = 1024;
 
@@ -109,4 +109,67 @@ export function valueRange(m: Matrix): { min: number; max: number } {
     if (v > max) max = v;
   }
   return min === Infinity ? { min: 0, max: 0 } : { min, max };
+}
+
+/** A sparse matrix's non-zeros, walked entry by entry (never rows × cols). */
+export function sparseNonZeros(m: SparseMatrix): NonZeroWalk {
+  return (visit) => {
+    for (let i = 0; i < m.rows; i++) for (let p = m.indptr[i]!; p < m.indptr[i + 1]!; p++) if (m.values[p] !== 0) visit(i, m.indices[p]!);
+  };
+}
+
+/** Cells of block (a, b) of the grid: the last row and column of blocks may be cut short by the edge. */
+function blockCells(sourceRows: number, sourceCols: number, fr: number, fc: number, a: number, b: number): number {
+  return (Math.min(sourceRows, (a + 1) * fr) - a * fr) * (Math.min(sourceCols, (b + 1) * fc) - b * fc);
+}
+
+/** matrixView of a sparse matrix ('mean' blocks, absent entries counted as zeros), from its non-zeros alone. */
+export function sparseMatrixView(m: SparseMatrix, maxSide = MAX_VIEW_SIDE): MatrixView {
+  const { fr, fc, rows, cols } = viewGrid(m.rows, m.cols, maxSide);
+  const sums = new Float64Array(rows * cols);
+  for (let i = 0; i < m.rows; i++) {
+    const vi = Math.floor(i / fr) * cols;
+    for (let p = m.indptr[i]!; p < m.indptr[i + 1]!; p++) sums[vi + Math.floor(m.indices[p]! / fc)]! += m.values[p]!;
+  }
+  const data = new Float32Array(rows * cols);
+  for (let a = 0; a < rows; a++) for (let b = 0; b < cols; b++) data[a * cols + b] = sums[a * cols + b]! / blockCells(m.rows, m.cols, fr, fc, a, b);
+  return { rows, cols, data, sourceRows: m.rows, sourceCols: m.cols };
+}
+
+/** valueRange of a sparse matrix: its stored values, and 0 when any entry is absent. */
+export function sparseValueRange(m: SparseMatrix): { min: number; max: number } {
+  const full = m.indptr[m.rows] === m.rows * m.cols;
+  let min = full ? Infinity : 0;
+  let max = full ? -Infinity : 0;
+  for (let p = 0; p < m.values.length; p++) {
+    const x = m.values[p]!;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  return Number.isFinite(min) ? { min, max } : { min: 0, max: 0 };
+}
+
+/**
+ * matrixView of W·H without forming it: a block's mean is Σ_t (W's rows of the block summed)[t] ·
+ * (H's columns of the block summed)[t] / cells, so the cost is that of reading W and H once.
+ */
+export function productView(W: Matrix, H: Matrix, maxSide = MAX_VIEW_SIDE): MatrixView {
+  const k = W.cols;
+  const { fr, fc, rows, cols } = viewGrid(W.rows, H.cols, maxSide);
+  const wSums = new Float64Array(rows * k);
+  for (let i = 0; i < W.rows; i++) {
+    const a = Math.floor(i / fr) * k;
+    for (let t = 0; t < k; t++) wSums[a + t]! += W.data[i * k + t]!;
+  }
+  const hSums = new Float64Array(k * cols);
+  for (let t = 0; t < k; t++) for (let j = 0; j < H.cols; j++) hSums[t * cols + Math.floor(j / fc)]! += H.data[t * H.cols + j]!;
+  const data = new Float32Array(rows * cols);
+  for (let a = 0; a < rows; a++) {
+    for (let b = 0; b < cols; b++) {
+      let s = 0;
+      for (let t = 0; t < k; t++) s += wSums[a * k + t]! * hSums[t * cols + b]!;
+      data[a * cols + b] = s / blockCells(W.rows, H.cols, fr, fc, a, b);
+    }
+  }
+  return { rows, cols, data, sourceRows: W.rows, sourceCols: H.cols };
 }

@@ -3,12 +3,12 @@
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { factorize, type FactorizeResult, type Matrix, type Progress } from '../engine/index.js';
+import { denseOf, factorize, type DataMatrix, type FactorizeResult, type Matrix, type Progress } from '../engine/index.js';
 import type { BackendRequest } from '../engine/backends/backend.js';
 import type { BetaLossName, Init, Solver } from '../engine/options.js';
 import { UserError, type CancelSignal } from '../engine/errors.js';
 import { readLabelledMatrix, readMatrixFile, writeFileAtomic, writeMatrixFile } from '../formats/index.js';
-import { withBackend } from '../jobs/backends.js';
+import { reasonFor, withBackend } from '../jobs/backends.js';
 import type { EngineSettings, MatrixComponent } from '../api/contract.js';
 import { DEFAULT_TOP, formatComponentsCsv, topComponents } from './components.js';
 
@@ -62,7 +62,7 @@ export interface FactorSummary {
 
 export interface FactorOutcome {
   summary: FactorSummary;
-  V: Matrix;
+  V: DataMatrix;
   result: FactorizeResult;
 }
 
@@ -77,8 +77,8 @@ export async function factorFile(request: FactorRequest): Promise<FactorOutcome>
   let H0: Matrix | undefined;
   if (request.init === 'custom') {
     if (!request.w0 || !request.h0) throw new UserError('--init custom needs both --w0 FILE and --h0 FILE', 'usage');
-    W0 = (await readMatrixFile(request.w0)).matrix;
-    H0 = (await readMatrixFile(request.h0)).matrix;
+    W0 = denseOf((await readMatrixFile(request.w0)).matrix);
+    H0 = denseOf((await readMatrixFile(request.h0)).matrix);
   } else if (request.w0 || request.h0) {
     throw new UserError('--w0 and --h0 are only used with --init custom', 'usage');
   }
@@ -89,7 +89,7 @@ export async function factorFile(request: FactorRequest): Promise<FactorOutcome>
 
   const started = performance.now();
   const { result, backend, backendReason } = await withBackend(request.backend, (backend) =>
-    factorize(V, {
+    factorizeFile(request.input, V, {
       rank: request.rank,
       solver: request.solver,
       betaLoss: request.betaLoss,
@@ -141,7 +141,7 @@ export async function factorFile(request: FactorRequest): Promise<FactorOutcome>
       relErr: result.relErr,
       missing: result.missing,
       backend,
-      backendReason,
+      backendReason: reasonFor(backend, backendReason, V),
       ms: Math.round(ms * 10) / 10,
       rowLabelsFrom: source.rowLabels?.source ?? null,
       colLabelsFrom: source.colLabels?.source ?? null,
@@ -149,6 +149,16 @@ export async function factorFile(request: FactorRequest): Promise<FactorOutcome>
       outputs,
     },
   };
+}
+
+/** factorize, with the engine's complaints about V ('V has a zero at …') naming the file instead. */
+async function factorizeFile(input: string, V: DataMatrix, options: Parameters<typeof factorize>[1]): Promise<FactorizeResult> {
+  try {
+    return await factorize(V, options);
+  } catch (err) {
+    if (err instanceof UserError && err.kind === 'input' && /^V (has|is) /.test(err.message)) throw new UserError(`${input}: the matrix ${err.message.slice(2)}`, 'input');
+    throw err;
+  }
 }
 
 async function refuseExisting(paths: string[]): Promise<void> {

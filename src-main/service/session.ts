@@ -26,7 +26,7 @@ import type {
   TileMap,
 } from '../api/contract.js';
 import { CancelledError, UserError } from '../engine/errors.js';
-import type { Matrix } from '../engine/matrix.js';
+import { isSparse, type DataMatrix, type Matrix } from '../engine/matrix.js';
 import { encodeImage } from '../codec/image-io.js';
 import type { NmfzContent } from '../codec/nmfz.js';
 import type { ImagePixels } from '../codec/types.js';
@@ -72,7 +72,7 @@ interface MatrixDocument {
   kind: 'matrix';
   info: MatrixDocumentInfo;
   path: string;
-  V: Matrix;
+  V: DataMatrix;
   result?: { W: Matrix; H: Matrix; summary: MatrixResult };
 }
 
@@ -295,8 +295,10 @@ export function createAppService(options: AppServiceOptions): AppService {
         throw new UserError(`rank ${settings.rank} is larger than the matrix allows for ${settings.init} (at most ${Math.min(doc.V.rows, doc.V.cols)}); use init random`);
       }
       return startJob(documentId, async (jobId, signal) => {
-        const V = { rows: doc.V.rows, cols: doc.V.cols, data: doc.V.data.slice() };
-        const r = await pool.run('factorize-matrix', { V, settings }, { signal, onProgress: progressReporter(jobId), transfer: [V.data.buffer as ArrayBuffer] });
+        // A copy for the worker (the engine may fill missing cells in place): its buffers move there.
+        const V = copyOf(doc.V);
+        const transfer = (isSparse(V) ? [V.indptr.buffer, V.indices.buffer, V.values.buffer] : [V.data.buffer]) as ArrayBuffer[];
+        const r = await pool.run('factorize-matrix', { V, settings }, { signal, onProgress: progressReporter(jobId), transfer });
         const summary: MatrixResult = {
           kind: 'matrix',
           documentId,
@@ -446,4 +448,10 @@ export function createAppService(options: AppServiceOptions): AppService {
     },
   };
   return service;
+}
+
+/** A copy of V whose buffers can be handed to a worker. */
+function copyOf(V: DataMatrix): DataMatrix {
+  if (isSparse(V)) return { ...V, indptr: V.indptr.slice(), indices: V.indices.slice(), values: V.values.slice() };
+  return { rows: V.rows, cols: V.cols, data: V.data.slice() };
 }

@@ -353,7 +353,7 @@ test('setCells reaches the resident tiles and leaves the caller’s V alone', as
     assert.deepEqual(v.data, before, 'the caller’s matrix changed');
     const changed: Matrix = { rows: 23, cols: 31, data: before.slice() };
     indices.forEach((idx, n) => (changed.data[idx] = values[n]!));
-    assert.deepEqual(Array.from(bound.V.data), Array.from(changed.data));
+    assert.deepEqual(Array.from((bound.V as Matrix).data), Array.from(changed.data));
     const out = zeros(5, 31);
     await bound.WtV(W, out);
     assertClose(out.data, await product(W, changed, true), 'WtV after setCells');

@@ -2,7 +2,7 @@
 // and its row's or column's), and the backends available on this machine with their tolerances.
 
 import assert from 'node:assert/strict';
-import type { Backend, BackendProvider } from '../../src-main/engine/backends/backend.js';
+import type { Backend, BackendProvider, BoundV } from '../../src-main/engine/backends/backend.js';
 import type { Matrix } from '../../src-main/engine/matrix.js';
 import { createGpuBackend } from '../../src-main/backends/gpu/index.js';
 import { providers } from '../../src-main/backends/registry.js';
@@ -148,5 +148,26 @@ export async function withBackend<T>(provider: BackendProvider, run: (b: Backend
     return await run(backend);
   } finally {
     await backend.dispose();
+  }
+}
+
+/**
+ * WᵀV, V·Hᵀ, WᵀW and H·Hᵀ of `mine` (bound by `backend`) against `ref`'s, computed into float64, entry by entry to
+ * a relative tolerance.
+ */
+export async function assertSameProducts(backend: Backend, mine: BoundV, ref: BoundV, W: Matrix, H: Matrix, rtol: number): Promise<void> {
+  const { rows } = W;
+  const { rows: rank, cols } = H;
+  for (const [name, r, c, op] of [
+    ['WtV', rank, cols, (b: BoundV, out: Matrix) => b.WtV(W, out)],
+    ['VHt', rows, rank, (b: BoundV, out: Matrix) => b.VHt(H, out)],
+    ['WtW', rank, rank, (b: BoundV, out: Matrix) => b.WtW(W, out)],
+    ['HHt', rank, rank, (b: BoundV, out: Matrix) => b.HHt(H, out)],
+  ] as const) {
+    const got = zerosFor(backend, r, c);
+    const want: Matrix = { rows: r, cols: c, data: new Float64Array(r * c) };
+    await op(mine, got);
+    await op(ref, want);
+    assertEntriesClose(got, want, { rtol }, name);
   }
 }

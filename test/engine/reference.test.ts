@@ -130,7 +130,7 @@ test('reference: setCells changes the bound V but never the caller’s array; a 
   const bound = await createReferenceBackend().bind(small);
   await bound.setCells(Uint32Array.from([1, 5]), [20, 60]);
   assert.deepEqual(Array.from(small.data), [1, 2, 3, 4, 5, 6]);
-  assert.deepEqual(Array.from(bound.V.data), [1, 20, 3, 4, 5, 60]);
+  assert.deepEqual(Array.from((bound.V as Matrix).data), [1, 20, 3, 4, 5, 60]);
   const out = allocate(1, 3);
   await bound.WtV({ rows: 2, cols: 1, data: Float64Array.from([1, 1]) }, out);
   assert.deepEqual(Array.from(out.data), [5, 25, 63]);

@@ -1,4 +1,5 @@
 // Shared by the engine tests: synthetic non-negative data, a backend that counts its passes over V, distances.
+import assert from 'node:assert/strict';
 import type { Backend, BoundV, Matrix } from '../../src-main/engine/index.js';
 import { createReferenceBackend } from '../../src-main/engine/index.js';
 import { RandomState } from '../../src-main/engine/rng.js';
@@ -73,4 +74,18 @@ export function countingBackend(): { backend: Backend; counts: Map<string, numbe
   };
   const passes = (): number => [...counts].reduce((s, [name, n]) => s + (PASSES.has(name) ? n : 0), 0);
   return { backend, counts, passes };
+}
+
+/** A fit against scikit-learn's on the same start: W and H to 1e-3 (relative), the same n_iter, objective and rel_err to 1e-3. */
+export function assertLikeSklearn(
+  result: { W: Matrix; H: Matrix; iterations: number; loss: number; relErr: number },
+  want: { W: Matrix; H: Matrix; n_iter: number; objective: number; rel_err: number },
+): void {
+  const dW = relDiff(result.W, want.W);
+  const dH = relDiff(result.H, want.H);
+  assert.ok(dW <= 1e-3, `W differs by ${dW}`);
+  assert.ok(dH <= 1e-3, `H differs by ${dH}`);
+  assert.equal(result.iterations, want.n_iter);
+  assert.ok(Math.abs(result.loss - want.objective) <= 1e-3 * want.objective, `objective ${result.loss} vs ${want.objective}`);
+  assert.ok(Math.abs(result.relErr - want.rel_err) <= 1e-3 * want.rel_err, `rel_err ${result.relErr} vs ${want.rel_err}`);
 }

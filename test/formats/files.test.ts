@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { denseOf } from '../../src-main/engine/sparse.js';
 import { gzipSync } from 'node:zlib';
 import { describeMatrixFile, encodeNpy, formatFromName, MATRIX_EXTENSIONS, readMatrixFile, writeMatrixFile } from '../../src-main/formats/index.js';
 import { fixture } from '../helpers/paths.js';
@@ -26,13 +27,13 @@ test('readMatrixFile picks the reader from the file name and reports format, dty
 
     const txt = path.join(dir, 'saved.txt');
     writeFileSync(txt, '1.000000000000000000e+00 2.500000000000000000e-01\n');
-    assert.deepEqual(Array.from((await readMatrixFile(txt)).matrix.data), [1, 0.25]);
+    assert.deepEqual(Array.from(denseOf((await readMatrixFile(txt)).matrix).data), [1, 0.25]);
 
     const mtx = path.join(dir, 'm.mtx');
     writeFileSync(mtx, '%%MatrixMarket matrix coordinate real general\n2 2 1\n2 1 5\n');
     const m = await readMatrixFile(mtx);
     assert.equal(m.format, 'mtx');
-    assert.deepEqual(Array.from(m.matrix.data), [0, 0, 5, 0]);
+    assert.deepEqual(Array.from(denseOf(m.matrix).data), [0, 0, 5, 0]);
 
     const npy = path.join(dir, 'V.npy');
     copyFileSync(fixture('sklearn', 'mu_frobenius', 'V.npy'), npy);
@@ -41,7 +42,7 @@ test('readMatrixFile picks the reader from the file name and reports format, dty
     assert.equal(v.sourceDtype, 'float64');
     assert.deepEqual([v.matrix.rows, v.matrix.cols], [31, 23]);
     assert.equal(describeMatrixFile(v), '31×23 .npy (float64)');
-    assert.equal(describeMatrixFile(m), '2×2 MatrixMarket (real)');
+    assert.equal(describeMatrixFile(m), '2×2 MatrixMarket (real, sparse: 1 non-zero, 25 %)');
   } finally {
     cleanup();
   }
@@ -51,9 +52,9 @@ test('gzip-compressed files (.csv.gz, .mtx.gz, .npy.gz) are read', async () => {
   const { dir, cleanup } = tempDir();
   try {
     writeFileSync(path.join(dir, 'a.csv.gz'), gzipSync('1,2\n3,4\n'));
-    assert.deepEqual(Array.from((await readMatrixFile(path.join(dir, 'a.csv.gz'))).matrix.data), [1, 2, 3, 4]);
+    assert.deepEqual(Array.from(denseOf((await readMatrixFile(path.join(dir, 'a.csv.gz'))).matrix).data), [1, 2, 3, 4]);
     writeFileSync(path.join(dir, 'matrix.mtx.gz'), gzipSync('%%MatrixMarket matrix coordinate integer general\n1 2 1\n1 2 9\n'));
-    assert.deepEqual(Array.from((await readMatrixFile(path.join(dir, 'matrix.mtx.gz'))).matrix.data), [0, 9]);
+    assert.deepEqual(Array.from(denseOf((await readMatrixFile(path.join(dir, 'matrix.mtx.gz'))).matrix).data), [0, 9]);
     const m = { rows: 1, cols: 2, data: new Float32Array([0.5, 2]) };
     writeFileSync(path.join(dir, 'x.npy.gz'), gzipSync(encodeNpy(m)));
     assert.equal((await readMatrixFile(path.join(dir, 'x.npy.gz'))).dtype, 'float32');
@@ -127,13 +128,13 @@ test('writeMatrixFile: .npy and CSV round trips keep precision; existing files n
 
     const a = await readMatrixFile(path.join(dir, 'a.npy'));
     assert.equal(a.dtype, 'float64');
-    assert.deepEqual(a.matrix.data, m64.data);
+    assert.deepEqual(denseOf(a.matrix).data, m64.data);
     assert.equal(a.missing, 1);
     const b = await readMatrixFile(path.join(dir, 'b.npy'));
     assert.equal(b.dtype, 'float32');
-    assert.deepEqual(b.matrix.data, m32.data);
-    assert.deepEqual((await readMatrixFile(path.join(dir, 'c.npy'))).matrix.data, Float32Array.from(m64.data));
-    assert.deepEqual((await readMatrixFile(path.join(dir, 'a.csv'))).matrix.data, m64.data);
+    assert.deepEqual(denseOf(b.matrix).data, m32.data);
+    assert.deepEqual(denseOf((await readMatrixFile(path.join(dir, 'c.npy'))).matrix).data, Float32Array.from(m64.data));
+    assert.deepEqual(denseOf((await readMatrixFile(path.join(dir, 'a.csv'))).matrix).data, m64.data);
     assert.equal(readFileSync(path.join(dir, 'b.csv'), 'utf8'), '0.1,0.2\n0.33333334,7\n');
     const tsv = await readMatrixFile(path.join(dir, 'b.tsv'));
     assert.deepEqual(tsv.columnNames, ['x', 'y']);

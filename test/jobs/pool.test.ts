@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CancelledError } from '../../src-main/engine/errors.js';
+import type { Matrix } from '../../src-main/engine/matrix.js';
 import { TaskPool } from '../../src-main/jobs/pool.js';
 
 test('the task pool runs tasks on workers, and a shared signal keeps no listener per finished task', async () => {
@@ -15,7 +16,7 @@ test('the task pool runs tasks on workers, and a shared signal keeps no listener
     await writeFile(csv, '1,2\n3,4\n');
     const controller = new AbortController();
     const results = await Promise.all(Array.from({ length: 12 }, () => pool.run('open-matrix', { path: csv }, { signal: controller.signal })));
-    assert.deepEqual(Array.from(results[11]!.V.data), [1, 2, 3, 4]);
+    assert.deepEqual(Array.from((results[11]!.V as Matrix).data), [1, 2, 3, 4]);
     assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
   } finally {
     await pool.close();

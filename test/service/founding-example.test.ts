@@ -7,6 +7,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { MatrixResult, MatrixSettings, ServiceEvent } from '../../src-main/api/contract.js';
 import { parseMatrix } from '../../src-main/formats/index.js';
+import { denseOf } from '../../src-main/engine/sparse.js';
 import { createAppService, type AppService } from '../../src-main/service/session.js';
 import { readNpy } from '../helpers/npy.js';
 import { fixture } from '../helpers/paths.js';
@@ -64,7 +65,7 @@ test('image.txt opens as a matrix and the seed field gives scikit-learn’s rand
   assert.equal(r.backend, 'reference');
   assert.ok(Math.abs(r.relErr / founding.rel_err - 1) <= 1e-9, `relErr ${r.relErr} vs ${founding.rel_err}`);
   const saved = await service.exportResult(info.documentId, 'W.npy');
-  const W = parseMatrix(saved.bytes, saved.name).matrix;
+  const W = denseOf(parseMatrix(saved.bytes, saved.name).matrix);
   const dW = relDiff(W, readNpy(fixture('random-state', 'founding', 'W.npy')));
   assert.ok(dW <= 1e-6, `W differs by ${dW}`);
 });

@@ -152,6 +152,43 @@ describe('the app service', () => {
     assert.equal(new TextDecoder().decode(w.bytes).trim().split('\n').length, 4);
   });
 
+  test('a sparse .mtx.gz opens sparse, with its density map, and factorizes without forming V or W·H dense', async () => {
+    const rows = 3000;
+    const cols = 2000;
+    const entries: string[] = [];
+    // two blocks of rows, each the same 20 entries in its own half of the columns: rank 2, 1 % of the cells
+    for (let i = 0; i < rows; i++) for (let e = 0; e < 20; e++) entries.push(`${i + 1} ${(i < rows / 2 ? 0 : cols / 2) + e * 37 + 1} ${1 + (e % 3)}`);
+    const mtx = path.join(dir, 'big.mtx.gz');
+    await writeFile(mtx, gzipSync(`%%MatrixMarket matrix coordinate integer general\n${rows} ${cols} ${entries.length}\n${entries.join('\n')}\n`));
+    const info = await service.openPath(mtx);
+    assert.equal(info.kind, 'matrix');
+    if (info.kind !== 'matrix') return;
+    assert.deepEqual([info.rows, info.cols, info.format], [rows, cols, 'mtx']);
+    assert.ok(info.sparse, 'the document says V is sparse');
+    assert.ok(info.sparse.nnz > 0 && info.sparse.nnz <= entries.length);
+    const { density } = info.sparse;
+    assert.deepEqual([density.sourceRows, density.sourceCols], [rows, cols]);
+    // the top-left and bottom-right quarters hold every entry; the other two none
+    const quarter = (top: boolean, left: boolean) => {
+      let sum = 0;
+      for (let a = 0; a < density.rows; a++) {
+        for (let b = 0; b < density.cols; b++) if (a < density.rows / 2 === top && b < density.cols / 2 === left) sum += density.data[a * density.cols + b]!;
+      }
+      return sum;
+    };
+    assert.ok(quarter(true, true) > 0 && quarter(false, false) > 0);
+    assert.equal(quarter(true, false), 0);
+    assert.equal(quarter(false, true), 0);
+    const jobId = await service.factorizeMatrix(info.documentId, { ...settings, rank: 2, solver: 'cd', maxIter: 50, tol: 1e-4 });
+    const r = (await waitFor(doneOf(jobId))).result as MatrixResult;
+    assert.ok(r.relErr < 1e-3, `relErr ${r.relErr}`);
+    assert.deepEqual([r.WH.sourceRows, r.WH.sourceCols], [rows, cols]);
+    // the reconstruction's view is the block means of W·H: the empty quarters stay near zero
+    const wh = (a: number, b: number) => r.WH.data[a * r.WH.cols + b]!;
+    assert.ok(wh(0, 0) > 0.01, `${wh(0, 0)}`);
+    assert.ok(wh(0, 0) > 100 * Math.abs(wh(0, r.WH.cols - 1)), `${wh(0, 0)} vs ${wh(0, r.WH.cols - 1)}`);
+  });
+
   test('a mostly-zero matrix comes with its non-zero count and a density view', async () => {
     // 300×40 coordinate file, 60 non-zeros (0.5 %), all in rows 0-29 and one heavy entry far down
     const lines = ['%%MatrixMarket matrix coordinate real general', '300 40 60'];

@@ -2,7 +2,10 @@
 // V copied into that memory once per bind. Computes in float32, like BLAS sgemm.
 
 import type { Backend, BackendProvider, BoundV } from '../../engine/backends/backend.js';
-import type { DType, Matrix } from '../../engine/matrix.js';
+import { isSparse, type DataMatrix, type DType, type Matrix } from '../../engine/matrix.js';
+import { SparseBoundV } from '../../engine/backends/sparse.js';
+import type { Csr64 } from '../../engine/sparse.js';
+import { SPARSE_JOB_WORDS, writeSparseJob } from './sparse-kernels.js';
 import { Arena } from './arena.js';
 import { cellDivergence, EPSILON } from '../../engine/divergence.js';
 import {
@@ -35,6 +38,9 @@ function sweepStride(n: number): number {
   const ld = padTo(n, SW);
   return (ld / SW) % 2 === 0 ? ld + SW : ld;
 }
+
+/** Sparse products this big (non-zeros × rank) are shared out to the threads. */
+const PARALLEL_SPARSE_MADDS = 1 << 17;
 
 /** Sweeps this big (columns × rank²) are shared out to the threads. */
 const PARALLEL_SWEEP_MADDS = 1 << 20;
@@ -112,7 +118,7 @@ export class CpuBackend implements Backend {
     return new CpuBackend(await KernelPool.create(options));
   }
 
-  async bind(V: Matrix): Promise<BoundV> {
+  async bind(V: DataMatrix): Promise<BoundV> {
     this.checkOpen();
     const bound = new CpuBoundV(this, V);
     this.bound.add(bound);
@@ -171,10 +177,17 @@ export class CpuBackend implements Backend {
 }
 
 class CpuBoundV implements BoundV {
-  readonly V: Matrix;
+  readonly V: DataMatrix;
   private readonly rows: number;
   private readonly cols: number;
+  /** Dense V's place in the shared memory (0 for a sparse V, which stays in JavaScript arrays). */
   private readonly vByte: number;
+  /**
+   * A sparse V's products with it, in TypeScript (sums in float64); the Gram matrices and the coordinate sweeps,
+   * which never touch V, still run in the kernels.
+   */
+  private readonly sparse: SparseBoundV | null;
+  private readonly sparseJob: number;
   private readonly pool: KernelPool;
   private readonly scratch: Scratch;
   private readonly job: number;
@@ -184,28 +197,73 @@ class CpuBoundV implements BoundV {
 
   constructor(
     private readonly backend: CpuBackend,
-    V: Matrix,
+    V: DataMatrix,
   ) {
     const { rows, cols } = V;
     this.rows = rows;
     this.cols = cols;
     this.pool = backend.pool;
     const arena = backend.arena;
-    // MR spare rows (and NR floats) after V: the kernel reads whole register blocks past the last row and
-    // column, into results that are thrown away.
-    this.vByte = arena.alloc(4 * ((rows + MR) * cols + NR));
-    const view = f32(this.pool, this.vByte, rows * cols);
-    view.set(V.data.length === rows * cols ? V.data : V.data.subarray(0, rows * cols));
-    f32(this.pool, this.vByte + 4 * rows * cols, MR * cols + NR).fill(0);
-    this.V = { rows, cols, data: view };
     this.scratch = new Scratch(arena);
+    if (isSparse(V)) {
+      this.vByte = 0;
+      this.V = V;
+      // V (float64 values) and the working arrays in the shared memory, so that every thread takes rows of each product.
+      const sparseJob = arena.alloc(4 * SPARSE_JOB_WORDS, true);
+      this.sparseJob = sparseJob;
+      const memory = this.pool.memory;
+      const run = (mode: 0 | 1, S: Csr64, A: Float64Array | null, B: Float64Array, k: number, out: Float64Array): boolean => {
+        // Alone, the calling thread runs the engine's own loops (which scatter Vᵀ·W row by row rather than gather it).
+        if (this.pool.threads === 1 || S.values.length * k < PARALLEL_SPARSE_MADDS) return false;
+        const record = new Int32Array(memory.buffer, sparseJob, SPARSE_JOB_WORDS);
+        if (!writeSparseJob(record, mode, S, A, B, k, out, this.pool.threads)) return false;
+        this.pool.run(JobKind.Sparse, sparseJob, true);
+        return true;
+      };
+      this.sparse = new SparseBoundV(V, {
+        WtW: (W, out) => this.gramOfW(W, out),
+        HHt: (H, out) => this.gramOfH(H, out),
+        arrays: {
+          // alloc first: it may grow the memory, and only the buffer read after that covers the new block
+          float64: (n) => {
+            const ptr = arena.alloc(8 * Math.max(1, n));
+            return new Float64Array(memory.buffer, ptr, n);
+          },
+          uint32: (n) => {
+            const ptr = arena.alloc(4 * Math.max(1, n));
+            return new Uint32Array(memory.buffer, ptr, n);
+          },
+          free: (a) => arena.release(a.byteOffset),
+        },
+        kernels: {
+          timesDense: (S, B, k, out) => run(0, S, null, B, k, out),
+          atEntries: (S, A, B, k, out) => run(1, S, A, B, k, out),
+        },
+      });
+    } else {
+      // MR spare rows (and NR floats) after V: the kernel reads whole register blocks past the last row and
+      // column, into results that are thrown away.
+      this.vByte = arena.alloc(4 * ((rows + MR) * cols + NR));
+      const view = f32(this.pool, this.vByte, rows * cols);
+      view.set(V.data.length === rows * cols ? V.data : V.data.subarray(0, rows * cols));
+      f32(this.pool, this.vByte + 4 * rows * cols, MR * cols + NR).fill(0);
+      this.V = { rows, cols, data: view };
+      this.sparse = null;
+      this.sparseJob = 0;
+    }
     this.job = arena.alloc(GEMM_JOB_BYTES, true);
     this.sqJob = arena.alloc(SQDIFF_JOB_BYTES, true);
     this.sweepJob = arena.alloc(SWEEP_JOB_BYTES, true);
   }
 
+  /** Dense V in the shared memory. */
+  private get dense(): Matrix {
+    return this.V as Matrix;
+  }
+
   async WtV(W: Matrix, out: Matrix): Promise<void> {
     this.checkOpen();
+    if (this.sparse) return this.sparse.WtV(W, out);
     const rank = W.cols;
     expectShape('WtV W', W, this.rows, rank);
     expectShape('WtV out', out, rank, this.cols);
@@ -225,6 +283,7 @@ class CpuBoundV implements BoundV {
 
   async VHt(H: Matrix, out: Matrix): Promise<void> {
     this.checkOpen();
+    if (this.sparse) return this.sparse.VHt(H, out);
     const rank = H.rows;
     expectShape('VHt H', H, rank, this.cols);
     expectShape('VHt out', out, this.rows, rank);
@@ -244,6 +303,10 @@ class CpuBoundV implements BoundV {
 
   async WtW(W: Matrix, out: Matrix): Promise<void> {
     this.checkOpen();
+    this.gramOfW(W, out);
+  }
+
+  private gramOfW(W: Matrix, out: Matrix): void {
     const rank = W.cols;
     expectShape('WtW W', W, this.rows, rank);
     expectShape('WtW out', out, rank, rank);
@@ -264,6 +327,10 @@ class CpuBoundV implements BoundV {
 
   async HHt(H: Matrix, out: Matrix): Promise<void> {
     this.checkOpen();
+    this.gramOfH(H, out);
+  }
+
+  private gramOfH(H: Matrix, out: Matrix): void {
     const rank = H.rows;
     expectShape('HHt H', H, rank, this.cols);
     expectShape('HHt out', out, rank, rank);
@@ -288,6 +355,7 @@ class CpuBoundV implements BoundV {
     const rank = W.cols;
     expectShape('betaTermsH numerator', numerator, rank, this.cols);
     expectShape('betaTermsH denominator', denominator, rank, this.cols);
+    if (this.sparse) return this.sparse.betaTermsH(W, H, beta, numerator, denominator);
     this.betaTerms(W, H, beta, 'H', numerator, denominator);
   }
 
@@ -296,11 +364,13 @@ class CpuBoundV implements BoundV {
     const rank = W.cols;
     expectShape('betaTermsW numerator', numerator, this.rows, rank);
     expectShape('betaTermsW denominator', denominator, this.rows, rank);
+    if (this.sparse) return this.sparse.betaTermsW(W, H, beta, numerator, denominator);
     this.betaTerms(W, H, beta, 'W', numerator, denominator);
   }
 
   async betaDivergence(W: Matrix, H: Matrix, beta: number): Promise<number> {
     this.checkOpen();
+    if (this.sparse) return this.sparse.betaDivergence(W, H, beta);
     const f = this.loadFactors(W, H);
     if (beta === 2) return this.squaredError(f) / 2;
     return this.tiledDivergences(f, beta).beta;
@@ -308,6 +378,7 @@ class CpuBoundV implements BoundV {
 
   async divergences(W: Matrix, H: Matrix, beta: number): Promise<{ beta: number; frobenius: number }> {
     this.checkOpen();
+    if (this.sparse) return this.sparse.divergences(W, H, beta);
     const f = this.loadFactors(W, H);
     if (beta === 2) {
       const frobenius = this.squaredError(f) / 2;
@@ -319,7 +390,7 @@ class CpuBoundV implements BoundV {
   /** Both divergences from one pass of W·H tiles, cell by cell as the engine defines them. */
   private tiledDivergences(f: ReturnType<CpuBoundV['loadFactors']>, beta: number): { beta: number; frobenius: number } {
     const { rows, cols } = this;
-    const v = this.V.data;
+    const v = this.dense.data;
     let sumBeta = 0;
     let sumFro = 0;
     for (let i0 = 0; i0 < rows; i0 += f.tileRows) {
@@ -459,8 +530,9 @@ class CpuBoundV implements BoundV {
 
   async setCells(indices: Uint32Array, values: ArrayLike<number>): Promise<void> {
     this.checkOpen();
+    if (this.sparse) return this.sparse.setCells();
     if (indices.length !== values.length) throw new RangeError('setCells: indices and values differ in length');
-    const v = this.V.data, n = v.length;
+    const v = this.dense.data, n = v.length;
     for (let i = 0; i < indices.length; i++) {
       const at = indices[i]!;
       if (at >= n) throw new RangeError(`setCells: index ${at} is outside V (${this.rows}×${this.cols})`);
@@ -472,7 +544,9 @@ class CpuBoundV implements BoundV {
     if (this.disposed) return;
     this.disposed = true;
     this.scratch.releaseAll();
-    this.backend.arena.release(this.vByte);
+    if (this.vByte) this.backend.arena.release(this.vByte);
+    await this.sparse?.dispose();
+    if (this.sparseJob) this.backend.arena.release(this.sparseJob);
     this.backend.arena.release(this.job);
     this.backend.arena.release(this.sqJob);
     this.backend.arena.release(this.sweepJob);
@@ -557,7 +631,7 @@ class CpuBoundV implements BoundV {
       const mPad = padTo(i1 - i0, MR);
       const y = this.productTile(f, i0, i1); // W·H, turned into the denominator's element-wise factor in place
       const x = f32(pool, xByte, mPad * f.colsPad);
-      const v = this.V.data;
+      const v = this.dense.data;
       for (let i = i0; i < i1; i++) {
         const tr = (i - i0) * f.colsPad, vr = i * cols;
         for (let j = 0; j < cols; j++) {

@@ -2,7 +2,8 @@
 // factors uploaded per call and the small results read back and summed in float64.
 
 import type { Backend, BoundV, FrobeniusTerms } from '../../engine/backends/backend.js';
-import type { DType, FloatArray, Matrix } from '../../engine/matrix.js';
+import { isSparse, type DataMatrix, type DType, type FloatArray, type Matrix } from '../../engine/matrix.js';
+import { SparseBoundV } from '../../engine/backends/sparse.js';
 import { GpuKernels } from './kernels.js';
 import type { DeviceMatrix, HostMatrix, ProductVariant } from './kernels.js';
 import { ResidentMu } from './resident-mu.js';
@@ -147,7 +148,12 @@ export class GpuBackend implements Backend {
     return planTiles(rows, cols, this.tileRows, this.tileCols, this.maxTileElements);
   }
 
-  async bind(V: Matrix): Promise<BoundV> {
+  /**
+   * A sparse V is not uploaded: its products visit a few non-zeros per row, which scattered reads in a fragment
+   * shader do no faster than the host, so they run in TypeScript on the host.
+   */
+  async bind(V: DataMatrix): Promise<BoundV> {
+    if (isSparse(V)) return new SparseBoundV(V);
     const bound = await this.serial(() => GpuBoundV.create(this, V));
     this.bound.add(bound);
     return bound;

@@ -1,4 +1,4 @@
-// `nmf-studio factor`: factorize a matrix file (CSV/TSV/.npy/.mtx) into W and H, and say what each component is made of.
+// `nmf-studio factor`: factorize a matrix file (CSV/TSV/.npy/.npz/.mtx) into W and H, and say what each component is made of.
 
 import { MAX_TOP, type ComponentEntry } from '../../api/contract.js';
 import { UserError } from '../../engine/errors.js';
@@ -15,7 +15,9 @@ export const FACTOR_HELP = `Usage: nmf-studio factor <file> --rank K [options]
 Factorizes a non-negative matrix V (rows x cols) into W (rows x K) and H (K x cols) so that V ~= W·H.
 Reads CSV/TSV and whitespace-separated .txt as np.savetxt writes it (a header row is detected; empty cells
 and NaN are missing values, which the fit ignores and the reconstruction fills in), .npy (2-D; float32,
-float64 or integer) and MatrixMarket .mtx.
+float64 or integer), .npz (scipy sparse CSR/CSC/COO or one numpy array) and MatrixMarket .mtx; any of them
+gzip-compressed (.gz). Coordinate .mtx and sparse .npz files stay sparse when that is smaller: memory follows
+the non-zeros, not rows x cols.
 Defaults follow scikit-learn 1.2: solver cd, Frobenius loss, tol 1e-4, at most 200 iterations; with
 --init random --seed S the start is scikit-learn's for random_state=S. Under --backend auto a float64
 matrix (text, CSV, float64 .npy) with rows x cols x rank <= ${SMALL_FLOAT64_WORK} runs in float64 on the reference

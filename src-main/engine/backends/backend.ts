@@ -5,7 +5,7 @@
 // them entry by entry. All operations are async so that backends whose readback is asynchronous (WebGPU,
 // worker threads) fit the same shape; the reference backend simply resolves at once.
 
-import type { DType, Matrix } from '../matrix.js';
+import type { DataMatrix, DType, Matrix } from '../matrix.js';
 
 export type BackendName = 'reference' | 'cpu' | 'gpu';
 
@@ -22,8 +22,11 @@ export interface Backend {
    * fewer host-side inner sweeps per product where products are cheap. Default 1.
    */
   readonly productSpeedup?: number;
-  /** Make V resident for a run. The returned handle is only valid until it is disposed. */
-  bind(V: Matrix): Promise<BoundV>;
+  /**
+   * Make V resident for a run. The returned handle is only valid until it is disposed. A sparse V is bound in
+   * its sparse form: products visit its non-zeros only.
+   */
+  bind(V: DataMatrix): Promise<BoundV>;
   /** a·b with optional transposes, for factor-sized operands (W·H rows, Gram matrices of W and H, …). */
   matmul(a: Matrix, b: Matrix, transA: boolean, transB: boolean, out: Matrix): Promise<void>;
   /** Free everything the backend holds (GPU contexts, worker threads). */
@@ -36,7 +39,7 @@ export interface Backend {
  * work is done tile by tile so that memory stays near the size of V.
  */
 export interface BoundV {
-  readonly V: Matrix;
+  readonly V: DataMatrix;
   /** out (rank×cols) = Wᵀ·V */
   WtV(W: Matrix, out: Matrix): Promise<void>;
   /** out (rows×rank) = V·Hᵀ */
@@ -124,4 +127,20 @@ export interface BackendChoice {
   backend: Backend;
   /** e.g. 'WebGPU: no adapter; headless-gl: not built for this platform → CPU (WASM SIMD, 2 threads)' */
   reason: string;
+}
+
+/** A RangeError unless m is rows×cols: how backends refuse operands of the wrong shape. */
+export function checkShape(m: Matrix, rows: number, cols: number, what: string): void {
+  if (m.rows !== rows || m.cols !== cols) throw new RangeError(`${what}: expected ${rows}×${cols}, got ${m.rows}×${m.cols}`);
+}
+
+/** The shapes betaTermsW / betaTermsH take for V rows×cols: W rows×k, H k×cols, the terms shaped as the factor updated. */
+export function checkBetaTermsShapes(side: 'W' | 'H', rows: number, cols: number, W: Matrix, H: Matrix, numerator: Matrix, denominator: Matrix): void {
+  const k = W.cols;
+  const what = `betaTerms${side}`;
+  checkShape(W, rows, k, `${what}: W`);
+  checkShape(H, k, cols, `${what}: H`);
+  const [r, c] = side === 'W' ? [rows, k] : [k, cols];
+  checkShape(numerator, r, c, `${what}: numerator`);
+  checkShape(denominator, r, c, `${what}: denominator`);
 }

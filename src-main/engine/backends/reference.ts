@@ -4,9 +4,11 @@
 // results as exact as float32 storage allows. Loops run along rows of the row-major operands; anything that
 // needs W·H forms it one block of rows at a time, never whole.
 
-import { cellDivergence, EPSILON } from '../divergence.js';
-import type { DType, FloatArray, Matrix } from '../matrix.js';
-import type { Backend, BoundV } from './backend.js';
+import { cellDivergence, muPower, muRatio } from '../divergence.js';
+import { gramOfColumns, gramOfRows } from '../dense.js';
+import { isSparse, type DataMatrix, type DType, type FloatArray, type Matrix } from '../matrix.js';
+import { SparseBoundV } from './sparse.js';
+import { checkBetaTermsShapes, checkShape, type Backend, type BoundV } from './backend.js';
 
 /** About this many float64 values of W·H exist at once (512 KiB). */
 const TILE_VALUES = 1 << 16;
@@ -15,11 +17,6 @@ function tileRows(cols: number): number {
   return Math.max(1, Math.floor(TILE_VALUES / Math.max(1, cols)));
 }
 
-function checkShape(m: Matrix, rows: number, cols: number, what: string): void {
-  if (m.rows !== rows || m.cols !== cols) {
-    throw new RangeError(`${what}: expected ${rows}×${cols}, got ${m.rows}×${m.cols}`);
-  }
-}
 
 /** out (a.rows×b.cols, or with transposes) = op(a)·op(b), for factor-sized operands. */
 export function referenceMatmul(a: Matrix, b: Matrix, transA: boolean, transB: boolean, out: Matrix): void {
@@ -168,70 +165,21 @@ class ReferenceBound implements BoundV {
 
   async WtW(W: Matrix, out: Matrix): Promise<void> {
     this.live();
-    const k = W.cols;
-    checkShape(W, this.matrix.rows, k, 'WtW: W');
-    checkShape(out, k, k, 'WtW: out');
-    const w = W.data;
-    const acc = new Float64Array(k * k);
-    for (let i = 0; i < W.rows; i++) {
-      const wi = i * k;
-      for (let a = 0; a < k; a++) {
-        const wa = w[wi + a]!;
-        if (wa === 0) continue;
-        for (let b = a; b < k; b++) acc[a * k + b]! += wa * w[wi + b]!;
-      }
-    }
-    for (let a = 0; a < k; a++) for (let b = 0; b < a; b++) acc[a * k + b] = acc[b * k + a]!;
-    out.data.set(acc);
+    checkShape(W, this.matrix.rows, W.cols, 'WtW: W');
+    gramOfColumns(W, out);
   }
 
   async HHt(H: Matrix, out: Matrix): Promise<void> {
     this.live();
-    const k = H.rows;
-    const cols = this.matrix.cols;
-    checkShape(H, k, cols, 'HHt: H');
-    checkShape(out, k, k, 'HHt: out');
-    const h = H.data;
-    const o = out.data;
-    for (let a = 0; a < k; a++) {
-      for (let b = a; b < k; b++) {
-        let s = 0;
-        const ha = a * cols;
-        const hb = b * cols;
-        for (let j = 0; j < cols; j++) s += h[ha + j]! * h[hb + j]!;
-        o[a * k + b] = s;
-        o[b * k + a] = s;
-      }
-    }
-  }
-
-  /**
-   * The two elementwise factors of scikit-learn's β multiplicative updates at one cell, x = V, y = W·H:
-   * ratio = x·y^(β−2) with y = 0 read as EPSILON when β < 2, and power = y^(β−1) with y = 0 read as
-   * EPSILON when β < 1.
-   */
-  private static ratio(x: number, y: number, beta: number): number {
-    const ys = beta < 2 && y === 0 ? EPSILON : y;
-    if (beta === 1) return x / ys;
-    if (beta === 0) {
-      const r = 1 / ys;
-      return r * r * x;
-    }
-    return Math.pow(ys, beta - 2) * x;
-  }
-
-  private static power(y: number, beta: number): number {
-    return Math.pow(beta < 1 && y === 0 ? EPSILON : y, beta - 1);
+    checkShape(H, H.rows, this.matrix.cols, 'HHt: H');
+    gramOfRows(H, out);
   }
 
   async betaTermsH(W: Matrix, H: Matrix, beta: number, numerator: Matrix, denominator: Matrix): Promise<void> {
     this.live();
     const { rows, cols } = this.matrix;
     const k = W.cols;
-    checkShape(W, rows, k, 'betaTermsH: W');
-    checkShape(H, k, cols, 'betaTermsH: H');
-    checkShape(numerator, k, cols, 'betaTermsH: numerator');
-    checkShape(denominator, k, cols, 'betaTermsH: denominator');
+    checkBetaTermsShapes('H', rows, cols, W, H, numerator, denominator);
     const v = this.data;
     const w = W.data;
     const num = new Float64Array(k * cols);
@@ -247,8 +195,8 @@ class ReferenceBound implements BoundV {
         const off = (i - i0) * cols;
         for (let j = 0; j < cols; j++) {
           const y = tile[off + j]!;
-          ratioRow[j] = ReferenceBound.ratio(v[i * cols + j]!, y, beta);
-          if (beta !== 1) powerRow[j] = ReferenceBound.power(y, beta);
+          ratioRow[j] = muRatio(v[i * cols + j]!, y, beta);
+          if (beta !== 1) powerRow[j] = muPower(y, beta);
         }
         for (let t = 0; t < k; t++) {
           const wit = w[i * k + t]!;
@@ -275,10 +223,7 @@ class ReferenceBound implements BoundV {
     this.live();
     const { rows, cols } = this.matrix;
     const k = W.cols;
-    checkShape(W, rows, k, 'betaTermsW: W');
-    checkShape(H, k, cols, 'betaTermsW: H');
-    checkShape(numerator, rows, k, 'betaTermsW: numerator');
-    checkShape(denominator, rows, k, 'betaTermsW: denominator');
+    checkBetaTermsShapes('W', rows, cols, W, H, numerator, denominator);
     const v = this.data;
     const h = H.data;
     const num = numerator.data;
@@ -302,8 +247,8 @@ class ReferenceBound implements BoundV {
         const off = (i - i0) * cols;
         for (let j = 0; j < cols; j++) {
           const y = tile[off + j]!;
-          ratioRow[j] = ReferenceBound.ratio(v[i * cols + j]!, y, beta);
-          if (beta !== 1) powerRow[j] = ReferenceBound.power(y, beta);
+          ratioRow[j] = muRatio(v[i * cols + j]!, y, beta);
+          if (beta !== 1) powerRow[j] = muPower(y, beta);
         }
         for (let t = 0; t < k; t++) {
           const ht = t * cols;
@@ -380,7 +325,8 @@ class ReferenceBackend implements Backend {
   readonly label = 'reference (TypeScript)';
   readonly dtypes: readonly DType[] = ['float64', 'float32'];
 
-  async bind(V: Matrix): Promise<BoundV> {
+  async bind(V: DataMatrix): Promise<BoundV> {
+    if (isSparse(V)) return new SparseBoundV(V);
     if (V.data.length !== V.rows * V.cols) throw new RangeError(`bind: ${V.rows}×${V.cols} needs ${V.rows * V.cols} values`);
     return new ReferenceBound(V);
   }
