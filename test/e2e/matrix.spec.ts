@@ -26,6 +26,11 @@ test('a CSV with a missing cell: heat maps of V, W·H, W and H, and the imputed 
   expect(await waitForJob(page)).toBe('done');
   expect(await metric(page, 'rank')).toBe(2);
   expect(await metric(page, 'rel-err')).toBeLessThan(0.2);
+  // The loss curve ends at the result's loss, also when the fit stopped on tol between two progress events.
+  const iterations = await metric(page, 'iterations');
+  expect(iterations).toBeLessThan(500);
+  const finalLoss = ((await page.getByTestId('metric-loss').textContent()) ?? '').trim();
+  await expect(page.getByTestId('loss-curve')).toContainText(`→ ${finalLoss}`);
   for (const name of ['V', 'WH', 'W', 'H']) await expect(page.getByTestId(`heatmap-${name}`)).toBeVisible();
 
   // V is drawn one pixel per cell; W (6×2) and H (2×5) as one strip per component.

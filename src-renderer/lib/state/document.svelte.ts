@@ -339,6 +339,12 @@ export class DocumentState {
   private finish(result: JobResult): void {
     this.result = result;
     this.status = 'done';
+    // Progress is throttled and always sent for the last of maxIter iterations, but a fit that stops early on
+    // tol ends between two sends: the result's own loss closes the curve.
+    const lastPoint = this.loss.at(-1);
+    if (result.kind === 'matrix' && lastPoint && lastPoint.iteration < result.iterations && Number.isFinite(result.loss)) {
+      this.loss = [...this.loss, { iteration: result.iterations, loss: result.loss, relErr: result.relErr }];
+    }
     this.preview = null;
     this.partial = null;
     clearTimeout(this.reconstructTimer);
