@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BLOCK_FIT_DEFAULTS, blockSpectrum, fitBlock } from '../engine/block-fit.js';
+import { blockKernel } from '../backends/cpu/block-kernel.js';
 import type { BlockFitOptions } from '../engine/block-fit.js';
 import { quantizePlane } from './quantize.js';
 import type { QuantizedPlane } from './quantize.js';
@@ -36,9 +37,12 @@ export type TileOutcome = { residual: Float64Array } | { q: QuantizedPlane; iter
 
 /** Does one job; the same code on the calling thread and in the workers. */
 export function runTileJob(job: TileJob): TileOutcome {
-  if (job.kind === 'spectrum') return { residual: blockSpectrum(job.V, job.rows, job.cols, job.r, job.seed).residual };
-  const sp = blockSpectrum(job.V, job.rows, job.cols, job.k, job.seed);
-  const f = fitBlock(job.V, sp, job.k, { ...BLOCK_FIT_DEFAULTS, ...job.fit });
+  const kernel = blockKernel();
+  const spectrum = kernel ? kernel.spectrum.bind(kernel) : blockSpectrum;
+  if (job.kind === 'spectrum') return { residual: spectrum(job.V, job.rows, job.cols, job.r, job.seed).residual };
+  const sp = spectrum(job.V, job.rows, job.cols, job.k, job.seed);
+  const options = { ...BLOCK_FIT_DEFAULTS, ...job.fit };
+  const f = kernel ? kernel.fit(job.V, sp, job.k, options) : fitBlock(job.V, sp, job.k, options);
   const q = quantizePlane({ rows: job.rows, cols: job.k, data: f.W }, { rows: job.k, cols: job.cols, data: f.H }, job.bits);
   return { q, iterations: f.iterations };
 }

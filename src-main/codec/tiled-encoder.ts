@@ -283,17 +283,15 @@ export class TiledEncoder {
     // Decoded without deblocking, the threshold chosen per plane against the original, then applied as the decoder will.
     const planes = decodeTiledPlanes(content);
     planes.forEach((plane, p) => {
-      const V = this.V[p]!.data;
-      const original = new Float32Array(V.length);
-      for (let c = 0; c < V.length; c++) original[c] = V[c]! * max;
-      const threshold = chooseDeblockThreshold(plane, original, this.grid, max);
+      const threshold = chooseDeblockThreshold(plane, this.V[p]!.data, this.grid, max, max);
       header.planes[p]!.deblock = threshold;
       deblockPlane(plane, this.grid, threshold);
     });
     const decoded = planesToPixels(content, planes);
     const psnr = psnrOf(this.pixels, decoded);
     const relErr = relErrOf(this.pixels, decoded);
-    const map = this.tileMap(ranks, planes, max);
+    // Tile by tile figures only for the result: a correction's build needs the PSNR alone.
+    const map = withBytes ? this.tileMap(ranks, planes, max) : { tileSize: this.grid.tileSize, tilesX: this.grid.tilesX, tilesY: this.grid.tilesY, planes: [] };
     let bytes: Buffer = Buffer.alloc(0);
     let payloadBytes = 0;
     if (withBytes) {

@@ -123,41 +123,57 @@ export const SEAM_JUMP_ALLOWANCE = 1.1;
 /**
  * The deblocking threshold (sample units) for a plane, among DEBLOCK_CANDIDATES: the one that brings the samples
  * next to the borders closest to the original's in squared error, among those whose mean step across the borders
- * is within SEAM_JUMP_ALLOWANCE of the original's there (the strongest filtering when none is). `original` in the
- * units of `decoded`.
+ * is within SEAM_JUMP_ALLOWANCE of the original's there (the strongest filtering when none is). `original` times
+ * `scale` is in the units of `decoded`, which is left as it was.
  */
-export function chooseDeblockThreshold(decoded: Float32Array, original: ArrayLike<number>, g: TileGrid, max: number): number {
+export function chooseDeblockThreshold(decoded: Float32Array, original: ArrayLike<number>, g: TileGrid, max: number, scale = 1): number {
   if (g.tilesX < 2 && g.tilesY < 2) return 0;
-  // Only the strips two samples wide on each side of the borders change: the error is measured there.
-  const idx: number[] = [];
-  const pairs: number[] = [];
-  for (let x0 = g.tileSize; x0 < g.cols; x0 += g.tileSize) {
-    for (let y = 0; y < g.rows; y++) pairs.push(y * g.cols + x0 - 1, y * g.cols + x0);
+  const { rows, cols, tileSize } = g;
+  // The pairs of samples that meet at a border, and the strips two samples wide on each side of the borders: the
+  // only samples the filter changes, where its error is measured.
+  const vx = Math.ceil(cols / tileSize) - 1;
+  const hy = Math.ceil(rows / tileSize) - 1;
+  const pairs = new Int32Array(2 * (vx * rows + hy * cols));
+  const idx = new Int32Array(4 * (vx * rows + hy * cols));
+  let np = 0;
+  let ni = 0;
+  for (let x0 = tileSize; x0 < cols; x0 += tileSize) {
+    for (let y = 0; y < rows; y++) {
+      const b = y * cols + x0;
+      pairs[np++] = b - 1;
+      pairs[np++] = b;
+      for (let dx = -2; dx < 2; dx++) if (x0 + dx < cols) idx[ni++] = b + dx;
+    }
   }
-  for (let y0 = g.tileSize; y0 < g.rows; y0 += g.tileSize) {
-    for (let x = 0; x < g.cols; x++) pairs.push((y0 - 1) * g.cols + x, y0 * g.cols + x);
-  }
-  for (let x0 = g.tileSize; x0 < g.cols; x0 += g.tileSize) {
-    for (let y = 0; y < g.rows; y++) for (let dx = -2; dx < 2; dx++) if (x0 + dx < g.cols) idx.push(y * g.cols + x0 + dx);
-  }
-  for (let y0 = g.tileSize; y0 < g.rows; y0 += g.tileSize) {
-    for (let x = 0; x < g.cols; x++) for (let dy = -2; dy < 2; dy++) if (y0 + dy < g.rows) idx.push((y0 + dy) * g.cols + x);
+  for (let y0 = tileSize; y0 < rows; y0 += tileSize) {
+    for (let x = 0; x < cols; x++) {
+      const b = y0 * cols + x;
+      pairs[np++] = b - cols;
+      pairs[np++] = b;
+      for (let dy = -2; dy < 2; dy++) if (y0 + dy < rows) idx[ni++] = b + dy * cols;
+    }
   }
   let originalJump = 0;
-  for (let i = 0; i < pairs.length; i += 2) originalJump += Math.abs(original[pairs[i + 1]!]! - original[pairs[i]!]!);
-  const trial = new Float32Array(decoded.length);
+  for (let i = 0; i < np; i += 2) originalJump += scale * Math.abs(original[pairs[i + 1]!]! - original[pairs[i]!]!);
+  const target = new Float64Array(ni);
+  const kept = new Float32Array(ni);
+  for (let n = 0; n < ni; n++) {
+    target[n] = scale * original[idx[n]!]!;
+    kept[n] = decoded[idx[n]!]!;
+  }
+  // Each candidate filters the plane itself, which is then put back as it was.
   let best = -1;
   let bestErr = Number.POSITIVE_INFINITY;
   let smoothest = 0;
   let smoothestJump = Number.POSITIVE_INFINITY;
   for (const c of DEBLOCK_CANDIDATES) {
     const threshold = c * max;
-    trial.set(decoded);
-    deblockPlane(trial, g, threshold);
+    deblockPlane(decoded, g, threshold);
     let e = 0;
-    for (const i of idx) e += (trial[i]! - original[i]!) ** 2;
+    for (let n = 0; n < ni; n++) e += (decoded[idx[n]!]! - target[n]!) ** 2;
     let jump = 0;
-    for (let i = 0; i < pairs.length; i += 2) jump += Math.abs(trial[pairs[i + 1]!]! - trial[pairs[i]!]!);
+    for (let i = 0; i < np; i += 2) jump += Math.abs(decoded[pairs[i + 1]!]! - decoded[pairs[i]!]!);
+    for (let n = 0; n < ni; n++) decoded[idx[n]!] = kept[n]!;
     if (jump < smoothestJump) {
       smoothestJump = jump;
       smoothest = threshold;

@@ -30,7 +30,7 @@ export interface BlockSpectrum {
 }
 
 /** Extra columns of the randomized range finder beyond the triplets wanted. */
-const OVERSAMPLES = 6;
+export const OVERSAMPLES = 6;
 
 /** Orthonormalises the p columns of Y (n×p, row-major) in place, by modified Gram–Schmidt twice; returns the columns kept. */
 function orthonormalize(Y: Float64Array, n: number, p: number): void {
@@ -215,7 +215,7 @@ export function fitBlock(V: ArrayLike<number>, sp: BlockSpectrum, k: number, opt
   const B = new Float64Array(k * k);
   let error = Number.POSITIVE_INFINITY;
   let iterations = 0;
-  const sweeps = Math.max(2, Math.min(options.innerSweeps, Math.round(0.5 * (1 + (rows * cols) / ((rows + cols) * k)))));
+  const sweeps = innerSweepsFor(rows, cols, k, options.innerSweeps);
   for (let it = 0; it < options.maxIter; it++) {
     // W ← W + (V·Hᵀ − W·HHᵀ) / diag, column by column, clipped at 0
     for (let i = 0; i < rows; i++) {
@@ -256,6 +256,11 @@ export function fitBlock(V: ArrayLike<number>, sp: BlockSpectrum, k: number, opt
     if (gain <= options.gapShare * Math.max(0, e - bound) || e <= bound * (1 + 1e-6)) break;
   }
   return { W, H, k, iterations, error };
+}
+
+/** Sweeps per product: half the ratio of a product's cost (rows·cols·k) to a sweep's ((rows + cols)·k²), 2 … most. */
+export function innerSweepsFor(rows: number, cols: number, k: number, most: number): number {
+  return Math.max(2, Math.min(most, Math.round(0.5 * (1 + (rows * cols) / ((rows + cols) * k)))));
 }
 
 /** out (k×k) = M·Mᵀ for M k×n row-major */

@@ -17,6 +17,7 @@ import { TiledEncoder } from '../../src-main/codec/tiled-encoder.js';
 import type { TiledSettings, TiledTarget } from '../../src-main/codec/tiled-encoder.js';
 import type { ImagePixels } from '../../src-main/codec/types.js';
 import { blockSpectrum, fitBlock } from '../../src-main/engine/block-fit.js';
+import { BlockKernel } from '../../src-main/backends/cpu/block-kernel.js';
 import { denseTriplets } from '../../src-main/engine/svd.js';
 import { UserError } from '../../src-main/engine/errors.js';
 import { runCli } from '../helpers/cli.js';
@@ -171,6 +172,54 @@ test('a tile\'s randomized spectrum matches the exact SVD, and its fit lands nea
   assert.ok(fit.error >= sp.residual[4]! * (1 - 1e-9), 'no factorization beats the SVD');
   assert.ok(fit.error <= 1.2 * sp.residual[4]! + 1e-12, `fit ${fit.error} against the bound ${sp.residual[4]}`);
   assert.ok(fit.W.every((v) => v >= 0) && fit.H.every((v) => v >= 0));
+});
+
+test('the WebAssembly block kernels give the TypeScript spectrum and fit, to float32 rounding, on awkward shapes', (t) => {
+  const kernel = BlockKernel.create();
+  if (!kernel) {
+    t.skip('WebAssembly SIMD is not available here');
+    return;
+  }
+  // Shapes off the four-lane width, a single row or column, and a rank above what the block allows.
+  for (const [rows, cols, r, k] of [[128, 128, 16, 7], [37, 101, 9, 3], [1, 130, 4, 1], [130, 1, 4, 1], [5, 6, 12, 5], [64, 3, 3, 2]] as const) {
+    const V = new Float64Array(rows * cols);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) V[i * cols + j] = 0.5 + 0.3 * Math.sin(0.07 * i * (j + 3)) * Math.cos(0.11 * j) + 0.1 * (((i * 31 + j * 17) % 7) / 7);
+    const js = blockSpectrum(V, rows, cols, r, 3);
+    const wa = kernel.spectrum(V, rows, cols, r, 3);
+    assert.equal(wa.r, js.r);
+    assert.ok(Math.abs(wa.energy - js.energy) <= 1e-9 * js.energy);
+    for (let j = 0; j < js.r; j++) assert.ok(Math.abs(wa.S[j]! - js.S[j]!) <= 2e-5 * js.S[0]!, `${rows}×${cols} σ${j}: ${wa.S[j]} vs ${js.S[j]}`);
+    for (let j = 0; j <= js.r; j++) assert.ok(Math.abs(wa.residual[j]! - js.residual[j]!) <= 1e-5 * js.energy, `${rows}×${cols} residual ${j}`);
+    // The singular vectors, where their value stands apart from its neighbours (else any rotation is as right): u_j·v_jᵀ
+    // does not depend on their signs.
+    for (let j = 0; j < js.r; j++) {
+      const gap = Math.min(j > 0 ? js.S[j - 1]! - js.S[j]! : Infinity, j + 1 < js.r ? js.S[j]! - js.S[j + 1]! : Infinity);
+      if (!(gap > 1e-2 * js.S[0]!)) continue;
+      for (let i = 0; i < rows; i++) for (let l = 0; l < cols; l++) {
+        const x = js.U[i * js.r + j]! * js.Vt[j * cols + l]!;
+        const y = wa.U[i * wa.r + j]! * wa.Vt[j * cols + l]!;
+        assert.ok(Math.abs(x - y) <= 2e-3, `${rows}×${cols} u${j}·v${j}ᵀ at ${i},${l}: ${y} vs ${x}`);
+      }
+    }
+    const kk = Math.min(k, js.r);
+    const a = fitBlock(V, js, kk, { maxIter: 5, gapShare: 0, innerSweeps: 4 });
+    const b = kernel.fit(V, js, kk, { maxIter: 5, gapShare: 0, innerSweeps: 4 });
+    // A block its rank fits exactly may stop an iteration apart (both errors are rounding); it must still be exact.
+    const exact = js.residual[kk]! <= 1e-9 * js.energy;
+    if (!exact) assert.equal(b.iterations, a.iterations, `${rows}×${cols} iterations`);
+    assert.ok(Math.abs(b.error - a.error) <= 1e-4 * js.energy, `${rows}×${cols} error ${b.error} vs ${a.error}`);
+    const scale = Math.sqrt(js.energy / (rows * cols)) * 10;
+    if (!exact) for (let c = 0; c < a.W.length; c++) assert.ok(Math.abs(b.W[c]! - a.W[c]!) <= 1e-3 * scale, `${rows}×${cols} W[${c}]: ${b.W[c]} vs ${a.W[c]}`);
+    if (!exact) for (let c = 0; c < a.H.length; c++) assert.ok(Math.abs(b.H[c]! - a.H[c]!) <= 1e-3 * scale, `${rows}×${cols} H[${c}]: ${b.H[c]} vs ${a.H[c]}`);
+    // and the error it reports is the error of the factors it returns
+    let e = 0;
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) {
+      let s = 0;
+      for (let c = 0; c < kk; c++) s += b.W[i * kk + c]! * b.H[c * cols + j]!;
+      e += (V[i * cols + j]! - s) ** 2;
+    }
+    assert.ok(Math.abs(e - b.error) <= 1e-4 * js.energy + 1e-9, `${rows}×${cols} reported ${b.error}, measured ${e}`);
+  }
 });
 
 test('awkward images: alpha kept exactly, 16-bit, a 1×1 image, an image smaller than a tile, a 1×100000 strip', async () => {

@@ -1,0 +1,189 @@
+// The engine's block-fit.ts (a tile's spectrum and HALS fit) run by the WebAssembly SIMD kernels of kernel/block.c, in
+// float32: the same steps, the same random test matrix and the same NNDSVDa start, four lanes at a time. One instance
+// per thread, on its own memory, reused from tile to tile.
+
+import { BLOCK_FIT_DEFAULTS, innerSweepsFor, nndsvdaStart, OVERSAMPLES } from '../../engine/block-fit.js';
+import type { BlockFit, BlockFitOptions, BlockSpectrum } from '../../engine/block-fit.js';
+import { BLOCK_WASM_BASE64 } from './kernel/block-wasm.js';
+import { symmetricEigen } from '../../engine/linalg.js';
+import { RandomState } from '../../engine/rng.js';
+
+interface BlockExports {
+  dots(X: number, m: number, Y: number, n: number, len: number, out: number, si: number, sj: number): void;
+  combine(A: number, rsa: number, csa: number, k: number, V: number, rows: number, cols: number, out: number): void;
+  orthonormalize_rows(Y: number, p: number, n: number): void;
+  hals(V: number, rows: number, cols: number, k: number, Wt: number, H: number, maxIter: number, gapShare: number, sweeps: number, energy: number, bound: number, scratch: number, errorOut: number): number;
+}
+
+/** The module's linker reserves its first two pages for a stack the kernels never use; arrays go after them. */
+const BASE = 2 * 65536;
+const PAGE = 65536;
+
+let compiled: WebAssembly.Module | null | undefined;
+
+function blockModule(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      const bin = atob(BLOCK_WASM_BASE64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      compiled = new WebAssembly.Module(bytes);
+    } catch {
+      compiled = null; // no WebAssembly SIMD here: block-fit.ts's own loops run instead
+    }
+  }
+  return compiled;
+}
+
+/** Float offsets of a layout, in order, from BASE; the total in bytes. */
+function layout(sizes: number[]): { at: number[]; bytes: number } {
+  const at: number[] = [];
+  let p = BASE;
+  for (const n of sizes) {
+    at.push(p);
+    p += Math.ceil(n / 4) * 16; // 16-byte aligned
+  }
+  return { at, bytes: p };
+}
+
+export class BlockKernel {
+  private readonly memory: WebAssembly.Memory;
+  private readonly k: BlockExports;
+  private f32: Float32Array;
+  private f64: Float64Array;
+  private loaded: { V: ArrayLike<number>; rows: number; cols: number; energy: number; sum: number } | null = null;
+
+  private constructor(module: WebAssembly.Module) {
+    this.memory = new WebAssembly.Memory({ initial: 4 });
+    this.k = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as BlockExports;
+    this.f32 = new Float32Array(this.memory.buffer);
+    this.f64 = new Float64Array(this.memory.buffer);
+  }
+
+  /** A kernel, or null where WebAssembly SIMD is unavailable. */
+  static create(): BlockKernel | null {
+    const m = blockModule();
+    return m ? new BlockKernel(m) : null;
+  }
+
+  private reserve(bytes: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (bytes > have) {
+      this.memory.grow(Math.ceil((bytes - have) / PAGE));
+      this.f32 = new Float32Array(this.memory.buffer);
+      this.f64 = new Float64Array(this.memory.buffer);
+      this.loaded = null;
+    }
+  }
+
+  /** V copied to the front of the work area (once for a spectrum and the fit that follows it), with ‖V‖² and its sum. */
+  private load(V: ArrayLike<number>, rows: number, cols: number, extra: number): { energy: number; sum: number } {
+    this.reserve(BASE + Math.ceil((rows * cols) / 4) * 16 + extra * 4 + 64);
+    const l = this.loaded;
+    if (l && l.V === V && l.rows === rows && l.cols === cols) return l;
+    const { energy, sum } = copyIn(V, this.f32, BASE / 4, rows * cols);
+    this.loaded = { V, rows, cols, energy, sum };
+    return this.loaded;
+  }
+
+  /** As blockSpectrum (block-fit.ts). */
+  spectrum(V: ArrayLike<number>, rows: number, cols: number, r: number, seed = 0): BlockSpectrum {
+    const n = rows * cols;
+    const small = Math.min(rows, cols);
+    r = Math.max(0, Math.min(r, small));
+    const p = Math.min(small, r + OVERSAMPLES);
+    const vBytes = Math.ceil(n / 4) * 16;
+    // Ωᵀ, Yᵀ, Zᵀ, B, G, E, Uᵀ, Vt — after V.
+    const sizes = [cols * p, rows * p, cols * p, cols * p, p * p, p * r, r * rows, r * cols];
+    const lay = layout(sizes);
+    const at = lay.at.map((a) => a + vBytes);
+    const { energy, sum } = this.load(V, rows, cols, lay.bytes - BASE);
+    const U = new Float64Array(rows * r);
+    const S = new Float64Array(r);
+    const Vt = new Float64Array(r * cols);
+    const residual = new Float64Array(r + 1);
+    residual[0] = energy;
+    const mean = n ? sum / n : 0;
+    if (energy === 0 || r === 0) return { rows, cols, r, U, S, Vt, energy, residual, mean };
+    const [om, yt, zt, bm, g, e, ut, vt] = at as [number, number, number, number, number, number, number, number];
+    const f = this.f32;
+    // The same draws, in the same order, as block-fit.ts's Ω (cols×p), stored transposed.
+    const rng = new RandomState(seed);
+    const omega = om / 4;
+    for (let l = 0; l < cols; l++) for (let j = 0; j < p; j++) f[omega + j * cols + l] = 2 * rng.randomSample() - 1;
+    const k = this.k;
+    k.dots(om, p, BASE, rows, cols, yt, rows, 1);
+    k.orthonormalize_rows(yt, p, rows);
+    k.combine(yt, 1, rows, p, BASE, rows, cols, zt);
+    k.orthonormalize_rows(zt, p, cols);
+    k.dots(zt, p, BASE, rows, cols, yt, rows, 1);
+    k.orthonormalize_rows(yt, p, rows); // Q: an orthonormal basis of V's leading column space, as rows
+    k.combine(yt, 1, rows, p, BASE, rows, cols, bm); // B = Qᵀ·V
+    k.dots(bm, p, bm, p, cols, g, p, 1);
+    const G = Float64Array.from(f.subarray(g / 4, g / 4 + p * p));
+    for (let a = 0; a < p; a++) for (let c = 0; c < a; c++) G[a * p + c] = G[c * p + a] = 0.5 * (G[a * p + c]! + G[c * p + a]!);
+    const { values, vectors } = symmetricEigen(G, p);
+    for (let a = 0; a < p; a++) for (let j = 0; j < r; j++) f[e / 4 + a * r + j] = vectors[a * p + j]!;
+    k.combine(e, r, 1, r, yt, p, rows, ut); // Uᵀ = Eᵀ·Q
+    k.combine(e, r, 1, r, bm, p, cols, vt); // σ·Vt = Eᵀ·B
+    let kept = 0;
+    for (let j = 0; j < r; j++) {
+      const s2 = Math.max(0, values[j]!);
+      const sigma = Math.sqrt(s2);
+      S[j] = sigma;
+      kept += s2;
+      residual[j + 1] = Math.max(0, energy - kept);
+      for (let i = 0; i < rows; i++) U[i * r + j] = f[ut / 4 + j * rows + i]!;
+      if (sigma > 0) for (let l = 0; l < cols; l++) Vt[j * cols + l] = f[vt / 4 + j * cols + l]! / sigma;
+    }
+    for (let j = 1; j <= r; j++) if (residual[j]! > residual[j - 1]!) residual[j] = residual[j - 1]!;
+    return { rows, cols, r, U, S, Vt, energy, residual, mean };
+  }
+
+  /** As fitBlock (block-fit.ts), V being the matrix `sp` was measured on. */
+  fit(V: ArrayLike<number>, sp: BlockSpectrum, k: number, options: BlockFitOptions = BLOCK_FIT_DEFAULTS): BlockFit {
+    const { rows, cols, energy } = sp;
+    const { W, H } = nndsvdaStart(sp, k);
+    if (energy === 0) {
+      W.fill(0);
+      H.fill(0);
+      return { W, H, k, iterations: 0, error: 0 };
+    }
+    const vBytes = Math.ceil((rows * cols) / 4) * 16;
+    const lay = layout([k * rows, k * cols, 2 * k * (rows + cols) + 2 * k * k + Math.max(rows, cols), 2]);
+    const [wt, h, scratch, out] = lay.at.map((a) => a + vBytes) as [number, number, number, number];
+    this.load(V, rows, cols, lay.bytes - BASE);
+    const f = this.f32;
+    for (let i = 0; i < rows; i++) for (let j = 0; j < k; j++) f[wt / 4 + j * rows + i] = W[i * k + j]!;
+    f.set(H, h / 4);
+    const bound = sp.residual[Math.min(k, sp.r)]!;
+    const sweeps = innerSweepsFor(rows, cols, k, options.innerSweeps);
+    const iterations = this.k.hals(BASE, rows, cols, k, wt, h, options.maxIter, options.gapShare, sweeps, energy, bound, scratch, out);
+    const error = this.f64[out / 8]!;
+    const g = this.f32;
+    for (let i = 0; i < rows; i++) for (let j = 0; j < k; j++) W[i * k + j] = g[wt / 4 + j * rows + i]!;
+    for (let c = 0; c < k * cols; c++) H[c] = g[h / 4 + c]!;
+    return { W, H, k, iterations, error };
+  }
+}
+
+/** V into f at `o`, returning ‖V‖² and ΣV (a function of its own, so that it is compiled for the arrays it meets). */
+function copyIn(V: ArrayLike<number>, f: Float32Array, o: number, n: number): { energy: number; sum: number } {
+  let energy = 0;
+  let sum = 0;
+  for (let c = 0; c < n; c++) {
+    const v = V[c]!;
+    f[o + c] = v;
+    energy += v * v;
+    sum += v;
+  }
+  return { energy, sum };
+}
+
+let shared: BlockKernel | null | undefined;
+
+/** This thread's kernel (made on first use), or null where WebAssembly SIMD is unavailable. */
+export function blockKernel(): BlockKernel | null {
+  if (shared === undefined) shared = BlockKernel.create();
+  return shared;
+}

@@ -1,0 +1,209 @@
+// The heavy loops of block-fit.ts (a tile's randomized spectrum and its HALS fit) as WebAssembly SIMD, in float32.
+//
+// Every matrix is kept with the long axis contiguous — W as Wᵀ (k×rows), the range finder's bases as rows — so that
+// every loop is a dot product or an axpy over a tile's rows or columns, four lanes at a time. Sums that are
+// differences of near-equal terms (the error ‖V‖² − 2⟨H, WᵀV⟩ + ⟨WᵀW, HHᵀ⟩) are accumulated in double.
+//
+// Freestanding: no libc, no data segment, no shadow stack. Pointers are byte offsets into the caller's memory.
+// Rebuild with build-block.sh.
+
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(name)))
+
+static inline float hsum(v128_t v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) +
+         wasm_f32x4_extract_lane(v, 3);
+}
+
+#define MADD(x, y, acc) wasm_f32x4_add(wasm_f32x4_mul((x), (y)), (acc))
+
+// out[i·si + j·sj] = ⟨X_i, Y_j⟩ for X m×len and Y n×len, row-major. Four rows of Y share each load of X.
+EXPORT("dots")
+void dots(const float *X, int m, const float *Y, int n, int len, float *out, int si, int sj) {
+  const v128_t z = wasm_f32x4_splat(0.0f);
+  for (int i = 0; i < m; i++) {
+    const float *x = X + i * len;
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const float *y0 = Y + j * len, *y1 = y0 + len, *y2 = y1 + len, *y3 = y2 + len;
+      v128_t a0 = z, a1 = z, a2 = z, a3 = z;
+      int l = 0;
+      for (; l + 4 <= len; l += 4) {
+        const v128_t xv = wasm_v128_load(x + l);
+        a0 = MADD(xv, wasm_v128_load(y0 + l), a0);
+        a1 = MADD(xv, wasm_v128_load(y1 + l), a1);
+        a2 = MADD(xv, wasm_v128_load(y2 + l), a2);
+        a3 = MADD(xv, wasm_v128_load(y3 + l), a3);
+      }
+      float s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
+      for (; l < len; l++) {
+        s0 += x[l] * y0[l];
+        s1 += x[l] * y1[l];
+        s2 += x[l] * y2[l];
+        s3 += x[l] * y3[l];
+      }
+      out[i * si + j * sj] = s0;
+      out[i * si + (j + 1) * sj] = s1;
+      out[i * si + (j + 2) * sj] = s2;
+      out[i * si + (j + 3) * sj] = s3;
+    }
+    for (; j < n; j++) {
+      const float *y = Y + j * len;
+      v128_t a = z;
+      int l = 0;
+      for (; l + 4 <= len; l += 4) a = MADD(wasm_v128_load(x + l), wasm_v128_load(y + l), a);
+      float s = hsum(a);
+      for (; l < len; l++) s += x[l] * y[l];
+      out[i * si + j * sj] = s;
+    }
+  }
+}
+
+// out (k×cols) = Σ_i A(i, j)·V_i, with A(i, j) = A[i·rsa + j·csa] and V rows×cols row-major: Aᵀ·V. Four rows of V
+// are folded into each pass over a row of out.
+EXPORT("combine")
+void combine(const float *A, int rsa, int csa, int k, const float *V, int rows, int cols, float *out) {
+  for (int c = 0; c < k * cols; c++) out[c] = 0.0f;
+  int i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    const float *v0 = V + i * cols, *v1 = v0 + cols, *v2 = v1 + cols, *v3 = v2 + cols;
+    for (int j = 0; j < k; j++) {
+      const float a0 = A[i * rsa + j * csa], a1 = A[(i + 1) * rsa + j * csa], a2 = A[(i + 2) * rsa + j * csa],
+                  a3 = A[(i + 3) * rsa + j * csa];
+      if (a0 == 0.0f && a1 == 0.0f && a2 == 0.0f && a3 == 0.0f) continue;
+      const v128_t b0 = wasm_f32x4_splat(a0), b1 = wasm_f32x4_splat(a1), b2 = wasm_f32x4_splat(a2),
+                   b3 = wasm_f32x4_splat(a3);
+      float *o = out + j * cols;
+      int l = 0;
+      for (; l + 4 <= cols; l += 4) {
+        v128_t s = wasm_v128_load(o + l);
+        s = MADD(b0, wasm_v128_load(v0 + l), s);
+        s = MADD(b1, wasm_v128_load(v1 + l), s);
+        s = MADD(b2, wasm_v128_load(v2 + l), s);
+        s = MADD(b3, wasm_v128_load(v3 + l), s);
+        wasm_v128_store(o + l, s);
+      }
+      for (; l < cols; l++) o[l] += a0 * v0[l] + a1 * v1[l] + a2 * v2[l] + a3 * v3[l];
+    }
+  }
+  for (; i < rows; i++) {
+    const float *v = V + i * cols;
+    for (int j = 0; j < k; j++) {
+      const float a = A[i * rsa + j * csa];
+      if (a == 0.0f) continue;
+      const v128_t b = wasm_f32x4_splat(a);
+      float *o = out + j * cols;
+      int l = 0;
+      for (; l + 4 <= cols; l += 4) wasm_v128_store(o + l, MADD(b, wasm_v128_load(v + l), wasm_v128_load(o + l)));
+      for (; l < cols; l++) o[l] += a * v[l];
+    }
+  }
+}
+
+// ⟨x, y⟩ in double: the products of float32 entries are exact in double, so only the sum rounds.
+static double dot_d(const float *x, const float *y, int n) {
+  v128_t lo = wasm_f64x2_splat(0.0), hi = lo;
+  int l = 0;
+  for (; l + 4 <= n; l += 4) {
+    const v128_t xv = wasm_v128_load(x + l), yv = wasm_v128_load(y + l);
+    lo = wasm_f64x2_add(lo, wasm_f64x2_mul(wasm_f64x2_promote_low_f32x4(xv), wasm_f64x2_promote_low_f32x4(yv)));
+    const v128_t xh = wasm_i32x4_shuffle(xv, xv, 2, 3, 0, 1), yh = wasm_i32x4_shuffle(yv, yv, 2, 3, 0, 1);
+    hi = wasm_f64x2_add(hi, wasm_f64x2_mul(wasm_f64x2_promote_low_f32x4(xh), wasm_f64x2_promote_low_f32x4(yh)));
+  }
+  const v128_t a = wasm_f64x2_add(lo, hi);
+  double s = wasm_f64x2_extract_lane(a, 0) + wasm_f64x2_extract_lane(a, 1);
+  for (; l < n; l++) s += (double)x[l] * (double)y[l];
+  return s;
+}
+
+// y += a·x over n entries.
+static void axpy(float a, const float *x, float *y, int n) {
+  const v128_t b = wasm_f32x4_splat(a);
+  int l = 0;
+  for (; l + 4 <= n; l += 4) wasm_v128_store(y + l, MADD(b, wasm_v128_load(x + l), wasm_v128_load(y + l)));
+  for (; l < n; l++) y[l] += a * x[l];
+}
+
+// The p rows of Y (p×n) made orthonormal in place: modified Gram–Schmidt, twice (once is not enough in float32).
+// A row that is (numerically) in the span of the ones before it becomes zero.
+EXPORT("orthonormalize_rows")
+void orthonormalize_rows(float *Y, int p, int n) {
+  for (int pass = 0; pass < 2; pass++) {
+    for (int j = 0; j < p; j++) {
+      float *y = Y + j * n;
+      for (int i = 0; i < j; i++) axpy((float)-dot_d(Y + i * n, y, n), Y + i * n, y, n);
+      const double s = dot_d(y, y, n);
+      const float inv = s > 1e-30 ? (float)(1.0 / __builtin_sqrt(s)) : 0.0f;
+      const v128_t b = wasm_f32x4_splat(inv);
+      int l = 0;
+      for (; l + 4 <= n; l += 4) wasm_v128_store(y + l, wasm_f32x4_mul(b, wasm_v128_load(y + l)));
+      for (; l < n; l++) y[l] *= inv;
+    }
+  }
+}
+
+// One HALS sweep over the rows of X (k×n): X_j ← max(0, X_j + (T_j − Σ_t B_jt·X_t) / B_jj), row by row, each row
+// seeing the rows updated before it. The same update for W (kept as Wᵀ) and for H.
+static void sweep(float *X, int k, int n, const float *T, const float *B, float *row) {
+  const v128_t z = wasm_f32x4_splat(0.0f);
+  for (int j = 0; j < k; j++) {
+    const float d = B[j * k + j];
+    if (!(d > 0.0f)) continue;
+    const float *t = T + j * n;
+    for (int l = 0; l < n; l++) row[l] = t[l];
+    for (int s = 0; s < k; s++) {
+      const float b = B[j * k + s];
+      if (b != 0.0f) axpy(-b, X + s * n, row, n);
+    }
+    float *x = X + j * n;
+    const v128_t inv = wasm_f32x4_splat(1.0f / d);
+    int l = 0;
+    for (; l + 4 <= n; l += 4) {
+      const v128_t v = MADD(wasm_v128_load(row + l), inv, wasm_v128_load(x + l));
+      wasm_v128_store(x + l, wasm_f32x4_pmax(v, z));
+    }
+    for (; l < n; l++) {
+      const float v = x[l] + row[l] / d;
+      x[l] = v > 0.0f ? v : 0.0f;
+    }
+  }
+}
+
+// NMF of V (rows×cols) at rank k by accelerated HALS from the start in Wt (k×rows, Wᵀ) and H (k×cols), both updated in
+// place; the error ‖V − W·H‖²_F is tracked from the products at no extra cost, and the fit stops once an iteration
+// gains less than gap_share of what is left above `bound` (the spectrum's best for rank k). scratch holds
+// 2k·(rows + cols) + 2k² + max(rows, cols) floats. Returns the iterations run; *error_out gets the final error.
+EXPORT("hals")
+int hals(const float *V, int rows, int cols, int k, float *Wt, float *H, int max_iter, double gap_share, int sweeps,
+         double energy, double bound, float *scratch, double *error_out) {
+  float *At = scratch;           // k×rows: (V·Hᵀ)ᵀ
+  float *C = At + k * rows;      // k×cols: Wᵀ·V
+  float *B = C + k * cols;       // k×k
+  float *HH = B + k * k;         // k×k
+  float *row = HH + k * k;       // max(rows, cols)
+  double error = __builtin_inf();
+  int iterations = 0;
+  for (int it = 0; it < max_iter; it++) {
+    dots(H, k, V, rows, cols, At, rows, 1);
+    dots(H, k, H, k, cols, B, k, 1);
+    for (int s = 0; s < sweeps; s++) sweep(Wt, k, rows, At, B, row);
+    combine(Wt, 1, rows, k, V, rows, cols, C);
+    dots(Wt, k, Wt, k, rows, B, k, 1);
+    for (int s = 0; s < sweeps; s++) sweep(H, k, cols, C, B, row);
+    iterations = it + 1;
+    double cross = 0;
+    for (int j = 0; j < k; j++) cross += dot_d(H + j * cols, C + j * cols, cols);
+    dots(H, k, H, k, cols, HH, k, 1);
+    double quad = 0;
+    for (int c = 0; c < k * k; c++) quad += (double)B[c] * (double)HH[c];
+    double e = energy - 2 * cross + quad;
+    if (e < 0) e = 0;
+    const double gain = error - e;
+    error = e;
+    const double left = e - bound > 0 ? e - bound : 0;
+    if (gain <= gap_share * left || e <= bound * (1 + 1e-6)) break;
+  }
+  *error_out = error;
+  return iterations;
+}
