@@ -17,9 +17,9 @@ import { decodeTiledPlanes, extractAlpha, formatVersionOf, nmfzPayload, planesTo
 import type { NmfzContent, NmfzHeader } from './nmfz.js';
 import { packCodes } from './quantize.js';
 import { TileWorkers } from './tile-work.js';
-import type { FitJob, SpectrumJob, TileOutcome } from './tile-work.js';
+import type { FitJob, SpectrumJob, TileJob, TileOutcome } from './tile-work.js';
 import type { QuantizedPlane } from './quantize.js';
-import { chooseDeblockThreshold, cutTile, DEFAULT_TILE_SIZE, deblockPlane, reconstructTiles, tileGrid, tileRect } from './tiles.js';
+import { chooseDeblockThreshold, DEFAULT_TILE_SIZE, deblockPlane, tileGrid, tileRect } from './tiles.js';
 import type { TileGrid } from './tiles.js';
 import type { ColorMode, ImagePixels, QuantBits } from './types.js';
 import { hasAlpha, maxValue } from './types.js';
@@ -108,6 +108,8 @@ function planeWeights(layouts: readonly PlaneLayout[], mode: ColorMode): number[
 interface TileFit {
   q: QuantizedPlane;
   iterations: number;
+  /** Squared error of the decoded tile before deblocking, in [0, 1] units. */
+  error: number;
 }
 
 export class TiledEncoder {
@@ -133,9 +135,14 @@ export class TiledEncoder {
     this.layouts = planeLayouts(this.pixels, settings.colorMode);
     this.grid = tileGrid(this.pixels.height, this.pixels.width, settings.tileSize ?? DEFAULT_TILE_SIZE);
     this.weights = planeWeights(this.layouts, settings.colorMode);
-    this.V = imageToPlanes(this.pixels, settings.colorMode, 'float32');
+    // The planes in memory the tile threads share, so that a job names its tile instead of carrying a copy.
+    this.V = imageToPlanes(this.pixels, settings.colorMode, 'float32').map((m) => {
+      const data = new Float32Array(new SharedArrayBuffer(m.data.length * 4));
+      data.set(m.data);
+      return { rows: m.rows, cols: m.cols, data };
+    });
     this.alpha = extractAlpha(this.pixels);
-    this.workers = new TileWorkers(settings.threads);
+    this.workers = new TileWorkers({ data: this.V.map((m) => m.data as Float32Array), cols: this.V.map((m) => m.cols) }, settings.threads);
   }
 
   /** Ends the worker threads (the encoder can still be used: they start again when needed). */
@@ -143,36 +150,32 @@ export class TiledEncoder {
     return this.workers.close();
   }
 
-  /** Runs tile jobs given without their samples (made from the planes only when a job is handed out). */
-  private async runJobs(jobs: (Omit<SpectrumJob, 'V'> | Omit<FitJob, 'V'>)[], where: readonly [number, number][], stage: string): Promise<TileOutcome[]> {
+  /** Runs tile jobs on the threads, reporting progress under `stage`. */
+  private async runJobs(jobs: readonly TileJob[], stage: string): Promise<TileOutcome[]> {
     throwIfCancelled(this.settings.signal);
     this.settings.onProgress?.(stage, 0, jobs.length);
-    const make = (i: number): SpectrumJob | FitJob => {
-      const [p, t] = where[i]!;
-      return { ...jobs[i]!, V: cutTile(this.V[p]!, tileRect(this.grid, t)) } as SpectrumJob | FitJob;
-    };
-    const samples = jobs.reduce((s, j) => s + j.rows * j.cols, 0);
-    const out = await this.workers.run(jobs.length, make, samples, (done) => this.settings.onProgress?.(stage, done, jobs.length));
+    const out = await this.workers.run(jobs, (done) => this.settings.onProgress?.(stage, done, jobs.length));
     throwIfCancelled(this.settings.signal);
     return out;
+  }
+
+  /** Where tile t of plane p is, as a job gives it. */
+  private tileAt(p: number, t: number): { plane: number; x: number; y: number; rows: number; cols: number } {
+    const r = tileRect(this.grid, t);
+    return { plane: p, x: r.x, y: r.y, rows: r.h, cols: r.w };
   }
 
   /** Each tile's error curve, from its leading spectrum (once). */
   private async measureSpectra(): Promise<void> {
     if (this.curves.length) return;
     const chromaless = this.settings.colorMode === 'ycbcr' && isAchromatic(this.pixels);
-    const jobs: Omit<SpectrumJob, 'V'>[] = [];
-    const where: [number, number][] = [];
+    const jobs: SpectrumJob[] = [];
     this.layouts.forEach((l, p) => {
       const chroma = l.name === 'cb' || l.name === 'cr';
       const r = chroma ? (chromaless ? 1 : CHROMA_SPECTRUM_RANK) : SPECTRUM_RANK;
-      for (let t = 0; t < this.grid.count; t++) {
-        const rect = tileRect(this.grid, t);
-        jobs.push({ kind: 'spectrum', rows: rect.h, cols: rect.w, r, seed: this.settings.seed ?? 0 });
-        where.push([p, t]);
-      }
+      for (let t = 0; t < this.grid.count; t++) jobs.push({ kind: 'spectrum', ...this.tileAt(p, t), r, seed: this.settings.seed ?? 0 });
     });
-    const out = await this.runJobs(jobs, where, 'measuring tiles');
+    const out = await this.runJobs(jobs, 'measuring tiles');
     this.curves = this.layouts.map((_, p) => out.slice(p * this.grid.count, (p + 1) * this.grid.count).map((o) => (o as { residual: Float64Array }).residual));
   }
 
@@ -181,7 +184,7 @@ export class TiledEncoder {
    * any did, and the allocation must be made again.
    */
   private async extendSpectra(ranks: Int32Array): Promise<boolean> {
-    const jobs: Omit<SpectrumJob, 'V'>[] = [];
+    const jobs: SpectrumJob[] = [];
     const where: [number, number][] = [];
     this.layouts.forEach((_, p) => {
       for (let t = 0; t < this.grid.count; t++) {
@@ -190,12 +193,12 @@ export class TiledEncoder {
         const rect = tileRect(this.grid, t);
         const limit = Math.min(EXTENDED_SPECTRUM_RANK, rect.w, rect.h);
         if (ranks[p * this.grid.count + t]! < r || r >= limit || curve[r]! === 0) continue;
-        jobs.push({ kind: 'spectrum', rows: rect.h, cols: rect.w, r: limit, seed: this.settings.seed ?? 0 });
+        jobs.push({ kind: 'spectrum', ...this.tileAt(p, t), r: limit, seed: this.settings.seed ?? 0 });
         where.push([p, t]);
       }
     });
     if (!jobs.length) return false;
-    const out = await this.runJobs(jobs, where, 'measuring tiles');
+    const out = await this.runJobs(jobs, 'measuring tiles');
     where.forEach(([p, t], i) => (this.curves[p]![t] = (out[i] as { residual: Float64Array }).residual));
     return true;
   }
@@ -222,22 +225,19 @@ export class TiledEncoder {
    * tiles whose rank it changed).
    */
   private async ensureFits(wanted: readonly [number, number, number][]): Promise<void> {
-    const jobs: Omit<FitJob, 'V'>[] = [];
-    const where: [number, number][] = [];
+    const jobs: FitJob[] = [];
     const keys: string[] = [];
     const seen = new Set<string>();
     for (const [p, t, k] of wanted) {
       const key = `${p}:${t}:${k}`;
       if (this.fits.has(key) || seen.has(key)) continue;
       seen.add(key);
-      const rect = tileRect(this.grid, t);
       const fit = { maxIter: TILE_MAX_ITER, ...this.settings.fit };
-      jobs.push({ kind: 'fit', rows: rect.h, cols: rect.w, k, seed: this.settings.seed ?? 0, bits: this.settings.bits, fit });
-      where.push([p, t]);
+      jobs.push({ kind: 'fit', ...this.tileAt(p, t), k, seed: this.settings.seed ?? 0, bits: this.settings.bits, fit });
       keys.push(key);
     }
     if (!jobs.length) return;
-    const out = await this.runJobs(jobs, where, 'fitting tiles');
+    const out = await this.runJobs(jobs, 'fitting tiles');
     keys.forEach((key, i) => this.fits.set(key, out[i] as TileFit));
   }
 
@@ -266,8 +266,8 @@ export class TiledEncoder {
     };
   }
 
-  /** Fits, quantises and decodes (in memory) the tiles at the given ranks; Brotli only when `withBytes`. */
-  private async build(ranks: readonly Int32Array[], withBytes: boolean): Promise<{ e: TiledEncoded; payloadBytes: number }> {
+  /** The file of the tiles at the given ranks: fitted and quantised where not already, decoded in memory, measured. */
+  private async build(ranks: readonly Int32Array[]): Promise<{ e: TiledEncoded; payloadBytes: number }> {
     await this.ensureFits(ranks.flatMap((plane, p) => Array.from(plane, (k, t): [number, number, number] => [p, t, k])));
     let iterations = 0;
     const tiles = ranks.map((plane, p) =>
@@ -290,17 +290,12 @@ export class TiledEncoder {
     const decoded = planesToPixels(content, planes);
     const psnr = psnrOf(this.pixels, decoded);
     const relErr = relErrOf(this.pixels, decoded);
-    // Tile by tile figures only for the result: a correction's build needs the PSNR alone.
-    const map = withBytes ? this.tileMap(ranks, planes, max) : { tileSize: this.grid.tileSize, tilesX: this.grid.tilesX, tilesY: this.grid.tilesY, planes: [] };
-    let bytes: Buffer = Buffer.alloc(0);
-    let payloadBytes = 0;
-    if (withBytes) {
-      throwIfCancelled(this.settings.signal);
-      this.settings.onProgress?.('compressing', 0, 1);
-      const withQ = { ...header, quality: storedQuality(psnr, 0.987654, relErr) };
-      bytes = writeEnvelope(formatVersionOf(header), withQ, nmfzPayload(content), { quality: this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY });
-      payloadBytes = bytes.readUInt32LE(16);
-    }
+    const map = this.tileMap(ranks, planes, max);
+    throwIfCancelled(this.settings.signal);
+    this.settings.onProgress?.('compressing', 0, 1);
+    const withQ = { ...header, quality: storedQuality(psnr, 0.987654, relErr) };
+    const bytes = writeEnvelope(formatVersionOf(header), withQ, nmfzPayload(content), { quality: this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY });
+    const payloadBytes = bytes.readUInt32LE(16);
     return { e: { bytes, content, decoded, psnr, relErr, rank: header.rank, iterations, tiles: map }, payloadBytes };
   }
 
@@ -348,18 +343,13 @@ export class TiledEncoder {
     let actual = 0;
     let entries = 0;
     const packed: Uint8Array[] = [];
-    const max = maxValue(this.pixels.bitDepth);
     const bits = this.settings.bits;
     for (let p = 0; p < this.layouts.length; p++) {
       for (let t = Math.floor(stride / 2) % count; t < count; t += stride) {
         const k = ranks[p * count + t]!;
         const rect = tileRect(this.grid, t);
-        const { q } = this.fitOf(p, t, k);
-        const V = cutTile(this.V[p]!, rect);
-        const D = reconstructTiles([q], tileGrid(rect.h, rect.w, this.grid.tileSize), bits, max);
-        let e = 0;
-        for (let c = 0; c < V.length; c++) e += (D[c]! / max - V[c]!) ** 2;
-        actual += (this.weights[p]! / n) * e;
+        const { q, error } = this.fitOf(p, t, k);
+        actual += (this.weights[p]! / n) * error;
         predicted += (this.weights[p]! / n) * this.curves[p]![t]![k]!;
         entries += k * (rect.w + rect.h);
         packed.push(packCodes(q.wCodes, q.rows, bits), packCodes(q.hCodes, q.cols, bits));
@@ -370,6 +360,20 @@ export class TiledEncoder {
     for (const x of packed) (all.set(x, at), (at += x.length));
     const bytes = brotliCompressSync(all, { params: { [zc.BROTLI_PARAM_QUALITY]: this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY } }).length;
     return { errorFactor: predicted > 0 ? actual / predicted : 1, bytesPerEntry: entries > 0 ? bytes / entries : FIRST_BYTES_PER_ENTRY };
+  }
+
+  /**
+   * The image's mean squared error (RGB, [0, 1] units) that the fitted tiles at these ranks add up to, as the tile
+   * threads measured each before deblocking and rounding: a build's PSNR without the build.
+   */
+  private estimatedError(ranks: Int32Array, n: number): number {
+    let e = 0;
+    for (let p = 0; p < this.layouts.length; p++) {
+      let plane = 0;
+      for (let t = 0; t < this.grid.count; t++) plane += this.fitOf(p, t, ranks[p * this.grid.count + t]!).error;
+      e += (this.weights[p]! / n) * plane;
+    }
+    return e;
   }
 
   /**
@@ -387,7 +391,7 @@ export class TiledEncoder {
       const split = splitRank(this.layouts, this.settings.colorMode, target.rank, this.settings.colorMode === 'ycbcr' && isAchromatic(this.pixels) ? 0 : YCBCR_CHROMA_SHARE);
       const budget = split.reduce((s, k, p) => s + k * (this.layouts[p]!.rows + this.layouts[p]!.cols), 0);
       const a = await this.allocate(entries, n, { cost: budget });
-      return (await this.build(this.split(a.ranks), true)).e;
+      return (await this.build(this.split(a.ranks))).e;
     }
     if ('psnr' in target) {
       // The RGB mean squared error the target allows, less the rounding to whole samples every decoder does.
@@ -399,15 +403,30 @@ export class TiledEncoder {
       const blocks = this.blocks(entries, n);
       const { errorFactor } = await this.sample(first.ranks, n);
       let a = allocateRanks(blocks, { error: wanted / errorFactor });
-      // Each correction scales the allocation's error by what the last build measured; fits are cached, so a
-      // correction refits only the tiles whose rank moved. Small images (a tile or two) can need more than one.
-      for (let pass = 0; pass < MAX_PSNR_CORRECTIONS; pass++) {
-        const built = (await this.build(this.split(a.ranks), false)).e;
-        const measured = 10 ** (-built.psnr / 10) - rounding;
-        if (!(Math.abs(built.psnr - target.psnr) > 0.2 && measured > 0 && a.error > 0)) break;
-        a = allocateRanks(blocks, { error: (wanted * a.error) / measured });
+      // Each correction scales the allocation's error by what the fitted tiles add up to (fits are cached, so a
+      // correction refits only the tiles whose rank moved); small images (a tile or two) can need more than one.
+      // `realOverEstimate` carries what deblocking and the decoder's clipping make of that sum, once a build has
+      // measured it.
+      let realOverEstimate = 1;
+      const correct = async (passes: number): Promise<void> => {
+        for (let pass = 0; pass < passes; pass++) {
+          await this.ensureFits(this.split(a.ranks).flatMap((plane, p) => Array.from(plane, (k, t): [number, number, number] => [p, t, k])));
+          const measured = this.estimatedError(a.ranks, n) * realOverEstimate;
+          const psnr = 10 * Math.log10(1 / (measured + rounding));
+          if (!(Math.abs(psnr - target.psnr) > 0.2 && measured > 0 && a.error > 0)) break;
+          a = allocateRanks(blocks, { error: (wanted * a.error) / measured });
+        }
+      };
+      await correct(MAX_PSNR_CORRECTIONS);
+      let built = (await this.build(this.split(a.ranks))).e;
+      const real = 10 ** (-built.psnr / 10) - rounding;
+      if (Math.abs(built.psnr - target.psnr) > 0.2 && real > 0) {
+        const estimate = this.estimatedError(a.ranks, n);
+        if (estimate > 0) realOverEstimate = real / estimate;
+        await correct(MAX_PSNR_CORRECTIONS);
+        built = (await this.build(this.split(a.ranks))).e;
       }
-      return (await this.build(this.split(a.ranks), true)).e;
+      return built;
     }
     // A size: the payload's share of it, bytes per entry learnt from the sample, then from the file itself.
     const headerGuess = 400 + (this.alpha ? 0.02 * n : 0);
@@ -417,7 +436,7 @@ export class TiledEncoder {
     let best: TiledEncoded | null = null;
     for (let pass = 0; pass < 3; pass++) {
       const a = allocateRanks(this.blocks((r) => entries(r) * perEntry + 6, n), { cost: Math.max(0, payloadBudget) });
-      const { e, payloadBytes } = await this.build(this.split(a.ranks), true);
+      const { e, payloadBytes } = await this.build(this.split(a.ranks));
       if (e.bytes.length <= target.bytes) best = e;
       if (e.bytes.length <= target.bytes && e.bytes.length >= 0.96 * target.bytes) break;
       if (a.ranks.every((k) => k <= 1) && e.bytes.length > target.bytes) break;
