@@ -1,6 +1,7 @@
 // The .nmfz envelope: magic bytes, format version, a Brotli'd JSON header, a Brotli'd payload and a CRC32 over all.
 
-import { brotliCompressSync, brotliDecompressSync, constants as zc, crc32 } from 'node:zlib';
+import { promisify } from 'node:util';
+import { brotliCompress, brotliCompressSync, brotliDecompressSync, constants as zc, crc32 } from 'node:zlib';
 import { UserError } from '../engine/errors.js';
 
 /** "\x89NMFZ\r\n\x1a": the high byte and the line endings catch 7-bit and text-mode transfers, as PNG's do. */
@@ -28,18 +29,30 @@ export interface WriteEnvelopeOptions {
 /** The version a file is written as: the lowest that can hold its content, so that older readers read the rest. */
 export type FormatVersion = 1 | 2 | 3;
 
-function brotli(data: Uint8Array, quality: number): Buffer {
-  return brotliCompressSync(data, {
+function brotliOptions(data: Uint8Array, quality: number): { params: Record<number, number> } {
+  return {
     params: {
       [zc.BROTLI_PARAM_QUALITY]: quality,
       [zc.BROTLI_PARAM_LGWIN]: 24,
       [zc.BROTLI_PARAM_SIZE_HINT]: data.length,
     },
-  });
+  };
 }
+
+function brotli(data: Uint8Array, quality: number): Buffer {
+  return brotliCompressSync(data, brotliOptions(data, quality));
+}
+
+const brotliAsync = promisify(brotliCompress);
 
 export function writeEnvelope(version: FormatVersion, header: object, payload: Uint8Array, opts: WriteEnvelopeOptions = {}): Buffer {
   return assemble(version, compressHeader(header), brotli(payload, opts.quality ?? 11));
+}
+
+/** writeEnvelope with the payload compressed on libuv's thread pool, leaving this thread free meanwhile. */
+export async function writeEnvelopeAsync(version: FormatVersion, header: object, payload: Uint8Array, opts: WriteEnvelopeOptions = {}): Promise<Buffer> {
+  const compressed = await brotliAsync(payload, brotliOptions(payload, opts.quality ?? 11));
+  return assemble(version, compressHeader(header), compressed);
 }
 
 /**

@@ -213,7 +213,7 @@ export async function compressImage(inputPath: string, outDir: string, options: 
 
   report({ stage: 'measuring', rank: made.rank, iteration: 0, maxIter: 0 });
   const original = source.pixels;
-  const ssim = await ssimParallel(original, made.decoded);
+  const ssim = await (made.ssim ?? ssimParallel(original, made.decoded));
   const bytes = withMeasuredSsim(made.bytes, made.psnr, made.relErr, ssim, source.name);
   const ratios = compressionRatios({
     rawBytes: rawBytesOf(original),
@@ -278,6 +278,8 @@ export async function compressImage(inputPath: string, outDir: string, options: 
 interface Made extends Omit<TiledEncoded, 'tiles'> {
   probes: RankProbe[];
   tiles?: TileMapInfo;
+  /** The SSIM of `decoded`, where the encoder let it be measured while it finished the file. */
+  ssim?: Promise<number>;
 }
 
 /**
@@ -335,6 +337,8 @@ async function encodeGlobal(source: SourceImage, options: CompressOptions, repor
 
 async function encodeTiled(source: SourceImage, options: CompressOptions, report: (p: CompressProgress) => void): Promise<Made> {
   const colorMode = options.colorMode ?? DEFAULT_COLOR_MODE;
+  // Each build's SSIM, started while its payload is compressed.
+  const ssims = new Map<ImagePixels, Promise<number>>();
   const encoder = new TiledEncoder(source, {
     colorMode,
     bits: options.bits ?? DEFAULT_BITS,
@@ -355,6 +359,11 @@ async function encodeTiled(source: SourceImage, options: CompressOptions, report
       backend: 'cpu',
     },
     onProgress: (stage, done, total) => report({ stage, iteration: done, maxIter: total }),
+    onDecoded: (decoded) => {
+      const measured = ssimParallel(source.pixels, decoded);
+      measured.catch(() => undefined); // awaited only for the build that becomes the file
+      ssims.set(decoded, measured);
+    },
   });
   const raw = rawBytesOf(source.pixels);
   const target: TiledTarget =
@@ -378,7 +387,7 @@ async function encodeTiled(source: SourceImage, options: CompressOptions, report
   }
   e.content.header.nmf.iterations = e.iterations;
   const probe: RankProbe = { rank: e.rank, psnr: e.psnr, compressedBytes: e.bytes.length, ratio: raw / e.bytes.length };
-  return { bytes: e.bytes, content: e.content, decoded: e.decoded, psnr: e.psnr, relErr: e.relErr, rank: e.rank, iterations: e.iterations, probes: [probe], tiles: e.tiles };
+  return { bytes: e.bytes, content: e.content, decoded: e.decoded, psnr: e.psnr, relErr: e.relErr, rank: e.rank, iterations: e.iterations, probes: [probe], tiles: e.tiles, ssim: ssims.get(e.decoded) };
 }
 
 /** A record for an input that failed or was skipped, with the same fields as a success (zeros where unknown). */
