@@ -185,8 +185,13 @@ export interface BlockFitOptions {
   innerSweeps: number;
 }
 
-/** Measured on photographs' tiles: 20 products with up to 10 sweeps each beat 80 plain HALS iterations in a third of the time. */
-export const BLOCK_FIT_DEFAULTS: BlockFitOptions = { maxIter: 20, gapShare: 0.01, innerSweeps: 10 };
+/**
+ * Measured on photographs' tiles: products with up to 10 sweeps each beat plain HALS iterations (20 of them beat 80
+ * in a third of the time). Up to 100 of them, most tiles stopping earlier by gapShare: at a PSNR target of 38 dB
+ * the files came out 7 % (LadyBird) to 35 % (Dune's sand) smaller than with at most 20, in no more CPU time, as
+ * better fits need fewer components.
+ */
+export const BLOCK_FIT_DEFAULTS: BlockFitOptions = { maxIter: 100, gapShare: 0.01, innerSweeps: 10 };
 
 export interface BlockFit {
   W: Float64Array;
