@@ -81,14 +81,87 @@ export function runTileJob(job: TileJob, planes: SharedPlanes): TileOutcome {
 /** Below this many tile samples in one call, threads cost more to start and feed than they save. */
 const THREADED_SAMPLES = 1 << 20;
 
+/** What the encoder's thread sends a tile worker, and what it answers. */
+export type TileWorkerMessage =
+  | { kind: 'planes'; id: number; planes: SharedPlanes }
+  | { kind: 'drop'; id: number }
+  | { kind: 'jobs'; id: number; planes: number; jobs: TileJob[] };
+export interface TileWorkerReply {
+  id: number;
+  outcomes: TileOutcome[];
+}
+
+interface PooledWorker {
+  worker: Worker;
+  /** Replies awaited, by message id. */
+  waiting: Map<number, { resolve: (o: TileOutcome[]) => void; reject: (e: unknown) => void }>;
+}
+
 /**
- * Worker threads for tile jobs, started on first use of a large call and kept for the encoder's life (close()
- * ends them). They read the tiles from the shared planes; jobs are handed out in chunks, each worker taking the next
- * when it finishes, so uneven tiles even out.
+ * The process's tile threads, shared by every encoder it runs (a batch's images one after another or side by side):
+ * a thread costs a module load, a WebAssembly compile and a JIT warm-up, which a 1-MP photograph would otherwise pay
+ * again and again. Threads are started on first need and do not keep the process alive while idle.
+ */
+class TilePool {
+  private readonly workers: PooledWorker[] = [];
+  private readonly registered = new Map<number, SharedPlanes>();
+  private nextId = 1;
+
+  /** The first `n` threads, started where they are not yet. */
+  threads(n: number): PooledWorker[] {
+    while (this.workers.length < n) {
+      const worker = new Worker(new URL('./tile-worker.js', import.meta.url), { execArgv: [] });
+      worker.unref();
+      const pw: PooledWorker = { worker, waiting: new Map() };
+      worker.on('message', (reply: TileWorkerReply) => {
+        const w = pw.waiting.get(reply.id);
+        pw.waiting.delete(reply.id);
+        if (pw.waiting.size === 0) worker.unref();
+        w?.resolve(reply.outcomes);
+      });
+      worker.on('error', (err) => {
+        this.workers.splice(this.workers.indexOf(pw), 1);
+        for (const w of pw.waiting.values()) w.reject(err);
+        pw.waiting.clear();
+      });
+      for (const [id, planes] of this.registered) worker.postMessage({ kind: 'planes', id, planes } satisfies TileWorkerMessage);
+      this.workers.push(pw);
+    }
+    return this.workers.slice(0, n);
+  }
+
+  register(planes: SharedPlanes): number {
+    const id = this.nextId++;
+    this.registered.set(id, planes);
+    for (const { worker } of this.workers) worker.postMessage({ kind: 'planes', id, planes } satisfies TileWorkerMessage);
+    return id;
+  }
+
+  drop(id: number): void {
+    if (!this.registered.delete(id)) return;
+    for (const { worker } of this.workers) worker.postMessage({ kind: 'drop', id } satisfies TileWorkerMessage);
+  }
+
+  /** The jobs done by one thread, on the registered planes `planes`. */
+  send(pw: PooledWorker, planes: number, jobs: TileJob[]): Promise<TileOutcome[]> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      pw.waiting.set(id, { resolve, reject });
+      pw.worker.ref(); // a reply is awaited: the process must wait for it
+      pw.worker.postMessage({ kind: 'jobs', id, planes, jobs } satisfies TileWorkerMessage);
+    });
+  }
+}
+
+let pool: TilePool | null = null;
+
+/**
+ * An encoder's tile jobs on the process's tile threads (or on the calling thread when there are too few to be worth
+ * handing out). Jobs are handed out in chunks, each thread taking the next when it finishes, so uneven tiles even out.
  */
 export class TileWorkers {
-  private workers: Worker[] = [];
   readonly threads: number;
+  private planesId = 0;
 
   constructor(
     private readonly planes: SharedPlanes,
@@ -108,53 +181,33 @@ export class TileWorkers {
         return out;
       });
     }
-    if (this.workers.length === 0) {
-      this.workers = Array.from({ length: this.threads }, () => {
-        const w = new Worker(new URL('./tile-worker.js', import.meta.url), { execArgv: [], workerData: this.planes });
-        w.unref();
-        return w;
-      });
-    }
+    pool ??= new TilePool();
+    const p = pool;
+    const threads = p.threads(this.threads);
+    if (!this.planesId) this.planesId = p.register(this.planes);
     const results: TileOutcome[] = new Array(count);
     const chunk = Math.max(1, Math.min(64, Math.ceil(count / (this.threads * 8))));
     let next = 0;
     let done = 0;
     await Promise.all(
-      this.workers.map(
-        (w) =>
-          new Promise<void>((resolve, reject) => {
-            let from = 0;
-            const give = (): void => {
-              if (next >= count) {
-                w.off('message', onMessage);
-                w.off('error', onError);
-                resolve();
-                return;
-              }
-              from = next;
-              const part = jobs.slice(from, Math.min(count, from + chunk));
-              next += part.length;
-              w.postMessage(part);
-            };
-            const onMessage = (outcomes: TileOutcome[]): void => {
-              outcomes.forEach((o, i) => (results[from + i] = o));
-              done += outcomes.length;
-              onDone?.(done);
-              give();
-            };
-            const onError = (err: unknown): void => reject(err);
-            w.on('message', onMessage);
-            w.once('error', onError);
-            give();
-          }),
-      ),
+      threads.map(async (pw) => {
+        while (next < count) {
+          const from = next;
+          const part = jobs.slice(from, Math.min(count, from + chunk));
+          next += part.length;
+          const outcomes = await p.send(pw, this.planesId, part);
+          outcomes.forEach((o, i) => (results[from + i] = o));
+          done += outcomes.length;
+          onDone?.(done);
+        }
+      }),
     );
     return results;
   }
 
+  /** Lets the threads forget this encoder's planes (the threads stay for the next encoder). */
   async close(): Promise<void> {
-    const ws = this.workers;
-    this.workers = [];
-    await Promise.all(ws.map((w) => w.terminate()));
+    if (this.planesId) pool?.drop(this.planesId);
+    this.planesId = 0;
   }
 }
