@@ -11,6 +11,7 @@ import { describeFsError } from './fs-errors.js';
 import { fileError, formatBytes } from './messages.js';
 import { MatrixMarketStream } from './mtx.js';
 import { encodeNpy } from './npy.js';
+import { readNpz } from './npz.js';
 import { formatFromName, parseMatrix, unsupportedExtension, type ReadMatrixOptions } from './parse.js';
 import type { ParsedMatrix, WriteFormat } from './types.js';
 import { UserError, type CancelSignal } from '../engine/errors.js';
@@ -21,13 +22,15 @@ const gunzipAsync = promisify(gunzip);
 const MAX_FILE_BYTES = 2 ** 31 - 1;
 
 /**
- * Reads a matrix file: .csv/.tsv/.txt (any delimiter), .npy, .mtx, each optionally gzip-compressed (.gz).
+ * Reads a matrix file: .csv/.tsv/.txt (any delimiter), .npy, .npz, .mtx, each optionally gzip-compressed (.gz).
  * Unusable files throw UserError with one line naming the file and the reason.
  */
 export async function readMatrixFile(filePath: string, options: ReadMatrixOptions = {}): Promise<ParsedMatrix> {
   const kind = options.format ? { format: options.format, gzip: filePath.toLowerCase().endsWith('.gz') } : formatFromName(filePath);
   if (!kind) throw unsupportedExtension(filePath);
   if (kind.format === 'mtx') return readMatrixMarketFile(filePath, kind.gzip, options);
+  // an archive on disk is read member by member from the file, never whole
+  if (kind.format === 'npz' && !kind.gzip) return readNpz(filePath, filePath, options);
   return parseMatrix(await readFileBytes(filePath, kind.gzip), filePath, { ...options, format: kind.format });
 }
 
