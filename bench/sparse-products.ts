@@ -10,18 +10,12 @@ import { CpuBackend } from '../src-main/backends/cpu/index.js';
 import type { Backend, BoundV } from '../src-main/engine/backends/backend.js';
 import { createReferenceBackend } from '../src-main/engine/backends/reference.js';
 import type { Matrix, SparseMatrix } from '../src-main/engine/matrix.js';
+import { xorshift } from '../test/helpers/random.js';
+import { randomMatrix } from './random.js';
 
 /** rows×cols with `perRow` distinct random columns per row, values 1…9 (xorshift: the same V everywhere). */
 function randomCsr(rows: number, cols: number, perRow: number, seed: number): SparseMatrix {
-  let s = seed >>> 0 || 1;
-  const next = (): number => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
+  const next = xorshift(seed);
   const per = Math.min(perRow, cols);
   const indptr = new Uint32Array(rows + 1);
   const indices = new Uint32Array(rows * per);
@@ -39,14 +33,11 @@ function randomCsr(rows: number, cols: number, perRow: number, seed: number): Sp
   return { format: 'csr', rows, cols, indptr, indices, values };
 }
 
-function randomDense(rows: number, cols: number, seed: number): Matrix {
-  let s = seed;
-  const data = new Float32Array(rows * cols);
-  for (let p = 0; p < data.length; p++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    data[p] = 0.05 + (s / 2 ** 32);
-  }
-  return { rows, cols, data };
+/** A factor with entries in [0.05, 1.05): no zeros, so that KL's ratios stay finite. */
+function randomFactor(rows: number, cols: number, seed: number): Matrix {
+  const m = randomMatrix(rows, cols, seed);
+  for (let p = 0; p < m.data.length; p++) m.data[p]! += 0.05;
+  return m;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -90,8 +81,8 @@ async function main(): Promise<void> {
   });
   const [rows, cols, perRow, rank, repeats] = [values.rows, values.cols, values['per-row'], values.rank, values.repeats].map(Number) as [number, number, number, number, number];
   const V = randomCsr(rows, cols, perRow, 7);
-  const W = randomDense(rows, rank, 3);
-  const H = randomDense(rank, cols, 4);
+  const W = randomFactor(rows, rank, 3);
+  const H = randomFactor(rank, cols, 4);
   const cpu = await CpuBackend.create();
   const reference: Backend = createReferenceBackend();
   const load0 = os.loadavg()[0]!;

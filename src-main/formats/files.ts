@@ -1,13 +1,13 @@
 // Reading and writing matrix files on disk: thin wrappers around the pure parsers and encoders.
 
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { createGunzip, gunzip } from 'node:zlib';
 import type { DType, Matrix } from '../engine/matrix.js';
 import { writeFileAtomic } from './atomic.js';
 import { csvChunks } from './csv.js';
-import { describeFsError } from './fs-errors.js';
+import { describeFsError, fileSize } from './fs-errors.js';
 import { fileError, formatBytes } from './messages.js';
 import { MatrixMarketStream } from './mtx.js';
 import { encodeNpy } from './npy.js';
@@ -36,14 +36,12 @@ export async function readMatrixFile(filePath: string, options: ReadMatrixOption
 
 /** A file's bytes, gunzipped when `gzip` says so; unreadable or damaged files throw one-line UserErrors. */
 export async function readFileBytes(filePath: string, gzip: boolean): Promise<Uint8Array> {
+  const size = await fileSize(filePath);
+  if (size > MAX_FILE_BYTES) throw fileError(filePath, `cannot read: the file is ${formatBytes(size)}, more than the 2 GiB that can be read at once`);
   let bytes: Uint8Array;
   try {
-    const info = await stat(filePath);
-    if (info.isDirectory()) throw fileError(filePath, 'cannot read: it is a folder, not a file');
-    if (info.size > MAX_FILE_BYTES) throw fileError(filePath, `cannot read: the file is ${formatBytes(info.size)}, more than the 2 GiB that can be read at once`);
     bytes = await readFile(filePath);
   } catch (err) {
-    if (err instanceof UserError) throw err;
     throw fileError(filePath, `cannot read: ${describeFsError(err)}`);
   }
   if (gzip) {
@@ -65,15 +63,7 @@ export async function readFileBytes(filePath: string, gzip: boolean): Promise<Ui
  * never the whole text, so a coordinate file of any length costs what its non-zeros do.
  */
 async function readMatrixMarketFile(filePath: string, gzip: boolean, options: ReadMatrixOptions): Promise<ParsedMatrix> {
-  let size: number;
-  try {
-    const info = await stat(filePath);
-    if (info.isDirectory()) throw fileError(filePath, 'cannot read: it is a folder, not a file');
-    size = info.size;
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw fileError(filePath, `cannot read: ${describeFsError(err)}`);
-  }
+  const size = await fileSize(filePath);
   const parser = new MatrixMarketStream(filePath, gzip ? Infinity : size, options);
   const file = createReadStream(filePath, { highWaterMark: 1 << 20 });
   const gunzipper = gzip ? createGunzip({ chunkSize: 1 << 20 }) : null;

@@ -2,15 +2,14 @@
 // and an archive holding one array (numpy.savez) is read as that array. The zip container is yauzl's to read;
 // each member streams into a buffer of the size the directory states, its CRC-32 checked as it arrives.
 
-import { open as openFile, stat } from 'node:fs/promises';
+import { open as openFile } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
 import { convert, type DataMatrix } from '../engine/matrix.js';
 import { convertSparse } from '../engine/sparse.js';
 import { isSparse } from '../engine/matrix.js';
-import { UserError } from '../engine/errors.js';
 import { Coordinates, coordinateMatrix } from './coordinates.js';
-import { describeFsError } from './fs-errors.js';
+import { describeFsError, fileSize } from './fs-errors.js';
 import { cellError, fileError, formatBytes, NEGATIVE_HINT } from './messages.js';
 import { npyText, npyValues, parseNpy } from './npy.js';
 import { formatNumber } from './numbers.js';
@@ -44,17 +43,7 @@ export async function readNpz(source: string | Uint8Array, fileName: string, opt
 
 async function openArchive(source: string | Uint8Array, fileName: string): Promise<NpzArchive> {
   const bad = (why: string) => fileError(fileName, `not a readable .npz (zip) archive: ${why}`);
-  let size: number;
-  if (typeof source === 'string') {
-    try {
-      const info = await stat(source);
-      if (info.isDirectory()) throw fileError(fileName, 'cannot read: it is a folder, not a file');
-      size = info.size;
-    } catch (err) {
-      if (err instanceof UserError) throw err;
-      throw fileError(fileName, `cannot read: ${describeFsError(err)}`);
-    }
-  } else size = source.length;
+  const size = typeof source === 'string' ? await fileSize(source) : source.length;
   if (size < 22) throw bad(size === 0 ? 'the file is empty' : 'it is too short to be a zip archive');
 
   let zip: yauzl.ZipFile;

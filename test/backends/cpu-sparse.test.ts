@@ -11,24 +11,12 @@ import { SPARSE_JOB_WORDS, SparseMode, writeSparseJob } from '../../src-main/bac
 import { createReferenceBackend } from '../../src-main/engine/backends/reference.js';
 import type { SparseMatrix } from '../../src-main/engine/matrix.js';
 import { csr64, denseOf, productAtEntries, sparseTimesDense, sparseTransposeTimesDense, transposeSparse, type Csr64 } from '../../src-main/engine/sparse.js';
+import { xorshift } from '../helpers/random.js';
 import { assertClose, seeded, TOLERANCE, zeros } from './support.js';
-
-/** xorshift in [0, 1): the same matrices on every run. */
-function random(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
 
 /** rows×cols with about `density` of the cells stored, and every row in `emptyEvery` left empty. */
 function randomCsr(rows: number, cols: number, density: number, seed: number, emptyEvery = 0): SparseMatrix {
-  const next = random(seed);
+  const next = xorshift(seed);
   const indptr = new Uint32Array(rows + 1);
   const indices: number[] = [];
   const values: number[] = [];
@@ -48,7 +36,7 @@ function randomCsr(rows: number, cols: number, density: number, seed: number, em
 }
 
 function randomArray(n: number, seed: number): Float64Array {
-  const next = random(seed);
+  const next = xorshift(seed);
   return Float64Array.from({ length: n }, () => next() * 3 - 0.5);
 }
 

@@ -2,7 +2,7 @@
 // barcodes.tsv opens labelled as it does on the desktop; a label file of the wrong length is refused in one line.
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { commit, expect, fixture, openApp, test, waitForJob } from './fixtures.js';
+import { commit, dropFiles, expect, fixture, openApp, test, waitForJob } from './fixtures.js';
 
 const TEN_X = fixture('tenx', 'filtered_feature_bc_matrix');
 const lines = (name: string): string[] => readFileSync(path.join(TEN_X, name), 'utf8').trim().split('\n');
@@ -49,16 +49,10 @@ test('a barcodes.tsv one line short, uploaded with its matrix, is refused in one
 
 test('the three 10x files dropped together on the window open as one labelled matrix', async ({ page, server }) => {
   await openApp(page, server);
-  const files = ['barcodes.tsv', 'features.tsv', 'matrix.mtx'].map((name) => ({ name, bytes: [...readFileSync(path.join(TEN_X, name))] }));
-  const transfer = await page.evaluateHandle((list) => {
-    const t = new DataTransfer();
-    for (const { name, bytes } of list) t.items.add(new File([new Uint8Array(bytes)], name));
-    return t;
-  }, files);
-  const target = page.getByTestId('controls');
-  await target.dispatchEvent('dragenter', { dataTransfer: transfer });
-  await target.dispatchEvent('dragover', { dataTransfer: transfer });
-  await target.dispatchEvent('drop', { dataTransfer: transfer });
+  await dropFiles(
+    page.getByTestId('controls'),
+    ['barcodes.tsv', 'features.tsv', 'matrix.mtx'].map((name) => ({ path: path.join(TEN_X, name) })),
+  );
   await expect(page.getByTestId('document-name')).toHaveText('matrix.mtx');
   await commit(page, 'rank-input', 2);
   expect(await waitForJob(page)).toBe('done');
