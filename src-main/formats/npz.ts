@@ -18,6 +18,8 @@ import type { ParseOptions, ParsedMatrix } from './types.js';
 const LOCAL_HEADER = 0x04034b50;
 const STORED = 0;
 const DEFLATED = 8;
+/** Deflate's largest expansion: 258 bytes from about two bits of a stored match, 1032 to 1. */
+const MAX_DEFLATE_RATIO = 1032;
 /** The largest member read: what one Uint8Array can hold. */
 const MAX_MEMBER_BYTES = 2 ** 32 - 1;
 
@@ -103,6 +105,11 @@ async function readMember(zip: yauzl.ZipFile, member: yauzl.Entry, fileName: str
     throw bad(`uses compression method ${member.compressionMethod} (only stored and deflated are supported)`);
   }
   if (member.uncompressedSize > MAX_MEMBER_BYTES) throw bad(`is ${formatBytes(member.uncompressedSize)}, more than the 4 GiB one array may hold`);
+  // Checked before the buffer is allocated: a directory that lies about a size must not cost that memory.
+  const most = member.compressionMethod === STORED ? member.compressedSize : member.compressedSize * MAX_DEFLATE_RATIO + 1024;
+  if (member.uncompressedSize > most) {
+    throw bad(`is damaged: the directory says ${member.compressedSize} bytes hold ${member.uncompressedSize}, more than ${member.compressionMethod === STORED ? 'a stored member' : 'deflate'} can`);
+  }
   const data = new Uint8Array(member.uncompressedSize);
   let filled = 0;
   let crc = 0;

@@ -81,6 +81,8 @@ test('damaged or unusable .npz archives get one line naming the file', async () 
       return bytes;
     };
     cases.push(['size.npz', lie((v, e) => v.setUint32(e + 24, v.getUint32(e + 24, true) + 5, true)), 'member indices.npy of the .npz (zip) archive is damaged: it does not hold the 205 bytes the directory says']);
+    // a size no deflate stream of that length could reach is refused before anything is allocated for it
+    cases.push(['bomb.npz', lie((v, e) => v.setUint32(e + 24, 0xfff00000, true)), 'member indices.npy of the .npz (zip) archive is damaged: the directory says 96 bytes hold 4293918720, more than deflate can']);
     cases.push(['method.npz', lie((v, e) => v.setUint16(e + 10, 12, true)), 'member indices.npy of the .npz (zip) archive uses compression method 12 (only stored and deflated are supported)']);
     cases.push(['locked.npz', lie((v, e) => v.setUint16(e + 8, 1, true)), 'member indices.npy of the .npz (zip) archive is encrypted']);
     for (const [name, bytes, message] of cases) {
