@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { repoRoot } from '../test/helpers/paths.js';
+import { xorshift } from '../test/helpers/random.js';
 import { writeCorpus, type Corpus } from './corpus.js';
 import type { SparseCaseResult } from './sparse-case.js';
 
@@ -37,15 +38,7 @@ function log(line: string): void {
 
 /** rows×cols with `perRow` distinct random columns per row, integer counts 1…9: the same file on every machine. */
 async function writeRandomMtx(file: string, rows: number, cols: number, perRow: number, seed: number): Promise<void> {
-  let s = seed >>> 0 || 1;
-  const next = (): number => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
+  const next = xorshift(seed);
   const out = createWriteStream(file);
   out.write(`%%MatrixMarket matrix coordinate integer general\n% ${perRow} random entries per row\n${rows} ${cols} ${rows * perRow}\n`);
   let chunk: string[] = [];

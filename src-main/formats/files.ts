@@ -1,16 +1,17 @@
 // Reading and writing matrix files on disk: thin wrappers around the pure parsers and encoders.
 
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { createGunzip, gunzip } from 'node:zlib';
 import type { DType, Matrix } from '../engine/matrix.js';
 import { writeFileAtomic } from './atomic.js';
 import { csvChunks } from './csv.js';
-import { describeFsError } from './fs-errors.js';
+import { describeFsError, fileSize } from './fs-errors.js';
 import { fileError, formatBytes } from './messages.js';
 import { MatrixMarketStream } from './mtx.js';
 import { encodeNpy } from './npy.js';
+import { readNpz } from './npz.js';
 import { formatFromName, parseMatrix, unsupportedExtension, type ReadMatrixOptions } from './parse.js';
 import type { ParsedMatrix, WriteFormat } from './types.js';
 import { UserError, type CancelSignal } from '../engine/errors.js';
@@ -21,26 +22,26 @@ const gunzipAsync = promisify(gunzip);
 const MAX_FILE_BYTES = 2 ** 31 - 1;
 
 /**
- * Reads a matrix file: .csv/.tsv/.txt (any delimiter), .npy, .mtx, each optionally gzip-compressed (.gz).
+ * Reads a matrix file: .csv/.tsv/.txt (any delimiter), .npy, .npz, .mtx, each optionally gzip-compressed (.gz).
  * Unusable files throw UserError with one line naming the file and the reason.
  */
 export async function readMatrixFile(filePath: string, options: ReadMatrixOptions = {}): Promise<ParsedMatrix> {
   const kind = options.format ? { format: options.format, gzip: filePath.toLowerCase().endsWith('.gz') } : formatFromName(filePath);
   if (!kind) throw unsupportedExtension(filePath);
   if (kind.format === 'mtx') return readMatrixMarketFile(filePath, kind.gzip, options);
+  // an archive on disk is read member by member from the file, never whole
+  if (kind.format === 'npz' && !kind.gzip) return readNpz(filePath, filePath, options);
   return parseMatrix(await readFileBytes(filePath, kind.gzip), filePath, { ...options, format: kind.format });
 }
 
 /** A file's bytes, gunzipped when `gzip` says so; unreadable or damaged files throw one-line UserErrors. */
 export async function readFileBytes(filePath: string, gzip: boolean): Promise<Uint8Array> {
+  const size = await fileSize(filePath);
+  if (size > MAX_FILE_BYTES) throw fileError(filePath, `cannot read: the file is ${formatBytes(size)}, more than the 2 GiB that can be read at once`);
   let bytes: Uint8Array;
   try {
-    const info = await stat(filePath);
-    if (info.isDirectory()) throw fileError(filePath, 'cannot read: it is a folder, not a file');
-    if (info.size > MAX_FILE_BYTES) throw fileError(filePath, `cannot read: the file is ${formatBytes(info.size)}, more than the 2 GiB that can be read at once`);
     bytes = await readFile(filePath);
   } catch (err) {
-    if (err instanceof UserError) throw err;
     throw fileError(filePath, `cannot read: ${describeFsError(err)}`);
   }
   if (gzip) {
@@ -62,15 +63,7 @@ export async function readFileBytes(filePath: string, gzip: boolean): Promise<Ui
  * never the whole text, so a coordinate file of any length costs what its non-zeros do.
  */
 async function readMatrixMarketFile(filePath: string, gzip: boolean, options: ReadMatrixOptions): Promise<ParsedMatrix> {
-  let size: number;
-  try {
-    const info = await stat(filePath);
-    if (info.isDirectory()) throw fileError(filePath, 'cannot read: it is a folder, not a file');
-    size = info.size;
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw fileError(filePath, `cannot read: ${describeFsError(err)}`);
-  }
+  const size = await fileSize(filePath);
   const parser = new MatrixMarketStream(filePath, gzip ? Infinity : size, options);
   const file = createReadStream(filePath, { highWaterMark: 1 << 20 });
   const gunzipper = gzip ? createGunzip({ chunkSize: 1 << 20 }) : null;

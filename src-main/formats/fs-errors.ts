@@ -1,5 +1,9 @@
 // Operating-system errors in words: what a person reads instead of an errno dump.
 
+import type { Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { fileError } from './messages.js';
+
 const WORDS: Record<string, string> = {
   ENOENT: 'no such file or folder',
   EACCES: 'permission denied',
@@ -36,6 +40,18 @@ export function describeFsError(err: unknown): string {
   // Node's messages read "ECODE: words, syscall 'path'": keep the words.
   const m = /^[A-Z][A-Z0-9_]*: ([^,]+)/.exec(message);
   return m ? m[1]! : message;
+}
+
+/** A file's size in bytes; a folder, or a path that cannot be read, throws one line naming it. */
+export async function fileSize(filePath: string): Promise<number> {
+  let info: Stats;
+  try {
+    info = await stat(filePath);
+  } catch (err) {
+    throw fileError(filePath, `cannot read: ${describeFsError(err)}`);
+  }
+  if (info.isDirectory()) throw fileError(filePath, 'cannot read: it is a folder, not a file');
+  return info.size;
 }
 
 /** Whether an error came from the operating system (as opposed to a bug). */

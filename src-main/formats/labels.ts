@@ -36,6 +36,12 @@ export interface ReadLabelledOptions extends ReadMatrixOptions {
   rowLabels?: string;
   /** A label file for the columns; it takes the place of a CSV's header row and of a 10x barcodes file. */
   colLabels?: string;
+  /**
+   * Files that came with the matrix (uploaded together, say): the 10x Genomics label files among them are
+   * found beside the matrix as always; each of the others labels the rows or the columns, whichever its count
+   * of lines matches, in the place of a CSV's own names.
+   */
+  companions?: readonly string[];
 }
 
 function unquote(cell: string): string {
@@ -110,21 +116,59 @@ export async function findTenXLabels(matrixPath: string): Promise<{ rows?: Label
   };
 }
 
+/** Names that say which axis a label file is for, when the counts alone cannot (a square matrix). */
+const COLUMN_HINT = /col|barcode|cell|sample|doc/i;
+
 /**
- * Reads a matrix file with its labels: label files named in the options first, then the table's own names
- * (a CSV's first column and header row), then the 10x Genomics layout beside a matrix.mtx. A label file with
- * the wrong count of lines is refused (one line naming it, the count found and the count expected).
+ * Which axis each companion label file labels, by its count of lines: the rows' count or the columns'. A file
+ * that matches neither, or an axis claimed twice, is refused in one line naming the file. A square matrix's
+ * files go to the rows first, unless a name says columns (barcodes, cells, samples, columns).
+ */
+async function companionLabels(files: readonly string[], rows: number, cols: number): Promise<{ rows?: Labels; cols?: Labels }> {
+  const found: { rows?: Labels; cols?: Labels } = {};
+  const ordered = [...files].sort((a, b) => Number(COLUMN_HINT.test(path.basename(a))) - Number(COLUMN_HINT.test(path.basename(b))));
+  for (const file of ordered) {
+    const names = parseLabels(await readFileBytes(file, file.toLowerCase().endsWith('.gz')), file);
+    const n = names.length;
+    const fitsRows = n === rows && !found.rows && !(rows === cols && COLUMN_HINT.test(path.basename(file)));
+    const fitsCols = n === cols && !found.cols;
+    if (fitsRows) found.rows = { names, source: file };
+    else if (fitsCols) found.cols = { names, source: file };
+    else if (n === rows || n === cols) {
+      const taken = n === cols && found.cols ? { axis: 'columns', by: found.cols } : { axis: 'rows', by: found.rows! };
+      throw fileError(file, `${n.toLocaleString('en-US')} labels (one per line) for the ${taken.axis}, which ${path.basename(taken.by.source)} already labels; give one label file per axis`);
+    } else {
+      const plural = (count: number, word: string) => `${count.toLocaleString('en-US')} ${word}${count === 1 ? '' : 's'}`;
+      throw fileError(file, `${plural(n, 'label')} (one per line), but the matrix has ${plural(rows, 'row')} and ${plural(cols, 'column')}`);
+    }
+  }
+  return found;
+}
+
+/**
+ * Reads a matrix file with its labels: label files named in the options first, then companion files by their
+ * counts, then the table's own names (a CSV's first column and header row), then the 10x Genomics layout beside
+ * a matrix.mtx. A label file with the wrong count of lines is refused (one line naming it, the count found and
+ * the count expected).
  */
 export async function readLabelledMatrix(filePath: string, options: ReadLabelledOptions = {}): Promise<LabelledMatrix> {
-  const { rowLabels, colLabels, ...readOptions } = options;
+  const { rowLabels, colLabels, companions = [], ...readOptions } = options;
   const parsed: LabelledMatrix = await readMatrixFile(filePath, readOptions);
   const { rows, cols } = parsed.matrix;
   const tenX = await findTenXLabels(filePath);
-  const rowFile = rowLabels !== undefined ? { path: rowLabels, column: 'first' as const } : parsed.rowNames ? undefined : tenX.rows;
-  const colFile = colLabels !== undefined ? { path: colLabels, column: 'first' as const } : parsed.columnNames ? undefined : tenX.cols;
+  const tenXFiles = new Set([tenX.rows?.path, tenX.cols?.path].map((f) => f && path.resolve(f)));
+  const given = await companionLabels(
+    companions.filter((f) => !tenXFiles.has(path.resolve(f))),
+    rows,
+    cols,
+  );
+  const rowFile = rowLabels !== undefined ? { path: rowLabels, column: 'first' as const } : given.rows || parsed.rowNames ? undefined : tenX.rows;
+  const colFile = colLabels !== undefined ? { path: colLabels, column: 'first' as const } : given.cols || parsed.columnNames ? undefined : tenX.cols;
   if (rowFile) parsed.rowLabels = { names: await readLabels(rowFile, rows, 'row'), source: rowFile.path };
+  else if (given.rows) parsed.rowLabels = given.rows;
   else if (parsed.rowNames) parsed.rowLabels = { names: parsed.rowNames, source: `${filePath} (first column)` };
   if (colFile) parsed.colLabels = { names: await readLabels(colFile, cols, 'column'), source: colFile.path };
+  else if (given.cols) parsed.colLabels = given.cols;
   else if (parsed.columnNames) parsed.colLabels = { names: parsed.columnNames, source: `${filePath} (header row)` };
   return parsed;
 }

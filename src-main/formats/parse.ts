@@ -4,7 +4,7 @@ import { parseCsv } from './csv.js';
 import { fileError } from './messages.js';
 import { parseMatrixMarket } from './mtx.js';
 import { parseNpy } from './npy.js';
-import { parseNpz } from './npz.js';
+import { readNpz } from './npz.js';
 import { isSparse } from '../engine/matrix.js';
 import type { CsvParseOptions, MatrixFormat, ParsedMatrix } from './types.js';
 
@@ -48,14 +48,17 @@ export function unsupportedExtension(fileName: string): Error {
   return fileError(fileName, `${what}; supported: ${MATRIX_EXTENSIONS.join(', ')} (optionally gzip-compressed, ending in .gz)`);
 }
 
-/** Parses a matrix file's (uncompressed) bytes, choosing the reader from options.format or the file name. */
-export function parseMatrix(bytes: Uint8Array, fileName: string, options: ReadMatrixOptions = {}): ParsedMatrix {
+/**
+ * Parses a matrix file's (uncompressed) bytes, choosing the reader from options.format or the file name;
+ * asynchronous because a .npz archive's members are inflated as streams.
+ */
+export async function parseMatrix(bytes: Uint8Array, fileName: string, options: ReadMatrixOptions = {}): Promise<ParsedMatrix> {
   const format = options.format ?? formatFromName(fileName)?.format;
   switch (format) {
     case 'npy':
       return parseNpy(bytes, fileName, options);
     case 'npz':
-      return parseNpz(bytes, fileName, options);
+      return readNpz(bytes, fileName, options);
     case 'mtx':
       return parseMatrixMarket(bytes, fileName, options);
     case 'csv':

@@ -44,8 +44,8 @@ export function throttled(ctx: TaskContext, stage: string, ms = 100) {
 }
 
 export const TASK_HANDLERS: Handlers = {
-  async 'open-matrix'({ path }) {
-    const file = await readLabelledMatrix(path);
+  async 'open-matrix'({ path, companions }) {
+    const file = await readLabelledMatrix(path, { companions });
     const V = file.matrix;
     // A sparse V is described from its non-zeros alone: it is never made dense here.
     const held = isSparse(V);

@@ -54,7 +54,7 @@ export interface CompressedImage {
 }
 
 export interface TaskMap {
-  'open-matrix': { payload: { path: string }; result: OpenedMatrix };
+  'open-matrix': { payload: { path: string; companions?: string[] }; result: OpenedMatrix };
   'factorize-matrix': { payload: { V: DataMatrix; settings: MatrixSettings }; result: FactorizedMatrix };
   'open-image': { payload: { path: string }; result: OpenedImage };
   'compress-image': { payload: { path: string; scratchDir: string; settings: ImageSettings }; result: CompressedImage };

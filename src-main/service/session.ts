@@ -47,7 +47,12 @@ export interface AppService extends ServiceOps {
    * Opens a file that arrives as a stream of bytes (the web mode's uploads): written to the scratch folder as
    * it comes, never held whole in memory, then read from disk like any file.
    */
-  openUploadStream(name: string, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<DocumentInfo>;
+  openUploadStream(name: string, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, set?: string): Promise<DocumentInfo>;
+  /**
+   * Keeps a file uploaded with others (set: an id the page makes up for them) until the set's matrix arrives
+   * through openUploadStream with the same set: its label files, as a desktop folder would hold them beside it.
+   */
+  stageUpload(set: string, name: string, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void>;
   subscribe(listener: (event: ServiceEvent) => void): () => void;
   close(): Promise<void>;
 }
@@ -85,6 +90,17 @@ interface RunningJob {
 
 const newId = (): string => randomBytes(9).toString('base64url');
 
+/** An upload set's id: made up by the page, so checked before it names anything on disk. */
+const UPLOAD_SET_ID = /^[A-Za-z0-9_-]{8,64}$/;
+/** The most files one upload set may hold (a matrix and its label files need three). */
+const MAX_SET_FILES = 16;
+
+/** An error about an uploaded file names it as the person knows it, not by its place in the scratch folder. */
+function withUploadNames(err: unknown, dir: string): unknown {
+  if (err instanceof Error && err.message.includes(dir + path.sep)) err.message = err.message.split(dir + path.sep).join('');
+  return err;
+}
+
 const notOpenable = (name: string): UserError =>
   new UserError(`${name}: not a file NMF Studio opens (images: PNG, JPEG, WebP, TIFF, GIF, AVIF; matrices: CSV, TSV, TXT, NPY, MTX; .nmfz)`);
 
@@ -93,6 +109,8 @@ export function createAppService(options: AppServiceOptions): AppService {
   const documents = new Map<string, Document>();
   /** The scratch folder each uploaded document was written to, removed when the document closes. */
   const uploads = new Map<string, string>();
+  /** Upload sets still waiting for their matrix: their folder and the files staged in it so far. */
+  const uploadSets = new Map<string, { dir: string; names: string[] }>();
   const jobs = new Map<string, RunningJob>();
   /** Rank curves and batches: they run beside the main job of a document, not instead of it. */
   const background = new Map<string, RunningJob>();
@@ -154,8 +172,8 @@ export function createAppService(options: AppServiceOptions): AppService {
     };
   }
 
-  async function openMatrix(filePath: string, name: string): Promise<DocumentInfo> {
-    const opened = await pool.run('open-matrix', { path: filePath });
+  async function openMatrix(filePath: string, name: string, companions: string[] = []): Promise<DocumentInfo> {
+    const opened = await pool.run('open-matrix', { path: filePath, ...(companions.length ? { companions } : {}) });
     const documentId = newId();
     const info: MatrixDocumentInfo = {
       kind: 'matrix',
@@ -206,12 +224,13 @@ export function createAppService(options: AppServiceOptions): AppService {
     return openImage(decoded.output, name, { format: 'NMFZ', fileBytes: (await stat(filePath)).size, nmfz });
   }
 
-  async function open(filePath: string, name: string): Promise<DocumentInfo> {
+  async function open(filePath: string, name: string, companions: string[] = []): Promise<DocumentInfo> {
     const s = await stat(filePath).catch(() => null);
     if (!s) throw new UserError(`${name}: no such file`);
     if (!s.isFile()) throw new UserError(`${name}: not a file`);
     const kind = kindOfPath(filePath);
-    if (kind === 'matrix') return openMatrix(filePath, name);
+    if (kind === 'matrix') return openMatrix(filePath, name, companions);
+    if (companions.length) throw new UserError(`${name}: only a matrix file takes label files (uploaded with it: ${companions.map((c) => path.basename(c)).join(', ')})`);
     if (kind === 'image') return openImage(filePath, name);
     if (kind === 'nmfz') return openNmfz(filePath, name);
     throw notOpenable(name);
@@ -233,20 +252,44 @@ export function createAppService(options: AppServiceOptions): AppService {
 
     openUpload: (name, bytes) => service.openUploadStream(name, [bytes]),
 
-    async openUploadStream(name, body) {
+    async openUploadStream(name, body, set) {
       // Refused before its bytes are written, not after.
       if (!kindOfPath(name)) throw notOpenable(name);
-      // Each upload gets its own folder so that two files with one name never collide.
-      const dir = await scratch();
+      if (set !== undefined && !UPLOAD_SET_ID.test(set)) throw new UserError(`${name}: not a valid upload set id`);
+      const staged = set === undefined ? undefined : uploadSets.get(set);
+      if (set !== undefined) uploadSets.delete(set);
+      if (staged?.names.includes(name)) {
+        await rm(staged.dir, { recursive: true, force: true });
+        throw new UserError(`${name}: uploaded twice in one set`);
+      }
+      // Each upload gets its own folder so that two files with one name never collide; a set's files share one,
+      // so that its matrix finds its label files beside it.
+      const dir = staged?.dir ?? (await scratch());
       try {
         const filePath = path.join(dir, name);
         await pipeline(body, createWriteStream(filePath));
-        const info = await open(filePath, name);
+        const info = await open(filePath, name, (staged?.names ?? []).map((n) => path.join(dir, n)));
         uploads.set(info.documentId, dir);
         return info;
       } catch (err) {
         await rm(dir, { recursive: true, force: true });
-        throw err;
+        throw withUploadNames(err, dir);
+      }
+    },
+
+    async stageUpload(set, name, body) {
+      if (!UPLOAD_SET_ID.test(set)) throw new UserError(`${name}: not a valid upload set id`);
+      let staged = uploadSets.get(set);
+      if (staged && staged.names.length >= MAX_SET_FILES) throw new UserError(`${name}: more than ${MAX_SET_FILES} files uploaded together`);
+      if (staged?.names.includes(name)) throw new UserError(`${name}: uploaded twice in one set`);
+      if (!staged) uploadSets.set(set, (staged = { dir: await scratch(), names: [] }));
+      try {
+        await pipeline(body, createWriteStream(path.join(staged.dir, name)));
+        staged.names.push(name);
+      } catch (err) {
+        uploadSets.delete(set);
+        await rm(staged.dir, { recursive: true, force: true });
+        throw withUploadNames(err, staged.dir);
       }
     },
 

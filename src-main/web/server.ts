@@ -20,8 +20,12 @@ export interface WebServerOptions {
   port: number;
   ops: ServiceOps;
   subscribe(listener: (event: ServiceEvent) => void): () => void;
-  /** Opens an uploaded file from its streamed bytes (POST WEB_PATHS.upload). */
-  openUploadStream(name: string, body: AsyncIterable<Uint8Array>): Promise<DocumentInfo>;
+  /**
+   * Opens an uploaded file from its streamed bytes (POST WEB_PATHS.upload?name=…), with the files staged under
+   * the same `set` before it (POST WEB_PATHS.upload?name=…&set=…&stage=1) beside it: its label files.
+   */
+  openUploadStream(name: string, body: AsyncIterable<Uint8Array>, set?: string): Promise<DocumentInfo>;
+  stageUpload(set: string, name: string, body: AsyncIterable<Uint8Array>): Promise<void>;
   /** The built renderer (index.html and its assets). */
   staticDir: string;
   /** Largest request body accepted (an uploaded image or matrix file, or a call's arguments). */
@@ -131,7 +135,14 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     await answer(res, async () => {
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > maxBody) throw tooLarge(maxBody);
-      return options.openUploadStream(fileName('upload', url.searchParams.get('name')), limited(req, maxBody));
+      const name = fileName('upload', url.searchParams.get('name'));
+      const set = url.searchParams.get('set') ?? undefined;
+      if (url.searchParams.has('stage')) {
+        if (set === undefined) throw new InvalidArgument('upload: a staged file needs its set');
+        await options.stageUpload(set, name, limited(req, maxBody));
+        return null;
+      }
+      return options.openUploadStream(name, limited(req, maxBody), set);
     });
   }
 

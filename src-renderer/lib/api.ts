@@ -24,6 +24,12 @@ export interface Api {
    * which reports its bytes sent to `onUpload` as it goes.
    */
   open(file: File, onUpload?: (loaded: number, total: number) => void): Promise<DocumentInfo>;
+  /**
+   * Opens a matrix with label files chosen or dropped with it: on the desktop the matrix by its path (its 10x
+   * label files lie beside it); in the web mode all of them uploaded as one set, the matrix last, with the
+   * bytes sent of all of them reported to `onUpload`.
+   */
+  openSet(primary: File, companions: readonly File[], onUpload?: (loaded: number, total: number) => void): Promise<DocumentInfo>;
   /** Saves a result: the native Save dialog on the desktop, a download in the web mode. The saved path or name, or null if cancelled. */
   save(documentId: string, kind: ExportKind): Promise<string | null>;
   /** The file-system path of a dropped File (desktop only; '' where unknown). */
@@ -94,6 +100,9 @@ function desktopApi(bridge: DesktopBridge): Api {
       if (path) return ops.openPath(path);
       return ops.openUpload(file.name, new Uint8Array(await file.arrayBuffer()));
     },
+    openSet(primary) {
+      return this.open(primary);
+    },
     save: (documentId, kind) => desktop.saveResult(documentId, kind),
     pathForFile,
     onEvent: (listener) => bridge.onEvent(listener),
@@ -127,20 +136,20 @@ function webApi(token: string): Api {
 
   // XMLHttpRequest rather than fetch: it reports upload progress. Given the File itself, the browser streams
   // it from disk on its network thread; the page never holds the file's bytes, so it stays responsive.
-  function upload(file: File, onUpload?: (loaded: number, total: number) => void): Promise<DocumentInfo> {
+  function upload<T>(file: File, query: string, onProgress?: (loaded: number) => void): Promise<T> {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
-      xhr.open('POST', `${WEB_PATHS.upload}?name=${encodeURIComponent(file.name)}`);
+      xhr.open('POST', `${WEB_PATHS.upload}?name=${encodeURIComponent(file.name)}${query}`);
       xhr.setRequestHeader(TOKEN_HEADER, token);
       xhr.setRequestHeader('content-type', 'application/octet-stream');
       xhr.responseType = 'arraybuffer';
-      if (onUpload) {
-        onUpload(0, file.size);
-        xhr.upload.onprogress = (event) => onUpload(event.loaded, event.lengthComputable ? event.total : file.size);
-        xhr.upload.onload = () => onUpload(file.size, file.size);
+      if (onProgress) {
+        onProgress(0);
+        xhr.upload.onprogress = (event) => onProgress(event.loaded);
+        xhr.upload.onload = () => onProgress(file.size);
       }
       xhr.onload = () => {
-        let answer: WireAnswer<DocumentInfo>;
+        let answer: WireAnswer<T>;
         try {
           answer = decodeWire(new Uint8Array(xhr.response as ArrayBuffer));
         } catch {
@@ -153,6 +162,19 @@ function webApi(token: string): Api {
       xhr.onerror = () => reject(new ServiceError(`${file.name}: the upload failed; is \`nmf-studio serve\` still running?`));
       xhr.send(file);
     });
+  }
+
+  /** The label files first, one request each, kept by the server under one set id; then the matrix, which opens. */
+  async function uploadSet(primary: File, companions: readonly File[], onUpload?: (loaded: number, total: number) => void): Promise<DocumentInfo> {
+    const set = crypto.randomUUID();
+    const total = [primary, ...companions].reduce((sum, f) => sum + f.size, 0);
+    let sent = 0;
+    const progress = onUpload && ((loaded: number) => onUpload(sent + loaded, total));
+    for (const file of companions) {
+      await upload<null>(file, `&set=${set}&stage=1`, progress);
+      sent += file.size;
+    }
+    return upload<DocumentInfo>(primary, `&set=${set}`, progress);
   }
 
   const ops: ServiceOps = {
@@ -209,7 +231,8 @@ function webApi(token: string): Api {
     shell: 'web',
     ops,
     desktop: null,
-    open: (file, onUpload) => upload(file, onUpload),
+    open: (file, onUpload) => upload<DocumentInfo>(file, '', onUpload && ((loaded) => onUpload(loaded, file.size))),
+    openSet: (primary, companions, onUpload) => uploadSet(primary, companions, onUpload),
     async save(documentId, kind) {
       const { name, bytes } = await ops.exportResult(documentId, kind);
       const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));

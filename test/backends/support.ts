@@ -6,18 +6,15 @@ import type { Backend, BackendProvider, BoundV } from '../../src-main/engine/bac
 import type { Matrix } from '../../src-main/engine/matrix.js';
 import { createGpuBackend } from '../../src-main/backends/gpu/index.js';
 import { providers } from '../../src-main/backends/registry.js';
+import { xorshift } from '../helpers/random.js';
 
 /** Uniform values in [lo, lo + 1), reproducible from the seed; optionally with exact zeros sprinkled in. */
 export function seeded(rows: number, cols: number, seed: number, options: { lo?: number; zeros?: number } = {}): Matrix {
   const data = new Float32Array(rows * cols);
-  let s = seed >>> 0 || 1;
+  const next = xorshift(seed);
   for (let c = 0; c < data.length; c++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    const u = s / 2 ** 32;
+    const u = next();
+    const s = u * 2 ** 32;
     data[c] = options.zeros && u < options.zeros ? 0 : (options.lo ?? 0) + ((s * 2654435761) >>> 0) / 2 ** 32;
   }
   return { rows, cols, data };

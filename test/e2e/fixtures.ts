@@ -1,7 +1,7 @@
 // Playwright fixtures: the real `nmf-studio serve` as a process per worker, and a page that fails its test on any console or page error.
-import { expect, test as base, type Page } from '@playwright/test';
+import { expect, test as base, type Locator, type Page } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -139,6 +139,17 @@ export async function commit(page: Page, testId: string, value: number | string)
 
 export async function openFile(page: Page, file: string): Promise<void> {
   await page.getByTestId('open-input').setInputFiles(file);
+}
+
+/** Drops files on an element as a file manager would: dragenter, dragover, drop, with the files in the transfer. */
+export async function dropFiles(target: Locator, files: { path: string; type?: string }[]): Promise<void> {
+  const list = files.map((f) => ({ name: path.basename(f.path), type: f.type ?? '', bytes: [...readFileSync(f.path)] }));
+  const transfer = await target.page().evaluateHandle((items) => {
+    const t = new DataTransfer();
+    for (const { name, type, bytes } of items) t.items.add(new File([new Uint8Array(bytes)], name, { type }));
+    return t;
+  }, list);
+  for (const type of ['dragenter', 'dragover', 'drop']) await target.dispatchEvent(type, { dataTransfer: transfer });
 }
 
 /** Waits for the current job to finish and returns the final status. */

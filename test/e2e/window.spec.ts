@@ -1,21 +1,11 @@
 // Habits of a desktop window: drop anywhere, Ctrl+O, themes that follow the OS, controls reachable by keyboard.
-import { readFileSync } from 'node:fs';
-import { expect, fixture, openApp, setControls, test, waitForJob } from './fixtures.js';
+import { dropFiles, expect, fixture, openApp, setControls, test, waitForJob } from './fixtures.js';
 
 test('an image dropped anywhere on the window opens', async ({ page, server }) => {
   await openApp(page, server);
   await setControls(page, { rank: 3, maxIter: 10 });
-  const bytes = [...readFileSync(fixture('images', 'coins.png'))];
-  const transfer = await page.evaluateHandle((data) => {
-    const t = new DataTransfer();
-    t.items.add(new File([new Uint8Array(data)], 'coins.png', { type: 'image/png' }));
-    return t;
-  }, bytes);
   // Drop on the side bar, not on a drop zone: anywhere will do.
-  const target = page.getByTestId('controls');
-  await target.dispatchEvent('dragenter', { dataTransfer: transfer });
-  await target.dispatchEvent('dragover', { dataTransfer: transfer });
-  await target.dispatchEvent('drop', { dataTransfer: transfer });
+  await dropFiles(page.getByTestId('controls'), [{ path: fixture('images', 'coins.png'), type: 'image/png' }]);
   await expect(page.getByTestId('document-name')).toHaveText('coins.png');
   expect(await waitForJob(page)).toBe('done');
   const size = await page.getByTestId('view-original').evaluate((c: HTMLCanvasElement) => [c.width, c.height]);

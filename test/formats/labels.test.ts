@@ -163,3 +163,47 @@ test('label files given by name take the place of a CSV’s own names and of the
     cleanup();
   }
 });
+
+test('companion files (uploaded with the matrix) label the axis whose count they match; the 10x ones stay 10x', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const write = (name: string, text: string) => {
+      const file = path.join(dir, name);
+      writeFileSync(file, text);
+      return file;
+    };
+    const csv = write('m.csv', 'term,d1,d2\na,1,0\nb,0,2\nc,3,1\n');
+    const words = write('words.txt', 'w1\nw2\nw3\n');
+    const docs = write('docs.txt.gz', '');
+    writeFileSync(docs, gzipSync('x\ny\n'));
+    // by count, in place of the CSV's own names, in whichever order they come
+    const m = await readLabelledMatrix(csv, { companions: [docs, words] });
+    assert.deepEqual(m.rowLabels, { names: ['w1', 'w2', 'w3'], source: words });
+    assert.deepEqual(m.colLabels, { names: ['x', 'y'], source: docs });
+    // one axis only: the other keeps the CSV's own
+    assert.deepEqual((await readLabelledMatrix(csv, { companions: [docs] })).rowLabels?.names, ['a', 'b', 'c']);
+
+    // a square matrix: the rows first, unless a name says columns
+    const square = write('sq.mtx', '%%MatrixMarket matrix coordinate integer general\n2 2 2\n1 1 1\n2 2 3\n');
+    const cells = write('cells.txt', 'c1\nc2\n');
+    const genes = write('genes.txt', 'g1\ng2\n');
+    const sq = await readLabelledMatrix(square, { companions: [cells, genes] });
+    assert.deepEqual([sq.rowLabels?.names, sq.colLabels?.names], [['g1', 'g2'], ['c1', 'c2']]);
+
+    // the wrong count, and an axis given twice, are refused in one line naming the file
+    const four = write('four.txt', '1\n2\n3\n4\n');
+    assert.equal((await userErrorAsync(() => readLabelledMatrix(csv, { companions: [four] }))).message, `${four}: 4 labels (one per line), but the matrix has 3 rows and 2 columns`);
+    const again = write('again.txt', 'v1\nv2\nv3\n');
+    assert.equal(
+      (await userErrorAsync(() => readLabelledMatrix(csv, { companions: [words, again] }))).message,
+      `${again}: 3 labels (one per line) for the rows, which words.txt already labels; give one label file per axis`,
+    );
+
+    // beside a 10x matrix.mtx its features and barcodes are read as 10x files (gene names), not again by count
+    const tenX = copyTenX(path.join(dir, 'tenx'), { gzip: false });
+    const t = await readLabelledMatrix(tenX, { companions: [path.join(dir, 'tenx', 'features.tsv'), path.join(dir, 'tenx', 'barcodes.tsv')] });
+    assert.deepEqual([t.rowLabels?.names, t.colLabels?.names], [GENE_NAMES, BARCODES]);
+  } finally {
+    cleanup();
+  }
+});

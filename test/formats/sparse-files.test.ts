@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { isSparse, type Matrix } from '../../src-main/engine/matrix.js';
 import { denseOf } from '../../src-main/engine/sparse.js';
-import { describeMatrixFile, parseMatrixMarket, readMatrixFile } from '../../src-main/formats/index.js';
+import { describeMatrixFile, parseMatrix, parseMatrixMarket, readMatrixFile } from '../../src-main/formats/index.js';
 import { MatrixMarketStream } from '../../src-main/formats/mtx.js';
 import { readNpy } from '../helpers/npy.js';
 import { fixture } from '../helpers/paths.js';
@@ -31,6 +31,21 @@ test('scipy save_npz files in CSR, CSC and COO (deflated or stored) load sparse 
   const f32 = await readMatrixFile(formats('csr_float32.npz'));
   assert.equal(f32.dtype, 'float32');
   assert.deepEqual(Array.from(denseOf(f32.matrix).data), Array.from(Float32Array.from(expected.data)));
+});
+
+test('a .npz held in memory (an upload) or gzip-compressed on disk reads as the file does', async () => {
+  const bytes = readFileSync(formats('csc.npz'));
+  const fromBytes = await parseMatrix(bytes, 'upload.npz');
+  assert.ok(isSparse(fromBytes.matrix));
+  assert.deepEqual(Array.from(denseOf(fromBytes.matrix).data), Array.from(expected.data));
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = path.join(dir, 'm.npz.gz');
+    writeFileSync(file, gzipSync(bytes));
+    assert.deepEqual(Array.from(denseOf((await readMatrixFile(file)).matrix).data), Array.from(expected.data));
+  } finally {
+    cleanup();
+  }
 });
 
 test('numpy savez with one array (C or Fortran order, stored or deflated) reads as that array', async () => {
@@ -58,6 +73,18 @@ test('damaged or unusable .npz archives get one line naming the file', async () 
     const stored = Uint8Array.from(readFileSync(formats('csc.npz')));
     stored[120] = stored[120]! ^ 0x01;
     cases.push(['crc.npz', stored, 'is damaged: its CRC-32 does not match']);
+    // the central directory lies about a member: its size, its compression method, an encryption flag
+    const lie = (edit: (view: DataView, entry: number) => void): Uint8Array => {
+      const bytes = Uint8Array.from(good);
+      const view = new DataView(bytes.buffer);
+      edit(view, view.getUint32(bytes.length - 22 + 16, true));
+      return bytes;
+    };
+    cases.push(['size.npz', lie((v, e) => v.setUint32(e + 24, v.getUint32(e + 24, true) + 5, true)), 'member indices.npy of the .npz (zip) archive is damaged: it does not hold the 205 bytes the directory says']);
+    // a size no deflate stream of that length could reach is refused before anything is allocated for it
+    cases.push(['bomb.npz', lie((v, e) => v.setUint32(e + 24, 0xfff00000, true)), 'member indices.npy of the .npz (zip) archive is damaged: the directory says 96 bytes hold 4293918720, more than deflate can']);
+    cases.push(['method.npz', lie((v, e) => v.setUint16(e + 10, 12, true)), 'member indices.npy of the .npz (zip) archive uses compression method 12 (only stored and deflated are supported)']);
+    cases.push(['locked.npz', lie((v, e) => v.setUint16(e + 8, 1, true)), 'member indices.npy of the .npz (zip) archive is encrypted']);
     for (const [name, bytes, message] of cases) {
       const file = path.join(dir, name);
       writeFileSync(file, bytes);

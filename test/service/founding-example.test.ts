@@ -65,7 +65,7 @@ test('image.txt opens as a matrix and the seed field gives scikit-learn’s rand
   assert.equal(r.backend, 'reference');
   assert.ok(Math.abs(r.relErr / founding.rel_err - 1) <= 1e-9, `relErr ${r.relErr} vs ${founding.rel_err}`);
   const saved = await service.exportResult(info.documentId, 'W.npy');
-  const W = denseOf(parseMatrix(saved.bytes, saved.name).matrix);
+  const W = denseOf((await parseMatrix(saved.bytes, saved.name)).matrix);
   const dW = relDiff(W, readNpy(fixture('random-state', 'founding', 'W.npy')));
   assert.ok(dW <= 1e-6, `W differs by ${dW}`);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import { decodeWire, encodeWire, TOKEN_HEADER, type WireAnswer } from '../../src
 import type { AppInfo, DocumentInfo } from '../../src-main/api/contract.js';
 import { createAppService, type AppService } from '../../src-main/service/session.js';
 import { startWebServer, type WebServer } from '../../src-main/web/server.js';
-import { cliBin } from '../helpers/paths.js';
+import { cliBin, fixture } from '../helpers/paths.js';
 
 interface Reply {
   status: number;
@@ -40,7 +40,7 @@ describe('web mode server', () => {
     await writeFile(path.join(dir, 'index.html'), '<!doctype html><title>NMF Studio</title>');
     await writeFile(path.join(dir, 'app.js'), 'console.log(1)');
     service = createAppService({ shell: 'web', startupFiles: [] });
-    server = await startWebServer({ port: 0, ops: service, subscribe: (l) => service.subscribe(l), openUploadStream: (n, b) => service.openUploadStream(n, b), staticDir: dir });
+    server = await startWebServer({ port: 0, ops: service, subscribe: (l) => service.subscribe(l), openUploadStream: (n, b, set) => service.openUploadStream(n, b, set), stageUpload: (set, n, b) => service.stageUpload(set, n, b), staticDir: dir });
   });
   after(async () => {
     await server.close();
@@ -134,12 +134,44 @@ describe('web mode server', () => {
     assert.equal((await http(server.port, `/api/upload?name=a.csv&token=${server.token}`)).status, 405);
   });
 
+  test('files uploaded as one set: the matrix, sent last, opens with the others as its labels', async () => {
+    const tenX = (name: string) => readFile(fixture('tenx', 'filtered_feature_bc_matrix', name));
+    const post = async (query: string, body: Uint8Array) =>
+      decodeWire<WireAnswer<DocumentInfo | null>>(new Uint8Array((await http(server.port, `/api/upload?${query}`, { method: 'POST', headers: { [TOKEN_HEADER]: server.token }, body })).body));
+    const set = 'set-0123456789';
+    assert.deepEqual(await post(`name=features.tsv&set=${set}&stage=1`, await tenX('features.tsv')), { ok: true, value: null });
+    assert.deepEqual(await post(`name=barcodes.tsv&set=${set}&stage=1`, await tenX('barcodes.tsv')), { ok: true, value: null });
+    const opened = await post(`name=matrix.mtx&set=${set}`, await tenX('matrix.mtx'));
+    assert.ok(opened.ok && opened.value?.kind === 'matrix', JSON.stringify(opened));
+    const genes = (await tenX('features.tsv')).toString('utf8').trim().split('\n').map((l) => l.split('\t')[1]);
+    const barcodes = (await tenX('barcodes.tsv')).toString('utf8').trim().split('\n');
+    assert.deepEqual([opened.value.rows, opened.value.cols, opened.value.rowLabels, opened.value.colLabels], [8, 6, genes, barcodes]);
+
+    // plain one-per-line files go to the axis whose count they match; one that matches neither is named, by its own name
+    const other = 'set-abcdefghij';
+    await post(`name=cells.txt&set=${other}&stage=1`, new TextEncoder().encode('c1\nc2\nc3\n'));
+    await post(`name=genes.txt&set=${other}&stage=1`, new TextEncoder().encode('g1\ng2\n'));
+    const small = await post(`name=m.csv&set=${other}`, new TextEncoder().encode('1,2,3\n4,5,6\n'));
+    assert.ok(small.ok && small.value?.kind === 'matrix', JSON.stringify(small));
+    assert.deepEqual([small.value.rowLabels, small.value.colLabels], [['g1', 'g2'], ['c1', 'c2', 'c3']]);
+    const bad = 'set-klmnopqrst';
+    await post(`name=barcodes.tsv&set=${bad}&stage=1`, new TextEncoder().encode('a\nb\nc\nd\n'));
+    assert.deepEqual(await post(`name=m.csv&set=${bad}`, new TextEncoder().encode('1,2,3\n4,5,6\n')), {
+      ok: false,
+      error: 'barcodes.tsv: 4 labels (one per line), but the matrix has 2 rows and 3 columns',
+    });
+    // a set id that could name anything else, and a staged file without a set, are refused
+    assert.deepEqual(await post('name=a.txt&set=../x&stage=1', new Uint8Array(1)), { ok: false, error: 'a.txt: not a valid upload set id' });
+    assert.deepEqual(await post('name=a.txt&stage=1', new Uint8Array(1)), { ok: false, error: 'upload: a staged file needs its set' });
+  });
+
   test('an upload over the size limit is refused with a reason', async () => {
     const small = await startWebServer({
       port: 0,
       ops: service,
       subscribe: (l) => service.subscribe(l),
       openUploadStream: (n, b) => service.openUploadStream(n, b),
+      stageUpload: (set, n, b) => service.stageUpload(set, n, b),
       staticDir: dir,
       maxBodyBytes: 1024 * 1024,
     });

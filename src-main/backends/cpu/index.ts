@@ -1,11 +1,12 @@
-// The fast CPU backend: WebAssembly SIMD GEMM kernels on every core (worker_threads on one shared memory),
-// V copied into that memory once per bind. Computes in float32, like BLAS sgemm.
+// The fast CPU backend: WebAssembly SIMD kernels on every core (worker_threads on one shared memory): dense V
+// copied into that memory once per bind and multiplied in float32, like BLAS sgemm; a sparse V copied there too
+// and multiplied in float64, as the engine does.
 
 import type { Backend, BackendProvider, BoundV } from '../../engine/backends/backend.js';
 import { isSparse, type DataMatrix, type DType, type Matrix } from '../../engine/matrix.js';
 import { SparseBoundV } from '../../engine/backends/sparse.js';
 import type { Csr64 } from '../../engine/sparse.js';
-import { SPARSE_JOB_WORDS, writeSparseJob } from './sparse-kernels.js';
+import { SPARSE_JOB_WORDS, SparseMode, writeSparseJob } from './sparse-kernels.js';
 import { Arena } from './arena.js';
 import { cellDivergence, EPSILON } from '../../engine/divergence.js';
 import {
@@ -183,8 +184,8 @@ class CpuBoundV implements BoundV {
   /** Dense V's place in the shared memory (0 for a sparse V, which stays in JavaScript arrays). */
   private readonly vByte: number;
   /**
-   * A sparse V's products with it, in TypeScript (sums in float64); the Gram matrices and the coordinate sweeps,
-   * which never touch V, still run in the kernels.
+   * A sparse V bound with the engine's SparseBoundV, its products with V (sums in float64) and its Gram matrices
+   * run in the kernels; the element-wise β work between them stays in TypeScript.
    */
   private readonly sparse: SparseBoundV | null;
   private readonly sparseJob: number;
@@ -212,12 +213,12 @@ class CpuBoundV implements BoundV {
       const sparseJob = arena.alloc(4 * SPARSE_JOB_WORDS, true);
       this.sparseJob = sparseJob;
       const memory = this.pool.memory;
-      const run = (mode: 0 | 1, S: Csr64, A: Float64Array | null, B: Float64Array, k: number, out: Float64Array): boolean => {
-        // Alone, the calling thread runs the engine's own loops (which scatter Vᵀ·W row by row rather than gather it).
-        if (this.pool.threads === 1 || S.values.length * k < PARALLEL_SPARSE_MADDS) return false;
+      // Every product runs in the kernels; it is shared out to the workers when it is big enough to be worth waking them.
+      const parallel = (S: Csr64, k: number): boolean => this.pool.threads > 1 && S.values.length * k >= PARALLEL_SPARSE_MADDS;
+      const run = (mode: SparseMode, S: Csr64, A: Float64Array | null, B: Float64Array | null, k: number, out: Float64Array): boolean => {
         const record = new Int32Array(memory.buffer, sparseJob, SPARSE_JOB_WORDS);
         if (!writeSparseJob(record, mode, S, A, B, k, out, this.pool.threads)) return false;
-        this.pool.run(JobKind.Sparse, sparseJob, true);
+        this.pool.run(JobKind.Sparse, sparseJob, mode !== SparseMode.TransposeTimesDense && parallel(S, k));
         return true;
       };
       this.sparse = new SparseBoundV(V, {
@@ -236,8 +237,12 @@ class CpuBoundV implements BoundV {
           free: (a) => arena.release(a.byteOffset),
         },
         kernels: {
-          timesDense: (S, B, k, out) => run(0, S, null, B, k, out),
-          atEntries: (S, A, B, k, out) => run(1, S, A, B, k, out),
+          timesDense: (S, B, k, out) => run(SparseMode.TimesDense, S, null, B, k, out),
+          atEntries: (S, A, B, k, out) => run(SparseMode.AtEntries, S, A, B, k, out),
+          // Threads gather A's rows column by column of S (its CSC); one thread scatters them row by row, A read
+          // once and in order, which is faster alone and needs no CSC.
+          transposeTimesDense: (S, columns, A, k, out) =>
+            parallel(S, k) ? run(SparseMode.TimesDense, columns(), null, A, k, out) : run(SparseMode.TransposeTimesDense, S, A, null, k, out),
         },
       });
     } else {

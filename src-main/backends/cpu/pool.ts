@@ -8,7 +8,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { RELAXED_WASM_BASE64, SIMD_WASM_BASE64 } from './kernel/wasm-bytes.js';
-import { sparseShare } from './sparse-kernels.js';
 
 export type KernelFlavour = 'relaxed' | 'simd';
 
@@ -17,16 +16,16 @@ export interface KernelExports {
   gemm_run(job: number, tid: number): void;
   sqdiff_run(job: number, tid: number): void;
   sweep_run(job: number, tid: number): void;
+  sparse_run(job: number, tid: number): void;
 }
 
-/** Which runner a job uses, as stored in the control block: an exported kernel, or the sparse products in TypeScript. */
+/** Which exported kernel runs a job, as stored in the control block. */
 export const JobKind = { Gemm: 0, Sqdiff: 1, Sweep: 2, Sparse: 3 } as const;
 export type JobKind = (typeof JobKind)[keyof typeof JobKind];
-const RUNNERS = ['gemm_run', 'sqdiff_run', 'sweep_run'] as const;
+const RUNNERS = ['gemm_run', 'sqdiff_run', 'sweep_run', 'sparse_run'] as const;
 
 /** Runs one job's share on this thread. */
-export function runShare(kernels: KernelExports, kind: number, job: number, tid: number, memory: WebAssembly.Memory): void {
-  if (kind === JobKind.Sparse) return sparseShare(memory.buffer, job);
+export function runShare(kernels: KernelExports, kind: number, job: number, tid: number): void {
   const runner = RUNNERS[kind];
   if (!runner) throw new Error(`unknown CPU backend job kind ${kind}`);
   kernels[runner](job, tid);
@@ -143,7 +142,7 @@ export class KernelPool {
       Atomics.notify(c, GEN);
     }
     const started = helpers > 0 ? performance.now() : 0;
-    runShare(this.kernels, kind, job, 0, this.memory);
+    runShare(this.kernels, kind, job, 0);
     if (helpers > 0) {
       const finished = performance.now();
       const joined = helpers - Math.max(0, Atomics.exchange(c, SLOTS, -1));

@@ -1,16 +1,15 @@
-// The sparse products of the CPU backend, in TypeScript on every thread of its pool: the operands live in the
-// pool's shared memory and each thread takes chunks of rows from one atomic counter, as the WebAssembly kernels
-// do. (The WebAssembly module holds the dense kernels only; these need no compiler to rebuild.)
+// The job record of the sparse products (sparse_run in kernel/gemm.c): where a CSR matrix with float64 values
+// and the dense operands lie in the pool's shared memory, and how the rows are cut into chunks for the threads.
 
-import { productAtEntries, sparseTimesDense, type Csr64 } from '../../engine/sparse.js';
+import type { Csr64 } from '../../engine/sparse.js';
 
-/** Int32 words of a sparse job record. */
+/** Int32 words of a sparse job record (the sparse_job struct in kernel/gemm.c, in its order). */
 const NEXT = 0; // the next chunk to take
 const CHUNKS = 1;
 const CHUNK_ROWS = 2;
 const ROWS = 3;
 const K = 4;
-const MODE = 5; // 0: out = S·B, 1: out[p] = (A·Bᵀ) at S's entries
+const MODE = 5;
 const INDPTR = 6;
 const INDICES = 7;
 const VALUES = 8;
@@ -23,48 +22,45 @@ const OUT_BYTE = 14;
 const OUT_LENGTH = 15;
 export const SPARSE_JOB_WORDS = 16;
 
-/** Runs this thread's share of a sparse job whose record is at byte `job` of the shared memory. */
-export function sparseShare(buffer: ArrayBufferLike, job: number): void {
-  const w = new Int32Array(buffer, job, SPARSE_JOB_WORDS);
-  const rows = w[ROWS]!;
-  const nnz = w[NNZ]!;
-  const S: Csr64 = {
-    rows,
-    indptr: new Uint32Array(buffer, w[INDPTR]!, rows + 1),
-    indices: new Uint32Array(buffer, w[INDICES]!, nnz),
-    values: new Float64Array(buffer, w[VALUES]!, nnz),
-  };
-  const k = w[K]!;
-  const A = new Float64Array(buffer, w[A_BYTE]!, w[A_LENGTH]!);
-  const B = new Float64Array(buffer, w[B_BYTE]!, w[B_LENGTH]!);
-  const out = new Float64Array(buffer, w[OUT_BYTE]!, w[OUT_LENGTH]!);
-  const chunks = w[CHUNKS]!;
-  const chunkRows = w[CHUNK_ROWS]!;
-  const entries = w[MODE] === 1;
-  for (;;) {
-    const c = Atomics.add(w, NEXT, 1);
-    if (c >= chunks) return;
-    const i0 = c * chunkRows;
-    const i1 = Math.min(rows, i0 + chunkRows);
-    if (entries) productAtEntries(S, A, B, k, out, i0, i1);
-    else sparseTimesDense(S, B, k, out, i0, i1);
-  }
-}
+/** What a sparse job computes; see kernel/gemm.c. */
+export const SparseMode = {
+  /** out (rows×k) = S·B */
+  TimesDense: 0,
+  /** out[p] = (A·Bᵀ) at S's entry p */
+  AtEntries: 1,
+  /** out (cols×k) = Sᵀ·A, scattered by one thread */
+  TransposeTimesDense: 2,
+} as const;
+export type SparseMode = (typeof SparseMode)[keyof typeof SparseMode];
 
-/** The byte offset of a view on the shared memory (null for an ordinary array, which the threads cannot see). */
+/**
+ * The byte offset of a view on the shared memory (null for an ordinary array, which the kernels cannot see).
+ * Not a test of buffer identity: each growth of the memory gives it a new SharedArrayBuffer object, while views
+ * made before keep the old one, over the same bytes.
+ */
 function sharedByte(a: Float64Array | Uint32Array): number | null {
   return typeof SharedArrayBuffer === 'function' && a.buffer instanceof SharedArrayBuffer ? a.byteOffset : null;
 }
 
 /**
- * Fills a job record for `S·B` (mode 0) or `A·Bᵀ at S's entries` (mode 1); false when an operand is not in
- * shared memory, so that the caller runs the product on its own thread.
+ * Fills a job record; false when an operand is not in the shared memory, so that the caller runs the
+ * engine's own loop instead. A is null for TimesDense, B is null for TransposeTimesDense.
  */
-export function writeSparseJob(record: Int32Array, mode: 0 | 1, S: Csr64, A: Float64Array | null, B: Float64Array, k: number, out: Float64Array, threads: number): boolean {
-  const bytes = [sharedByte(S.indptr), sharedByte(S.indices), sharedByte(S.values), A ? sharedByte(A) : 0, sharedByte(B), sharedByte(out)];
+export function writeSparseJob(
+  record: Int32Array,
+  mode: SparseMode,
+  S: Csr64,
+  A: Float64Array | null,
+  B: Float64Array | null,
+  k: number,
+  out: Float64Array,
+  threads: number,
+): boolean {
+  const bytes = [S.indptr, S.indices, S.values, A ?? out, B ?? out, out].map(sharedByte);
   if (bytes.some((b) => b === null)) return false;
   const [indptr, indices, values, aByte, bByte, outByte] = bytes as number[];
-  const chunkRows = Math.max(16, Math.ceil(S.rows / (8 * threads)));
+  // A few chunks per thread, so that a thread slowed by another program leaves its share to the others.
+  const chunkRows = mode === SparseMode.TransposeTimesDense ? Math.max(1, S.rows) : Math.max(16, Math.ceil(S.rows / (8 * threads)));
   record[NEXT] = 0;
   record[CHUNKS] = Math.ceil(S.rows / chunkRows);
   record[CHUNK_ROWS] = chunkRows;
@@ -75,10 +71,10 @@ export function writeSparseJob(record: Int32Array, mode: 0 | 1, S: Csr64, A: Flo
   record[INDICES] = indices!;
   record[VALUES] = values!;
   record[NNZ] = S.values.length;
-  record[A_BYTE] = A ? aByte! : bByte!;
+  record[A_BYTE] = aByte!;
   record[A_LENGTH] = A ? A.length : 0;
   record[B_BYTE] = bByte!;
-  record[B_LENGTH] = B.length;
+  record[B_LENGTH] = B ? B.length : 0;
   record[OUT_BYTE] = outByte!;
   record[OUT_LENGTH] = out.length;
   return true;

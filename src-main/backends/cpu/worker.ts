@@ -30,7 +30,7 @@ for (;;) {
   }
   if (!joined) continue;
   try {
-    runShare(kernels, Atomics.load(c, CONTROL.KIND), Atomics.load(c, CONTROL.JOB), tid, memory);
+    runShare(kernels, Atomics.load(c, CONTROL.KIND), Atomics.load(c, CONTROL.JOB), tid);
   } catch {
     Atomics.store(c, CONTROL.FAILED, 1);
   }

@@ -38,7 +38,7 @@ export async function serveCommand(args: string[], ctx: CommandContext): Promise
   const service = createAppService({ shell: 'web', startupFiles: open });
   let server;
   try {
-    server = await startWebServer({ port, ops: service, subscribe: (l) => service.subscribe(l), openUploadStream: (n, b) => service.openUploadStream(n, b), staticDir: rendererDir });
+    server = await startWebServer({ port, ops: service, subscribe: (l) => service.subscribe(l), openUploadStream: (n, b, set) => service.openUploadStream(n, b, set), stageUpload: (set, n, b) => service.stageUpload(set, n, b), staticDir: rendererDir });
   } catch (err) {
     await service.close();
     const code = (err as NodeJS.ErrnoException).code;

@@ -1,7 +1,7 @@
 // A sparse V bound for a run: every product with V visits its non-zeros only, W·H is evaluated at the
 // non-zeros only (scikit-learn's _special_sparse_dot), and the losses come without forming W·H:
 // ½‖V−WH‖² = ½(Σ_nz (x − wh)² − Σ_nz wh² + ⟨WᵀW, HHᵀ⟩). Plain TypeScript, sums in float64; a backend may
-// place the arrays where its threads see them and run the two sparse kernels there, and give its own Gram products.
+// place the arrays where its threads see them and run the sparse products there, and give its own Gram products.
 
 import { gramOfColumns, gramOfRows } from '../dense.js';
 import { cellDivergence, EPSILON, muPower, muRatio } from '../divergence.js';
@@ -16,10 +16,15 @@ export interface SparseBoundOptions {
   HHt?: (H: Matrix, out: Matrix) => void | Promise<void>;
   /** Where the float64 arrays live (e.g. memory shared with worker threads); ordinary arrays by default. */
   arrays?: { float64(n: number): Float64Array; uint32(n: number): Uint32Array; free(a: Float64Array | Uint32Array): void };
-  /** The two sparse kernels run elsewhere (several threads); each returns false to decline, and then runs here. */
+  /**
+   * The sparse products run elsewhere (compiled kernels, several threads); each returns false to decline, and
+   * then runs here: out = S·B, out = A·Bᵀ at S's entries, and out = Sᵀ·A (`columns` gives S's CSC, made on
+   * first use, for a kernel that would rather gather along S's columns than scatter along its rows).
+   */
   kernels?: {
     timesDense(S: Csr64, B: Float64Array, k: number, out: Float64Array): boolean;
     atEntries(S: Csr64, A: Float64Array, B: Float64Array, k: number, out: Float64Array): boolean;
+    transposeTimesDense?(S: Csr64, columns: () => Csr64, A: Float64Array, k: number, out: Float64Array): boolean;
   };
 }
 
@@ -119,10 +124,10 @@ export class SparseBoundV implements BoundV {
     checkShape(W, rows, k, 'WtV: W');
     checkShape(out, k, cols, 'WtV: out');
     const w = this.f64('W', W);
-    // (Vᵀ·W) is cols×k; written transposed into out. Threads gather W's rows column by column of V; one thread
-    // alone scatters them row by row (W read once, in order), which is faster.
+    // (Vᵀ·W) is cols×k; written transposed into out. Here W's rows are scattered row by row of V (W read once,
+    // in order), which is faster on one thread than gathering them by V's columns.
     const tmp = this.buffer('colsByRank', cols * k);
-    if (!this.options.kernels?.timesDense(this.columns(), w, k, tmp)) sparseTransposeTimesDense(this.rowsForm, w, k, tmp);
+    if (!this.options.kernels?.transposeTimesDense?.(this.rowsForm, () => this.columns(), w, k, tmp)) sparseTransposeTimesDense(this.rowsForm, w, k, tmp);
     transposeInto(tmp, cols, k, out.data);
   }
 

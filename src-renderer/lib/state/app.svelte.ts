@@ -2,6 +2,7 @@
 import type { AppInfo, ExportKind, MenuCommand, ServiceEvent } from '../../../src-main/api/contract.js';
 import { api, messageOf } from '../api.js';
 import { baseName } from '../format.js';
+import { uploadSet } from '../upload-set.js';
 import { BatchState } from './batch.svelte.js';
 import { DocumentState } from './document.svelte.js';
 import { ViewState } from './view.svelte.js';
@@ -118,6 +119,22 @@ export class AppState {
   async openFile(file: File): Promise<void> {
     this.tab = 'studio';
     if (await this.document.open((onUpload) => api.open(file, onUpload))) this.error = null;
+  }
+
+  /** Several files at once: a matrix with its label files (see lib/upload-set.ts), opened together. */
+  async openFiles(files: readonly File[]): Promise<void> {
+    if (files.length === 1) return this.openFile(files[0]!);
+    const set = uploadSet(files);
+    if ('error' in set) {
+      this.showError(set.error);
+      return;
+    }
+    await this.openSet(set.primary, set.companions);
+  }
+
+  async openSet(primary: File, companions: readonly File[]): Promise<void> {
+    this.tab = 'studio';
+    if (await this.document.open((onUpload) => api.openSet(primary, companions, onUpload))) this.error = null;
   }
 
   async openPath(path: string): Promise<void> {

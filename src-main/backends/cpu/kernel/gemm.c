@@ -1,5 +1,6 @@
-// WebAssembly SIMD kernels of the CPU backend: a register-blocked, cache-tiled f32 GEMM and the fused tile
-// work of the β-divergence, run by every thread of the pool on one shared memory.
+// WebAssembly SIMD kernels of the CPU backend: a register-blocked, cache-tiled f32 GEMM, the fused tile work of
+// the β-divergence, the coordinate sweeps and the products with a sparse V, run by every thread of the pool on
+// one shared memory.
 //
 // Built by build.sh (clang-14, wasm32, simd128) into wasm-bytes.ts. No libc, no globals, no data segments:
 // every thread instantiates this module on the same shared memory, so all state lives in job records that
@@ -270,5 +271,131 @@ __attribute__((export_name("sweep_run"))) void sweep_run(sweep_job *j, int tid) 
       for (int i = 0; i < c1 - c0; i++)
         for (int t = 0; t < k; t++) j->f[(c0 + i) * ldf + t] = ft[t * chunk + i];
     }
+  }
+}
+
+/*
+ * Products with a sparse (CSR) matrix S whose values are float64, summed in float64 as engine/sparse.ts does;
+ * SIMD over the rank dimension (two f64 lanes), along which the dense operands are laid out (row-major, k
+ * columns). The record is the one ../sparse-kernels.ts writes; threads take chunks of rows from `next`.
+ *   mode 0: out (rows×k) = S·B for B (S.cols×k). Each sum runs over the row's entries in order, from 0, as the
+ *           TypeScript loop's does: the same float64 result to the bit.
+ *   mode 1: out[p] = Σ_t A[i,t]·B[j,t] at each stored entry p = (i, j): W·H at the non-zeros only. The k terms
+ *           are summed in two lanes and then added, so the result may differ from a sum in order in the last bit.
+ *   mode 2: out (S.cols×k) = Sᵀ·A for A (rows×k), scattered row by row: A read once, in order. One chunk (one
+ *           thread), since the rows of out it writes are shared by every row of S.
+ */
+typedef struct {
+  int next, nchunks, chunkRows, rows, k, mode;
+  const unsigned *indptr;
+  const unsigned *indices;
+  const double *values;
+  int nnz;
+  const double *a;
+  int aLength;
+  const double *b;
+  int bLength;
+  double *out;
+  int outLength;
+} sparse_job;
+
+#define F64_MADD(x, y, acc) wasm_f64x2_add((acc), wasm_f64x2_mul((x), (y)))
+
+static void sparse_times_dense(const unsigned *indptr, const unsigned *indices, const double *values, const double *b,
+                               int k, double *out, int i0, int i1) {
+  const v128_t z = wasm_f64x2_splat(0);
+  for (int i = i0; i < i1; i++) {
+    const unsigned start = indptr[i], end = indptr[i + 1];
+    double *o = out + i * k;
+    int t = 0;
+    /* eight columns of the row of out in registers per pass over the row's entries */
+    for (; t + 8 <= k; t += 8) {
+      v128_t s0 = z, s1 = z, s2 = z, s3 = z;
+      for (unsigned p = start; p < end; p++) {
+        const v128_t x = wasm_f64x2_splat(values[p]);
+        const double *bp = b + indices[p] * k + t;
+        s0 = F64_MADD(x, wasm_v128_load(bp), s0);
+        s1 = F64_MADD(x, wasm_v128_load(bp + 2), s1);
+        s2 = F64_MADD(x, wasm_v128_load(bp + 4), s2);
+        s3 = F64_MADD(x, wasm_v128_load(bp + 6), s3);
+      }
+      wasm_v128_store(o + t, s0);
+      wasm_v128_store(o + t + 2, s1);
+      wasm_v128_store(o + t + 4, s2);
+      wasm_v128_store(o + t + 6, s3);
+    }
+    if (t == k) continue;
+    /* the last 1…7 columns in one more pass: up to three pairs and a single one */
+    const int pairs = (k - t) / 2, odd = (k - t) & 1;
+    v128_t s0 = z, s1 = z, s2 = z;
+    double s = 0;
+    for (unsigned p = start; p < end; p++) {
+      const double xv = values[p];
+      const v128_t x = wasm_f64x2_splat(xv);
+      const double *bp = b + indices[p] * k + t;
+      if (pairs > 0) s0 = F64_MADD(x, wasm_v128_load(bp), s0);
+      if (pairs > 1) s1 = F64_MADD(x, wasm_v128_load(bp + 2), s1);
+      if (pairs > 2) s2 = F64_MADD(x, wasm_v128_load(bp + 4), s2);
+      if (odd) s = s + xv * bp[2 * pairs];
+    }
+    if (pairs > 0) wasm_v128_store(o + t, s0);
+    if (pairs > 1) wasm_v128_store(o + t + 2, s1);
+    if (pairs > 2) wasm_v128_store(o + t + 4, s2);
+    if (odd) o[t + 2 * pairs] = s;
+  }
+}
+
+static void sparse_at_entries(const unsigned *indptr, const unsigned *indices, const double *a, const double *b, int k,
+                              double *out, int i0, int i1) {
+  const v128_t z = wasm_f64x2_splat(0);
+  for (int i = i0; i < i1; i++) {
+    const double *ar = a + i * k;
+    const unsigned end = indptr[i + 1];
+    for (unsigned p = indptr[i]; p < end; p++) {
+      const double *br = b + indices[p] * k;
+      v128_t s0 = z, s1 = z;
+      int t = 0;
+      for (; t + 4 <= k; t += 4) {
+        s0 = F64_MADD(wasm_v128_load(ar + t), wasm_v128_load(br + t), s0);
+        s1 = F64_MADD(wasm_v128_load(ar + t + 2), wasm_v128_load(br + t + 2), s1);
+      }
+      if (t + 2 <= k) {
+        s0 = F64_MADD(wasm_v128_load(ar + t), wasm_v128_load(br + t), s0);
+        t += 2;
+      }
+      s0 = wasm_f64x2_add(s0, s1);
+      double s = wasm_f64x2_extract_lane(s0, 0) + wasm_f64x2_extract_lane(s0, 1);
+      if (t < k) s += ar[t] * br[t];
+      out[p] = s;
+    }
+  }
+}
+
+static void sparse_transpose_times_dense(const unsigned *indptr, const unsigned *indices, const double *values,
+                                         const double *a, int k, int rows, double *out, int outLength) {
+  for (int q = 0; q < outLength; q++) out[q] = 0;
+  for (int i = 0; i < rows; i++) {
+    const double *ar = a + i * k;
+    const unsigned end = indptr[i + 1];
+    for (unsigned p = indptr[i]; p < end; p++) {
+      const double xv = values[p];
+      const v128_t x = wasm_f64x2_splat(xv);
+      double *o = out + indices[p] * k;
+      int t = 0;
+      for (; t + 2 <= k; t += 2) wasm_v128_store(o + t, F64_MADD(x, wasm_v128_load(ar + t), wasm_v128_load(o + t)));
+      if (t < k) o[t] = o[t] + xv * ar[t];
+    }
+  }
+}
+
+__attribute__((export_name("sparse_run"))) void sparse_run(sparse_job *j, int tid) {
+  (void)tid;
+  for (;;) {
+    const int c = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+    if (c >= j->nchunks) return;
+    const int i0 = c * j->chunkRows, i1 = i0 + j->chunkRows < j->rows ? i0 + j->chunkRows : j->rows;
+    if (j->mode == 0) sparse_times_dense(j->indptr, j->indices, j->values, j->b, j->k, j->out, i0, i1);
+    else if (j->mode == 1) sparse_at_entries(j->indptr, j->indices, j->a, j->b, j->k, j->out, i0, i1);
+    else sparse_transpose_times_dense(j->indptr, j->indices, j->values, j->a, j->k, j->rows, j->out, j->outLength);
   }
 }
