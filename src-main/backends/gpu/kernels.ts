@@ -556,7 +556,32 @@ export class GpuKernels {
     return { rows, cols, handle, temporary: true };
   }
 
-  /** Destroys kernels made by resident() and what they hold. */
+  /**
+   * Runs a kernel over a flat output of n entries kept on the device, as resident() does for 2-D ones: one compiled
+   * kernel per (key, slot, operand lengths) in `into`, whose previous output its next call releases. Arguments are
+   * device matrices, host arrays (uploaded as flat inputs) or numbers (passed as such, so changing them recompiles
+   * nothing). `loop` bounds the kernel's longest loop.
+   */
+  async flat(
+    key: string,
+    source: (...args: never[]) => number,
+    slot: string,
+    n: number,
+    constants: Record<string, number>,
+    loop: number,
+    args: readonly (DeviceMatrix | Float32Array | number)[],
+    into: Map<string, GpuJsKernel>,
+  ): Promise<DeviceMatrix> {
+    const sig = args.map((a) => (typeof a === 'number' ? 'n' : GpuKernels.flatSig(a))).join(':');
+    const k = this.kernel(`${key}:${slot}:${n}:${loop}:${sig}`, source, this.settings1(n, constants, loop, true, false), into);
+    const handle = await this.call(k, args.map((a) => (typeof a === 'number' ? a : this.flatArg(a))));
+    const previous = this.lastOutput.get(k);
+    if (previous !== undefined && previous !== handle) this.releaseHandle(previous);
+    this.lastOutput.set(k, handle);
+    return { rows: 1, cols: n, handle, temporary: true };
+  }
+
+  /** Destroys kernels made by resident() or flat() and what they hold. */
   dropResident(into: Map<string, GpuJsKernel>): void {
     for (const k of into.values()) {
       const last = this.lastOutput.get(k);
