@@ -105,6 +105,12 @@ describe('gpu backend, sparse V on the device', { skip: gpuProvider ? false : 'n
       const mine = (await backend.bind(sparseOf(V))) as GpuSparseBoundV;
       const ref = await reference.bind(V);
       try {
+        if (tileRows) {
+          const before = backend.kernels.compiled;
+          await mine.VHt(H, zeros(rows, rank));
+          // blocks are padded alike: one copy kernel per padded length and one product kernel, however many blocks
+          assert.ok(backend.kernels.compiled - before <= 3, `${backend.kernels.compiled - before} kernels compiled for ${Math.ceil(rows / tileRows)} blocks`);
+        }
         await assertSameProducts(backend, mine, ref, W, H, CONFORMANCE.gpu!.entries);
         for (const beta of [1, 0.5, 3]) {
           for (const side of ['W', 'H'] as const) {

@@ -48,21 +48,31 @@ export function sparsePlacement(rows: number, cols: number, nnz: number, k: numb
   return { onDevice: true, why: `sparse V: its products run on the GPU (${sizes})` };
 }
 
-/** A run of rows of one pattern (CSR of V or of Vᵀ), resident on the device. */
+/**
+ * A run of rows of one pattern (CSR of V or of Vᵀ), resident on the device. Every block of a pattern is padded to the
+ * same number of rows and entries (empty rows, entries never read), so that all of them share compiled kernels.
+ */
 interface DeviceBlock {
   rowStart: number;
   rowEnd: number;
   entryStart: number;
   entryEnd: number;
-  /** The longest row's entry count, rounded up to a power of two (the shader's loop bound, shared between blocks). */
-  longestRow: number;
-  /** rows + 1 row starts, relative to entryStart; null (with indices) for a block without entries. */
-  indptr: DeviceMatrix | null;
-  indices: DeviceMatrix | null;
+  /** Row starts relative to entryStart, padded rows repeating the last (empty rows). */
+  indptr: DeviceMatrix;
+  indices: DeviceMatrix;
   /** Each entry's row within the block, made on the first W·H at the entries. */
   rowOf: DeviceMatrix | null;
   /** V's values for these entries, made on the first product with V itself. */
   values: DeviceMatrix | null;
+}
+
+interface DevicePattern {
+  blocks: DeviceBlock[];
+  /** Rows and entries every block is padded to. */
+  rows: number;
+  entries: number;
+  /** The longest row's entry count, rounded up to a power of two: the shader's loop bound. */
+  longestRow: number;
 }
 
 /** Cuts rows 0..S.rows into runs of at most maxRows rows and maxEntries entries (a row longer than that alone). */
@@ -78,8 +88,9 @@ export function planRowBlocks(indptr: ArrayLike<number>, rows: number, maxRows: 
   return out;
 }
 
-function float32(a: ArrayLike<number>, from = 0, to = a.length): Float32Array {
-  const out = new Float32Array(to - from);
+/** a[from..to) as float32, zero-padded to `length` entries. */
+function float32(a: ArrayLike<number>, from = 0, to = a.length, length = to - from): Float32Array {
+  const out = new Float32Array(length);
   for (let c = from; c < to; c++) out[c - from] = a[c]!;
   return out;
 }
@@ -87,7 +98,7 @@ function float32(a: ArrayLike<number>, from = 0, to = a.length): Float32Array {
 /** The sparse kernels of SparseBoundV (see SparseBoundOptions.kernels) run on the device for one bound sparse V. */
 export class GpuSparseProducts {
   /** Device copies of each pattern seen (V's CSR, its CSC), keyed by their indptr array. */
-  private readonly patterns = new Map<Uint32Array, DeviceBlock[]>();
+  private readonly patterns = new Map<Uint32Array, DevicePattern>();
   private readonly uploaders = new Map<string, GpuJsKernel>();
   /** Products run on the device and on the host, for tests and measurements. */
   readonly ran = { device: 0, host: 0 };
@@ -114,39 +125,39 @@ export class GpuSparseProducts {
     };
   }
 
-  private async blocksOf(S: Csr64): Promise<DeviceBlock[]> {
+  private async patternOf(S: Csr64): Promise<DevicePattern> {
     const known = this.patterns.get(S.indptr);
     if (known) return known;
     const maxEntries = Math.min(this.limits.maxElements, EXACT_FLOAT_INDEX - 1);
     // the result of a block is rows×k in a 2-D texture: at most a texture side of rows
     const spans = planRowBlocks(S.indptr, S.rows, this.limits.maxSide, maxEntries);
-    const blocks: DeviceBlock[] = [];
-    this.patterns.set(S.indptr, blocks);
+    let rows = 1;
+    let entries = 1;
+    let longest = 1;
+    for (const { start, end } of spans) {
+      rows = Math.max(rows, end - start);
+      entries = Math.max(entries, S.indptr[end]! - S.indptr[start]!);
+      for (let i = start; i < end; i++) longest = Math.max(longest, S.indptr[i + 1]! - S.indptr[i]!);
+    }
+    const pattern: DevicePattern = { blocks: [], rows, entries, longestRow: 2 ** Math.ceil(Math.log2(longest)) };
+    this.patterns.set(S.indptr, pattern);
     for (const { start, end } of spans) {
       const e0 = S.indptr[start]!;
       const e1 = S.indptr[end]!;
-      let longest = 0;
-      const rel = new Float32Array(end - start + 1);
+      const rel = new Float32Array(rows + 1).fill(e1 - e0);
       for (let i = start; i <= end; i++) rel[i - start] = S.indptr[i]! - e0;
-      for (let i = start; i < end; i++) longest = Math.max(longest, S.indptr[i + 1]! - S.indptr[i]!);
-      if (e1 === e0) {
-        // no entries: nothing to upload, the block's products are zeros
-        blocks.push({ rowStart: start, rowEnd: end, entryStart: e0, entryEnd: e1, longestRow: 0, indptr: null, indices: null, rowOf: null, values: null });
-        continue;
-      }
-      blocks.push({
+      pattern.blocks.push({
         rowStart: start,
         rowEnd: end,
         entryStart: e0,
         entryEnd: e1,
-        longestRow: 2 ** Math.ceil(Math.log2(longest)),
         indptr: await this.kernels.uploadFlat(rel, this.uploaders),
-        indices: await this.kernels.uploadFlat(float32(S.indices, e0, e1), this.uploaders),
+        indices: await this.kernels.uploadFlat(float32(S.indices, e0, e1, entries), this.uploaders),
         rowOf: null,
         values: null,
       });
     }
-    return blocks;
+    return pattern;
   }
 
   private async timesDense(S: Csr64, B: Float64Array, k: number, out: Float64Array): Promise<boolean> {
@@ -157,18 +168,15 @@ export class GpuSparseProducts {
     await this.serial(async () => {
       const b = float32(B);
       const own = this.holdsValues(S.values);
-      for (const block of await this.blocksOf(S)) {
-        const o = block.rowStart * k;
-        if (!block.indptr || !block.indices) {
-          out.fill(0, o, block.rowEnd * k);
-          continue;
-        }
+      const pattern = await this.patternOf(S);
+      const shape = { rows: pattern.rows, longestRow: pattern.longestRow };
+      for (const block of pattern.blocks) {
+        const { entryStart: e0, entryEnd: e1 } = block;
         let values: DeviceMatrix | Float32Array;
-        if (own) values = block.values ??= await this.kernels.uploadFlat(float32(S.values, block.entryStart, block.entryEnd), this.uploaders);
-        else values = float32(S.values, block.entryStart, block.entryEnd);
-        const rows = block.rowEnd - block.rowStart;
-        const part = await this.kernels.csrTimesDense({ rows, indptr: block.indptr, indices: block.indices, longestRow: block.longestRow }, values, b, k);
-        out.set(part, o);
+        if (own) values = block.values ??= await this.kernels.uploadFlat(float32(S.values, e0, e1, pattern.entries), this.uploaders);
+        else values = float32(S.values, e0, e1, pattern.entries);
+        const part = await this.kernels.csrTimesDense({ ...shape, indptr: block.indptr, indices: block.indices }, values, b, k);
+        out.set(part.subarray(0, (block.rowEnd - block.rowStart) * k), block.rowStart * k);
       }
     });
     this.ran.device++;
@@ -182,15 +190,18 @@ export class GpuSparseProducts {
     }
     await this.serial(async () => {
       const b = float32(B);
-      for (const block of await this.blocksOf(S)) {
-        if (!block.indices) continue;
+      const pattern = await this.patternOf(S);
+      for (const block of pattern.blocks) {
+        const { rowStart, rowEnd, entryStart: e0, entryEnd: e1 } = block;
         if (!block.rowOf) {
-          const rowOf = new Float32Array(block.entryEnd - block.entryStart);
-          for (let i = block.rowStart; i < block.rowEnd; i++) rowOf.fill(i - block.rowStart, S.indptr[i]! - block.entryStart, S.indptr[i + 1]! - block.entryStart);
+          // padded entries read row 0 and column 0: their values are never used
+          const rowOf = new Float32Array(pattern.entries);
+          for (let i = rowStart; i < rowEnd; i++) rowOf.fill(i - rowStart, S.indptr[i]! - e0, S.indptr[i + 1]! - e0);
           block.rowOf = await this.kernels.uploadFlat(rowOf, this.uploaders);
         }
-        const a = float32(A, block.rowStart * k, block.rowEnd * k);
-        out.set(await this.kernels.csrAtEntries({ rowOf: block.rowOf, indices: block.indices }, a, b, k), block.entryStart);
+        const a = float32(A, rowStart * k, rowEnd * k, pattern.rows * k);
+        const got = await this.kernels.csrAtEntries({ rowOf: block.rowOf, indices: block.indices }, a, b, k);
+        out.set(got.subarray(0, e1 - e0), e0);
       }
     });
     this.ran.device++;
@@ -200,7 +211,7 @@ export class GpuSparseProducts {
   /** Frees the device copies (on the backend's queue; nothing left to free once the backend has gone). */
   dispose(): Promise<void> {
     const free = this.serial(async () => {
-      for (const blocks of this.patterns.values()) {
+      for (const { blocks } of this.patterns.values()) {
         for (const b of blocks) {
           for (const m of [b.indptr, b.indices, b.rowOf, b.values]) if (m) this.kernels.free(m);
         }
