@@ -89,7 +89,7 @@ async function main(): Promise<void> {
         for (let from = 0; from < count; from += batch) out.push(...(await fitTilesBatched(tiles.slice(from, from + batch), { maxIter, innerSweeps, backend: gpu })));
         return out;
       };
-      // the first run compiles the kernels for these shapes; the second is the one timed
+      // the first run compiles the kernels for these shapes (kept for later batches); the second is the one timed
       started = performance.now();
       await run();
       const firstSeconds = (performance.now() - started) / 1000;

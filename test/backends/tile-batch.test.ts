@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { blockSpectrum, fitBlock, nndsvdaStart } from '../../src-main/engine/block-fit.js';
 import { createGpuBackend, GpuUnavailableError, type GpuBackend } from '../../src-main/backends/gpu/index.js';
-import { fitTilesBatched, groupTiles, packTiles, sweepsFor, type BatchTile } from '../../src-main/backends/gpu/tile-batch.js';
+import { fitTilesBatched, groupTiles, packedLength, packTiles, sweepsFor, type BatchTile } from '../../src-main/backends/gpu/tile-batch.js';
 import { seeded } from './support.js';
 
 /**
@@ -142,6 +142,11 @@ test('a batch of ten tiles of mixed sizes and ranks fits as the host does, tile 
   const tiles = makeTiles();
   const got = await fitTilesBatched(tiles.map((x) => x.tile), { ...OPTIONS, backend: b });
   assert.equal(got.length, tiles.length);
+  // a second batch of the same shapes compiles nothing and gives the same numbers
+  const compiled = b.kernels.compiled;
+  const again = await fitTilesBatched(tiles.map((x) => x.tile), { ...OPTIONS, backend: b });
+  assert.equal(b.kernels.compiled, compiled);
+  assert.deepEqual(again.map((f) => f.error), got.map((f) => f.error));
   tiles.forEach(({ tile }, n) => {
     const { V, rows, cols, k, W0, H0 } = tile;
     const want = halsOnHost(V, rows, cols, k, W0, H0, OPTIONS.maxIter, OPTIONS.innerSweeps);
@@ -184,12 +189,17 @@ test('packing puts each tile at its own offsets; groups stay within the texture 
   assert.deepEqual(Array.from(p.meta.subarray(9, 18)), [1, 1, 1, 37 * 128, 37 * 3, 3 * 128, 9, 2, 37]);
   assert.equal(p.v[37 * 128], tiles[3]!.V[0]);
   assert.deepEqual([p.wOwner[37 * 3 - 1], p.wOwner[37 * 3], p.gOwner[8], p.gOwner[9]], [0, 1, 0, 1]);
+  // padded to shared lengths (V: 37·128 + 1 = 4737 → 5120, in steps of 512 between 4096 and 8192), owned by no tile
+  assert.deepEqual([p.v.length, p.wOwner.length, p.gOwner.length, p.gOwner[10]], [5120, 112, 64, -1]);
+  assert.deepEqual([packedLength(1), packedLength(64), packedLength(65), packedLength(1000), packedLength(1024), packedLength(2 ** 24 + 5)], [64, 64, 72, 1024, 1024, 2 ** 24 - 1]);
   // 37×128 at rank 3 takes 5 sweeps, the single pixel 2: rank 3 for every sweep
   assert.deepEqual(packTiles(tiles, [1, 3], 10).columnsInSweep, [3, 3, 3, 3, 3]);
   // rank 7 at 128×128 takes 5 sweeps (10 at most), rank 1 at 128×17 takes 8
   assert.deepEqual(packTiles(tiles, [0, 7], 10).columnsInSweep, [7, 7, 7, 7, 7, 1, 1, 1]);
-  const groups = groupTiles(tiles, 128 * 128 + 64 * 64);
+  const limit = 128 * 128 + 64 * 64;
+  const groups = groupTiles(tiles, limit);
   assert.deepEqual(groups.flat(), tiles.map((_, n) => n));
-  for (const g of groups) assert.ok(g.reduce((s, n) => s + tiles[n]!.rows * tiles[n]!.cols, 0) <= 128 * 128 + 64 * 64);
+  assert.ok(groups.length >= 3);
+  for (const g of groups) assert.ok(packTiles(tiles, g, 10).v.length <= limit, `group ${g.join(',')}`);
   assert.throws(() => groupTiles(tiles, 100), /tile 0 \(128×128, rank 7\) is too large/);
 });

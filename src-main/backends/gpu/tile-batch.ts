@@ -65,7 +65,7 @@ const M_SWEEPS = 7;
 const M_R = 8; // offset of the tile's rows in the packed per-row errors
 
 // ---- kernel sources (see kernels.ts for the conventions). Offsets arrive as float32: exact below 2^24. ------------
-// Entry x of a packed layout belongs to tile owner[x]; (x − offset + 0.5)/width, floored, is its row: the half keeps a
+// Entry x of a packed layout belongs to tile owner[x] (−1: padding, see packedLength); (x − offset + 0.5)/width, floored, is its row: the half keeps a
 // division rounded a hair low off the integer below.
 
 // Entries [0, wTotal): V·Hᵀ in W's layout; entries wTotal.. : H·Hᵀ in the Gram layout.
@@ -73,6 +73,9 @@ function tileVHtAndGram(this: KernelThis, v: Flat, h: Flat, meta: Flat, wOwner: 
   let sum = 0;
   if (this.thread.x < this.constants.wTotal) {
     const t = wOwner[this.thread.x];
+    if (t < 0) {
+      return 0;
+    }
     const cols = meta[t * 9 + 1];
     const k = meta[t * 9 + 2];
     const local = this.thread.x - meta[t * 9 + 4];
@@ -86,6 +89,9 @@ function tileVHtAndGram(this: KernelThis, v: Flat, h: Flat, meta: Flat, wOwner: 
   } else {
     const y = this.thread.x - this.constants.wTotal;
     const t = gOwner[y];
+    if (t < 0) {
+      return 0;
+    }
     const cols = meta[t * 9 + 1];
     const k = meta[t * 9 + 2];
     const local = y - meta[t * 9 + 6];
@@ -105,6 +111,9 @@ function tileWtVAndGram(this: KernelThis, v: Flat, w: Flat, meta: Flat, hOwner: 
   let sum = 0;
   if (this.thread.x < this.constants.hTotal) {
     const t = hOwner[this.thread.x];
+    if (t < 0) {
+      return 0;
+    }
     const rows = meta[t * 9];
     const cols = meta[t * 9 + 1];
     const k = meta[t * 9 + 2];
@@ -119,6 +128,9 @@ function tileWtVAndGram(this: KernelThis, v: Flat, w: Flat, meta: Flat, hOwner: 
   } else {
     const y = this.thread.x - this.constants.hTotal;
     const t = gOwner[y];
+    if (t < 0) {
+      return 0;
+    }
     const rows = meta[t * 9];
     const k = meta[t * 9 + 2];
     const local = y - meta[t * 9 + 6];
@@ -137,6 +149,9 @@ function tileWtVAndGram(this: KernelThis, v: Flat, w: Flat, meta: Flat, hOwner: 
 function tileSweepW(this: KernelThis, w: Flat, prod: Flat, meta: Flat, wOwner: Flat, j: number, s: number): number {
   const cur = w[this.thread.x];
   const t = wOwner[this.thread.x];
+  if (t < 0) {
+    return cur;
+  }
   const k = meta[t * 9 + 2];
   if (j >= k || s >= meta[t * 9 + 7]) {
     return cur;
@@ -165,6 +180,9 @@ function tileSweepW(this: KernelThis, w: Flat, prod: Flat, meta: Flat, wOwner: F
 function tileSweepH(this: KernelThis, h: Flat, prod: Flat, meta: Flat, hOwner: Flat, j: number, s: number): number {
   const cur = h[this.thread.x];
   const t = hOwner[this.thread.x];
+  if (t < 0) {
+    return cur;
+  }
   const k = meta[t * 9 + 2];
   if (j >= k || s >= meta[t * 9 + 7]) {
     return cur;
@@ -193,6 +211,9 @@ function tileSweepH(this: KernelThis, h: Flat, prod: Flat, meta: Flat, hOwner: F
 // Σ_l (V[i][l] − (W·H)[i][l])² for row i of a tile: one value per row of every tile, added up per tile on the host.
 function tileRowErrors(this: KernelThis, v: Flat, w: Flat, h: Flat, meta: Flat, rOwner: Flat): number {
   const t = rOwner[this.thread.x];
+  if (t < 0) {
+    return 0;
+  }
   const cols = meta[t * 9 + 1];
   const k = meta[t * 9 + 2];
   const i = this.thread.x - meta[t * 9 + 8];
@@ -225,6 +246,17 @@ export const TILE_KERNEL_SOURCES: Readonly<Record<string, { fn: (...args: never[
 /** Offsets must stay exact in float32, and every packed array must fit one texture. */
 const EXACT_FLOAT_INDEX = 1 << 24;
 
+/**
+ * The length a packed array is padded to: n rounded up to an eighth of its power of two (at most 12.5 % more), so
+ * that batches of similar size share compiled kernels (gpu.js compiles one per operand length); padding entries
+ * belong to no tile. Never beyond the exact float32 range a group is cut to (see groupTiles).
+ */
+export function packedLength(n: number): number {
+  if (n <= 64) return 64;
+  const step = 2 ** (Math.floor(Math.log2(n)) - 3);
+  return Math.min(EXACT_FLOAT_INDEX - 1, Math.ceil(n / step) * step);
+}
+
 /** Sweeps per product for one tile: fitBlock's rule. */
 export function sweepsFor(rows: number, cols: number, k: number, innerSweeps: number): number {
   return Math.max(2, Math.min(innerSweeps, Math.round(0.5 * (1 + (rows * cols) / ((rows + cols) * k)))));
@@ -254,7 +286,7 @@ export interface PackedBatch {
 
 /** Packs tiles (indices `which`) side by side: each tile's V, W, H, Gram and rows at its own offsets. */
 export function packTiles(tiles: readonly BatchTile[], which: readonly number[], innerSweeps: number): PackedBatch {
-  let nv = 0, nw = 0, nh = 0, ng = 0, nr = 0;
+  let nv = 0, nw = 0, nh = 0, ng = 0, nr = 0, loop = 1;
   for (const n of which) {
     const { rows, cols, k } = tiles[n]!;
     nv += rows * cols;
@@ -262,16 +294,17 @@ export function packTiles(tiles: readonly BatchTile[], which: readonly number[],
     nh += k * cols;
     ng += k * k;
     nr += rows;
+    loop = Math.max(loop, rows, cols, k);
   }
-  const meta = new Float32Array(which.length * META);
-  const v = new Float32Array(nv);
-  const w = new Float32Array(nw);
-  const h = new Float32Array(nh);
-  const wOwner = new Float32Array(nw);
-  const hOwner = new Float32Array(nh);
-  const gOwner = new Float32Array(ng);
-  const rOwner = new Float32Array(nr);
-  let ov = 0, ow = 0, oh = 0, og = 0, or = 0, loop = 1;
+  const meta = new Float32Array(packedLength(which.length * META));
+  const v = new Float32Array(packedLength(nv));
+  const w = new Float32Array(packedLength(nw));
+  const h = new Float32Array(packedLength(nh));
+  const wOwner = new Float32Array(w.length).fill(-1);
+  const hOwner = new Float32Array(h.length).fill(-1);
+  const gOwner = new Float32Array(packedLength(ng)).fill(-1);
+  const rOwner = new Float32Array(packedLength(nr)).fill(-1);
+  let ov = 0, ow = 0, oh = 0, og = 0, or = 0;
   const columnsInSweep: number[] = [];
   which.forEach((n, t) => {
     const { rows, cols, k, V, W0, H0 } = tiles[n]!;
@@ -291,15 +324,15 @@ export function packTiles(tiles: readonly BatchTile[], which: readonly number[],
     oh += k * cols;
     og += k * k;
     or += rows;
-    loop = Math.max(loop, rows, cols, k);
     for (let sweep = 0; sweep < sweeps; sweep++) columnsInSweep[sweep] = Math.max(columnsInSweep[sweep] ?? 0, k);
   });
-  return { tiles: [...which], meta, v, w, h, wOwner, hOwner, gOwner, rOwner, gTotal: ng, loop, columnsInSweep };
+  return { tiles: [...which], meta, v, w, h, wOwner, hOwner, gOwner, rOwner, gTotal: gOwner.length, loop: packedLength(loop), columnsInSweep };
 }
 
-/** Cuts the tiles into groups whose packed arrays each stay within `limit` entries (and exact float32 offsets). */
+/** Cuts the tiles into groups whose packed (and padded) arrays each stay within `limit` entries and exact float32 offsets. */
 export function groupTiles(tiles: readonly BatchTile[], limit: number): number[][] {
-  const cap = Math.min(limit, EXACT_FLOAT_INDEX - 1);
+  // packedLength pads by less than an eighth
+  const cap = Math.floor(Math.min(limit, EXACT_FLOAT_INDEX - 1) / 1.125);
   const groups: number[][] = [];
   let current: number[] = [];
   let nv = 0, nwg = 0, nhg = 0;
@@ -333,10 +366,17 @@ function checkTile(tile: BatchTile, n: number): void {
 
 // ---- running -------------------------------------------------------------------------------------------------------
 
+/**
+ * The batch kernels compiled on each device, kept for later batches (compiling costs more than a batch's dispatches);
+ * they go with the device when its backend is disposed.
+ */
+const compiledFor = new WeakMap<GpuKernels, { made: Map<string, GpuJsKernel>; uploaders: Map<string, GpuJsKernel> }>();
+
 /** Fits one packed group on the device; W, H and per-row errors read back into `out`. */
 async function fitGroup(kernels: GpuKernels, p: PackedBatch, maxIter: number, out: BatchFit[]): Promise<void> {
-  const made = new Map<string, GpuJsKernel>();
-  const uploaders = new Map<string, GpuJsKernel>();
+  let compiled = compiledFor.get(kernels);
+  if (!compiled) compiledFor.set(kernels, (compiled = { made: new Map(), uploaders: new Map() }));
+  const { made, uploaders } = compiled;
   const resident: DeviceMatrix[] = [];
   const up = async (a: Float32Array): Promise<DeviceMatrix> => {
     const m = await kernels.uploadFlat(a, uploaders);
@@ -391,9 +431,7 @@ async function fitGroup(kernels: GpuKernels, p: PackedBatch, maxIter: number, ou
       },
     );
   } finally {
-    kernels.dropResident(made);
     for (const m of resident) kernels.free(m);
-    kernels.dropUploaders(uploaders);
   }
 }
 
