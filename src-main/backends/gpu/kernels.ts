@@ -14,6 +14,9 @@ interface KernelThis {
 type Grid = number[][];
 type Flat = number[];
 
+/** Indices, row starts and offsets reach the shaders as float32: exact only below 2^24. */
+export const EXACT_FLOAT_INDEX = 1 << 24;
+
 // np.finfo(np.float32).eps, scikit-learn's EPSILON in _nmf.py
 export const EPSILON = 1.1920928955078125e-7;
 

@@ -4,7 +4,7 @@
 import type { Matrix, SparseMatrix } from '../../engine/matrix.js';
 import { SparseBoundV, type SparseBoundOptions } from '../../engine/backends/sparse.js';
 import type { Csr64 } from '../../engine/sparse.js';
-import type { DeviceMatrix, GpuKernels } from './kernels.js';
+import { EXACT_FLOAT_INDEX, type DeviceMatrix, type GpuKernels } from './kernels.js';
 import type { GpuJsKernel } from './runtime.js';
 
 /**
@@ -17,9 +17,6 @@ import type { GpuJsKernel } from './runtime.js';
  * one machine (least of all on a software renderer) says nothing about another GPU.
  */
 export const SPARSE_MIN_WORK = 1 << 20;
-
-/** Indices, row starts and flat offsets reach the shaders as float32: exact only below 2^24. */
-const EXACT_FLOAT_INDEX = 1 << 24;
 
 export interface SparsePlacement {
   onDevice: boolean;

@@ -12,7 +12,7 @@
 // cannot keep a row of W in registers (gpu.js kernels have no arrays), hence one per column rather than per sweep:
 // per half-iteration one dispatch per (sweep, column) that some tile of the batch needs, each over the whole batch.
 
-import type { DeviceMatrix, GpuKernels } from './kernels.js';
+import { EXACT_FLOAT_INDEX, type DeviceMatrix, type GpuKernels } from './kernels.js';
 import type { GpuBackend } from './gpu-backend.js';
 import type { GpuJsKernel } from './runtime.js';
 
@@ -242,9 +242,6 @@ export const TILE_KERNEL_SOURCES: Readonly<Record<string, { fn: (...args: never[
 };
 
 // ---- packing -------------------------------------------------------------------------------------------------------
-
-/** Offsets must stay exact in float32, and every packed array must fit one texture. */
-const EXACT_FLOAT_INDEX = 1 << 24;
 
 /**
  * The length a packed array is padded to: n rounded up to an eighth of its power of two (at most 12.5 % more), so
