@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { blockSpectrum, fitBlock, nndsvdaStart } from '../../src-main/engine/block-fit.js';
 import { createGpuBackend, GpuUnavailableError, type GpuBackend } from '../../src-main/backends/gpu/index.js';
-import { fitTilesBatched, groupTiles, packedLength, packTiles, sweepsFor, type BatchTile } from '../../src-main/backends/gpu/tile-batch.js';
+import { fitPacked, fitTilesBatched, groupTiles, packedLength, packTiles, sweepsFor, type BatchFit, type BatchTile } from '../../src-main/backends/gpu/tile-batch.js';
 import { seeded } from './support.js';
 
 /**
@@ -147,28 +147,50 @@ test('a batch of ten tiles of mixed sizes and ranks fits as the host does, tile 
   const again = await fitTilesBatched(tiles.map((x) => x.tile), { ...OPTIONS, backend: b });
   assert.equal(b.kernels.compiled, compiled);
   assert.deepEqual(again.map((f) => f.error), got.map((f) => f.error));
-  tiles.forEach(({ tile }, n) => {
-    const { V, rows, cols, k, W0, H0 } = tile;
-    const want = halsOnHost(V, rows, cols, k, W0, H0, OPTIONS.maxIter, OPTIONS.innerSweeps);
-    const fit = got[n]!;
-    const what = `tile ${n} (${rows}×${cols} rank ${k})`;
-    assert.equal(fit.iterations, OPTIONS.maxIter, `${what}: iterations`);
-    assert.equal(fit.W.length, rows * k);
-    assert.equal(fit.H.length, k * cols);
-    // float32 against float64: each entry within 1e-4 of its factor's largest (the whole W·H within 1e-4 of V's scale)
-    const close = (g: ArrayLike<number>, w: ArrayLike<number>, name: string) => {
-      let scale = 0;
-      for (let c = 0; c < w.length; c++) scale = Math.max(scale, Math.abs(w[c]!));
-      for (let c = 0; c < w.length; c++) {
-        assert.ok(Math.abs(g[c]! - w[c]!) <= 1e-4 * scale, `${what}: ${name}[${c}] is ${g[c]}, expected ${w[c]} (scale ${scale})`);
-      }
-    };
-    close(fit.W, want.W, 'W');
-    close(fit.H, want.H, 'H');
-    let energy = 0;
-    for (let c = 0; c < V.length; c++) energy += V[c]! * V[c]!;
-    assert.ok(Math.abs(fit.error - want.error) <= 1e-5 * energy, `${what}: error ${fit.error}, expected ${want.error}`);
-  });
+  tiles.forEach(({ tile }, n) => assertFitsAsHost(tile, got[n]!, `tile ${n}`));
+});
+
+/** A batch fit against halsOnHost from the same start: W and H entry by entry, the error, to float32 rounding. */
+function assertFitsAsHost(tile: BatchTile, fit: BatchFit, name: string): void {
+  const { V, rows, cols, k, W0, H0 } = tile;
+  const want = halsOnHost(V, rows, cols, k, W0, H0, OPTIONS.maxIter, OPTIONS.innerSweeps);
+  const what = `${name} (${rows}×${cols} rank ${k})`;
+  assert.equal(fit.iterations, OPTIONS.maxIter, `${what}: iterations`);
+  assert.equal(fit.W.length, rows * k);
+  assert.equal(fit.H.length, k * cols);
+  // float32 against float64: each entry within 1e-4 of its factor's largest
+  const close = (g: ArrayLike<number>, w: ArrayLike<number>, factor: string) => {
+    let scale = 0;
+    for (let c = 0; c < w.length; c++) scale = Math.max(scale, Math.abs(w[c]!));
+    for (let c = 0; c < w.length; c++) {
+      assert.ok(Math.abs(g[c]! - w[c]!) <= 1e-4 * scale, `${what}: ${factor}[${c}] is ${g[c]}, expected ${w[c]} (scale ${scale})`);
+    }
+  };
+  close(fit.W, want.W, 'W');
+  close(fit.H, want.H, 'H');
+  let energy = 0;
+  for (let c = 0; c < V.length; c++) energy += V[c]! * V[c]!;
+  assert.ok(Math.abs(fit.error - want.error) <= 1e-5 * energy, `${what}: error ${fit.error}, expected ${want.error}`);
+}
+
+test('the comparison catches a packing fault: two tiles’ H offsets swapped make their fits fail it', async (t) => {
+  const b = device(t);
+  if (!b) return;
+  const tiles = makeTiles().map((x) => x.tile);
+  const which = [1, 4, 5];
+  const p = packTiles(tiles, which, OPTIONS.innerSweeps);
+  const fits = await fitPacked(b, p, OPTIONS.maxIter);
+  which.forEach((n, t) => assertFitsAsHost(tiles[n]!, fits[t]!, `tile ${n}`));
+  // tile 1 (37×128, rank 3) and tile 4 (64×64, rank 4) read each other's H
+  const H_OFFSET = 5;
+  const [a, c] = [p.meta[0 * 9 + H_OFFSET]!, p.meta[1 * 9 + H_OFFSET]!];
+  p.meta[0 * 9 + H_OFFSET] = c;
+  p.meta[1 * 9 + H_OFFSET] = a;
+  const broken = await fitPacked(b, p, OPTIONS.maxIter);
+  assert.throws(() => assertFitsAsHost(tiles[1]!, broken[0]!, 'tile 1'), /is .*, expected/);
+  assert.throws(() => assertFitsAsHost(tiles[4]!, broken[1]!, 'tile 4'), /is .*, expected/);
+  // the third tile's offsets were left alone
+  assertFitsAsHost(tiles[5]!, broken[2]!, 'tile 5');
 });
 
 test('an all-zero tile comes back as zeros after no iterations, as from fitBlock, beside a real one', async (t) => {

@@ -369,8 +369,9 @@ function checkTile(tile: BatchTile, n: number): void {
  */
 const compiledFor = new WeakMap<GpuKernels, { made: Map<string, GpuJsKernel>; uploaders: Map<string, GpuJsKernel> }>();
 
-/** Fits one packed group on the device; W, H and per-row errors read back into `out`. */
-async function fitGroup(kernels: GpuKernels, p: PackedBatch, maxIter: number, out: BatchFit[]): Promise<void> {
+/** Fits one packed group on the device: its fits in packing order, from W, H and per-row errors read back once. */
+async function fitGroup(kernels: GpuKernels, p: PackedBatch, maxIter: number): Promise<BatchFit[]> {
+  const out: BatchFit[] = [];
   let compiled = compiledFor.get(kernels);
   if (!compiled) compiledFor.set(kernels, (compiled = { made: new Map(), uploaders: new Map() }));
   const { made, uploaders } = compiled;
@@ -418,18 +419,24 @@ async function fitGroup(kernels: GpuKernels, p: PackedBatch, maxIter: number, ou
         { matrix: errors, fromRow: 0, rows: 1 },
       ],
       ([wAll, hAll, rowErr]) => {
-        p.tiles.forEach((n, t) => {
+        p.tiles.forEach((_, t) => {
           const at = (field: number): number => p.meta[t * META + field]!;
           const [rows, cols, k] = [at(M_ROWS), at(M_COLS), at(M_K)];
           let error = 0;
           for (let i = 0; i < rows; i++) error += rowErr![at(M_R) + i]!;
-          out[n] = { W: wAll!.slice(at(M_W), at(M_W) + rows * k), H: hAll!.slice(at(M_H), at(M_H) + k * cols), iterations: maxIter, error };
+          out[t] = { W: wAll!.slice(at(M_W), at(M_W) + rows * k), H: hAll!.slice(at(M_H), at(M_H) + k * cols), iterations: maxIter, error };
         });
       },
     );
   } finally {
     for (const m of resident) kernels.free(m);
   }
+  return out;
+}
+
+/** One packed group fitted on the backend's device, as fitTilesBatched does each group (exposed for tests). */
+export function fitPacked(backend: GpuBackend, p: PackedBatch, maxIter: number): Promise<BatchFit[]> {
+  return backend.serial(() => fitGroup(backend.kernels, p, maxIter));
 }
 
 /**
@@ -457,13 +464,10 @@ export async function fitTilesBatched(tiles: readonly BatchTile[], options: Batc
     }
   });
   if (live.length === 0) return out;
-  const fitted: BatchFit[] = new Array(live.length);
-  await backend.serial(async () => {
-    for (const group of groupTiles(live, backend.runtime.maxElements)) {
-      await fitGroup(backend.kernels, packTiles(live, group, innerSweeps), maxIter, fitted);
-    }
-  });
-  fitted.forEach((f, m) => (out[liveIndex[m]!] = f));
+  for (const group of groupTiles(live, backend.runtime.maxElements)) {
+    const fits = await fitPacked(backend, packTiles(live, group, innerSweeps), maxIter);
+    group.forEach((m, t) => (out[liveIndex[m]!] = fits[t]!));
+  }
   return out;
 }
 
