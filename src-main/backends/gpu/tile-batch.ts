@@ -65,8 +65,9 @@ const M_SWEEPS = 7;
 const M_R = 8; // offset of the tile's rows in the packed per-row errors
 
 // ---- kernel sources (see kernels.ts for the conventions). Offsets arrive as float32: exact below 2^24. ------------
-// Entry x of a packed layout belongs to tile owner[x] (−1: padding, see packedLength); (x − offset + 0.5)/width, floored, is its row: the half keeps a
-// division rounded a hair low off the integer below.
+// Entry x of a packed layout belongs to tile owner[x] (−1: padding, see packedLength). Its row within the tile is
+// (x − offset + 0.5)/width floored, then moved by one where a shader's inexact division landed beside it (the
+// products that check it are exact integers in float32).
 
 // Entries [0, wTotal): V·Hᵀ in W's layout; entries wTotal.. : H·Hᵀ in the Gram layout.
 function tileVHtAndGram(this: KernelThis, v: Flat, h: Flat, meta: Flat, wOwner: Flat, gOwner: Flat): number {
@@ -79,7 +80,13 @@ function tileVHtAndGram(this: KernelThis, v: Flat, h: Flat, meta: Flat, wOwner: 
     const cols = meta[t * 9 + 1];
     const k = meta[t * 9 + 2];
     const local = this.thread.x - meta[t * 9 + 4];
-    const i = Math.floor((local + 0.5) / k);
+    let i = Math.floor((local + 0.5) / k);
+    if (local < i * k) {
+      i = i - 1;
+    }
+    if (local >= i * k + k) {
+      i = i + 1;
+    }
     const j = local - i * k;
     const vi = meta[t * 9 + 3] + i * cols;
     const hj = meta[t * 9 + 5] + j * cols;
@@ -95,7 +102,13 @@ function tileVHtAndGram(this: KernelThis, v: Flat, h: Flat, meta: Flat, wOwner: 
     const cols = meta[t * 9 + 1];
     const k = meta[t * 9 + 2];
     const local = y - meta[t * 9 + 6];
-    const a = Math.floor((local + 0.5) / k);
+    let a = Math.floor((local + 0.5) / k);
+    if (local < a * k) {
+      a = a - 1;
+    }
+    if (local >= a * k + k) {
+      a = a + 1;
+    }
     const b = local - a * k;
     const ha = meta[t * 9 + 5] + a * cols;
     const hb = meta[t * 9 + 5] + b * cols;
@@ -118,7 +131,13 @@ function tileWtVAndGram(this: KernelThis, v: Flat, w: Flat, meta: Flat, hOwner: 
     const cols = meta[t * 9 + 1];
     const k = meta[t * 9 + 2];
     const local = this.thread.x - meta[t * 9 + 5];
-    const j = Math.floor((local + 0.5) / cols);
+    let j = Math.floor((local + 0.5) / cols);
+    if (local < j * cols) {
+      j = j - 1;
+    }
+    if (local >= j * cols + cols) {
+      j = j + 1;
+    }
     const l = local - j * cols;
     const v0 = meta[t * 9 + 3] + l;
     const w0 = meta[t * 9 + 4] + j;
@@ -134,7 +153,13 @@ function tileWtVAndGram(this: KernelThis, v: Flat, w: Flat, meta: Flat, hOwner: 
     const rows = meta[t * 9];
     const k = meta[t * 9 + 2];
     const local = y - meta[t * 9 + 6];
-    const a = Math.floor((local + 0.5) / k);
+    let a = Math.floor((local + 0.5) / k);
+    if (local < a * k) {
+      a = a - 1;
+    }
+    if (local >= a * k + k) {
+      a = a + 1;
+    }
     const b = local - a * k;
     const w0 = meta[t * 9 + 4];
     for (let i = 0; i < rows; i++) {
@@ -158,7 +183,13 @@ function tileSweepW(this: KernelThis, w: Flat, prod: Flat, meta: Flat, wOwner: F
   }
   const w0 = meta[t * 9 + 4];
   const local = this.thread.x - w0;
-  const i = Math.floor((local + 0.5) / k);
+  let i = Math.floor((local + 0.5) / k);
+  if (local < i * k) {
+    i = i - 1;
+  }
+  if (local >= i * k + k) {
+    i = i + 1;
+  }
   if (Math.abs(local - i * k - j) > 0.5) {
     return cur;
   }
@@ -190,7 +221,13 @@ function tileSweepH(this: KernelThis, h: Flat, prod: Flat, meta: Flat, hOwner: F
   const cols = meta[t * 9 + 1];
   const h0 = meta[t * 9 + 5];
   const local = this.thread.x - h0;
-  const a = Math.floor((local + 0.5) / cols);
+  let a = Math.floor((local + 0.5) / cols);
+  if (local < a * cols) {
+    a = a - 1;
+  }
+  if (local >= a * cols + cols) {
+    a = a + 1;
+  }
   if (Math.abs(a - j) > 0.5) {
     return cur;
   }
