@@ -4,13 +4,14 @@
 //
 // What runs where. Everything after the upload stays on the device: the products (V·Hᵀ with H·Hᵀ in one dispatch,
 // Wᵀ·V with Wᵀ·W in another), the sweeps, and the final error; the host uploads V, W0 and H0 once and reads W, H and
-// per-row errors back once. The sweeps run there too because on the host they would cost as much as the products
-// ((rows + cols)·k²·sweeps against 2·rows·cols·k per iteration: at 128×128, rank 12 and 10 sweeps, 0.37 M against
-// 0.39 M multiply-adds) and each iteration would move W and H over the bus twice. A HALS sweep updates the columns of
-// W one after another, but each row of W only reads its own row (and the Gram matrix), and each column of H only its
-// own column: so one dispatch per column index updates that column in every row of every tile at once. A dispatch
-// cannot keep a row of W in registers (gpu.js kernels have no arrays), hence one per column rather than per sweep:
-// per half-iteration one dispatch per (sweep, column) that some tile of the batch needs, each over the whole batch.
+// per-row errors back once. The sweeps run there too: fitBlock's rule gives each tile about rows·cols / (2(rows +
+// cols)·k) sweeps, so they cost (rows + cols)·k²·sweeps ≈ rows·cols·k / 2, a quarter of the 2·rows·cols·k of the
+// products, which left on the host would cap the gain near 5×; and each iteration would move W and H over the bus
+// twice. A HALS sweep updates the columns of W one after another, but each row of W only reads its own row (and the
+// Gram matrix), and each column of H only its own column: so one dispatch per column index updates that column in
+// every row of every tile at once. A dispatch cannot keep a row of W in registers (gpu.js kernels have no arrays),
+// hence one per column rather than per sweep: per half-iteration one dispatch per (sweep, column) that some tile of
+// the batch needs, each over the whole batch.
 
 import { EXACT_FLOAT_INDEX, type DeviceMatrix, type GpuKernels } from './kernels.js';
 import type { GpuBackend } from './gpu-backend.js';
