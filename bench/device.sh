@@ -2,11 +2,13 @@
 # Benchmarks the gpu backend against the cpu backend on a Linux machine with an NVIDIA GPU (random 4096² V, rank 64,
 # 200 MU iterations) and writes what it found and measured to $OUT. Runs from a copy of the repository whose
 # node_modules came along, or that carries .device/pack.tar.xz (made by bench/device-pack.sh: Node.js, the modules,
-# the Vulkan loader and a newer glibc for machines without them); needs no network. Finishes within about 5 minutes.
+# the Vulkan loader and a newer glibc for machines without them); needs no network. Finishes within about 5 minutes,
+# and up to 4 more for the batched tile fits.
 #
 #   OUT=/some/dir bash bench/device.sh            # defaults: SIZE=4096 RANK=64 ITER=200 BUDGET=110 (s per backend)
 #                                                 # PROFILE=0 skips the per-product profile (profile.txt) that follows
-#   BENCH_FLAGS=--allow-software PROFILE_FLAGS=--allow-software …   # also on a software adapter (a dry run)
+#                                                 # TILES=0 skips the batched tile fits (tiles.txt, gpu-tiles.json)
+#   BENCH_FLAGS=--allow-software PROFILE_FLAGS=--allow-software TILES_FLAGS=--allow-software …   # also on a software adapter (a dry run)
 set -uo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 
@@ -129,6 +131,12 @@ if [ "${PROFILE:-1}" = 1 ] && [ -f dist/bench/gpu-profile.js ]; then
   # where the GPU's time goes, product by product, in the same session (kept short: it is a diagnosis)
   say "== profile (V ${SIZE}×${SIZE}, rank ${RANK})"
   timeout --kill-after=10 120 "${RUN[@]}" dist/bench/gpu-profile.js --size "$SIZE" --rank "$RANK" --repeats 5 ${PROFILE_FLAGS:-} 2>&1 | tee "$OUT/profile.txt" | tee -a "$LOG"
+fi
+
+if [ "${TILES:-1}" = 1 ] && [ -f dist/bench/gpu-tiles.js ]; then
+  # a photograph's worth of tile fits batched on the GPU against fitBlock on one host thread (gpu-tiles.json)
+  say "== batched tile fits (750 tiles 128×128, ranks 2–12, 20 iterations)"
+  timeout --kill-after=10 240 "${RUN[@]}" dist/bench/gpu-tiles.js --out "$OUT" ${TILES_FLAGS:-} 2>&1 | tee "$OUT/tiles.txt" | tee -a "$LOG"
 fi
 
 say "== exit status $STATUS"

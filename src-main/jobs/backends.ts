@@ -41,16 +41,11 @@ export async function withBackend<T>(
   const small = request === 'auto' && fit !== undefined && dtypeOf(fit.V) === 'float64' && fit.V.rows * fit.V.cols * fit.rank <= SMALL_FLOAT64_WORK;
   const { backend, reason } = await resolveBackend(small ? 'reference' : request);
   const result = await fn(backend);
-  const backendReason = small ? `${backend.label}: a small float64 matrix (${fit.V.rows}×${fit.V.cols}, rank ${fit.rank}) runs in float64, as scikit-learn does` : reason;
+  let backendReason = small ? `${backend.label}: a small float64 matrix (${fit.V.rows}×${fit.V.cols}, rank ${fit.rank}) runs in float64, as scikit-learn does` : reason;
+  // where a sparse V's products ran, when the backend places them apart from its label (the GPU leaves small ones to the host)
+  const note = fit && isSparse(fit.V) ? backend.sparseNote?.(fit.V, fit.rank) : undefined;
+  if (note) backendReason = `${backendReason}; ${note}`;
   return { result, backend: backend.name, backendReason };
-}
-
-/**
- * The reason a run reports, with what a sparse V changes on the GPU: it is not put on the card, and the products
- * with it run on the host (a few scattered non-zeros per row do not pay there).
- */
-export function reasonFor(backend: string, reason: string, V: DataMatrix): string {
-  return backend === 'gpu' && isSparse(V) ? `${reason}; sparse V: its products run on the CPU (TypeScript), not on the GPU` : reason;
 }
 
 /** Release worker threads and GPU contexts so the process can exit. */

@@ -11,7 +11,7 @@ import { factorize, isSparse, type Matrix } from '../engine/index.js';
 import { cellOfProduct } from '../engine/dense.js';
 import { throwIfCancelled, type CancelSignal } from '../engine/errors.js';
 import { readLabelledMatrix } from '../formats/index.js';
-import { reasonFor, resolveBackend, withBackend } from './backends.js';
+import { resolveBackend, withBackend } from './backends.js';
 import { coarsePreview } from './coarse-preview.js';
 import { compressImage, compressOptionsOf } from './compress.js';
 import { componentInfos, diffRaster, previewRaster, toRaster } from './rasters.js';
@@ -104,7 +104,7 @@ export const TASK_HANDLERS: Handlers = {
       betaLoss: typeof result.betaLoss === 'number' ? settings.betaLoss : result.betaLoss,
       init: result.init,
       backend,
-      backendReason: reasonFor(backend, backendReason, V),
+      backendReason,
       ms: performance.now() - started,
     };
   },

@@ -8,7 +8,7 @@ import type { BackendRequest } from '../engine/backends/backend.js';
 import type { BetaLossName, Init, Solver } from '../engine/options.js';
 import { UserError, type CancelSignal } from '../engine/errors.js';
 import { readLabelledMatrix, readMatrixFile, writeFileAtomic, writeMatrixFile } from '../formats/index.js';
-import { reasonFor, withBackend } from '../jobs/backends.js';
+import { withBackend } from '../jobs/backends.js';
 import type { EngineSettings, MatrixComponent } from '../api/contract.js';
 import { DEFAULT_TOP, formatComponentsCsv, topComponents } from './components.js';
 
@@ -141,7 +141,7 @@ export async function factorFile(request: FactorRequest): Promise<FactorOutcome>
       relErr: result.relErr,
       missing: result.missing,
       backend,
-      backendReason: reasonFor(backend, backendReason, V),
+      backendReason,
       ms: Math.round(ms * 10) / 10,
       rowLabelsFrom: source.rowLabels?.source ?? null,
       colLabelsFrom: source.colLabels?.source ?? null,

@@ -14,6 +14,7 @@ import { GpuUnavailableError, createGpuBackend, gpuProvider, probeWebGpu } from 
 import type { GpuBackend, GpuBoundV } from '../../src-main/backends/gpu/index.js';
 import { EPSILON, KERNEL_SOURCES } from '../../src-main/backends/gpu/kernels.js';
 import { tidyGlRenderer, tolerateUncapturedErrorHandlers } from '../../src-main/backends/gpu/runtime.js';
+import { TILE_KERNEL_SOURCES } from '../../src-main/backends/gpu/tile-batch.js';
 import { planTiles, splitEvenly } from '../../src-main/backends/gpu/tiling.js';
 import { repoRoot } from '../helpers/paths.js';
 
@@ -130,15 +131,16 @@ test('every kernel translates to WGSL with gpu.js WebGPU translator', async () =
   Object.defineProperty(globalThis, 'navigator', { value: { gpu: { requestAdapter: async () => null } }, configurable: true, writable: true });
   try {
     const gpu = new GPU({ mode: 'webgpu' });
-    for (const [name, { fn, args }] of Object.entries(KERNEL_SOURCES)) {
+    const tileKernels = Object.entries(TILE_KERNEL_SOURCES).map(([name, { fn, args, numbers }]) => [name, { fn, args, flat: true, numbers }] as const);
+    for (const [name, { fn, args, flat, numbers = 0 }] of [...Object.entries(KERNEL_SOURCES), ...tileKernels] as [string, { fn: (...a: never[]) => number; args: number; flat?: boolean; numbers?: number }][]) {
       for (const kind of name === 'lossChunk' || name === 'betaTerm' ? [0, 1, 2, 3] : [0]) {
         const k = gpu.createKernel(fn.toString(), {
-          output: [6, 5],
-          constants: { inner: 4, rank: 4, kind, beta: 1.5, eps: EPSILON, chunk: 2, chunks: 3, rows: 5, cols: 3, runs: 2 },
+          output: flat && name !== 'csrTimesDense' ? [30] : [6, 5],
+          constants: { inner: 4, rank: 4, kind, beta: 1.5, eps: EPSILON, chunk: 2, chunks: 3, rows: 5, cols: 3, runs: 2, wTotal: 20, hTotal: 20 },
           precision: 'single',
         });
-        const inputs = Array.from({ length: args }, () => new Input(new Float32Array(36), [6, 6]));
-        const run = name === 'betaTerm' ? k(...inputs, 1) : k(...inputs);
+        const inputs = Array.from({ length: args }, () => new Input(new Float32Array(36), flat ? [36] : [6, 6]));
+        const run = name === 'betaTerm' ? k(...inputs, 1) : k(...inputs, ...Array.from({ length: numbers }, () => 1));
         await run.catch(() => undefined); // no adapter: the device half fails, as it must here
         const wgsl = k.kernel.compiledSource;
         assert.match(wgsl, /@compute @workgroup_size/, `${name}: no compute entry point`);

@@ -112,7 +112,8 @@ export const CONFORMANCE: Record<string, Conformance> = {
 /**
  * The gpu backend as the conformance suite runs it: on headless-gl with a software renderer accepted (Mesa's
  * llvmpipe under Xvfb on CI: slower than the CPU backend, which is why the app's own probe declines it, but the
- * same shaders as on a hardware GPU), and every product on the device (hostMaxWork 0), none on the host.
+ * same shaders as on a hardware GPU), and every product on the device (hostMaxWork 0, and sparseMinWork 0 for a
+ * sparse V), none on the host.
  */
 export const softwareGpuProvider: BackendProvider = {
   name: 'gpu',
@@ -125,7 +126,7 @@ export const softwareGpuProvider: BackendProvider = {
       return { ok: false, reason: e instanceof Error ? e.message : String(e) };
     }
   },
-  create: () => createGpuBackend({ modes: ['headlessgl'], allowSoftware: true, hostMaxWork: 0 }),
+  create: () => createGpuBackend({ modes: ['headlessgl'], allowSoftware: true, hostMaxWork: 0, sparseMinWork: 0 }),
 };
 
 /** Each backend the conformance suite covers, with why it cannot run here when it cannot. */

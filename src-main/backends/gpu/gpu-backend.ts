@@ -2,11 +2,11 @@
 // factors uploaded per call and the small results read back and summed in float64.
 
 import type { Backend, BoundV, FrobeniusTerms } from '../../engine/backends/backend.js';
-import { isSparse, type DataMatrix, type DType, type FloatArray, type Matrix } from '../../engine/matrix.js';
-import { SparseBoundV } from '../../engine/backends/sparse.js';
+import { isSparse, type DataMatrix, type DType, type FloatArray, type Matrix, type SparseMatrix } from '../../engine/matrix.js';
 import { GpuKernels } from './kernels.js';
 import type { DeviceMatrix, HostMatrix, ProductVariant } from './kernels.js';
 import { ResidentMu } from './resident-mu.js';
+import { GpuSparseBoundV, SPARSE_MIN_WORK, sparsePlacement } from './sparse.js';
 import { labelFor, openRuntime } from './runtime.js';
 import type { GpuJsKernel, GpuMode, GpuRuntime } from './runtime.js';
 import { planTiles, rowBlock, spanLength, subBlock } from './tiling.js';
@@ -22,6 +22,11 @@ export interface GpuBackendOptions {
   tileCols?: number;
   /** Products of factor-sized matrices with at most this many multiply-adds run on the host. Default 65536. */
   hostMaxWork?: number;
+  /**
+   * A sparse V's products run on the device from this many multiply-adds (non-zeros × rank) on, and only when the
+   * non-zeros outnumber rows plus columns (see SPARSE_MIN_WORK); 0 sends every one that fits there. Default 2^20.
+   */
+  sparseMinWork?: number;
 }
 
 /** Why no GPU could be opened; `reasons` has one short line per mode tried. */
@@ -87,6 +92,7 @@ export class GpuBackend implements Backend {
   private readonly tileCols: number;
   private readonly maxTileElements: number;
   private readonly hostMaxWork: number;
+  private readonly sparseMinWork: number;
   private readonly bound = new Set<GpuBoundV>();
   // gpu.js kernels own their outputs between calls, so operations run one at a time
   private queue: Promise<unknown> = Promise.resolve();
@@ -105,6 +111,7 @@ export class GpuBackend implements Backend {
     this.tileCols = Math.max(1, Math.min(options.tileCols ?? DEFAULT_TILE, side));
     this.maxTileElements = Math.max(1, Math.min(MAX_TILE_ELEMENTS, runtime.maxElements));
     this.hostMaxWork = options.hostMaxWork ?? DEFAULT_HOST_MAX_WORK;
+    this.sparseMinWork = options.sparseMinWork ?? SPARSE_MIN_WORK;
   }
 
   /** Opens the first GPU mode that works and checks it with a small product; throws GpuUnavailableError otherwise. */
@@ -149,14 +156,25 @@ export class GpuBackend implements Backend {
   }
 
   /**
-   * A sparse V is not uploaded: its products visit a few non-zeros per row, which scattered reads in a fragment
-   * shader do no faster than the host, so they run in TypeScript on the host.
+   * A sparse V keeps its pattern on the device, uploaded on the first product that runs there; products too small
+   * to repay a dispatch run in TypeScript on the host (see sparsePlacement).
    */
   async bind(V: DataMatrix): Promise<BoundV> {
-    if (isSparse(V)) return new SparseBoundV(V);
+    if (isSparse(V)) {
+      const limits = { minWork: this.sparseMinWork, maxElements: this.maxTileElements, maxSide: this.tileRows };
+      return new GpuSparseBoundV(V, this.kernels, (op) => this.serial(op), limits, {
+        WtW: (W, out) => this.matmul(W, W, true, false, out),
+        HHt: (H, out) => this.matmul(H, H, false, true, out),
+      });
+    }
     const bound = await this.serial(() => GpuBoundV.create(this, V));
     this.bound.add(bound);
     return bound;
+  }
+
+  /** Where the products with a sparse V run at this rank, in words for backendReason (the rule bind() follows). */
+  sparseNote(V: SparseMatrix, rank: number): string {
+    return sparsePlacement(V.rows, V.cols, V.indptr[V.rows]!, rank, this.sparseMinWork, this.maxTileElements).why;
   }
 
   get isDisposed(): boolean {

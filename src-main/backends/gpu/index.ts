@@ -7,6 +7,8 @@ import { labelFor, probeModes } from './runtime.js';
 
 export { GpuBackend, GpuBoundV, GpuUnavailableError } from './gpu-backend.js';
 export type { GpuBackendOptions } from './gpu-backend.js';
+export { fitTilesBatched } from './tile-batch.js';
+export type { BatchFit, BatchFitOptions, BatchTile } from './tile-batch.js';
 export { labelFor, openRuntime, probeHeadlessGl, probeModes, probeWebGpu } from './runtime.js';
 export type { DeviceInfo, GpuMode } from './runtime.js';
 

@@ -12,6 +12,10 @@ interface KernelThis {
   readonly constants: Record<string, number>;
 }
 type Grid = number[][];
+type Flat = number[];
+
+/** Indices, row starts and offsets reach the shaders as float32: exact only below 2^24. */
+export const EXACT_FLOAT_INDEX = 1 << 24;
 
 // np.finfo(np.float32).eps, scikit-learn's EPSILON in _nmf.py
 export const EPSILON = 1.1920928955078125e-7;
@@ -245,14 +249,51 @@ function sumRuns(this: KernelThis, parts: Grid): number {
   return sum;
 }
 
+// ---- sparse V (CSR blocks; see sparse.ts) ---------------------------------------------------------------------------
+// Every operand is a flat array: CSR arrays have no second dimension, and a factor with more rows than a texture side
+// still fits a flat texture (gpu.js folds it into a square). Indices arrive as float32, exact below 2^24.
+
+// out[y][x] = Σ over the entries p of row y: values[p]·b[indices[p]·rank + x]. indptr holds the block's row starts
+// relative to its first entry; b is a dense factor (S.cols × rank, row-major). Rows differ in length, so the loop
+// runs to each row's own count (loopMaxIterations covers the longest row of the block).
+function csrTimesDense(this: KernelThis, indptr: Flat, indices: Flat, values: Flat, b: Flat): number {
+  const start = indptr[this.thread.y];
+  const count = indptr[this.thread.y + 1] - start;
+  let sum = 0;
+  for (let q = 0; q < count; q++) {
+    const p = start + q;
+    sum += values[p] * b[indices[p] * this.constants.rank + this.thread.x];
+  }
+  return sum;
+}
+
+// out[p] = Σ_t a[rowOf[p]·rank + t]·b[indices[p]·rank + t]: W·H at the block's entries (scikit-learn's
+// _special_sparse_dot), one thread per entry, rowOf naming each entry's row within the block.
+function csrAtEntries(this: KernelThis, rowOf: Flat, indices: Flat, a: Flat, b: Flat): number {
+  const i = rowOf[this.thread.x];
+  const j = indices[this.thread.x];
+  let sum = 0;
+  for (let t = 0; t < this.constants.rank; t++) {
+    sum += a[i * this.constants.rank + t] * b[j * this.constants.rank + t];
+  }
+  return sum;
+}
+
+function copyFlat(this: KernelThis, v: Flat): number {
+  return v[this.thread.x];
+}
+
 const RESIDENT_SOURCES = { copyTile, transpose, muStepW, vtwAndGram, muStepH, gramAndCrossRuns, sumRuns } as const;
 export type ResidentKernel = keyof typeof RESIDENT_SOURCES;
 
 const PRODUCT_SOURCES = { NN: mmNN, TN: mmTN, NT: mmNT, TT: mmTT } as const;
 export type ProductVariant = keyof typeof PRODUCT_SOURCES;
 
-/** Every kernel source with the number of 2-D arguments it takes, so each can be checked against each translator. */
-export const KERNEL_SOURCES: Readonly<Record<string, { fn: (...args: never[]) => number; args: number }>> = {
+/**
+ * Every kernel source with the number of arguments it takes (2-D, or flat where `flat`), so each can be checked
+ * against each translator.
+ */
+export const KERNEL_SOURCES: Readonly<Record<string, { fn: (...args: never[]) => number; args: number; flat?: true }>> = {
   mmNN: { fn: mmNN, args: 2 },
   mmTN: { fn: mmTN, args: 2 },
   mmNT: { fn: mmNT, args: 2 },
@@ -266,6 +307,9 @@ export const KERNEL_SOURCES: Readonly<Record<string, { fn: (...args: never[]) =>
   muStepH: { fn: muStepH, args: 2 },
   gramAndCrossRuns: { fn: gramAndCrossRuns, args: 2 },
   sumRuns: { fn: sumRuns, args: 1 },
+  csrTimesDense: { fn: csrTimesDense, args: 4, flat: true },
+  csrAtEntries: { fn: csrAtEntries, args: 4, flat: true },
+  copyFlat: { fn: copyFlat, args: 1, flat: true },
 };
 
 // ---- operands ------------------------------------------------------------------------------------------------------
@@ -448,6 +492,49 @@ export class GpuKernels {
     return flatten(await this.call(k, [v.handle, this.arg(w), this.arg(h)]), outRows, v.cols);
   }
 
+  /** Uploads a flat array once (CSR indices, V's values); it stays on the device until free(). See upload(). */
+  async uploadFlat(data: Float32Array, uploaders: Map<string, GpuJsKernel>): Promise<DeviceMatrix> {
+    const n = data.length;
+    const k = this.kernel(`copyFlat:${n}`, copyFlat, this.settings1(n, {}, 0, true, true), uploaders);
+    const handle = await this.call(k, [new this.rt.gpujs.Input(data, [n])]);
+    return { rows: 1, cols: n, handle, temporary: false };
+  }
+
+  private settings1(n: number, constants: Record<string, number>, loop: number, pipeline: boolean, immutable: boolean): Record<string, unknown> {
+    return { ...this.settings([n, 1], constants, loop, pipeline, immutable, true), output: [n] };
+  }
+
+  private flatArg(x: DeviceMatrix | Float32Array): unknown {
+    return x instanceof Float32Array ? new this.rt.gpujs.Input(x, [x.length]) : x.handle;
+  }
+
+  private static flatSig(x: DeviceMatrix | Float32Array): string {
+    return x instanceof Float32Array ? `h${x.length}` : `d${x.cols}`;
+  }
+
+  /**
+   * One CSR block times a dense factor b (flat, S.cols × rank): rows×rank, read back row-major. `longestRow` bounds
+   * the loop over a row's entries (compiled in, so callers round it up to share kernels between calls).
+   */
+  async csrTimesDense(
+    block: { rows: number; indptr: DeviceMatrix; indices: DeviceMatrix; longestRow: number },
+    values: DeviceMatrix | Float32Array,
+    b: Float32Array,
+    rank: number,
+  ): Promise<Float32Array> {
+    const key = `csrTimesDense:${block.rows}:${block.longestRow}:${GpuKernels.flatSig(block.indices)}:${GpuKernels.flatSig(values)}:${b.length}:${rank}`;
+    const k = this.kernel(key, csrTimesDense, this.settings([rank, block.rows], { rank }, block.longestRow, false, false, true));
+    return flatten(await this.call(k, [block.indptr.handle, block.indices.handle, this.flatArg(values), this.flatArg(b)]), block.rows, rank);
+  }
+
+  /** W·H at one CSR block's entries: a (flat, block rows × rank) and b (flat, S.cols × rank); one value per entry. */
+  async csrAtEntries(block: { rowOf: DeviceMatrix; indices: DeviceMatrix }, a: Float32Array, b: Float32Array, rank: number): Promise<Float32Array> {
+    const n = block.indices.cols;
+    const key = `csrAtEntries:${n}:${a.length}:${b.length}:${rank}`;
+    const k = this.kernel(key, csrAtEntries, this.settings1(n, { rank }, rank, false, false));
+    return flatten(await this.call(k, [block.rowOf.handle, block.indices.handle, this.flatArg(a), this.flatArg(b)]), 1, n);
+  }
+
   /**
    * Runs one of the resident kernels with its output kept on the device. Each (name, slot, operand shapes) has its
    * own compiled kernel in `into` whose output the next call of it overwrites, so the handle it returned last time is
@@ -472,7 +559,32 @@ export class GpuKernels {
     return { rows, cols, handle, temporary: true };
   }
 
-  /** Destroys kernels made by resident() and what they hold. */
+  /**
+   * Runs a kernel over a flat output of n entries kept on the device, as resident() does for 2-D ones: one compiled
+   * kernel per (key, slot, operand lengths) in `into`, whose previous output its next call releases. Arguments are
+   * device matrices, host arrays (uploaded as flat inputs) or numbers (passed as such, so changing them recompiles
+   * nothing). `loop` bounds the kernel's longest loop.
+   */
+  async flat(
+    key: string,
+    source: (...args: never[]) => number,
+    slot: string,
+    n: number,
+    constants: Record<string, number>,
+    loop: number,
+    args: readonly (DeviceMatrix | Float32Array | number)[],
+    into: Map<string, GpuJsKernel>,
+  ): Promise<DeviceMatrix> {
+    const sig = args.map((a) => (typeof a === 'number' ? 'n' : GpuKernels.flatSig(a))).join(':');
+    const k = this.kernel(`${key}:${slot}:${n}:${loop}:${sig}`, source, this.settings1(n, constants, loop, true, false), into);
+    const handle = await this.call(k, args.map((a) => (typeof a === 'number' ? a : this.flatArg(a))));
+    const previous = this.lastOutput.get(k);
+    if (previous !== undefined && previous !== handle) this.releaseHandle(previous);
+    this.lastOutput.set(k, handle);
+    return { rows: 1, cols: n, handle, temporary: true };
+  }
+
+  /** Destroys kernels made by resident() or flat() and what they hold. */
   dropResident(into: Map<string, GpuJsKernel>): void {
     for (const k of into.values()) {
       const last = this.lastOutput.get(k);

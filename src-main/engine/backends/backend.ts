@@ -5,7 +5,7 @@
 // them entry by entry. All operations are async so that backends whose readback is asynchronous (WebGPU,
 // worker threads) fit the same shape; the reference backend simply resolves at once.
 
-import type { DataMatrix, DType, Matrix } from '../matrix.js';
+import type { DataMatrix, DType, Matrix, SparseMatrix } from '../matrix.js';
 
 export type BackendName = 'reference' | 'cpu' | 'gpu';
 
@@ -27,6 +27,11 @@ export interface Backend {
    * its sparse form: products visit its non-zeros only.
    */
   bind(V: DataMatrix): Promise<BoundV>;
+  /**
+   * Optional: where the products with a sparse V of this shape run at this rank, in words, when that differs from
+   * what `label` says (e.g. a GPU backend that leaves small sparse products to the host). By the rule bind() follows.
+   */
+  sparseNote?(V: SparseMatrix, rank: number): string;
   /** a·b with optional transposes, for factor-sized operands (W·H rows, Gram matrices of W and H, …). */
   matmul(a: Matrix, b: Matrix, transA: boolean, transB: boolean, out: Matrix): Promise<void>;
   /** Free everything the backend holds (GPU contexts, worker threads). */

@@ -17,14 +17,16 @@ export interface SparseBoundOptions {
   /** Where the float64 arrays live (e.g. memory shared with worker threads); ordinary arrays by default. */
   arrays?: { float64(n: number): Float64Array; uint32(n: number): Uint32Array; free(a: Float64Array | Uint32Array): void };
   /**
-   * The sparse products run elsewhere (compiled kernels, several threads); each returns false to decline, and
-   * then runs here: out = S·B, out = A·Bᵀ at S's entries, and out = Sᵀ·A (`columns` gives S's CSC, made on
-   * first use, for a kernel that would rather gather along S's columns than scatter along its rows).
+   * The sparse products run elsewhere (compiled kernels, several threads, a GPU); each answers false to decline,
+   * and then runs here: out = S·B, out = A·Bᵀ at S's entries, and out = Sᵀ·A. S is V's CSR, its CSC (columns()),
+   * or one of them with other values on the same pattern (see holdsValues). transposeTimesDense gets the CSR and
+   * the CSC on demand, for a kernel that would rather gather along S's columns than scatter along its rows; without
+   * it, Sᵀ·A is asked of timesDense on the CSC.
    */
   kernels?: {
-    timesDense(S: Csr64, B: Float64Array, k: number, out: Float64Array): boolean;
-    atEntries(S: Csr64, A: Float64Array, B: Float64Array, k: number, out: Float64Array): boolean;
-    transposeTimesDense?(S: Csr64, columns: () => Csr64, A: Float64Array, k: number, out: Float64Array): boolean;
+    timesDense(S: Csr64, B: Float64Array, k: number, out: Float64Array): boolean | Promise<boolean>;
+    atEntries(S: Csr64, A: Float64Array, B: Float64Array, k: number, out: Float64Array): boolean | Promise<boolean>;
+    transposeTimesDense?(S: Csr64, columns: () => Csr64, A: Float64Array, k: number, out: Float64Array): boolean | Promise<boolean>;
   };
 }
 
@@ -74,12 +76,20 @@ export class SparseBoundV implements BoundV {
     return { rows: S.rows, indptr, indices, values };
   }
 
-  private timesDense(S: Csr64, B: Float64Array, k: number, out: Float64Array): void {
-    if (!this.options.kernels?.timesDense(S, B, k, out)) sparseTimesDense(S, B, k, out);
+  private async timesDense(S: Csr64, B: Float64Array, k: number, out: Float64Array): Promise<void> {
+    if (!(await this.options.kernels?.timesDense(S, B, k, out))) sparseTimesDense(S, B, k, out);
   }
 
-  private atEntries(S: Csr64, A: Float64Array, B: Float64Array, k: number, out: Float64Array): void {
-    if (!this.options.kernels?.atEntries(S, A, B, k, out)) productAtEntries(S, A, B, k, out);
+  private async atEntries(S: Csr64, A: Float64Array, B: Float64Array, k: number, out: Float64Array): Promise<void> {
+    if (!(await this.options.kernels?.atEntries(S, A, B, k, out))) productAtEntries(S, A, B, k, out);
+  }
+
+  /**
+   * Whether `values` are V's own, in CSR or CSC order: fixed for the life of the binding, so a backend may keep a copy
+   * where its kernels read it. Other values on V's pattern (the β ratios) change from call to call.
+   */
+  holdsValues(values: Float64Array): boolean {
+    return values === this.rowsForm.values || (this.byColumns !== null && values === this.byColumns.values);
   }
 
   private live(): void {
@@ -127,7 +137,11 @@ export class SparseBoundV implements BoundV {
     // (Vᵀ·W) is cols×k; written transposed into out. Here W's rows are scattered row by row of V (W read once,
     // in order), which is faster on one thread than gathering them by V's columns.
     const tmp = this.buffer('colsByRank', cols * k);
-    if (!this.options.kernels?.transposeTimesDense?.(this.rowsForm, () => this.columns(), w, k, tmp)) sparseTransposeTimesDense(this.rowsForm, w, k, tmp);
+    const kernels = this.options.kernels;
+    const done = kernels?.transposeTimesDense
+      ? await kernels.transposeTimesDense(this.rowsForm, () => this.columns(), w, k, tmp)
+      : await kernels?.timesDense(this.columns(), w, k, tmp);
+    if (!done) sparseTransposeTimesDense(this.rowsForm, w, k, tmp);
     transposeInto(tmp, cols, k, out.data);
   }
 
@@ -139,7 +153,7 @@ export class SparseBoundV implements BoundV {
     checkShape(out, rows, k, 'VHt: out');
     const ht = transposedFloat64(H, this.buffer('Ht', cols * k));
     const formed = this.target(out);
-    this.timesDense(this.rowsForm, ht, k, formed);
+    await this.timesDense(this.rowsForm, ht, k, formed);
     SparseBoundV.deliver(formed, out);
   }
 
@@ -158,16 +172,16 @@ export class SparseBoundV implements BoundV {
   }
 
   /** W·H at the non-zeros, in CSR order (or in CSC order with `byColumns`). */
-  private productAtEntries(W: Matrix, H: Matrix, byColumns: boolean): Float64Array {
+  private async productAtEntries(W: Matrix, H: Matrix, byColumns: boolean): Promise<Float64Array> {
     const k = W.cols;
     const w = this.f64('W', W);
     const ht = transposedFloat64(H, this.buffer('Ht', H.data.length));
     const out = this.buffer('entries', this.nnz);
     if (byColumns) {
       const T = this.columns();
-      this.atEntries(T, ht, w, k, out);
+      await this.atEntries(T, ht, w, k, out);
     } else {
-      this.atEntries(this.rowsForm, w, ht, k, out);
+      await this.atEntries(this.rowsForm, w, ht, k, out);
     }
     return out;
   }
@@ -177,14 +191,14 @@ export class SparseBoundV implements BoundV {
     const { rows, cols } = this.V;
     const k = W.cols;
     checkBetaTermsShapes('W', rows, cols, W, H, numerator, denominator);
-    const wh = this.productAtEntries(W, H, false);
+    const wh = await this.productAtEntries(W, H, false);
     const { indptr, indices, values } = this.rowsForm;
     for (let p = 0; p < wh.length; p++) wh[p] = muRatio(values[p]!, wh[p]!, beta);
     // numerator = (V ∘ (WH)^(β−2))·Hᵀ: the same sparse pattern with the ratios as values
     const ratios: Csr64 = { rows, indptr, indices, values: wh };
     const ht = transposedFloat64(H, this.buffer('Ht', cols * k));
     const formed = this.target(numerator);
-    this.timesDense(ratios, ht, k, formed);
+    await this.timesDense(ratios, ht, k, formed);
     SparseBoundV.deliver(formed, numerator);
     const den = denominator.data;
     if (beta === 1) {
@@ -217,13 +231,13 @@ export class SparseBoundV implements BoundV {
     const k = W.cols;
     checkBetaTermsShapes('H', rows, cols, W, H, numerator, denominator);
     const T = this.columns();
-    const wh = this.productAtEntries(W, H, true);
+    const wh = await this.productAtEntries(W, H, true);
     for (let p = 0; p < wh.length; p++) wh[p] = muRatio(T.values[p]!, wh[p]!, beta);
     // numerator = Wᵀ·(V ∘ (WH)^(β−2)), column by column of V, written transposed
     const ratios: Csr64 = { ...T, values: wh };
     const w = this.f64('W', W);
     const tmp = this.buffer('colsByRank', cols * k);
-    this.timesDense(ratios, w, k, tmp);
+    await this.timesDense(ratios, w, k, tmp);
     transposeInto(tmp, cols, k, numerator.data);
     const den = denominator.data;
     if (beta === 1) {
@@ -268,7 +282,7 @@ export class SparseBoundV implements BoundV {
     const k = W.cols;
     checkShape(W, rows, k, 'betaDivergence: W');
     checkShape(H, k, cols, 'betaDivergence: H');
-    const wh = this.productAtEntries(W, H, false);
+    const wh = await this.productAtEntries(W, H, false);
     const values = this.rowsForm.values;
     let residual = 0;
     let fitted = 0;
