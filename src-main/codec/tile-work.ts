@@ -3,7 +3,7 @@
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { BLOCK_FIT_DEFAULTS, blockSpectrum, fitBlock } from '../engine/block-fit.js';
+import { BLOCK_FIT_DEFAULTS, blockSpectrum, fitBlock, nndsvdaStart } from '../engine/block-fit.js';
 import { blockKernel } from '../backends/cpu/block-kernel.js';
 import type { BlockFitOptions } from '../engine/block-fit.js';
 import { quantizePlane } from './quantize.js';
@@ -43,15 +43,32 @@ export interface FitJob extends TileSource {
   fit: Partial<BlockFitOptions>;
 }
 
-export type TileJob = SpectrumJob | FitJob;
+/** A fit's start on the host, for a fitter elsewhere (the GPU backend's batches): the NNDSVDa factors of rank k. */
+export interface StartJob extends TileSource {
+  kind: 'start';
+  k: number;
+  seed: number;
+}
+
+/** A fit made elsewhere, quantised and measured on the host. */
+export interface FinishJob extends TileSource {
+  kind: 'finish';
+  k: number;
+  bits: QuantBits;
+  W: Float32Array;
+  H: Float32Array;
+  iterations: number;
+}
+
+export type TileJob = SpectrumJob | FitJob | StartJob | FinishJob;
 /**
  * A spectrum job gives the tile's error against rank; a fit job its quantised factors, iterations, and the squared
  * error of what the decoder makes of them (in [0, 1] units, before deblocking and rounding).
  */
-export type TileOutcome = { residual: Float64Array } | { q: QuantizedPlane; iterations: number; error: number };
+export type TileOutcome = { residual: Float64Array } | { q: QuantizedPlane; iterations: number; error: number } | { W0: Float32Array; H0: Float32Array };
 
 /** The job's tile, cut from its plane (rows×cols, row-major). */
-function tileSamples(job: TileSource, planes: SharedPlanes): Float32Array {
+export function tileSamples(job: TileSource, planes: SharedPlanes): Float32Array {
   const src = planes.data[job.plane]!;
   const stride = planes.cols[job.plane]!;
   const out = new Float32Array(job.rows * job.cols);
@@ -65,17 +82,29 @@ function tileSamples(job: TileSource, planes: SharedPlanes): Float32Array {
 /** Does one job; the same code on the calling thread and in the workers. */
 export function runTileJob(job: TileJob, planes: SharedPlanes): TileOutcome {
   const V = tileSamples(job, planes);
+  if (job.kind === 'finish') return quantized(V, job, job.W, job.H, job.iterations, job.bits);
   const kernel = blockKernel();
   const spectrum = kernel ? kernel.spectrum.bind(kernel) : blockSpectrum;
   if (job.kind === 'spectrum') return { residual: spectrum(V, job.rows, job.cols, job.r, job.seed).residual };
   const sp = spectrum(V, job.rows, job.cols, job.k, job.seed);
+  if (job.kind === 'start') {
+    const { W, H } = nndsvdaStart(sp, job.k);
+    if (sp.energy === 0) (W.fill(0), H.fill(0));
+    return { W0: Float32Array.from(W), H0: Float32Array.from(H) };
+  }
   const options = { ...BLOCK_FIT_DEFAULTS, ...job.fit };
   const f = kernel ? kernel.fit(V, sp, job.k, options) : fitBlock(V, sp, job.k, options);
-  const q = quantizePlane({ rows: job.rows, cols: job.k, data: f.W }, { rows: job.k, cols: job.cols, data: f.H }, job.bits);
-  const D = reconstructTiles([q], tileGrid(job.rows, job.cols, Math.max(job.rows, job.cols)), job.bits, 1);
+  return quantized(V, job, f.W, f.H, f.iterations, job.bits);
+}
+
+/** A tile's factors quantised, with the squared error of what the decoder makes of them. */
+function quantized(V: Float32Array, at: TileSource, W: ArrayLike<number>, H: ArrayLike<number>, iterations: number, bits: QuantBits): TileOutcome {
+  const k = W.length / at.rows;
+  const q = quantizePlane({ rows: at.rows, cols: k, data: Float64Array.from(W) }, { rows: k, cols: at.cols, data: Float64Array.from(H) }, bits);
+  const D = reconstructTiles([q], tileGrid(at.rows, at.cols, Math.max(at.rows, at.cols)), bits, 1);
   let error = 0;
   for (let c = 0; c < V.length; c++) error += (D[c]! - V[c]!) ** 2;
-  return { q, iterations: f.iterations, error };
+  return { q, iterations, error };
 }
 
 /** Below this many tile samples in one call, threads cost more to start and feed than they save. */

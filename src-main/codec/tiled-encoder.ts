@@ -16,8 +16,8 @@ import { psnr as psnrOf, rawBytesOf, relErr as relErrOf } from './metrics.js';
 import { decodeTiledPlanes, extractAlpha, formatVersionOf, nmfzPayload, planesToPixels, storedQuality } from './nmfz.js';
 import type { NmfzContent, NmfzHeader } from './nmfz.js';
 import { packCodes } from './quantize.js';
-import { TileWorkers } from './tile-work.js';
-import type { FitJob, SpectrumJob, TileJob, TileOutcome } from './tile-work.js';
+import { tileSamples, TileWorkers } from './tile-work.js';
+import type { FinishJob, FitJob, SharedPlanes, SpectrumJob, StartJob, TileJob, TileOutcome } from './tile-work.js';
 import type { QuantizedPlane } from './quantize.js';
 import { chooseDeblockThreshold, DEFAULT_TILE_SIZE, deblockPlane, tileGrid, tileRect } from './tiles.js';
 import type { TileGrid } from './tiles.js';
@@ -29,6 +29,15 @@ import { hasAlpha, maxValue } from './types.js';
 const MAX_PSNR_CORRECTIONS = 3;
 
 export type TiledTarget = { psnr: number } | { bytes: number } | { rank: number };
+
+/**
+ * Fits many tiles at once elsewhere (the GPU backend's batched HALS): each tile's samples (rows×cols), its rank and
+ * its NNDSVDa start (W0 rows×k, H0 k×cols, row-major); the fitted W and H in the same layout.
+ */
+export type TileBatchFitter = (
+  tiles: { V: Float32Array; rows: number; cols: number; k: number; W0: Float32Array; H0: Float32Array }[],
+  maxIter: number,
+) => Promise<{ W: Float32Array; H: Float32Array; iterations: number }[]>;
 
 /** The tiles of a tiled encoding, as the contract's TileMap carries them. */
 export interface TileMapInfo {
@@ -58,6 +67,8 @@ export interface TiledSettings {
    * thread): time for what the caller measures on it.
    */
   onDecoded?: (decoded: ImagePixels) => void;
+  /** Where the fits run when not on the tile threads: their starts and their quantisation stay there. */
+  fitTiles?: TileBatchFitter;
 }
 
 export interface TiledEncoded {
@@ -128,6 +139,7 @@ export class TiledEncoder {
   private curves: Float64Array[][] = [];
   private readonly fits = new Map<string, TileFit>();
   private readonly workers: TileWorkers;
+  private readonly shared: SharedPlanes;
 
   constructor(
     readonly source: SourceImage,
@@ -147,7 +159,8 @@ export class TiledEncoder {
       return { rows: m.rows, cols: m.cols, data };
     });
     this.alpha = extractAlpha(this.pixels);
-    this.workers = new TileWorkers({ data: this.V.map((m) => m.data as Float32Array), cols: this.V.map((m) => m.cols) }, settings.threads);
+    this.shared = { data: this.V.map((m) => m.data as Float32Array), cols: this.V.map((m) => m.cols) };
+    this.workers = new TileWorkers(this.shared, settings.threads);
   }
 
   /** Ends the worker threads (the encoder can still be used: they start again when needed). */
@@ -230,6 +243,7 @@ export class TiledEncoder {
    * tiles whose rank it changed).
    */
   private async ensureFits(wanted: readonly [number, number, number][]): Promise<void> {
+    if (this.settings.fitTiles) return this.ensureBatchFits(wanted, this.settings.fitTiles);
     const jobs: FitJob[] = [];
     const keys: string[] = [];
     const seen = new Set<string>();
@@ -243,6 +257,31 @@ export class TiledEncoder {
     }
     if (!jobs.length) return;
     const out = await this.runJobs(jobs, 'fitting tiles');
+    keys.forEach((key, i) => this.fits.set(key, out[i] as TileFit));
+  }
+
+  /** ensureFits with the fits made by a batch fitter: starts on the tile threads, the batch, quantisation there again. */
+  private async ensureBatchFits(wanted: readonly [number, number, number][], fitTiles: TileBatchFitter): Promise<void> {
+    const starts: StartJob[] = [];
+    const keys: string[] = [];
+    const seen = new Set<string>();
+    for (const [p, t, k] of wanted) {
+      const key = `${p}:${t}:${k}`;
+      if (this.fits.has(key) || seen.has(key)) continue;
+      seen.add(key);
+      keys.push(key);
+      starts.push({ kind: 'start', ...this.tileAt(p, t), k, seed: this.settings.seed ?? 0 });
+    }
+    if (!starts.length) return;
+    const begun = (await this.runJobs(starts, 'fitting tiles')) as { W0: Float32Array; H0: Float32Array }[];
+    throwIfCancelled(this.settings.signal);
+    const maxIter = this.settings.fit?.maxIter ?? TILE_MAX_ITER;
+    const fitted = await fitTiles(
+      starts.map((s, i) => ({ V: tileSamples(s, this.shared), rows: s.rows, cols: s.cols, k: s.k, W0: begun[i]!.W0, H0: begun[i]!.H0 })),
+      maxIter,
+    );
+    const finish: FinishJob[] = starts.map((s, i) => ({ ...s, kind: 'finish', bits: this.settings.bits, W: fitted[i]!.W, H: fitted[i]!.H, iterations: fitted[i]!.iterations }));
+    const out = await this.runJobs(finish, 'fitting tiles');
     keys.forEach((key, i) => this.fits.set(key, out[i] as TileFit));
   }
 

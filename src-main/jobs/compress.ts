@@ -17,7 +17,9 @@ import type { NmfzContent, NmfzHeader } from '../codec/nmfz.js';
 import type { PlaneName } from '../codec/colour.js';
 import { ssimParallel } from '../codec/ssim-parallel.js';
 import { TiledEncoder } from '../codec/tiled-encoder.js';
-import type { TileMapInfo, TiledEncoded, TiledTarget } from '../codec/tiled-encoder.js';
+import type { TileBatchFitter, TileMapInfo, TiledEncoded, TiledTarget } from '../codec/tiled-encoder.js';
+import type { GpuBackend } from '../backends/gpu/gpu-backend.js';
+import { BLOCK_FIT_DEFAULTS } from '../engine/block-fit.js';
 import { gridOf } from '../codec/nmfz.js';
 import { tileRect } from '../codec/tiles.js';
 import type { PlaneShape } from '../codec/metrics.js';
@@ -243,8 +245,9 @@ export async function compressImage(inputPath: string, outDir: string, options: 
     ssim,
     relErr: made.relErr,
     iterations: made.iterations,
-    backend: layout === 'tiled' ? 'cpu' : options.backend.name,
+    backend: layout === 'tiled' ? (made.tileBackend ?? 'cpu') : options.backend.name,
     ...(options.backendReason !== undefined && layout === 'global' ? { backendReason: options.backendReason } : {}),
+    ...(made.tileBackend === 'gpu' ? { backendReason: `${options.backend.label}: the tiles fitted in batches on it; their starts and quantisation on the CPU` } : {}),
     ms: 0,
   };
   let jpeg: ImagePixels | undefined;
@@ -280,6 +283,8 @@ interface Made extends Omit<TiledEncoded, 'tiles'> {
   tiles?: TileMapInfo;
   /** The SSIM of `decoded`, where the encoder let it be measured while it finished the file. */
   ssim?: Promise<number>;
+  /** Where a tiled file's fits ran. */
+  tileBackend?: 'cpu' | 'gpu';
 }
 
 /**
@@ -339,6 +344,13 @@ async function encodeTiled(source: SourceImage, options: CompressOptions, report
   const colorMode = options.colorMode ?? DEFAULT_COLOR_MODE;
   // Each build's SSIM, started while its payload is compressed.
   const ssims = new Map<ImagePixels, Promise<number>>();
+  // On the GPU backend the tiles are fitted there, many per dispatch (gpu.js loaded only then).
+  let gpu: TileBatchFitter | null = null;
+  if (options.backend.name === 'gpu') {
+    const { fitTilesBatched } = await import('../backends/gpu/tile-batch.js');
+    const backend = options.backend as GpuBackend;
+    gpu = (tiles, maxIter) => fitTilesBatched(tiles, { maxIter, innerSweeps: BLOCK_FIT_DEFAULTS.innerSweeps, backend });
+  }
   const encoder = new TiledEncoder(source, {
     colorMode,
     bits: options.bits ?? DEFAULT_BITS,
@@ -356,8 +368,9 @@ async function encodeTiled(source: SourceImage, options: CompressOptions, report
       alphaH: 'same',
       l1Ratio: 0,
       iterations: 0,
-      backend: 'cpu',
+      backend: gpu ? 'gpu' : 'cpu',
     },
+    ...(gpu ? { fitTiles: gpu } : {}),
     onProgress: (stage, done, total) => report({ stage, iteration: done, maxIter: total }),
     onDecoded: (decoded) => {
       const measured = ssimParallel(source.pixels, decoded);
@@ -387,7 +400,7 @@ async function encodeTiled(source: SourceImage, options: CompressOptions, report
   }
   e.content.header.nmf.iterations = e.iterations;
   const probe: RankProbe = { rank: e.rank, psnr: e.psnr, compressedBytes: e.bytes.length, ratio: raw / e.bytes.length };
-  return { bytes: e.bytes, content: e.content, decoded: e.decoded, psnr: e.psnr, relErr: e.relErr, rank: e.rank, iterations: e.iterations, probes: [probe], tiles: e.tiles, ssim: ssims.get(e.decoded) };
+  return { bytes: e.bytes, content: e.content, decoded: e.decoded, psnr: e.psnr, relErr: e.relErr, rank: e.rank, iterations: e.iterations, probes: [probe], tiles: e.tiles, ssim: ssims.get(e.decoded), tileBackend: gpu ? 'gpu' : 'cpu' };
 }
 
 /** A record for an input that failed or was skipped, with the same fields as a success (zeros where unknown). */

@@ -8,6 +8,13 @@ import { blockSpectrum, fitBlock, nndsvdaStart } from '../../src-main/engine/blo
 import { createGpuBackend, GpuUnavailableError, type GpuBackend } from '../../src-main/backends/gpu/index.js';
 import { fitPacked, fitTilesBatched, groupTiles, packedLength, packTiles, sweepsFor, type BatchFit, type BatchTile } from '../../src-main/backends/gpu/tile-batch.js';
 import { seeded } from './support.js';
+import sharp from 'sharp';
+import { decodeImage } from '../../src-main/codec/image-io.js';
+import { decodeNmfz, decodePixels } from '../../src-main/codec/nmfz.js';
+import { TiledEncoder } from '../../src-main/codec/tiled-encoder.js';
+import type { TileBatchFitter, TiledSettings } from '../../src-main/codec/tiled-encoder.js';
+import { BLOCK_FIT_DEFAULTS } from '../../src-main/engine/block-fit.js';
+import { fixture } from '../helpers/paths.js';
 
 /**
  * fitBlock's iteration for a fixed count, in float64: W's columns swept against V·Hᵀ and H·Hᵀ, then H's rows against
@@ -224,4 +231,38 @@ test('packing puts each tile at its own offsets; groups stay within the texture 
   assert.ok(groups.length >= 3);
   for (const g of groups) assert.ok(packTiles(tiles, g, 10).v.length <= limit, `group ${g.join(',')}`);
   assert.throws(() => groupTiles(tiles, 100), /tile 0 \(128×128, rank 7\) is too large/);
+});
+
+test('the tiled encoder on the GPU backend: its tiles fitted in batches land where the tile threads do, at the same ranks', async (t) => {
+  const gpu = device(t);
+  if (!gpu) return;
+  // 300×200: 3×2 tiles of 128 per plane, the last column and row smaller
+  const bytes = await sharp(fixture('images', 'chelsea.png')).resize(300, 200, { fit: 'fill' }).png().toBuffer();
+  const source = await decodeImage(bytes, 'cat.png');
+  const maxIter = 12;
+  const nmf: TiledSettings['nmf'] = { solver: 'hals', init: 'nndsvda', betaLoss: 'frobenius', maxIter, tol: 0, seed: 0, alphaW: 0, alphaH: 'same', l1Ratio: 0, iterations: 0, backend: 'gpu' };
+  const encode = async (fitTiles?: TileBatchFitter) => {
+    // gapShare −∞: the tile threads run every iteration, as a batch does
+    const encoder = new TiledEncoder(source, { colorMode: 'ycbcr', bits: 6, nmf, fit: { maxIter, gapShare: -Infinity }, ...(fitTiles ? { fitTiles } : {}) });
+    try {
+      return await encoder.encode({ rank: 20 });
+    } finally {
+      await encoder.close();
+    }
+  };
+  let batched = 0;
+  const onGpu: TileBatchFitter = (tiles, iterations) => {
+    batched += tiles.length;
+    return fitTilesBatched(tiles, { maxIter: iterations, innerSweeps: BLOCK_FIT_DEFAULTS.innerSweeps, backend: gpu });
+  };
+  // what the fits start from: a fitter that hands the starts back
+  const unfitted: TileBatchFitter = async (tiles) => tiles.map((x) => ({ W: x.W0, H: x.H0, iterations: 0 }));
+  const [cpu, viaGpu, starts] = [await encode(), await encode(onGpu), await encode(unfitted)];
+  assert.equal(batched, 3 * 6, 'every tile of the three planes went through the batch');
+  assert.deepEqual(viaGpu.tiles.planes.map((p) => p.ranks), cpu.tiles.planes.map((p) => p.ranks), 'the same ranks');
+  const gap = Math.abs(viaGpu.psnr - cpu.psnr);
+  assert.ok(gap <= 0.05, `GPU ${viaGpu.psnr} dB against the tile threads' ${cpu.psnr} dB`);
+  // and the fitting shows: the starts alone are far further off
+  assert.ok(cpu.psnr - starts.psnr > 10 * gap + 0.1, `the starts reach ${starts.psnr} dB, the fits ${cpu.psnr} dB`);
+  assert.equal(decodePixels(decodeNmfz(viaGpu.bytes, 'cat.nmfz')).width, 300);
 });
