@@ -38,6 +38,21 @@ export function psnr(a: ImagePixels, b: ImagePixels): number {
   return m === 0 ? Infinity : 10 * Math.log10((peak * peak) / m);
 }
 
+/** Σ x² over an image's colour samples (alpha left out). */
+export function energyOf(img: ImagePixels): number {
+  const C = img.channels;
+  const colours = colourChannels(img);
+  const n = img.width * img.height;
+  let sum = 0;
+  for (let p = 0; p < n; p++) {
+    for (let c = 0; c < colours; c++) {
+      const x = img.data[p * C + c]!;
+      sum += x * x;
+    }
+  }
+  return sum;
+}
+
 /** ‖a − b‖_F / ‖a‖_F over the colour channels: the engine's relErr, measured on pixels. */
 export function relErr(original: ImagePixels, decoded: ImagePixels): number {
   checkSameShape(original, decoded);

@@ -12,7 +12,7 @@ import { imageToPlanes, isAchromatic, planeLayouts, splitRank, YCBCR_CHROMA_SHAR
 import type { PlaneLayout } from './colour.js';
 import { writeEnvelopeAsync } from './container.js';
 import type { SourceImage } from './image-io.js';
-import { psnr as psnrOf, rawBytesOf, relErr as relErrOf } from './metrics.js';
+import { energyOf, mse, rawBytesOf } from './metrics.js';
 import { decodeTiledPlanes, extractAlpha, formatVersionOf, nmfzPayload, planesToPixels, storedQuality } from './nmfz.js';
 import type { NmfzContent, NmfzHeader } from './nmfz.js';
 import { packCodes } from './quantize.js';
@@ -22,7 +22,7 @@ import type { QuantizedPlane } from './quantize.js';
 import { chooseDeblockThreshold, DEFAULT_TILE_SIZE, deblockPlane, tileGrid, tileRect } from './tiles.js';
 import type { TileGrid } from './tiles.js';
 import type { ColorMode, ImagePixels, QuantBits } from './types.js';
-import { hasAlpha, maxValue } from './types.js';
+import { colourChannels, hasAlpha, maxValue } from './types.js';
 
 /** What the tiled encoder aims at: a PSNR, a file size, or a number of stored entries (`--rank K`: as many as rank K stores globally). */
 /** Corrections of a PSNR target's allocation after measuring the built file. */
@@ -121,6 +121,18 @@ function planeWeights(layouts: readonly PlaneLayout[], mode: ColorMode): number[
   return [1 / 3, 1 / 3, 1 / 3];
 }
 
+/** A build decoded and measured, before its file is made. */
+interface Decoded {
+  ranks: readonly Int32Array[];
+  content: NmfzContent;
+  /** The decoded planes, deblocked, in sample units. */
+  planes: Float32Array[];
+  decoded: ImagePixels;
+  psnr: number;
+  relErr: number;
+  iterations: number;
+}
+
 interface TileFit {
   q: QuantizedPlane;
   iterations: number;
@@ -140,6 +152,8 @@ export class TiledEncoder {
   private readonly fits = new Map<string, TileFit>();
   private readonly workers: TileWorkers;
   private readonly shared: SharedPlanes;
+  /** Σ x² over the original's colour samples (relErr's denominator), once measured. */
+  private originalEnergy: number | undefined;
 
   constructor(
     readonly source: SourceImage,
@@ -312,6 +326,11 @@ export class TiledEncoder {
 
   /** The file of the tiles at the given ranks: fitted and quantised where not already, decoded in memory, measured. */
   private async build(ranks: readonly Int32Array[]): Promise<{ e: TiledEncoded; payloadBytes: number }> {
+    return this.file(await this.decodeAt(ranks));
+  }
+
+  /** The tiles at the given ranks fitted and quantised where not already, decoded in memory and measured. */
+  private async decodeAt(ranks: readonly Int32Array[]): Promise<Decoded> {
     await this.ensureFits(ranks.flatMap((plane, p) => Array.from(plane, (k, t): [number, number, number] => [p, t, k])));
     let iterations = 0;
     const tiles = ranks.map((plane, p) =>
@@ -332,9 +351,20 @@ export class TiledEncoder {
       deblockPlane(plane, this.grid, threshold);
     });
     const decoded = planesToPixels(content, planes);
-    const psnr = psnrOf(this.pixels, decoded);
-    const relErr = relErrOf(this.pixels, decoded);
-    const map = this.tileMap(ranks, planes, max);
+    // PSNR and relErr from one pass: relErr's denominator, the original's energy, is the same for every build.
+    const m = mse(this.pixels, decoded);
+    const peak = maxValue(this.pixels.bitDepth);
+    const psnr = m === 0 ? Infinity : 10 * Math.log10((peak * peak) / m);
+    this.originalEnergy ??= energyOf(this.pixels);
+    const relErr = this.originalEnergy === 0 ? (m === 0 ? 0 : Infinity) : Math.sqrt((m * this.pixels.width * this.pixels.height * colourChannels(this.pixels)) / this.originalEnergy);
+    return { ranks, content, planes, decoded, psnr, relErr, iterations };
+  }
+
+  /** A decoded build made into its file. */
+  private async file(d: Decoded): Promise<{ e: TiledEncoded; payloadBytes: number }> {
+    const { ranks, content, planes, decoded, psnr, relErr, iterations } = d;
+    const header = content.header;
+    const map = this.tileMap(ranks, planes, maxValue(this.pixels.bitDepth));
     throwIfCancelled(this.settings.signal);
     this.settings.onDecoded?.(decoded);
     this.settings.onProgress?.('compressing', 0, 1);
@@ -463,15 +493,16 @@ export class TiledEncoder {
         }
       };
       await correct(MAX_PSNR_CORRECTIONS);
-      let built = (await this.build(this.split(a.ranks))).e;
-      const real = 10 ** (-built.psnr / 10) - rounding;
-      if (Math.abs(built.psnr - target.psnr) > 0.2 && real > 0) {
+      // Decoded and measured first: the file (Brotli) is made only of the build that is kept.
+      let decoded = await this.decodeAt(this.split(a.ranks));
+      const real = 10 ** (-decoded.psnr / 10) - rounding;
+      if (Math.abs(decoded.psnr - target.psnr) > 0.2 && real > 0) {
         const estimate = this.estimatedError(a.ranks, n);
         if (estimate > 0) realOverEstimate = real / estimate;
         await correct(MAX_PSNR_CORRECTIONS);
-        built = (await this.build(this.split(a.ranks))).e;
+        decoded = await this.decodeAt(this.split(a.ranks));
       }
-      return built;
+      return (await this.file(decoded)).e;
     }
     // A size: the payload's share of it, bytes per entry learnt from the sample, then from the file itself.
     const headerGuess = 400 + (this.alpha ? 0.02 * n : 0);
