@@ -258,34 +258,33 @@ export class TiledEncoder {
    */
   private async ensureFits(wanted: readonly [number, number, number][]): Promise<void> {
     if (this.settings.fitTiles) return this.ensureBatchFits(wanted, this.settings.fitTiles);
-    const jobs: FitJob[] = [];
-    const keys: string[] = [];
-    const seen = new Set<string>();
-    for (const [p, t, k] of wanted) {
-      const key = `${p}:${t}:${k}`;
-      if (this.fits.has(key) || seen.has(key)) continue;
-      seen.add(key);
-      const fit = { maxIter: TILE_MAX_ITER, ...this.settings.fit };
-      jobs.push({ kind: 'fit', ...this.tileAt(p, t), k, seed: this.settings.seed ?? 0, bits: this.settings.bits, fit });
-      keys.push(key);
-    }
+    const { keys, todo } = this.unfitted(wanted);
+    const fit = { maxIter: TILE_MAX_ITER, ...this.settings.fit };
+    const jobs: FitJob[] = todo.map(([p, t, k]) => ({ kind: 'fit', ...this.tileAt(p, t), k, seed: this.settings.seed ?? 0, bits: this.settings.bits, fit }));
     if (!jobs.length) return;
     const out = await this.runJobs(jobs, 'fitting tiles');
     keys.forEach((key, i) => this.fits.set(key, out[i] as TileFit));
   }
 
-  /** ensureFits with the fits made by a batch fitter: starts on the tile threads, the batch, quantisation there again. */
-  private async ensureBatchFits(wanted: readonly [number, number, number][], fitTiles: TileBatchFitter): Promise<void> {
-    const starts: StartJob[] = [];
+  /** The wanted fits (plane, tile, rank) not made yet, each once, with their cache keys. */
+  private unfitted(wanted: readonly [number, number, number][]): { keys: string[]; todo: [number, number, number][] } {
     const keys: string[] = [];
+    const todo: [number, number, number][] = [];
     const seen = new Set<string>();
     for (const [p, t, k] of wanted) {
       const key = `${p}:${t}:${k}`;
       if (this.fits.has(key) || seen.has(key)) continue;
       seen.add(key);
       keys.push(key);
-      starts.push({ kind: 'start', ...this.tileAt(p, t), k, seed: this.settings.seed ?? 0 });
+      todo.push([p, t, k]);
     }
+    return { keys, todo };
+  }
+
+  /** ensureFits with the fits made by a batch fitter: starts on the tile threads, the batch, quantisation there again. */
+  private async ensureBatchFits(wanted: readonly [number, number, number][], fitTiles: TileBatchFitter): Promise<void> {
+    const { keys, todo } = this.unfitted(wanted);
+    const starts: StartJob[] = todo.map(([p, t, k]) => ({ kind: 'start', ...this.tileAt(p, t), k, seed: this.settings.seed ?? 0 }));
     if (!starts.length) return;
     const begun = (await this.runJobs(starts, 'fitting tiles')) as { W0: Float32Array; H0: Float32Array }[];
     throwIfCancelled(this.settings.signal);

@@ -126,13 +126,9 @@ export function blockSpectrum(V: ArrayLike<number>, rows: number, cols: number, 
   }
   for (let a = 0; a < p; a++) for (let c = 0; c < a; c++) G[a * p + c] = G[c * p + a]!;
   const { values, vectors } = symmetricEigen(G, p);
-  let kept = 0;
+  singularValues(values, energy, S, residual);
   for (let j = 0; j < r; j++) {
-    const s2 = Math.max(0, values[j]!);
-    const sigma = Math.sqrt(s2);
-    S[j] = sigma;
-    kept += s2;
-    residual[j + 1] = Math.max(0, energy - kept);
+    const sigma = S[j]!;
     // U = Q·E, Vt = Eᵀ·B / σ
     for (let i = 0; i < rows; i++) {
       let s = 0;
@@ -147,8 +143,23 @@ export function blockSpectrum(V: ArrayLike<number>, rows: number, cols: number, 
       }
     }
   }
-  for (let j = 1; j <= r; j++) if (residual[j]! > residual[j - 1]!) residual[j] = residual[j - 1]!;
   return { rows, cols, r, U, S, Vt, energy, residual, mean: sum / n };
+}
+
+/**
+ * S (r values, largest first) from the eigenvalues σ² of a Gram matrix, and the error curve residual[k] =
+ * energy − Σ_{j<k} σ_j² (residual[0] = energy already), kept non-negative and non-increasing against rounding.
+ */
+export function singularValues(values: ArrayLike<number>, energy: number, S: Float64Array, residual: Float64Array): void {
+  const r = S.length;
+  let kept = 0;
+  for (let j = 0; j < r; j++) {
+    const s2 = Math.max(0, values[j]!);
+    S[j] = Math.sqrt(s2);
+    kept += s2;
+    residual[j + 1] = Math.max(0, energy - kept);
+  }
+  for (let j = 1; j <= r; j++) if (residual[j]! > residual[j - 1]!) residual[j] = residual[j - 1]!;
 }
 
 /** NNDSVDa starting factors of rank k ≤ spectrum.r: W rows×k and H k×cols, row-major (scikit-learn's recipe). */

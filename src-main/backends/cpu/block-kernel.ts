@@ -2,7 +2,7 @@
 // float32: the same steps, the same random test matrix and the same NNDSVDa start, four lanes at a time. One instance
 // per thread, on its own memory, reused from tile to tile.
 
-import { BLOCK_FIT_DEFAULTS, innerSweepsFor, nndsvdaStart, OVERSAMPLES } from '../../engine/block-fit.js';
+import { BLOCK_FIT_DEFAULTS, innerSweepsFor, nndsvdaStart, OVERSAMPLES, singularValues } from '../../engine/block-fit.js';
 import type { BlockFit, BlockFitOptions, BlockSpectrum } from '../../engine/block-fit.js';
 import { BLOCK_WASM_BASE64 } from './kernel/block-wasm.js';
 import { symmetricEigen } from '../../engine/linalg.js';
@@ -126,17 +126,12 @@ export class BlockKernel {
     for (let a = 0; a < p; a++) for (let j = 0; j < r; j++) f[e / 4 + a * r + j] = vectors[a * p + j]!;
     k.combine(e, r, 1, r, yt, p, rows, ut); // Uᵀ = Eᵀ·Q
     k.combine(e, r, 1, r, bm, p, cols, vt); // σ·Vt = Eᵀ·B
-    let kept = 0;
+    singularValues(values, energy, S, residual);
     for (let j = 0; j < r; j++) {
-      const s2 = Math.max(0, values[j]!);
-      const sigma = Math.sqrt(s2);
-      S[j] = sigma;
-      kept += s2;
-      residual[j + 1] = Math.max(0, energy - kept);
+      const sigma = S[j]!;
       for (let i = 0; i < rows; i++) U[i * r + j] = f[ut / 4 + j * rows + i]!;
       if (sigma > 0) for (let l = 0; l < cols; l++) Vt[j * cols + l] = f[vt / 4 + j * cols + l]! / sigma;
     }
-    for (let j = 1; j <= r; j++) if (residual[j]! > residual[j - 1]!) residual[j] = residual[j - 1]!;
     return { rows, cols, r, U, S, Vt, energy, residual, mean };
   }
 
