@@ -25,6 +25,8 @@ import type { ColorMode, ImagePixels, QuantBits } from './types.js';
 import { colourChannels, hasAlpha, maxValue } from './types.js';
 
 /** What the tiled encoder aims at: a PSNR, a file size, or a number of stored entries (`--rank K`: as many as rank K stores globally). */
+/** Bytes a size target keeps free for what the header's measured figures (PSNR, deblocking) add to its estimate. */
+const SIZE_MARGIN = 48;
 /** Corrections of a PSNR target's allocation after measuring the built file. */
 const MAX_PSNR_CORRECTIONS = 3;
 
@@ -477,7 +479,7 @@ export class TiledEncoder {
    * quantisation and Brotli land from the spectra's prediction; allocate again with that; build; and when the
    * result still misses, correct once more.
    */
-  async encode(target: TiledTarget): Promise<TiledEncoded> {
+  async encode(target: TiledTarget, cap?: { maxBytes: number }): Promise<TiledEncoded> {
     await this.measureSpectra();
     const n = this.pixels.width * this.pixels.height;
     const max = maxValue(this.pixels.bitDepth);
@@ -497,8 +499,10 @@ export class TiledEncoder {
       if (!(wanted > 0)) throw new UserError(`${target.psnr} dB is beyond what ${this.pixels.bitDepth}-bit samples can show`, 'usage');
       const first = await this.allocate(entries, n, { error: wanted });
       const blocks = this.blocks(entries, n);
-      const { errorFactor, realOverEstimate: sampled } = await this.sample(first.ranks, n);
+      const { errorFactor, realOverEstimate: sampled, bytesPerEntry } = await this.sample(first.ranks, n);
       let a = allocateRanks(blocks, { error: wanted / errorFactor });
+      // A file the sample already shows to be over the cap is not made: the cap is the target instead.
+      if (cap && a.cost * bytesPerEntry > cap.maxBytes) return this.encode({ bytes: cap.maxBytes });
       // Each correction scales the allocation's error by what the fitted tiles add up to (fits are cached, so a
       // correction refits only the tiles whose rank moved); small images (a tile or two) can need more than one.
       // `realOverEstimate` carries what deblocking and the decoder's clipping make of that sum, once a build has
@@ -532,19 +536,40 @@ export class TiledEncoder {
     let payloadBudget = target.bytes - headerGuess;
     const first = await this.allocate((r) => entries(r) * FIRST_BYTES_PER_ENTRY + 6, n, { cost: Math.max(0, payloadBudget) });
     let perEntry = (await this.sample(first.ranks, n)).bytesPerEntry;
-    let best: TiledEncoded | null = null;
+    // Each pass measures the file's size without decoding it (the header's measured figures can move it by a few
+    // bytes: SIZE_MARGIN); only the allocation kept is decoded and made.
+    let best: Int32Array | null = null;
     for (let pass = 0; pass < 3; pass++) {
       const a = allocateRanks(this.blocks((r) => entries(r) * perEntry + 6, n), { cost: Math.max(0, payloadBudget) });
-      const { e, payloadBytes } = await this.build(this.split(a.ranks));
-      if (e.bytes.length <= target.bytes) best = e;
-      if (e.bytes.length <= target.bytes && e.bytes.length >= 0.96 * target.bytes) break;
-      if (a.ranks.every((k) => k <= 1) && e.bytes.length > target.bytes) break;
+      const { bytes, payloadBytes } = await this.sizeOf(this.split(a.ranks));
+      const fits = bytes <= target.bytes - SIZE_MARGIN;
+      if (fits) best = a.ranks;
+      if (fits && bytes >= 0.96 * target.bytes) break;
+      if (a.ranks.every((k) => k <= 1) && !fits) break;
       // Calibrate with what Brotli made of this allocation.
       if (a.cost > 0 && payloadBytes > 0) perEntry *= payloadBytes / a.cost;
-      payloadBudget = target.bytes - (e.bytes.length - payloadBytes) - 0.005 * target.bytes * pass;
+      payloadBudget = target.bytes - SIZE_MARGIN - (bytes - payloadBytes) - 0.005 * target.bytes * pass;
     }
     if (!best) throw new UserError(`cannot fit in ${target.bytes} bytes at the tiles' least ranks`);
-    return best;
+    let { e } = await this.build(this.split(best));
+    // Should the measured header outgrow the margin, the payload gives up that much and more.
+    for (let extra = 2 * SIZE_MARGIN; e.bytes.length > target.bytes && extra <= 0.1 * target.bytes; extra *= 4) {
+      const a = allocateRanks(this.blocks((r) => entries(r) * perEntry + 6, n), { cost: Math.max(0, payloadBudget - extra) });
+      ({ e } = await this.build(this.split(a.ranks)));
+    }
+    if (e.bytes.length > target.bytes) throw new UserError(`cannot fit in ${target.bytes} bytes at the tiles' least ranks`);
+    return e;
+  }
+
+  /** The file's size at these ranks, its header's measured figures stood in for: fitted, quantised, not decoded. */
+  private async sizeOf(ranks: readonly Int32Array[]): Promise<{ bytes: number; payloadBytes: number }> {
+    await this.ensureFits(ranks.flatMap((plane, p) => Array.from(plane, (k, t): [number, number, number] => [p, t, k])));
+    const tiles = ranks.map((plane, p) => Array.from(plane, (k, t) => this.fitOf(p, t, k).q));
+    const header = this.header(ranks);
+    const content: NmfzContent = { header, planes: [], tiles, alpha: this.alpha };
+    const withQ = { ...header, quality: storedQuality(38.123456, 0.987654, 0.0123456) };
+    const bytes = await writeEnvelopeAsync(formatVersionOf(header), withQ, nmfzPayload(content), { quality: this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY });
+    return { bytes: bytes.length, payloadBytes: bytes.readUInt32LE(16) };
   }
 
   /** The raw pixel bytes (for ratio targets). */

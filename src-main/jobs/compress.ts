@@ -391,10 +391,11 @@ async function encodeTiled(source: SourceImage, options: CompressOptions, report
             : { psnr: DEFAULT_TILED_PSNR };
   let e: Awaited<ReturnType<typeof encoder.encode>>;
   try {
-    e = await encoder.encode(target);
     // The default never makes a file larger than its input: then the input's size is the target instead.
     const unasked = [options.rank, options.psnr, options.ratio, options.maxBytes].every((v) => v === undefined);
-    if (unasked && e.bytes.length > source.fileBytes && source.fileBytes > 0) e = await encoder.encode({ bytes: source.fileBytes - 64 });
+    const cap = unasked && source.fileBytes > 0 ? { maxBytes: source.fileBytes - 64 } : undefined;
+    e = await encoder.encode(target, cap);
+    if (cap && e.bytes.length > source.fileBytes) e = await encoder.encode({ bytes: cap.maxBytes });
   } finally {
     await encoder.close();
   }
