@@ -32,7 +32,8 @@ Layout:
                             tiled: each plane cut into ${DEFAULT_TILE_SIZE}×${DEFAULT_TILE_SIZE} tiles, each its own NMF with its own
                             rank, the ranks of all tiles chosen together; global: one NMF per plane (what the
                             app's components gallery and rank curve show); auto (default): tiled for an image
-                            larger than one tile, global otherwise, with --rank and in colour mode stacked
+                            larger than one tile, global otherwise, with --rank and in colour mode stacked.
+                            Tiles are fitted on every core, or with --backend gpu many per GPU dispatch
 
 Target (at most one; default --psnr ${DEFAULT_TILED_PSNR} in the tiled layout, --ratio ${DEFAULT_RATIO} in the global one):
   --rank K                  global: K components in all, shared among the colour planes (at least one each);
