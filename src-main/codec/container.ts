@@ -49,10 +49,22 @@ export function writeEnvelope(version: FormatVersion, header: object, payload: U
   return assemble(version, compressHeader(header), brotli(payload, opts.quality ?? 11));
 }
 
-/** writeEnvelope with the payload compressed on libuv's thread pool, leaving this thread free meanwhile. */
-export async function writeEnvelopeAsync(version: FormatVersion, header: object, payload: Uint8Array, opts: WriteEnvelopeOptions = {}): Promise<Buffer> {
-  const compressed = await brotliAsync(payload, brotliOptions(payload, opts.quality ?? 11));
-  return assemble(version, compressHeader(header), compressed);
+/**
+ * A payload compressed as writeEnvelope compresses it, on libuv's thread pool (this thread stays free meanwhile):
+ * for a writer that measures the payload's size before it knows the header it will be filed under.
+ */
+export function compressPayloadAsync(payload: Uint8Array, opts: WriteEnvelopeOptions = {}): Promise<Buffer> {
+  return brotliAsync(payload, brotliOptions(payload, opts.quality ?? 11));
+}
+
+/** The file of a header and a payload compressPayloadAsync made. */
+export function envelopeOf(version: FormatVersion, header: object, compressedPayload: Uint8Array): Buffer {
+  return assemble(version, compressHeader(header), compressedPayload);
+}
+
+/** The bytes envelopeOf adds to a compressed payload under this header. */
+export function envelopeOverhead(header: object): number {
+  return PREFIX_BYTES + compressHeader(header).length + CRC_BYTES;
 }
 
 /**

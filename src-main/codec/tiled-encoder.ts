@@ -10,7 +10,7 @@ import { allocateRanks } from './allocate.js';
 import type { AllocationTarget, BlockCurve } from './allocate.js';
 import { imageToPlanes, isAchromatic, planeLayouts, splitRank, YCBCR_CHROMA_SHARE } from './colour.js';
 import type { PlaneLayout } from './colour.js';
-import { writeEnvelopeAsync } from './container.js';
+import { compressPayloadAsync, envelopeOf, envelopeOverhead } from './container.js';
 import type { SourceImage } from './image-io.js';
 import { energyOf, mse, rawBytesOf } from './metrics.js';
 import { decodeTiledPlanes, extractAlpha, formatVersionOf, nmfzPayload, planesToPixels, storedQuality } from './nmfz.js';
@@ -27,6 +27,24 @@ import { colourChannels, hasAlpha, maxValue } from './types.js';
 /** What the tiled encoder aims at: a PSNR, a file size, or a number of stored entries (`--rank K`: as many as rank K stores globally). */
 /** Bytes a size target keeps free for what the header's measured figures (PSNR, deblocking) add to its estimate. */
 const SIZE_MARGIN = 48;
+/**
+ * A size target's passes aim at this share of it and stop at the first file between SIZE_WINDOW of it and the
+ * target: a measured pass predicts the next within about 2 %, so aiming at the window's middle saves a pass.
+ */
+const SIZE_AIM = 0.98;
+const SIZE_WINDOW = 0.96;
+/**
+ * How a file's bytes grow with the budget allocated (bytes ∝ budget^E near a size target, measured 1.2–1.4 on
+ * the photo set): the weaker components that a larger budget adds are noisier and compress worse.
+ */
+const BYTES_ELASTICITY = 1.3;
+/** What a component costs beside its entries: its scale (float32) and a share of its tile's rank. */
+const SCALE_BYTES = 6;
+
+/** Bytes per entry measured on a file of `fromBytes`, carried to one of `toBytes` (BYTES_ELASTICITY). */
+function perEntryAt(perEntry: number, fromBytes: number, toBytes: number): number {
+  return perEntry * (toBytes / fromBytes) ** ((BYTES_ELASTICITY - 1) / BYTES_ELASTICITY);
+}
 /** Corrections of a PSNR target's allocation after measuring the built file. */
 const MAX_PSNR_CORRECTIONS = 3;
 
@@ -106,6 +124,12 @@ export const TILE_MAX_ITER = BLOCK_FIT_DEFAULTS.maxIter;
  * time, and 9 was 7 % larger.
  */
 export const DEFAULT_TILED_BROTLI_QUALITY = 10;
+/**
+ * The sample's Brotli quality, and what quality 10 makes of the same bytes: 0.895–0.960 of quality 5's size on the
+ * photo set's samples (mean 0.925), at about a tenth of the time.
+ */
+const SAMPLE_BROTLI_QUALITY = 5;
+const SAMPLE_TO_FILE_BYTES = 0.925;
 /** A tile whose PSNR would be infinite (stored exactly) is reported at this, which JSON can carry. */
 const EXACT_TILE_PSNR = 100;
 
@@ -152,6 +176,8 @@ export class TiledEncoder {
   /** Per plane, per tile: the error against rank from the tile's spectrum. */
   private curves: Float64Array[][] = [];
   private readonly fits = new Map<string, TileFit>();
+  /** Compressed payloads by their tiles' ranks (payloadOf). */
+  private readonly payloads = new Map<string, Promise<Buffer>>();
   private readonly workers: TileWorkers;
   private readonly shared: SharedPlanes;
   /** Σ x² over the original's colour samples (relErr's denominator), once measured. */
@@ -330,19 +356,28 @@ export class TiledEncoder {
     return this.file(await this.decodeAt(ranks));
   }
 
-  /** The tiles at the given ranks fitted and quantised where not already, decoded in memory and measured. */
+  /** Every tile's (plane, tile, rank) at these ranks. */
+  private wanted(ranks: readonly Int32Array[]): [number, number, number][] {
+    return ranks.flatMap((plane, p) => Array.from(plane, (k, t): [number, number, number] => [p, t, k]));
+  }
+
+  /** The file's content at these ranks (its header's measured figures not yet in): tiles fitted and quantised where not already. */
+  private async contentAt(ranks: readonly Int32Array[]): Promise<NmfzContent> {
+    await this.ensureFits(this.wanted(ranks));
+    const tiles = ranks.map((plane, p) => Array.from(plane, (k, t) => this.fitOf(p, t, k).q));
+    return { header: this.header(ranks), planes: [], tiles, alpha: this.alpha };
+  }
+
+  /**
+   * The tiles at the given ranks fitted and quantised where not already, decoded in memory and measured; their
+   * payload is compressed meanwhile, off this thread.
+   */
   private async decodeAt(ranks: readonly Int32Array[]): Promise<Decoded> {
-    await this.ensureFits(ranks.flatMap((plane, p) => Array.from(plane, (k, t): [number, number, number] => [p, t, k])));
+    const content = await this.contentAt(ranks);
+    void this.payloadOf(content).catch(() => undefined); // awaited (and its error reported) by whoever files it
     let iterations = 0;
-    const tiles = ranks.map((plane, p) =>
-      Array.from(plane, (k, t) => {
-        const f = this.fitOf(p, t, k);
-        iterations = Math.max(iterations, f.iterations);
-        return f.q;
-      }),
-    );
-    const header = this.header(ranks);
-    const content: NmfzContent = { header, planes: [], tiles, alpha: this.alpha };
+    ranks.forEach((plane, p) => plane.forEach((k, t) => (iterations = Math.max(iterations, this.fitOf(p, t, k).iterations))));
+    const header = content.header;
     const max = maxValue(this.pixels.bitDepth);
     // Decoded without deblocking, the threshold chosen per plane against the original, then applied as the decoder will.
     const planes = decodeTiledPlanes(content);
@@ -369,10 +404,9 @@ export class TiledEncoder {
     throwIfCancelled(this.settings.signal);
     this.settings.onDecoded?.(decoded);
     this.settings.onProgress?.('compressing', 0, 1);
-    const withQ = { ...header, quality: storedQuality(psnr, 0.987654, relErr) };
-    const bytes = await writeEnvelopeAsync(formatVersionOf(header), withQ, nmfzPayload(content), { quality: this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY });
-    const payloadBytes = bytes.readUInt32LE(16);
-    return { e: { bytes, content, decoded, psnr, relErr, rank: header.rank, iterations, tiles: map }, payloadBytes };
+    const compressed = await this.payloadOf(content);
+    const bytes = envelopeOf(formatVersionOf(header), { ...header, quality: storedQuality(psnr, 0.987654, relErr) }, compressed);
+    return { e: { bytes, content, decoded, psnr, relErr, rank: header.rank, iterations, tiles: map }, payloadBytes: compressed.length };
   }
 
   private tileMap(ranks: readonly Int32Array[], planes: readonly Float32Array[], max: number): TileMapInfo {
@@ -434,7 +468,12 @@ export class TiledEncoder {
     const all = new Uint8Array(packed.reduce((s, x) => s + x.length, 0));
     let at = 0;
     for (const x of packed) (all.set(x, at), (at += x.length));
-    const bytes = brotliCompressSync(all, { params: { [zc.BROTLI_PARAM_QUALITY]: this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY } }).length;
+    // Brotli'd fast, then scaled to what the file's quality makes of it (the sample only guides the allocation; the
+    // file's own size is measured before it is kept).
+    const quality = this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY;
+    const fast = Math.min(quality, SAMPLE_BROTLI_QUALITY);
+    const toFileQuality = fast < quality && quality === DEFAULT_TILED_BROTLI_QUALITY ? SAMPLE_TO_FILE_BYTES : 1;
+    const bytes = toFileQuality * brotliCompressSync(all, { params: { [zc.BROTLI_PARAM_QUALITY]: fast } }).length;
     // The sampled places decoded to pixels as the decoder does (colour conversion, clipping to the sample range,
     // rounding; not the deblocking): how far the tiles' summed error lands from the pixels' own.
     let real = 0;
@@ -477,7 +516,8 @@ export class TiledEncoder {
   /**
    * Encodes to the target: allocate from the spectra; fit a sample of tiles to learn how far the fits, the
    * quantisation and Brotli land from the spectra's prediction; allocate again with that; build; and when the
-   * result still misses, correct once more.
+   * result still misses, correct once more. With a cap, a PSNR target's file is at most cap.maxBytes: where it would
+   * be larger, the cap becomes the target.
    */
   async encode(target: TiledTarget, cap?: { maxBytes: number }): Promise<TiledEncoded> {
     await this.measureSpectra();
@@ -491,85 +531,123 @@ export class TiledEncoder {
       const a = await this.allocate(entries, n, { cost: budget });
       return (await this.build(this.split(a.ranks))).e;
     }
-    if ('psnr' in target) {
-      // The RGB mean squared error the target allows, less the rounding to whole samples every decoder does.
-      const rounding = 1 / (12 * max * max);
-      // A tenth of a dB above the target: the last correction's own miss then lands on the target's side more often.
-      const wanted = 10 ** (-(target.psnr + 0.1) / 10) - rounding;
-      if (!(wanted > 0)) throw new UserError(`${target.psnr} dB is beyond what ${this.pixels.bitDepth}-bit samples can show`, 'usage');
-      const first = await this.allocate(entries, n, { error: wanted });
-      const blocks = this.blocks(entries, n);
-      const { errorFactor, realOverEstimate: sampled, bytesPerEntry } = await this.sample(first.ranks, n);
-      let a = allocateRanks(blocks, { error: wanted / errorFactor });
-      // A file the sample already shows to be over the cap is not made: the cap is the target instead.
-      if (cap && a.cost * bytesPerEntry > cap.maxBytes) return this.encode({ bytes: cap.maxBytes });
-      // Each correction scales the allocation's error by what the fitted tiles add up to (fits are cached, so a
-      // correction refits only the tiles whose rank moved); small images (a tile or two) can need more than one.
-      // `realOverEstimate` carries what deblocking and the decoder's clipping make of that sum, once a build has
-      // measured it.
-      let realOverEstimate = sampled;
-      const correct = async (passes: number): Promise<void> => {
-        for (let pass = 0; pass < passes; pass++) {
-          await this.ensureFits(this.split(a.ranks).flatMap((plane, p) => Array.from(plane, (k, t): [number, number, number] => [p, t, k])));
-          const measured = this.estimatedError(a.ranks, n) * realOverEstimate;
-          const psnr = 10 * Math.log10(1 / (measured + rounding));
-          if (!(Math.abs(psnr - target.psnr) > 0.2 && measured > 0 && a.error > 0)) break;
-          a = allocateRanks(blocks, { error: (wanted * a.error) / measured });
-        }
-      };
-      await correct(MAX_PSNR_CORRECTIONS);
-      // Decoded and measured first: the file (Brotli) is made only of the build that is kept.
-      let decoded = await this.decodeAt(this.split(a.ranks));
-      const real = 10 ** (-decoded.psnr / 10) - rounding;
-      // Kept when within 0.3 dB above the target or 0.1 below it (the aim is 0.1 above): a second build costs as
-      // much as the first.
-      if ((decoded.psnr > target.psnr + 0.3 || decoded.psnr < target.psnr - 0.1) && real > 0) {
-        const estimate = this.estimatedError(a.ranks, n);
-        if (estimate > 0) realOverEstimate = real / estimate;
-        await correct(MAX_PSNR_CORRECTIONS);
-        decoded = await this.decodeAt(this.split(a.ranks));
+    if ('bytes' in target) {
+      const first = await this.allocate((r) => entries(r) * FIRST_BYTES_PER_ENTRY + SCALE_BYTES, n, { cost: Math.max(0, target.bytes - this.headerGuess()) });
+      return this.encodeToSize(target.bytes, (await this.sample(first.ranks, n)).bytesPerEntry);
+    }
+    // The RGB mean squared error the target allows, less the rounding to whole samples every decoder does.
+    const rounding = 1 / (12 * max * max);
+    // A tenth of a dB above the target: the last correction's own miss then lands on the target's side more often.
+    const wanted = 10 ** (-(target.psnr + 0.1) / 10) - rounding;
+    if (!(wanted > 0)) throw new UserError(`${target.psnr} dB is beyond what ${this.pixels.bitDepth}-bit samples can show`, 'usage');
+    const first = await this.allocate(entries, n, { error: wanted });
+    const blocks = this.blocks(entries, n);
+    const { errorFactor, realOverEstimate: sampled, bytesPerEntry } = await this.sample(first.ranks, n);
+    let a = allocateRanks(blocks, { error: wanted / errorFactor });
+    // A file the sample already shows to be over the cap is not made: the cap is the target instead.
+    const predicted = a.cost * bytesPerEntry;
+    if (cap && predicted > cap.maxBytes) return this.encodeToSize(cap.maxBytes, perEntryAt(bytesPerEntry, predicted, cap.maxBytes));
+    // Each correction scales the allocation's error by what the fitted tiles add up to (fits are cached, so a
+    // correction refits only the tiles whose rank moved); small images (a tile or two) can need more than one.
+    // `realOverEstimate` carries what deblocking and the decoder's clipping make of that sum, once a build has
+    // measured it.
+    let realOverEstimate = sampled;
+    const correct = async (passes: number): Promise<void> => {
+      for (let pass = 0; pass < passes; pass++) {
+        await this.ensureFits(this.wanted(this.split(a.ranks)));
+        const measured = this.estimatedError(a.ranks, n) * realOverEstimate;
+        const psnr = 10 * Math.log10(1 / (measured + rounding));
+        if (!(Math.abs(psnr - target.psnr) > 0.2 && measured > 0 && a.error > 0)) break;
+        a = allocateRanks(blocks, { error: (wanted * a.error) / measured });
       }
-      return (await this.file(decoded)).e;
+    };
+    await correct(MAX_PSNR_CORRECTIONS);
+    // Decoded and measured first; the payload is compressed meanwhile, off this thread, and the file is made only of
+    // the build that is kept.
+    let decoded = await this.decodeAt(this.split(a.ranks));
+    const real = 10 ** (-decoded.psnr / 10) - rounding;
+    // Kept when within 0.3 dB above the target or 0.1 below it (the aim is 0.1 above): a second build costs as
+    // much as the first.
+    if ((decoded.psnr > target.psnr + 0.3 || decoded.psnr < target.psnr - 0.1) && real > 0) {
+      const estimate = this.estimatedError(a.ranks, n);
+      if (estimate > 0) realOverEstimate = real / estimate;
+      await correct(MAX_PSNR_CORRECTIONS);
+      decoded = await this.decodeAt(this.split(a.ranks));
     }
-    // A size: the payload's share of it, bytes per entry learnt from the sample, then from the file itself.
-    const headerGuess = 400 + (this.alpha ? 0.02 * n : 0);
-    let payloadBudget = target.bytes - headerGuess;
-    const first = await this.allocate((r) => entries(r) * FIRST_BYTES_PER_ENTRY + 6, n, { cost: Math.max(0, payloadBudget) });
-    let perEntry = (await this.sample(first.ranks, n)).bytesPerEntry;
-    // Each pass measures the file's size without decoding it (the header's measured figures can move it by a few
-    // bytes: SIZE_MARGIN); only the allocation kept is decoded and made.
-    let best: Int32Array | null = null;
-    for (let pass = 0; pass < 3; pass++) {
-      const a = allocateRanks(this.blocks((r) => entries(r) * perEntry + 6, n), { cost: Math.max(0, payloadBudget) });
-      const { bytes, payloadBytes } = await this.sizeOf(this.split(a.ranks));
-      const fits = bytes <= target.bytes - SIZE_MARGIN;
-      if (fits) best = a.ranks;
-      if (fits && bytes >= 0.96 * target.bytes) break;
-      if (a.ranks.every((k) => k <= 1) && !fits) break;
-      // Calibrate with what Brotli made of this allocation.
-      if (a.cost > 0 && payloadBytes > 0) perEntry *= payloadBytes / a.cost;
-      payloadBudget = target.bytes - SIZE_MARGIN - (bytes - payloadBytes) - 0.005 * target.bytes * pass;
+    if (cap) {
+      // Over the cap after all (the sample's bytes per entry were too few): the file's own figure starts the size target.
+      const { bytes, payloadBytes } = await this.sizeOf(decoded.ranks);
+      // Bytes per entry as the size target counts them: the components' scales apart.
+      const perEntry = a.cost > 0 ? Math.max(0.01, (payloadBytes - SCALE_BYTES * a.ranks.reduce((s, k) => s + k, 0)) / a.cost) : bytesPerEntry;
+      if (bytes > cap.maxBytes) return this.encodeToSize(cap.maxBytes, perEntryAt(perEntry, bytes, cap.maxBytes));
     }
-    if (!best) throw new UserError(`cannot fit in ${target.bytes} bytes at the tiles' least ranks`);
-    let { e } = await this.build(this.split(best));
+    return (await this.file(decoded)).e;
+  }
+
+  /** What a file's header and alpha take, before the header is known. */
+  private headerGuess(): number {
+    return 400 + (this.alpha ? 0.02 * this.pixels.width * this.pixels.height : 0);
+  }
+
+  /**
+   * The largest file of at most `targetBytes`, found by allocations of a payload budget (in bytes at `perEntry`
+   * bytes per stored entry) whose files are measured without being decoded: each pass aims at SIZE_AIM of the
+   * target, by proportion from one measured pass and by the secant through the last two after that. Only the
+   * allocation kept is decoded and made.
+   */
+  private async encodeToSize(targetBytes: number, perEntry: number): Promise<TiledEncoded> {
+    const n = this.pixels.width * this.pixels.height;
+    const blocks = this.blocks((r) => (r.w + r.h) * perEntry + SCALE_BYTES, n);
+    // The header's measured figures can move the file by a few bytes (SIZE_MARGIN).
+    const limit = targetBytes - SIZE_MARGIN;
+    const aim = SIZE_AIM * limit;
+    let budget = aim - this.headerGuess();
+    let best: { ranks: Int32Array; cost: number; bytes: number } | null = null;
+    const measured: { budget: number; bytes: number }[] = [];
+    for (let pass = 0; pass < 4; pass++) {
+      const a = allocateRanks(blocks, { cost: Math.max(0, budget) });
+      const { bytes } = await this.sizeOf(this.split(a.ranks));
+      if (bytes <= limit && bytes > (best?.bytes ?? -1)) best = { ranks: a.ranks, cost: a.cost, bytes };
+      if (bytes <= limit && bytes >= SIZE_WINDOW * targetBytes) break;
+      if (a.ranks.every((k) => k <= 1) && bytes > limit) break;
+      measured.push({ budget: a.cost, bytes });
+      const [p0, p1] = measured.slice(-2);
+      const slope = p1 && p1.bytes !== p0!.bytes ? (p1.budget - p0!.budget) / (p1.bytes - p0!.bytes) : 0;
+      budget = slope > 0 ? p1!.budget + (aim - p1!.bytes) * slope : a.cost * (aim / Math.max(1, bytes)) ** (1 / BYTES_ELASTICITY);
+    }
+    if (!best) throw new UserError(`cannot fit in ${targetBytes} bytes at the tiles' least ranks`);
+    let { e } = await this.build(this.split(best.ranks));
     // Should the measured header outgrow the margin, the payload gives up that much and more.
-    for (let extra = 2 * SIZE_MARGIN; e.bytes.length > target.bytes && extra <= 0.1 * target.bytes; extra *= 4) {
-      const a = allocateRanks(this.blocks((r) => entries(r) * perEntry + 6, n), { cost: Math.max(0, payloadBudget - extra) });
+    for (let extra = 2 * SIZE_MARGIN; e.bytes.length > targetBytes && extra <= 0.1 * targetBytes; extra *= 4) {
+      const a = allocateRanks(blocks, { cost: Math.max(0, best.cost - extra) });
       ({ e } = await this.build(this.split(a.ranks)));
     }
-    if (e.bytes.length > target.bytes) throw new UserError(`cannot fit in ${target.bytes} bytes at the tiles' least ranks`);
+    if (e.bytes.length > targetBytes) throw new UserError(`cannot fit in ${targetBytes} bytes at the tiles' least ranks`);
     return e;
   }
 
   /** The file's size at these ranks, its header's measured figures stood in for: fitted, quantised, not decoded. */
   private async sizeOf(ranks: readonly Int32Array[]): Promise<{ bytes: number; payloadBytes: number }> {
-    await this.ensureFits(ranks.flatMap((plane, p) => Array.from(plane, (k, t): [number, number, number] => [p, t, k])));
-    const tiles = ranks.map((plane, p) => Array.from(plane, (k, t) => this.fitOf(p, t, k).q));
-    const header = this.header(ranks);
-    const content: NmfzContent = { header, planes: [], tiles, alpha: this.alpha };
-    const withQ = { ...header, quality: storedQuality(38.123456, 0.987654, 0.0123456) };
-    const bytes = await writeEnvelopeAsync(formatVersionOf(header), withQ, nmfzPayload(content), { quality: this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY });
-    return { bytes: bytes.length, payloadBytes: bytes.readUInt32LE(16) };
+    const content = await this.contentAt(ranks);
+    const compressed = await this.payloadOf(content);
+    const withQ = { ...content.header, quality: storedQuality(38.123456, 0.987654, 0.0123456) };
+    return { bytes: envelopeOverhead(withQ) + compressed.length, payloadBytes: compressed.length };
+  }
+
+  /**
+   * The payload of this content Brotli'd, off this thread: made once per allocation (by the build or by sizeOf,
+   * whichever asks first) and kept for the other.
+   */
+  private payloadOf(content: NmfzContent): Promise<Buffer> {
+    const key = content.tiles!.map((plane) => plane.map((q) => q.rank).join(',')).join('/');
+    let compressed = this.payloads.get(key);
+    if (!compressed) {
+      compressed = compressPayloadAsync(nmfzPayload(content), { quality: this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY });
+      // The last few are enough: a size target's passes and a PSNR target's corrections move forward.
+      if (this.payloads.size >= 4) this.payloads.delete(this.payloads.keys().next().value!);
+      this.payloads.set(key, compressed);
+    }
+    return compressed;
   }
 
   /** The raw pixel bytes (for ratio targets). */

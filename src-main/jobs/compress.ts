@@ -352,6 +352,7 @@ async function encodeTiled(source: SourceImage, options: CompressOptions, report
     gpu = (tiles, maxIter) => fitTilesBatched(tiles, { maxIter, innerSweeps: BLOCK_FIT_DEFAULTS.innerSweeps, backend });
   }
   const encoder = new TiledEncoder(source, {
+    threads: options.backend.threads,
     colorMode,
     bits: options.bits ?? DEFAULT_BITS,
     seed: options.seed,

@@ -115,6 +115,10 @@ export class CpuBackend implements Backend {
     this.label = `CPU (WASM ${pool.flavour === 'relaxed' ? 'relaxed SIMD' : 'SIMD'}, ${threads})`;
   }
 
+  get threads(): number {
+    return this.pool.threads;
+  }
+
   static async create(options: CpuBackendOptions = {}): Promise<CpuBackend> {
     return new CpuBackend(await KernelPool.create(options));
   }

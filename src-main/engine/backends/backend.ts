@@ -23,6 +23,11 @@ export interface Backend {
    */
   readonly productSpeedup?: number;
   /**
+   * Optional: the CPU threads it computes on, where it was given a share of the cores (a batch's files side by side):
+   * other work for the same run, such as the tiled encoder's tile threads, keeps to the same share.
+   */
+  readonly threads?: number;
+  /**
    * Make V resident for a run. The returned handle is only valid until it is disposed. A sparse V is bound in
    * its sparse form: products visit its non-zeros only.
    */
