@@ -99,14 +99,17 @@ export function isAchromatic(img: ImagePixels): boolean {
   return true;
 }
 
-/** The image's planes as matrices with values in [0, 1] (pixel ÷ 255 or 65535), in the given precision. */
-export function imageToPlanes(img: ImagePixels, mode: ColorMode, dtype: DType): Matrix[] {
+/**
+ * The image's planes as matrices with values in [0, 1] (pixel ÷ 255 or 65535), in the given precision; written
+ * into `into` when given (matrices of planeLayouts' shapes, e.g. in shared memory).
+ */
+export function imageToPlanes(img: ImagePixels, mode: ColorMode, dtype: DType, into?: Matrix[]): Matrix[] {
   const layouts = planeLayouts(img, mode);
   const max = maxValue(img.bitDepth);
   const inv = 1 / max;
   const { width: w, height: h, channels: C, data } = img;
   const n = w * h;
-  const planes = layouts.map((p) => allocate(p.rows, p.cols, dtype));
+  const planes = into ?? layouts.map((p) => allocate(p.rows, p.cols, dtype));
   if (layouts.length === 1 && layouts[0]!.name === 'gray') {
     const out = planes[0]!.data;
     for (let p = 0; p < n; p++) out[p] = data[p * C]! * inv;

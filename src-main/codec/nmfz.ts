@@ -13,7 +13,7 @@ import { dequantizePlane, packCodes, packedLength, reconstructRow, unpackCodes }
 import type { QuantizedPlane } from './quantize.js';
 import type { BitDepth, ColorMode, ImagePixels, QuantBits } from './types.js';
 import { COLOR_MODES, hasAlpha, maxValue, QUANT_BITS } from './types.js';
-import { deblockPlane, MAX_TILE_SIZE, MIN_TILE_SIZE, reconstructTiles, tileGrid, tileRect } from './tiles.js';
+import { BandDeblocker, MAX_TILE_SIZE, MIN_TILE_SIZE, tileGrid, tileRect } from './tiles.js';
 import type { TileGrid } from './tiles.js';
 
 /** The NMF settings a file was made with, for people and for reproducing it. */
@@ -398,29 +398,65 @@ function decodeTiled(env: ReturnType<typeof readEnvelope>, header: NmfzHeader, l
 }
 
 /**
- * A tiled content's planes in sample units (0 … max, unrounded, float32): the tiles put together, then the seams
- * deblocked with each plane's threshold. The first half of decodePixels for version 3, apart so that the writer can
- * measure each plane and tile.
+ * A tiled file's pixels, decoded one band of tile rows at a time: each plane's band reconstructed (W·H of its
+ * tiles, in float32), deblocked (BandDeblocker: the same samples as deblockPlane makes of the whole plane) and
+ * converted as planesToPixels converts. Only `enabled` components (indices over all tiles and planes in file
+ * order) when given. `onRows(y, planes, count)` sees each plane's final samples of image rows y … y + count − 1
+ * (row-major, the image's width), in order, before they are converted.
  */
-export function decodeTiledPlanes(content: NmfzContent, enabled?: readonly number[]): Float32Array[] {
+export function decodeTiledPixels(
+  content: NmfzContent,
+  options: { enabled?: readonly number[]; onRows?: (y: number, planes: readonly Float32Array[], count: number) => void } = {},
+): ImagePixels {
   const h = content.header;
   const g = gridOf(h);
-  const max = maxValue(h.bitDepth);
-  const keep = enabled ? new Set(enabled) : null;
+  const bits = h.quantization.bits;
+  const keep = options.enabled ? new Set(options.enabled) : null;
   let first = 0;
-  return content.tiles!.map((tiles, pi) => {
-    const used = keep
-      ? tiles.map((q) => {
+  const tiles = content.tiles!.map((plane) =>
+    keep
+      ? plane.map((q) => {
           const scales = q.scales.slice();
           for (let j = 0; j < q.rank; j++) if (!keep.has(first + j)) scales[j] = 0;
           first += q.rank;
           return { ...q, scales };
         })
-      : tiles;
-    const plane = reconstructTiles(used, g, h.quantization.bits, max);
-    deblockPlane(plane, g, h.planes[pi]!.deblock ?? 0);
-    return plane;
-  });
+      : plane,
+  );
+  const writer = pixelWriter(h);
+  const bands = tiles.map((_, p) => new BandDeblocker(g, h.planes[p]!.deblock ?? 0));
+  const row = new Float64Array(g.tileSize);
+  const ready: Float32Array[] = [];
+  for (let ty = 0; ty < g.tilesY; ty++) {
+    tiles.forEach((plane, p) => {
+      const band = bands[p]!;
+      for (let tx = 0; tx < g.tilesX; tx++) {
+        const t = ty * g.tilesX + tx;
+        const r = tileRect(g, t);
+        const q = plane[t]!;
+        const { Wt, H } = dequantizePlane(q, bits);
+        const out = row.subarray(0, r.w);
+        for (let i = 0; i < r.h; i++) {
+          reconstructRow(Wt, H, r.h, q.rank, r.w, i, writer.max, out);
+          band.buffer.set(out, band.rowAt(i) + r.x);
+        }
+      }
+    });
+    // Every plane's band deblocked; the rows final in all of them are the same, converted together.
+    let at = 0;
+    let count = 0;
+    bands.forEach((band, p) => {
+      const done = band.finish(ty);
+      ready[p] = done.rows;
+      at = done.y;
+      count = done.count;
+    });
+    options.onRows?.(at, ready, count);
+    writePixels(h, writer, ready, at * g.cols, count * g.cols);
+    for (const band of bands) band.carry(ty);
+  }
+  if (content.alpha) writeAlpha(h, writer.out, content.alpha);
+  return { width: h.width, height: h.height, channels: h.channels, bitDepth: h.bitDepth, data: writer.out };
 }
 
 /**
@@ -429,7 +465,7 @@ export function decodeTiledPlanes(content: NmfzContent, enabled?: readonly numbe
  * so `decompress` writes, the app shows and the metrics measure exactly these pixels.
  */
 export function decodePixels(content: NmfzContent, enabled?: readonly number[]): ImagePixels {
-  if (content.header.layout === 'tiled') return planesToPixels(content, decodeTiledPlanes(content, enabled));
+  if (content.header.layout === 'tiled') return decodeTiledPixels(content, { enabled });
   if (enabled) content = onlyComponents(content, enabled);
   const h = content.header;
   const { width: w, height: ht, channels: C, bitDepth } = h;
@@ -467,10 +503,7 @@ export function decodePixels(content: NmfzContent, enabled?: readonly number[]):
       }
     }
   }
-  if (content.alpha) {
-    const n = w * ht;
-    for (let p = 0; p < n; p++) out[p * C + C - 1] = content.alpha[p]!;
-  }
+  if (content.alpha) writeAlpha(h, out, content.alpha);
   return { width: w, height: ht, channels: C, bitDepth, data: out };
 }
 
@@ -490,32 +523,45 @@ function pixelWriter(h: NmfzHeader) {
 /** Pixels from decoded planes (sample units): colour conversion, rounding and clamping as in decodePixels, then alpha. */
 export function planesToPixels(content: NmfzContent, planes: readonly Float32Array[]): ImagePixels {
   const h = content.header;
-  const { width: w, height: ht, channels: C, bitDepth } = h;
-  const { out, mode, off, rgb, put } = pixelWriter(h);
-  const n = w * ht;
+  const writer = pixelWriter(h);
+  writePixels(h, writer, planes, 0, h.width * h.height);
+  if (content.alpha) writeAlpha(h, writer.out, content.alpha);
+  return { width: h.width, height: h.height, channels: h.channels, bitDepth: h.bitDepth, data: writer.out };
+}
+
+/** Pixels `from` … `from + n − 1` (in image order) from the planes' samples 0 … n − 1. */
+function writePixels(h: NmfzHeader, writer: ReturnType<typeof pixelWriter>, planes: readonly Float32Array[], from: number, n: number): void {
+  const C = h.channels;
+  const { mode, off, rgb, put } = writer;
   if (mode === 'gray') {
     const p0 = planes[0]!;
-    for (let p = 0; p < n; p++) put(p * C, p0[p]!);
+    for (let p = 0; p < n; p++) put((from + p) * C, p0[p]!);
   } else if (mode === 'channels') {
     const [p0, p1, p2] = [planes[0]!, planes[1]!, planes[2]!];
     for (let p = 0; p < n; p++) {
-      put(p * C, p0[p]!);
-      put(p * C + 1, p1[p]!);
-      put(p * C + 2, p2[p]!);
+      const o = (from + p) * C;
+      put(o, p0[p]!);
+      put(o + 1, p1[p]!);
+      put(o + 2, p2[p]!);
     }
   } else if (mode === 'ycbcr') {
     const [p0, p1, p2] = [planes[0]!, planes[1]!, planes[2]!];
     for (let p = 0; p < n; p++) {
+      const o = (from + p) * C;
       ycbcrToRgb(p0[p]!, p1[p]!, p2[p]!, off, rgb);
-      put(p * C, rgb[0]!);
-      put(p * C + 1, rgb[1]!);
-      put(p * C + 2, rgb[2]!);
+      put(o, rgb[0]!);
+      put(o + 1, rgb[1]!);
+      put(o + 2, rgb[2]!);
     }
   } else {
     throw new Error(`planes of mode ${mode} are not decoded from tiles`);
   }
-  if (content.alpha) for (let p = 0; p < n; p++) out[p * C + C - 1] = content.alpha[p]!;
-  return { width: w, height: ht, channels: C, bitDepth, data: out };
+}
+
+function writeAlpha(h: NmfzHeader, out: Uint8Array | Uint16Array, alpha: Uint8Array | Uint16Array): void {
+  const C = h.channels;
+  const n = h.width * h.height;
+  for (let p = 0; p < n; p++) out[p * C + C - 1] = alpha[p]!;
 }
 
 /** The content with every component not listed (indices over all planes, in header order) set to zero. */

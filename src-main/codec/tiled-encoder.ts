@@ -13,13 +13,13 @@ import type { PlaneLayout } from './colour.js';
 import { compressPayloadAsync, envelopeOf, envelopeOverhead } from './container.js';
 import type { SourceImage } from './image-io.js';
 import { energyOf, mse, rawBytesOf } from './metrics.js';
-import { decodeTiledPlanes, extractAlpha, formatVersionOf, nmfzPayload, planesToPixels, storedQuality } from './nmfz.js';
+import { decodeTiledPixels, extractAlpha, formatVersionOf, nmfzPayload, planesToPixels, storedQuality } from './nmfz.js';
 import type { NmfzContent, NmfzHeader } from './nmfz.js';
-import { packCodes } from './quantize.js';
+import { dequantizePlane, packCodes, reconstructAt } from './quantize.js';
 import { tileSamples, TileWorkers } from './tile-work.js';
 import type { FinishJob, FitJob, SharedPlanes, SpectrumJob, StartJob, TileJob, TileOutcome } from './tile-work.js';
 import type { QuantizedPlane } from './quantize.js';
-import { chooseDeblockThreshold, DEFAULT_TILE_SIZE, deblockPlane, reconstructTiles, tileGrid, tileRect } from './tiles.js';
+import { BorderStrips, chooseDeblockThreshold, DEFAULT_TILE_SIZE, reconstructTiles, tileGrid, tileRect } from './tiles.js';
 import type { TileGrid } from './tiles.js';
 import type { ColorMode, ImagePixels, QuantBits } from './types.js';
 import { colourChannels, hasAlpha, maxValue } from './types.js';
@@ -151,8 +151,8 @@ function planeWeights(layouts: readonly PlaneLayout[], mode: ColorMode): number[
 interface Decoded {
   ranks: readonly Int32Array[];
   content: NmfzContent;
-  /** The decoded planes, deblocked, in sample units. */
-  planes: Float32Array[];
+  /** Per plane, per tile: the squared error of the decoded samples ([0, 1] units, after deblocking, before rounding). */
+  tileErrors: Float64Array[];
   decoded: ImagePixels;
   psnr: number;
   relErr: number;
@@ -180,6 +180,8 @@ export class TiledEncoder {
   private readonly payloads = new Map<string, Promise<Buffer>>();
   private readonly workers: TileWorkers;
   private readonly shared: SharedPlanes;
+  /** The original planes' border strips (for the deblocking thresholds), once cut. */
+  private originalStrips: BorderStrips[] | undefined;
   /** Σ x² over the original's colour samples (relErr's denominator), once measured. */
   private originalEnergy: number | undefined;
 
@@ -195,11 +197,12 @@ export class TiledEncoder {
     this.grid = tileGrid(this.pixels.height, this.pixels.width, settings.tileSize ?? DEFAULT_TILE_SIZE);
     this.weights = planeWeights(this.layouts, settings.colorMode);
     // The planes in memory the tile threads share, so that a job names its tile instead of carrying a copy.
-    this.V = imageToPlanes(this.pixels, settings.colorMode, 'float32').map((m) => {
-      const data = new Float32Array(new SharedArrayBuffer(m.data.length * 4));
-      data.set(m.data);
-      return { rows: m.rows, cols: m.cols, data };
-    });
+    this.V = imageToPlanes(
+      this.pixels,
+      settings.colorMode,
+      'float32',
+      this.layouts.map((l) => ({ rows: l.rows, cols: l.cols, data: new Float32Array(new SharedArrayBuffer(l.rows * l.cols * 4)) })),
+    );
     this.alpha = extractAlpha(this.pixels);
     this.shared = { data: this.V.map((m) => m.data as Float32Array), cols: this.V.map((m) => m.cols) };
     this.workers = new TileWorkers(this.shared, settings.threads);
@@ -379,28 +382,51 @@ export class TiledEncoder {
     ranks.forEach((plane, p) => plane.forEach((k, t) => (iterations = Math.max(iterations, this.fitOf(p, t, k).iterations))));
     const header = content.header;
     const max = maxValue(this.pixels.bitDepth);
-    // Decoded without deblocking, the threshold chosen per plane against the original, then applied as the decoder will.
-    const planes = decodeTiledPlanes(content);
-    planes.forEach((plane, p) => {
-      const threshold = chooseDeblockThreshold(plane, this.V[p]!.data, this.grid, max, max);
-      header.planes[p]!.deblock = threshold;
-      deblockPlane(plane, this.grid, threshold);
+    const bits = this.settings.bits;
+    // Each plane's deblocking threshold, chosen on its border strips (the only samples the filter touches) against
+    // the original's; then the image decoded band by band as the decoder will, each tile's error measured on the way.
+    this.originalStrips ??= this.V.map((m) => BorderStrips.of(m.data, this.grid));
+    content.tiles!.forEach((tiles, p) => {
+      const strips = new BorderStrips(this.grid);
+      strips.fill((t) => {
+        const q = tiles[t]!;
+        const { Wt, H } = dequantizePlane(q, bits);
+        return (i, j) => Math.fround(reconstructAt(Wt, H, q.rows, q.rank, q.cols, i, j, max));
+      });
+      header.planes[p]!.deblock = chooseDeblockThreshold(strips, this.originalStrips![p]!, max, max);
     });
-    const decoded = planesToPixels(content, planes);
+    const g = this.grid;
+    const tileErrors = this.layouts.map(() => new Float64Array(g.count));
+    const decoded = decodeTiledPixels(content, {
+      onRows: (y0, planes, count) => {
+        planes.forEach((D, p) => {
+          const V = this.V[p]!.data;
+          const e = tileErrors[p]!;
+          for (let i = 0; i < count; i++) {
+            const tileRow = Math.floor((y0 + i) / g.tileSize) * g.tilesX;
+            for (let tx = 0; tx < g.tilesX; tx++) {
+              let sum = 0;
+              const x1 = Math.min(g.cols, (tx + 1) * g.tileSize);
+              for (let x = tx * g.tileSize; x < x1; x++) sum += (D[i * g.cols + x]! / max - V[(y0 + i) * g.cols + x]!) ** 2;
+              e[tileRow + tx] += sum;
+            }
+          }
+        });
+      },
+    });
     // PSNR and relErr from one pass: relErr's denominator, the original's energy, is the same for every build.
     const m = mse(this.pixels, decoded);
-    const peak = maxValue(this.pixels.bitDepth);
-    const psnr = m === 0 ? Infinity : 10 * Math.log10((peak * peak) / m);
+    const psnr = m === 0 ? Infinity : 10 * Math.log10((max * max) / m);
     this.originalEnergy ??= energyOf(this.pixels);
     const relErr = this.originalEnergy === 0 ? (m === 0 ? 0 : Infinity) : Math.sqrt((m * this.pixels.width * this.pixels.height * colourChannels(this.pixels)) / this.originalEnergy);
-    return { ranks, content, planes, decoded, psnr, relErr, iterations };
+    return { ranks, content, tileErrors, decoded, psnr, relErr, iterations };
   }
 
   /** A decoded build made into its file. */
   private async file(d: Decoded): Promise<{ e: TiledEncoded; payloadBytes: number }> {
-    const { ranks, content, planes, decoded, psnr, relErr, iterations } = d;
+    const { ranks, content, tileErrors, decoded, psnr, relErr, iterations } = d;
     const header = content.header;
-    const map = this.tileMap(ranks, planes, maxValue(this.pixels.bitDepth));
+    const map = this.tileMap(ranks, tileErrors);
     throwIfCancelled(this.settings.signal);
     this.settings.onDecoded?.(decoded);
     this.settings.onProgress?.('compressing', 0, 1);
@@ -409,29 +435,22 @@ export class TiledEncoder {
     return { e: { bytes, content, decoded, psnr, relErr, rank: header.rank, iterations, tiles: map }, payloadBytes: compressed.length };
   }
 
-  private tileMap(ranks: readonly Int32Array[], planes: readonly Float32Array[], max: number): TileMapInfo {
+  private tileMap(ranks: readonly Int32Array[], tileErrors: readonly Float64Array[]): TileMapInfo {
     return {
       tileSize: this.grid.tileSize,
       tilesX: this.grid.tilesX,
       tilesY: this.grid.tilesY,
       planes: this.layouts.map((l, p) => {
-        const V = this.V[p]!.data;
-        const D = planes[p]!;
-        const psnr: number[] = [];
-        for (let t = 0; t < this.grid.count; t++) {
+        const psnr = Array.from(tileErrors[p]!, (e, t) => {
           const r = tileRect(this.grid, t);
-          let e = 0;
-          for (let i = 0; i < r.h; i++) {
-            const b = (r.y + i) * l.cols + r.x;
-            for (let j = 0; j < r.w; j++) e += (D[b + j]! / max - V[b + j]!) ** 2;
-          }
           const mse = e / (r.w * r.h);
-          psnr.push(mse > 0 ? Math.min(EXACT_TILE_PSNR, Number((10 * Math.log10(1 / mse)).toFixed(3))) : EXACT_TILE_PSNR);
-        }
+          return mse > 0 ? Math.min(EXACT_TILE_PSNR, Number((10 * Math.log10(1 / mse)).toFixed(3))) : EXACT_TILE_PSNR;
+        });
         return { name: l.name, rows: l.rows, cols: l.cols, ranks: Array.from(ranks[p]!), psnr };
       }),
     };
   }
+
 
   private split(ranks: Int32Array): Int32Array[] {
     return this.layouts.map((_, p) => ranks.slice(p * this.grid.count, (p + 1) * this.grid.count));

@@ -77,37 +77,240 @@ export function reconstructTiles(tiles: readonly QuantizedPlane[], g: TileGrid, 
 }
 
 /**
- * The deblocking filter: across every tile border, a step Δ = q0 − p0 between the two samples that meet there is
- * spread over the two samples on each side (p1 += Δ/8, p0 += 3Δ/8, q0 −= 3Δ/8, q1 −= Δ/8, the step left is Δ/4)
- * when |Δ| < threshold: a seam the tiles' separate fits left, while a larger step is an edge of the picture and kept.
- * Vertical borders first (every row), then horizontal ones (every column), in float64 from and back to float32.
+ * One step of the deblocking filter across a border, on the samples i1, i0 | j0, j1 of `a` (j1 −1 at the plane's
+ * edge): the step Δ = j0 − i0 is spread over the two samples on each side (i1 += Δ/8, i0 += 3Δ/8, j0 −= 3Δ/8,
+ * j1 −= Δ/8, the step left is Δ/4) when |Δ| < threshold.
+ */
+function smooth(a: Float32Array, i1: number, i0: number, j0: number, j1: number, threshold: number): void {
+  const p0 = a[i0]!;
+  const q0 = a[j0]!;
+  const d = q0 - p0;
+  if (!(Math.abs(d) < threshold)) return;
+  a[i0] = p0 + (3 * d) / 8;
+  a[j0] = q0 - (3 * d) / 8;
+  if (i1 >= 0) a[i1] = a[i1]! + d / 8;
+  if (j1 >= 0) a[j1] = a[j1]! - d / 8;
+}
+
+/**
+ * The deblocking filter: across every tile border, a step between the two samples that meet there is smoothed
+ * (smooth) when it is smaller than the threshold: a seam the tiles' separate fits left, while a larger step is an
+ * edge of the picture and kept. Vertical borders first (every row), then horizontal ones (every column), in
+ * float64 from and back to float32.
  */
 export function deblockPlane(plane: Float32Array, g: TileGrid, threshold: number): void {
   if (!(threshold > 0)) return;
+  deblockVertical(plane, g.cols, g.tileSize, 0, g.rows, threshold);
   const { rows, cols, tileSize } = g;
-  const smooth = (i1: number, i0: number, j0: number, j1: number): void => {
-    const p0 = plane[i0]!;
-    const q0 = plane[j0]!;
-    const d = q0 - p0;
-    if (!(Math.abs(d) < threshold)) return;
-    plane[i0] = p0 + (3 * d) / 8;
-    plane[j0] = q0 - (3 * d) / 8;
-    if (i1 >= 0) plane[i1] = plane[i1]! + d / 8;
-    if (j1 >= 0) plane[j1] = plane[j1]! - d / 8;
-  };
+  for (let y0 = tileSize; y0 < rows; y0 += tileSize) deblockHorizontal(plane, cols, y0 * cols, y0 + 1 < rows, threshold);
+}
+
+/** The vertical borders of rows `from` … `to`−1 of a band `cols` wide. */
+function deblockVertical(a: Float32Array, cols: number, tileSize: number, from: number, to: number, threshold: number): void {
   for (let x0 = tileSize; x0 < cols; x0 += tileSize) {
     const right = x0 + 1 < cols;
-    for (let y = 0; y < rows; y++) {
+    for (let y = from; y < to; y++) {
       const b = y * cols + x0;
-      smooth(b - 2, b - 1, b, right ? b + 1 : -1);
+      smooth(a, b - 2, b - 1, b, right ? b + 1 : -1, threshold);
     }
   }
-  for (let y0 = tileSize; y0 < rows; y0 += tileSize) {
-    const below = y0 + 1 < rows;
-    for (let x = 0; x < cols; x++) {
-      const b = y0 * cols + x;
-      smooth(b - 2 * cols, b - cols, b, below ? b + cols : -1);
+}
+
+/** A horizontal border whose first row below starts at `at` (with two rows above it, and one more below when `below`). */
+function deblockHorizontal(a: Float32Array, cols: number, at: number, below: boolean, threshold: number): void {
+  for (let x = 0; x < cols; x++) {
+    const b = at + x;
+    smooth(a, b - 2 * cols, b - cols, b, below ? b + cols : -1, threshold);
+  }
+}
+
+/**
+ * A tiled plane decoded one band of tile rows at a time, deblocked exactly as deblockPlane does the whole plane:
+ * each band's vertical borders, then the horizontal border above it, with the band before's last two rows kept
+ * for it. Holds a band, not the plane.
+ */
+export class BandDeblocker {
+  /** Image rows y0 − 2 … y0 + h − 1 of the band starting at y0 (the first two: the band before's last). */
+  readonly buffer: Float32Array;
+  constructor(
+    private readonly g: TileGrid,
+    private readonly threshold: number,
+  ) {
+    this.buffer = new Float32Array((g.tileSize + 2) * g.cols);
+  }
+
+  /** Where row i of tile row `ty`'s band goes in `buffer`. */
+  rowAt(i: number): number {
+    return (i + 2) * this.g.cols;
+  }
+
+  /**
+   * Tile row `ty`'s band, its samples already at rowAt(0 …), deblocked: the image rows now final (`count` of them
+   * from row `y`, in `rows`), which stay in place until carry(ty).
+   */
+  finish(ty: number): { y: number; rows: Float32Array; count: number } {
+    const { rows, cols, tileSize } = this.g;
+    const y0 = ty * tileSize;
+    const h = Math.min(tileSize, rows - y0);
+    const b = this.buffer;
+    if (this.threshold > 0) {
+      deblockVertical(b, cols, tileSize, 2, 2 + h, this.threshold);
+      if (ty > 0) deblockHorizontal(b, cols, 2 * cols, y0 + 1 < rows, this.threshold);
     }
+    // The band's last two rows wait for the next band's border, unless it is the last.
+    const from = ty > 0 ? y0 - 2 : y0;
+    const to = y0 + h >= rows ? y0 + h : y0 + h - 2;
+    return { y: from, rows: b.subarray((from - y0 + 2) * cols, (to - y0 + 2) * cols), count: to - from };
+  }
+
+  /** Keeps band `ty`'s last two rows for the next band's border. */
+  carry(ty: number): void {
+    const { rows, cols, tileSize } = this.g;
+    const h = Math.min(tileSize, rows - ty * tileSize);
+    this.buffer.copyWithin(0, h * cols, (h + 2) * cols);
+  }
+}
+
+/**
+ * The samples the deblocking filter reads and writes, the two on each side of every tile border, as strips: four
+ * columns down each vertical border (`vertical`, border v's row y at (v·rows + y)·4) and four rows along each
+ * horizontal one (`horizontal`, border h's row dy at (h·4 + dy + 2)·cols). A sample where strips cross is in both:
+ * the horizontal strip takes the vertical pass's result before its own pass, and gives its result back after, so
+ * both end as deblockPlane leaves the plane.
+ */
+export class BorderStrips {
+  readonly vertical: Float32Array;
+  readonly horizontal: Float32Array;
+  readonly vx: number;
+  readonly hy: number;
+
+  constructor(readonly g: TileGrid) {
+    this.vx = Math.max(0, g.tilesX - 1);
+    this.hy = Math.max(0, g.tilesY - 1);
+    this.vertical = new Float32Array(this.vx * g.rows * 4);
+    this.horizontal = new Float32Array(this.hy * 4 * g.cols);
+  }
+
+  /** Sets sample (y, x) wherever the strips hold it (nowhere when it is no border's). */
+  set(y: number, x: number, value: number): void {
+    const { tileSize: T, rows, cols } = this.g;
+    const cx = x % T;
+    const v = cx >= T - 2 && x - cx + T < cols ? (x - cx) / T : cx <= 1 && x >= T ? (x - cx) / T - 1 : -1;
+    if (v >= 0) this.vertical[(v * rows + y) * 4 + (cx <= 1 ? cx + 2 : cx - T + 2)] = value;
+    const cy = y % T;
+    const h = cy >= T - 2 && y - cy + T < rows ? (y - cy) / T : cy <= 1 && y >= T ? (y - cy) / T - 1 : -1;
+    if (h >= 0) this.horizontal[(h * 4 + (cy <= 1 ? cy + 2 : cy - T + 2)) * cols + x] = value;
+  }
+
+  /** Every sample of the strips from `at(y, x)`, tile by tile through `tile(t)`, which gives that tile's sampler. */
+  fill(tile: (t: number) => (i: number, j: number) => number): void {
+    const g = this.g;
+    for (let t = 0; t < g.count; t++) {
+      const r = tileRect(g, t);
+      const hasLeft = r.x > 0;
+      const hasRight = r.x + r.w < g.cols;
+      const hasTop = r.y > 0;
+      const hasBottom = r.y + r.h < g.rows;
+      if (!(hasLeft || hasRight || hasTop || hasBottom)) continue;
+      const at = tile(t);
+      for (let i = 0; i < r.h; i++) {
+        const edgeRow = (hasTop && i < 2) || (hasBottom && i >= r.h - 2);
+        for (let j = 0; j < r.w; j++) {
+          if (edgeRow || (hasLeft && j < 2) || (hasRight && j >= r.w - 2)) this.set(r.y + i, r.x + j, at(i, j));
+          else if (j >= 2 && j < r.w - 2) j = r.w - 3; // past the middle of an inner row
+        }
+      }
+    }
+  }
+
+  /** The strips' values from a whole plane (scaled by nothing: the plane's own units). */
+  static of(plane: ArrayLike<number>, g: TileGrid): BorderStrips {
+    const s = new BorderStrips(g);
+    s.fill((t) => {
+      const r = tileRect(g, t);
+      return (i, j) => plane[(r.y + i) * g.cols + r.x + j]!;
+    });
+    return s;
+  }
+
+  copy(): BorderStrips {
+    const s = new BorderStrips(this.g);
+    s.vertical.set(this.vertical);
+    s.horizontal.set(this.horizontal);
+    return s;
+  }
+
+  restore(from: BorderStrips): void {
+    this.vertical.set(from.vertical);
+    this.horizontal.set(from.horizontal);
+  }
+
+  /** deblockPlane on the strips. */
+  deblock(threshold: number): void {
+    if (!(threshold > 0)) return;
+    const { rows, cols, tileSize: T } = this.g;
+    const V = this.vertical;
+    const H = this.horizontal;
+    for (let v = 0; v < this.vx; v++) {
+      const right = (v + 1) * T + 1 < cols;
+      for (let y = 0; y < rows; y++) {
+        const b = (v * rows + y) * 4 + 2;
+        smooth(V, b - 2, b - 1, b, right ? b + 1 : -1, threshold);
+      }
+    }
+    this.crossings((vi, hi) => (H[hi] = V[vi]!));
+    for (let h = 0; h < this.hy; h++) deblockHorizontal(H, cols, (h * 4 + 2) * cols, (h + 1) * T + 1 < rows, threshold);
+    this.crossings((vi, hi) => (V[vi] = H[hi]!));
+  }
+
+  /** Each sample held by both strips: its index in each. */
+  private crossings(each: (vi: number, hi: number) => void): void {
+    const { rows, cols, tileSize: T } = this.g;
+    for (let h = 0; h < this.hy; h++) {
+      for (let dy = -2; dy < 2; dy++) {
+        const y = (h + 1) * T + dy;
+        if (y >= rows) continue;
+        for (let v = 0; v < this.vx; v++) {
+          for (let dx = -2; dx < 2; dx++) {
+            const x = (v + 1) * T + dx;
+            if (x < cols) each((v * rows + y) * 4 + dx + 2, (h * 4 + dy + 2) * cols + x);
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Σ (scale·a − b)² over every sample (both copies where strips cross, as every border's own samples), with b from
+   * `other`, and Σ |step| across the borders of this one times scale: in deblockPlane's order of borders.
+   */
+  measure(other: BorderStrips | null, scale: number, otherScale: number): { error: number; jump: number } {
+    const { rows, cols, tileSize: T } = this.g;
+    const V = this.vertical;
+    const H = this.horizontal;
+    const oV = other?.vertical;
+    const oH = other?.horizontal;
+    let error = 0;
+    let jump = 0;
+    for (let v = 0; v < this.vx; v++) {
+      const x0 = (v + 1) * T;
+      const n = x0 + 1 < cols ? 4 : 3;
+      for (let y = 0; y < rows; y++) {
+        const b = (v * rows + y) * 4;
+        jump += scale * Math.abs(V[b + 2]! - V[b + 1]!);
+        if (oV) for (let d = 0; d < n; d++) error += (scale * V[b + d]! - otherScale * oV[b + d]!) ** 2;
+      }
+    }
+    for (let h = 0; h < this.hy; h++) {
+      const y0 = (h + 1) * T;
+      const n = y0 + 1 < rows ? 4 : 3;
+      const b = h * 4 * cols;
+      for (let x = 0; x < cols; x++) {
+        jump += scale * Math.abs(H[b + 2 * cols + x]! - H[b + cols + x]!);
+        if (oH) for (let d = 0; d < n; d++) error += (scale * H[b + d * cols + x]! - otherScale * oH[b + d * cols + x]!) ** 2;
+      }
+    }
+    return { error, jump };
   }
 }
 
@@ -123,57 +326,23 @@ export const SEAM_JUMP_ALLOWANCE = 1.1;
 /**
  * The deblocking threshold (sample units) for a plane, among DEBLOCK_CANDIDATES: the one that brings the samples
  * next to the borders closest to the original's in squared error, among those whose mean step across the borders
- * is within SEAM_JUMP_ALLOWANCE of the original's there (the strongest filtering when none is). `original` times
- * `scale` is in the units of `decoded`, which is left as it was.
+ * is within SEAM_JUMP_ALLOWANCE of the original's there (the strongest filtering when none is). Both are given as
+ * their border strips (the only samples the filter changes); `original` times `scale` is in the units of
+ * `decoded`, which is left as it was.
  */
-export function chooseDeblockThreshold(decoded: Float32Array, original: ArrayLike<number>, g: TileGrid, max: number, scale = 1): number {
-  if (g.tilesX < 2 && g.tilesY < 2) return 0;
-  const { rows, cols, tileSize } = g;
-  // The pairs of samples that meet at a border, and the strips two samples wide on each side of the borders: the
-  // only samples the filter changes, where its error is measured.
-  const vx = Math.ceil(cols / tileSize) - 1;
-  const hy = Math.ceil(rows / tileSize) - 1;
-  const pairs = new Int32Array(2 * (vx * rows + hy * cols));
-  const idx = new Int32Array(4 * (vx * rows + hy * cols));
-  let np = 0;
-  let ni = 0;
-  for (let x0 = tileSize; x0 < cols; x0 += tileSize) {
-    for (let y = 0; y < rows; y++) {
-      const b = y * cols + x0;
-      pairs[np++] = b - 1;
-      pairs[np++] = b;
-      for (let dx = -2; dx < 2; dx++) if (x0 + dx < cols) idx[ni++] = b + dx;
-    }
-  }
-  for (let y0 = tileSize; y0 < rows; y0 += tileSize) {
-    for (let x = 0; x < cols; x++) {
-      const b = y0 * cols + x;
-      pairs[np++] = b - cols;
-      pairs[np++] = b;
-      for (let dy = -2; dy < 2; dy++) if (y0 + dy < rows) idx[ni++] = b + dy * cols;
-    }
-  }
-  let originalJump = 0;
-  for (let i = 0; i < np; i += 2) originalJump += scale * Math.abs(original[pairs[i + 1]!]! - original[pairs[i]!]!);
-  const target = new Float64Array(ni);
-  const kept = new Float32Array(ni);
-  for (let n = 0; n < ni; n++) {
-    target[n] = scale * original[idx[n]!]!;
-    kept[n] = decoded[idx[n]!]!;
-  }
-  // Each candidate filters the plane itself, which is then put back as it was.
+export function chooseDeblockThreshold(decoded: BorderStrips, original: BorderStrips, max: number, scale = 1): number {
+  if (decoded.g.tilesX < 2 && decoded.g.tilesY < 2) return 0;
+  const originalJump = original.measure(null, scale, scale).jump;
+  const kept = decoded.copy();
   let best = -1;
   let bestErr = Number.POSITIVE_INFINITY;
   let smoothest = 0;
   let smoothestJump = Number.POSITIVE_INFINITY;
   for (const c of DEBLOCK_CANDIDATES) {
     const threshold = c * max;
-    deblockPlane(decoded, g, threshold);
-    let e = 0;
-    for (let n = 0; n < ni; n++) e += (decoded[idx[n]!]! - target[n]!) ** 2;
-    let jump = 0;
-    for (let i = 0; i < np; i += 2) jump += Math.abs(decoded[pairs[i + 1]!]! - decoded[pairs[i]!]!);
-    for (let n = 0; n < ni; n++) decoded[idx[n]!] = kept[n]!;
+    decoded.deblock(threshold);
+    const { error: e, jump } = decoded.measure(original, 1, scale);
+    decoded.restore(kept);
     if (jump < smoothestJump) {
       smoothestJump = jump;
       smoothest = threshold;

@@ -14,6 +14,7 @@ import type { SourceImage } from '../../src-main/codec/image-io.js';
 import { psnr } from '../../src-main/codec/metrics.js';
 import { decodeNmfz, decodePixels, readNmfzHeader } from '../../src-main/codec/nmfz.js';
 import { TiledEncoder } from '../../src-main/codec/tiled-encoder.js';
+import { BandDeblocker, BorderStrips, chooseDeblockThreshold, DEBLOCK_CANDIDATES, deblockPlane, SEAM_JUMP_ALLOWANCE, tileGrid } from '../../src-main/codec/tiles.js';
 import type { TiledSettings, TiledTarget } from '../../src-main/codec/tiled-encoder.js';
 import type { ImagePixels } from '../../src-main/codec/types.js';
 import { blockSpectrum, fitBlock } from '../../src-main/engine/block-fit.js';
@@ -118,6 +119,56 @@ test('tile borders do not show: the mean jump across them is at most 1.25 times 
     const decoded = borderJump(e.decoded, 128);
     const original = borderJump(src.pixels, 128);
     assert.ok(decoded <= 1.25 * original, `at ${target} dB: decoded ${decoded.toFixed(3)}, original ${original.toFixed(3)}`);
+  }
+});
+
+test('band by band and on border strips, the deblocking filter does what it does to the whole plane, and picks the same threshold', () => {
+  let seed = 12345;
+  const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (const [rows, cols] of [[20, 19], [17, 25], [9, 9], [8, 8], [30, 41], [1, 20], [20, 1], [10, 17], [33, 16]] as const) {
+    const g = tileGrid(rows, cols, 8);
+    // A plane with seams: each tile its own level, plus noise.
+    const plane = new Float32Array(rows * cols).map((_, i) => 10 * (((Math.floor(i / cols / 8) * 7 + Math.floor((i % cols) / 8) * 3) % 5) / 5) + random());
+    const original = new Float32Array(rows * cols).map((_, i) => plane[i]! / 10 + 0.05 * random());
+    for (const threshold of [0, 1.5, 20]) {
+      const whole = plane.slice();
+      deblockPlane(whole, g, threshold);
+      const banded = new Float32Array(rows * cols);
+      const band = new BandDeblocker(g, threshold);
+      for (let ty = 0; ty < g.tilesY; ty++) {
+        for (let i = 0; i < Math.min(8, rows - ty * 8); i++) band.buffer.set(plane.subarray((ty * 8 + i) * cols, (ty * 8 + i + 1) * cols), band.rowAt(i));
+        const done = band.finish(ty);
+        banded.set(done.rows.subarray(0, done.count * cols), done.y * cols);
+        band.carry(ty);
+      }
+      assert.deepEqual(banded, whole, `${rows}×${cols} at ${threshold}: bands`);
+      const strips = BorderStrips.of(plane, g);
+      strips.deblock(threshold);
+      const expected = BorderStrips.of(whole, g);
+      assert.deepEqual([strips.vertical, strips.horizontal], [expected.vertical, expected.horizontal], `${rows}×${cols} at ${threshold}: strips`);
+    }
+    // The threshold the rule picks, found by filtering whole planes.
+    const borderSamples: number[] = [];
+    const pairs: number[] = [];
+    for (let x0 = 8; x0 < cols; x0 += 8) for (let y = 0; y < rows; y++) for (let dx = -2; dx < 2; dx++) if (x0 + dx < cols) borderSamples.push(y * cols + x0 + dx);
+    for (let y0 = 8; y0 < rows; y0 += 8) for (let x = 0; x < cols; x++) for (let dy = -2; dy < 2; dy++) if (y0 + dy < rows) borderSamples.push((y0 + dy) * cols + x);
+    for (let x0 = 8; x0 < cols; x0 += 8) for (let y = 0; y < rows; y++) pairs.push(y * cols + x0 - 1, y * cols + x0);
+    for (let y0 = 8; y0 < rows; y0 += 8) for (let x = 0; x < cols; x++) pairs.push((y0 - 1) * cols + x, y0 * cols + x);
+    const jumpOf = (a: ArrayLike<number>, scale: number): number => pairs.reduce((s, _, i) => (i % 2 ? s : s + scale * Math.abs(a[pairs[i + 1]!]! - a[pairs[i]!]!)), 0);
+    let best = -1;
+    let bestErr = Infinity;
+    let smoothest = 0;
+    let smoothestJump = Infinity;
+    for (const c of DEBLOCK_CANDIDATES) {
+      const filtered = plane.slice();
+      deblockPlane(filtered, g, c * 10);
+      const e = borderSamples.reduce((s, i) => s + (filtered[i]! - 10 * original[i]!) ** 2, 0);
+      const jump = jumpOf(filtered, 1);
+      if (jump < smoothestJump) (smoothestJump = jump), (smoothest = c * 10);
+      if (jump <= SEAM_JUMP_ALLOWANCE * jumpOf(original, 10) && e < bestErr) (bestErr = e), (best = c * 10);
+    }
+    const wanted = g.tilesX < 2 && g.tilesY < 2 ? 0 : best >= 0 ? best : smoothest;
+    assert.equal(chooseDeblockThreshold(BorderStrips.of(plane, g), BorderStrips.of(original, g), 10, 10), wanted, `${rows}×${cols}: threshold`);
   }
 });
 
