@@ -4,7 +4,7 @@ import { UserError } from '../engine/errors.js';
 import { allocate } from '../engine/matrix.js';
 import type { DType, Matrix } from '../engine/matrix.js';
 import type { ColorMode, ImagePixels } from './types.js';
-import { colourChannels, maxValue } from './types.js';
+import { colourChannels, maxValue, toSample } from './types.js';
 
 export type PlaneName = 'gray' | 'rgb' | 'r' | 'g' | 'b' | 'y' | 'cb' | 'cr';
 
@@ -148,6 +148,26 @@ export function imageToPlanes(img: ImagePixels, mode: ColorMode, dtype: DType, i
     p2[p] = (off + (r - y) / (2 * (1 - KR))) * inv;
   }
   return planes;
+}
+
+/**
+ * ycbcrToRgb over n samples of three planes, each result made a sample (toSample), into out[(from + i)·C + channel]: the same numbers, without a call per pixel.
+ */
+export function ycbcrToSamples(
+  y: Float32Array, cb: Float32Array, cr: Float32Array, n: number, off: number, max: number,
+  out: Uint8Array | Uint16Array, from: number, C: number,
+): void {
+  const toR = 2 * (1 - KR);
+  const toB = 2 * (1 - KB);
+  for (let p = 0, o = from * C; p < n; p++, o += C) {
+    const Y = y[p]!;
+    const r = Y + toR * (cr[p]! - off);
+    const b = Y + toB * (cb[p]! - off);
+    const g = (Y - KR * r - KB * b) / KG;
+    out[o] = toSample(r, max);
+    out[o + 1] = toSample(g, max);
+    out[o + 2] = toSample(b, max);
+  }
 }
 
 /** Inverse of the YCbCr transform for one pixel, in pixel units (unrounded). */

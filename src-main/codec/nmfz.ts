@@ -3,7 +3,7 @@
 import { UserError } from '../engine/errors.js';
 import { allocate } from '../engine/matrix.js';
 import type { Matrix } from '../engine/matrix.js';
-import { chromaOffset, planeLayouts, ycbcrToRgb } from './colour.js';
+import { chromaOffset, planeLayouts, ycbcrToRgb, ycbcrToSamples } from './colour.js';
 import type { PlaneName } from './colour.js';
 import { inflatePayload, inflatePayloadUpTo, NMFZ_VERSION, readEnvelope, rewrapEnvelope, writeEnvelope } from './container.js';
 import type { FormatVersion } from './container.js';
@@ -12,7 +12,7 @@ import { DEFAULT_MAX_PIXELS } from './image-io.js';
 import { dequantizePlane, packCodes, packedLength, reconstructRow, unpackCodes } from './quantize.js';
 import type { QuantizedPlane } from './quantize.js';
 import type { BitDepth, ColorMode, ImagePixels, QuantBits } from './types.js';
-import { COLOR_MODES, hasAlpha, maxValue, QUANT_BITS } from './types.js';
+import { COLOR_MODES, hasAlpha, maxValue, QUANT_BITS, toSample } from './types.js';
 import { BandDeblocker, MAX_TILE_SIZE, MIN_TILE_SIZE, tileGrid, tileRect } from './tiles.js';
 import type { TileGrid } from './tiles.js';
 
@@ -513,8 +513,7 @@ function pixelWriter(h: NmfzHeader) {
   const n = h.width * h.height * h.channels;
   const out = h.bitDepth === 16 ? new Uint16Array(n) : new Uint8Array(n);
   const put = (i: number, v: number): void => {
-    const r = Math.round(v);
-    out[i] = r < 0 ? 0 : r > max ? max : r;
+    out[i] = toSample(v, max);
   };
   const mode = h.planes.length === 1 ? h.planes[0]!.name : h.colorMode;
   return { max, out, mode, off: chromaOffset(max), rgb: new Float64Array(3), put };
@@ -532,7 +531,7 @@ export function planesToPixels(content: NmfzContent, planes: readonly Float32Arr
 /** Pixels `from` … `from + n − 1` (in image order) from the planes' samples 0 … n − 1. */
 function writePixels(h: NmfzHeader, writer: ReturnType<typeof pixelWriter>, planes: readonly Float32Array[], from: number, n: number): void {
   const C = h.channels;
-  const { mode, off, rgb, put } = writer;
+  const { mode, off, put } = writer;
   if (mode === 'gray') {
     const p0 = planes[0]!;
     for (let p = 0; p < n; p++) put((from + p) * C, p0[p]!);
@@ -545,14 +544,7 @@ function writePixels(h: NmfzHeader, writer: ReturnType<typeof pixelWriter>, plan
       put(o + 2, p2[p]!);
     }
   } else if (mode === 'ycbcr') {
-    const [p0, p1, p2] = [planes[0]!, planes[1]!, planes[2]!];
-    for (let p = 0; p < n; p++) {
-      const o = (from + p) * C;
-      ycbcrToRgb(p0[p]!, p1[p]!, p2[p]!, off, rgb);
-      put(o, rgb[0]!);
-      put(o + 1, rgb[1]!);
-      put(o + 2, rgb[2]!);
-    }
+    ycbcrToSamples(planes[0]!, planes[1]!, planes[2]!, n, off, writer.max, writer.out, from, C);
   } else {
     throw new Error(`planes of mode ${mode} are not decoded from tiles`);
   }

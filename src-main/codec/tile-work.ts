@@ -85,7 +85,7 @@ export function runTileJob(job: TileJob, planes: SharedPlanes): TileOutcome {
   if (job.kind === 'finish') return quantized(V, job, job.W, job.H, job.iterations, job.bits);
   const kernel = blockKernel();
   const spectrum = kernel ? kernel.spectrum.bind(kernel) : blockSpectrum;
-  if (job.kind === 'spectrum') return { residual: spectrum(V, job.rows, job.cols, job.r, job.seed).residual };
+  if (job.kind === 'spectrum') return { residual: kernel ? kernel.spectrum(V, job.rows, job.cols, job.r, job.seed, true).residual : blockSpectrum(V, job.rows, job.cols, job.r, job.seed).residual };
   const sp = spectrum(V, job.rows, job.cols, job.k, job.seed);
   if (job.kind === 'start') {
     const { W, H } = nndsvdaStart(sp, job.k);

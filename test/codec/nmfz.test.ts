@@ -6,6 +6,7 @@ import { decodeNmfz, decodePixels, encodeNmfz, readNmfzHeader, storedQuality, wi
 import type { NmfzContent, NmfzHeader } from '../../src-main/codec/nmfz.js';
 import { dequantizePlane, packCodes, quantizePlane, unpackCodes } from '../../src-main/codec/quantize.js';
 import { fromArray } from '../../src-main/engine/matrix.js';
+import { toSample } from '../../src-main/codec/types.js';
 import { UserError } from '../../src-main/engine/errors.js';
 
 /** Deterministic pseudo-random numbers in [0, 1). */
@@ -32,6 +33,19 @@ test('packCodes/unpackCodes round-trip every code at 6, 8, 12 and 16 bits, with 
     assert.equal(packed.length, bits <= 8 ? codes.length : 2 * codes.length);
     if (bits === 6) assert.ok(packed.every((z) => z < 64), 'zig-zagged 6-bit deltas stay under 64');
     assert.deepEqual(unpackCodes(packed, codes.length, 5, bits), codes);
+  }
+});
+
+test('a decoded value becomes a sample as Math.round and a clamp make it, also where v + 0.5 rounds up', () => {
+  const edges = [-1, -0.5, -0.49, -0, 0, 0.5 - 2 ** -54, 0.49999999999999994, 0.5, 1.5, 2.5, 127.49999999999999, 127.5, 254.49999999999997, 254.5, 255.49, 255.5, 300, 65534.5, 65535.4];
+  let seed = 7;
+  const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const values = [...edges, ...Array.from({ length: 10000 }, () => 300 * random() - 20), ...Array.from({ length: 1000 }, () => Math.floor(300 * random()) + 0.5)];
+  for (const max of [255, 65535]) {
+    for (const v of values) {
+      const r = Math.round(v);
+      assert.equal(toSample(v, max), r < 0 ? 0 : r > max ? max : r + 0, `${v} at ${max}`);
+    }
   }
 });
 

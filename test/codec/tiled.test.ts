@@ -241,6 +241,8 @@ test('the WebAssembly block kernels give the TypeScript spectrum and fit, to flo
     assert.ok(Math.abs(wa.energy - js.energy) <= 1e-9 * js.energy);
     for (let j = 0; j < js.r; j++) assert.ok(Math.abs(wa.S[j]! - js.S[j]!) <= 2e-5 * js.S[0]!, `${rows}×${cols} σ${j}: ${wa.S[j]} vs ${js.S[j]}`);
     for (let j = 0; j <= js.r; j++) assert.ok(Math.abs(wa.residual[j]! - js.residual[j]!) <= 1e-5 * js.energy, `${rows}×${cols} residual ${j}`);
+    // The values alone (what a rank allocation reads) are the same numbers, to the bit.
+    assert.deepEqual(kernel.spectrum(V, rows, cols, r, 3, true).residual, wa.residual, `${rows}×${cols} values only`);
     // The singular vectors, where their value stands apart from its neighbours (else any rotation is as right): u_j·v_jᵀ
     // does not depend on their signs.
     for (let j = 0; j < js.r; j++) {

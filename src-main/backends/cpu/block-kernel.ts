@@ -5,7 +5,7 @@
 import { BLOCK_FIT_DEFAULTS, innerSweepsFor, nndsvdaStart, OVERSAMPLES, singularValues } from '../../engine/block-fit.js';
 import type { BlockFit, BlockFitOptions, BlockSpectrum } from '../../engine/block-fit.js';
 import { BLOCK_WASM_BASE64 } from './kernel/block-wasm.js';
-import { symmetricEigen } from '../../engine/linalg.js';
+import { symmetricEigen, symmetricEigenvalues } from '../../engine/linalg.js';
 import { RandomState } from '../../engine/rng.js';
 
 interface BlockExports {
@@ -86,8 +86,11 @@ export class BlockKernel {
     return this.loaded;
   }
 
-  /** As blockSpectrum (block-fit.ts). */
-  spectrum(V: ArrayLike<number>, rows: number, cols: number, r: number, seed = 0): BlockSpectrum {
+  /**
+   * As blockSpectrum (block-fit.ts). With `valuesOnly` the singular vectors are left out (U and Vt zero): the
+   * error curve is all a rank allocation reads.
+   */
+  spectrum(V: ArrayLike<number>, rows: number, cols: number, r: number, seed = 0, valuesOnly = false): BlockSpectrum {
     const n = rows * cols;
     const small = Math.min(rows, cols);
     r = Math.max(0, Math.min(r, small));
@@ -122,6 +125,10 @@ export class BlockKernel {
     k.dots(bm, p, bm, p, cols, g, p, 1);
     const G = Float64Array.from(f.subarray(g / 4, g / 4 + p * p));
     for (let a = 0; a < p; a++) for (let c = 0; c < a; c++) G[a * p + c] = G[c * p + a] = 0.5 * (G[a * p + c]! + G[c * p + a]!);
+    if (valuesOnly) {
+      singularValues(symmetricEigenvalues(G, p), energy, S, residual);
+      return { rows, cols, r, U, S, Vt, energy, residual, mean };
+    }
     const { values, vectors } = symmetricEigen(G, p);
     for (let a = 0; a < p; a++) for (let j = 0; j < r; j++) f[e / 4 + a * r + j] = vectors[a * p + j]!;
     k.combine(e, r, 1, r, yt, p, rows, ut); // Uᵀ = Eᵀ·Q
