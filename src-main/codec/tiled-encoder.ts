@@ -110,8 +110,13 @@ export interface TiledEncoded {
  */
 const SPECTRUM_RANK = 16;
 const CHROMA_SPECTRUM_RANK = 6;
-/** A tile allocated all the ranks its spectrum drew is measured again this far: past it, ranks cost more than pixels. */
+/**
+ * A tile allocated all the ranks its spectrum drew is measured again, longer: to SPECTRUM_RANK, then 16 more at a
+ * time, up to EXTENDED_SPECTRUM_RANK (past it, ranks cost more than pixels). In steps, because a spectrum costs as
+ * its length: most tiles that outgrow theirs need only a few more components (chroma above 6, luma above 16).
+ */
 const EXTENDED_SPECTRUM_RANK = 48;
+const EXTENSION_STEP = 16;
 /**
  * Bytes per stored 6-bit entry after delta coding and Brotli, the first guess of a size target (measured on the photo
  * set: 0.55–0.75); the one correction replaces it by the file's own.
@@ -256,7 +261,8 @@ export class TiledEncoder {
         const rect = tileRect(this.grid, t);
         const limit = Math.min(EXTENDED_SPECTRUM_RANK, rect.w, rect.h);
         if (ranks[p * this.grid.count + t]! < r || r >= limit || curve[r]! === 0) continue;
-        jobs.push({ kind: 'spectrum', ...this.tileAt(p, t), r: limit, seed: this.settings.seed ?? 0 });
+        const longer = r < SPECTRUM_RANK ? SPECTRUM_RANK : r + EXTENSION_STEP;
+        jobs.push({ kind: 'spectrum', ...this.tileAt(p, t), r: Math.min(limit, longer), seed: this.settings.seed ?? 0 });
         where.push([p, t]);
       }
     });
@@ -266,10 +272,11 @@ export class TiledEncoder {
     return true;
   }
 
-  /** allocateRanks over every tile, lengthening the curves of tiles that use them up first. */
+  /** allocateRanks over every tile, lengthening the curves of tiles that use them up first (a step at a time). */
   private async allocate(costOf: (rect: { w: number; h: number }) => number, n: number, target: AllocationTarget): Promise<ReturnType<typeof allocateRanks>> {
-    const a = allocateRanks(this.blocks(costOf, n), target);
-    return (await this.extendSpectra(a.ranks)) ? allocateRanks(this.blocks(costOf, n), target) : a;
+    let a = allocateRanks(this.blocks(costOf, n), target);
+    while (await this.extendSpectra(a.ranks)) a = allocateRanks(this.blocks(costOf, n), target);
+    return a;
   }
 
   private blocks(costOf: (rect: { w: number; h: number }) => number, n: number): BlockCurve[] {
