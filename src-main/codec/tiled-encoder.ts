@@ -135,6 +135,10 @@ export const DEFAULT_TILED_BROTLI_QUALITY = 10;
  */
 const SAMPLE_BROTLI_QUALITY = 5;
 const SAMPLE_TO_FILE_BYTES = 0.925;
+/** How far that scaled estimate can miss a file's bytes (the spread above): a cap is trusted to be passed beyond it. */
+const FAST_SIZE_ERROR = 0.035;
+/** A PSNR target's file the sample predicts above this share of its cap is estimated before it is decoded. */
+const NEAR_CAP = 0.85;
 /** A tile whose PSNR would be infinite (stored exactly) is reported at this, which JSON can carry. */
 const EXACT_TILE_PSNR = 100;
 
@@ -181,6 +185,8 @@ export class TiledEncoder {
   /** Per plane, per tile: the error against rank from the tile's spectrum. */
   private curves: Float64Array[][] = [];
   private readonly fits = new Map<string, TileFit>();
+  /** What the file's Brotli quality made of a payload, over what the fast estimate's did (sizeOf), once measured. */
+  private fastToFile: number | undefined;
   /** Compressed payloads by their tiles' ranks (payloadOf). */
   private readonly payloads = new Map<string, Promise<Buffer>>();
   private readonly workers: TileWorkers;
@@ -588,6 +594,17 @@ export class TiledEncoder {
       }
     };
     await correct(MAX_PSNR_CORRECTIONS);
+    // Over the cap after all (the sample's bytes per entry were too few), by a clear margin of the fast estimate:
+    // the cap is the target, before anything is decoded. The file's own bytes per entry start it, as the size target
+    // counts them (the components' scales apart).
+    const toCap = (m: { bytes: number; payloadBytes: number }): Promise<TiledEncoded> => {
+      const perEntry = a.cost > 0 ? Math.max(0.01, (m.payloadBytes - SCALE_BYTES * a.ranks.reduce((s, k) => s + k, 0)) / a.cost) : bytesPerEntry;
+      return this.encodeToSize(cap!.maxBytes, perEntryAt(perEntry, m.bytes, cap!.maxBytes));
+    };
+    if (cap && predicted > NEAR_CAP * cap.maxBytes) {
+      const m = await this.sizeOf(this.split(a.ranks), false);
+      if (m.bytes > (1 + FAST_SIZE_ERROR) * cap.maxBytes) return toCap(m);
+    }
     // Decoded and measured first; the payload is compressed meanwhile, off this thread, and the file is made only of
     // the build that is kept.
     let decoded = await this.decodeAt(this.split(a.ranks));
@@ -601,11 +618,9 @@ export class TiledEncoder {
       decoded = await this.decodeAt(this.split(a.ranks));
     }
     if (cap) {
-      // Over the cap after all (the sample's bytes per entry were too few): the file's own figure starts the size target.
-      const { bytes, payloadBytes } = await this.sizeOf(decoded.ranks);
-      // Bytes per entry as the size target counts them: the components' scales apart.
-      const perEntry = a.cost > 0 ? Math.max(0.01, (payloadBytes - SCALE_BYTES * a.ranks.reduce((s, k) => s + k, 0)) / a.cost) : bytesPerEntry;
-      if (bytes > cap.maxBytes) return this.encodeToSize(cap.maxBytes, perEntryAt(perEntry, bytes, cap.maxBytes));
+      const payloadBytes = (await this.payloadOf(decoded.content)).length;
+      const bytes = envelopeOverhead({ ...decoded.content.header, quality: storedQuality(decoded.psnr, 0.987654, decoded.relErr) }) + payloadBytes;
+      if (bytes > cap.maxBytes) return toCap({ bytes, payloadBytes });
     }
     return (await this.file(decoded)).e;
   }
@@ -630,12 +645,19 @@ export class TiledEncoder {
     let budget = aim - this.headerGuess();
     let best: { ranks: Int32Array; cost: number; bytes: number } | null = null;
     const measured: { budget: number; bytes: number }[] = [];
-    for (let pass = 0; pass < 4; pass++) {
+    const inWindow = (bytes: number): boolean => bytes <= limit && bytes >= SIZE_WINDOW * targetBytes;
+    for (let pass = 0; pass < 5 && !(best && inWindow(best.bytes)); pass++) {
       const a = allocateRanks(blocks, { cost: Math.max(0, budget) });
-      const { bytes } = await this.sizeOf(this.split(a.ranks));
-      if (bytes <= limit && bytes > (best?.bytes ?? -1)) best = { ranks: a.ranks, cost: a.cost, bytes };
-      if (bytes <= limit && bytes >= SIZE_WINDOW * targetBytes) break;
-      if (a.ranks.every((k) => k <= 1) && bytes > limit) break;
+      const ranks = this.split(a.ranks);
+      const least = a.ranks.every((k) => k <= 1);
+      // Passes are measured by the fast estimate; one that lands in the window (or the last, or the least ranks)
+      // is measured exactly, and only a file measured exactly is kept.
+      let { bytes } = await this.sizeOf(ranks, false);
+      if (inWindow(bytes) || pass >= 3 || least) {
+        ({ bytes } = await this.sizeOf(ranks, true));
+        if (bytes <= limit && bytes > (best?.bytes ?? -1)) best = { ranks: a.ranks, cost: a.cost, bytes };
+      }
+      if (least && bytes > limit) break;
       measured.push({ budget: a.cost, bytes });
       const [p0, p1] = measured.slice(-2);
       const slope = p1 && p1.bytes !== p0!.bytes ? (p1.budget - p0!.budget) / (p1.bytes - p0!.bytes) : 0;
@@ -652,23 +674,35 @@ export class TiledEncoder {
     return e;
   }
 
-  /** The file's size at these ranks, its header's measured figures stood in for: fitted, quantised, not decoded. */
-  private async sizeOf(ranks: readonly Int32Array[]): Promise<{ bytes: number; payloadBytes: number }> {
+  /**
+   * The file's size at these ranks, its header's measured figures stood in for: fitted, quantised, not decoded.
+   * Exact (the payload compressed as the file's, and kept for it), or estimated: compressed fast (Brotli 5, a tenth of
+   * the time) and scaled by what the file's quality made of the last payload measured both ways.
+   */
+  private async sizeOf(ranks: readonly Int32Array[], exact: boolean): Promise<{ bytes: number; payloadBytes: number }> {
     const content = await this.contentAt(ranks);
-    const compressed = await this.payloadOf(content);
-    const withQ = { ...content.header, quality: storedQuality(38.123456, 0.987654, 0.0123456) };
-    return { bytes: envelopeOverhead(withQ) + compressed.length, payloadBytes: compressed.length };
+    const overhead = envelopeOverhead({ ...content.header, quality: storedQuality(38.123456, 0.987654, 0.0123456) });
+    const quality = this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY;
+    const payload = nmfzPayload(content);
+    const fast = quality > SAMPLE_BROTLI_QUALITY ? brotliCompressSync(payload, { params: { [zc.BROTLI_PARAM_QUALITY]: SAMPLE_BROTLI_QUALITY } }).length : 0;
+    if (!exact && fast > 0) {
+      const payloadBytes = fast * (this.fastToFile ?? (quality === DEFAULT_TILED_BROTLI_QUALITY ? SAMPLE_TO_FILE_BYTES : 1));
+      return { bytes: overhead + payloadBytes, payloadBytes };
+    }
+    const compressed = await this.payloadOf(content, payload);
+    if (fast > 0) this.fastToFile = compressed.length / fast;
+    return { bytes: overhead + compressed.length, payloadBytes: compressed.length };
   }
 
   /**
    * The payload of this content Brotli'd, off this thread: made once per allocation (by the build or by sizeOf,
    * whichever asks first) and kept for the other.
    */
-  private payloadOf(content: NmfzContent): Promise<Buffer> {
+  private payloadOf(content: NmfzContent, payload?: Uint8Array): Promise<Buffer> {
     const key = content.tiles!.map((plane) => plane.map((q) => q.rank).join(',')).join('/');
     let compressed = this.payloads.get(key);
     if (!compressed) {
-      compressed = compressPayloadAsync(nmfzPayload(content), { quality: this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY });
+      compressed = compressPayloadAsync(payload ?? nmfzPayload(content), { quality: this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY });
       // The last few are enough: a size target's passes and a PSNR target's corrections move forward.
       if (this.payloads.size >= 4) this.payloads.delete(this.payloads.keys().next().value!);
       this.payloads.set(key, compressed);
