@@ -48,8 +48,17 @@ Exit codes: 0 success, 1 some input could not be used or the run failed, 2 bad u
 
 export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
+  // Whoever read our output has gone (`… | head`): like a Unix filter on SIGPIPE, stop the run (quietly, and
+  // without half-written files) instead of failing on the next line.
+  let readerGone = false;
+  const onStdoutError = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    readerGone = true;
+    controller.abort();
+  };
+  process.stdout.on('error', onStdoutError);
   const ctx: CommandContext = {
-    stdout: (line) => process.stdout.write(line + '\n'),
+    stdout: (line) => void (readerGone || process.stdout.write(line + '\n')),
     stderr: (line) => process.stderr.write(line + '\n'),
     signal: controller.signal,
   };
@@ -89,8 +98,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       return 1;
     }
-    if (err instanceof CancelledError || interrupted) {
-      ctx.stderr('nmf-studio: stopped; no partial output was left behind');
+    if (err instanceof CancelledError || interrupted || readerGone) {
+      if (!readerGone) ctx.stderr('nmf-studio: stopped; no partial output was left behind');
       return 130;
     }
     const e = err instanceof Error ? err : new Error(String(err));

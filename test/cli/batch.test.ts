@@ -124,6 +124,27 @@ describe('nmf-studio compress/batch on folders', () => {
     assert.equal((await assertCleanAndDecodable(out)).length, MANY);
   });
 
+  it('a reader that goes away (`… | head -1`): the batch stops quietly with 130, no stack trace, no partial files', async () => {
+    const out = path.join(dir, 'out-epipe');
+    const args = ['batch', many, '--out', out, '--rank', '3', '--max-iter', '60', '--jobs', '2', '--json', '--backend', 'cpu'];
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [cliBin, ...args]);
+      let stderr = '';
+      let seen = '';
+      child.stdout.on('data', (c: Buffer) => {
+        seen += c.toString();
+        if (seen.includes('\n')) child.stdout.destroy(); // as `head -1` exits after its line
+      });
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error(`timed out\n${stderr}`))), 120_000);
+      child.on('close', (code) => (clearTimeout(timer), resolve({ code, stderr })));
+    });
+    assert.equal(r.code, 130, r.stderr);
+    assert.doesNotMatch(r.stderr, /EPIPE|internal error|\n\s+at /);
+    const outputs = await assertCleanAndDecodable(out);
+    assert.ok(outputs.length < MANY, `${outputs.length} outputs: the batch went on`);
+  });
+
   it('SIGTERM and a kill: no partial files; a re-run finishes the batch and leaves no temporaries', async () => {
     const out = path.join(dir, 'out-kill');
     const args = ['batch', many, '--out', out, '--rank', '3', '--max-iter', '60', '--jobs', '2', '--json', '--backend', 'cpu'];
