@@ -89,7 +89,6 @@ export function runTileJob(job: TileJob, planes: SharedPlanes): TileOutcome {
   const sp = spectrum(V, job.rows, job.cols, job.k, job.seed);
   if (job.kind === 'start') {
     const { W, H } = nndsvdaStart(sp, job.k);
-    if (sp.energy === 0) (W.fill(0), H.fill(0));
     return { W0: Float32Array.from(W), H0: Float32Array.from(H) };
   }
   const options = { ...BLOCK_FIT_DEFAULTS, ...job.fit };

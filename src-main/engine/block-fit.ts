@@ -162,8 +162,12 @@ export function singularValues(values: ArrayLike<number>, energy: number, S: Flo
   for (let j = 1; j <= r; j++) if (residual[j]! > residual[j - 1]!) residual[j] = residual[j - 1]!;
 }
 
-/** NNDSVDa starting factors of rank k ≤ spectrum.r: W rows×k and H k×cols, row-major (scikit-learn's recipe). */
+/**
+ * NNDSVDa starting factors of rank k ≤ spectrum.r: W rows×k and H k×cols, row-major (scikit-learn's recipe); zeros
+ * for an all-zero block, which they already fit exactly.
+ */
 export function nndsvdaStart(sp: BlockSpectrum, k: number): { W: Float64Array; H: Float64Array } {
+  if (sp.energy === 0) return { W: new Float64Array(sp.rows * k), H: new Float64Array(k * sp.cols) };
   const { W, H } = nndsvdFactors(sp.U, sp.S, sp.Vt, sp.r, sp.rows, sp.cols, Math.min(k, sp.r));
   if (k <= sp.r) {
     for (let c = 0; c < W.length; c++) if (W[c] === 0) W[c] = sp.mean;
@@ -221,8 +225,6 @@ export function fitBlock(V: ArrayLike<number>, sp: BlockSpectrum, k: number, opt
   const { rows, cols, energy } = sp;
   const { W, H } = nndsvdaStart(sp, k);
   if (energy === 0) {
-    W.fill(0);
-    H.fill(0);
     return { W, H, k, iterations: 0, error: 0 };
   }
   const bound = sp.residual[Math.min(k, sp.r)]!;

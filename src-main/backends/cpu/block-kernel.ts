@@ -147,8 +147,6 @@ export class BlockKernel {
     const { rows, cols, energy } = sp;
     const { W, H } = nndsvdaStart(sp, k);
     if (energy === 0) {
-      W.fill(0);
-      H.fill(0);
       return { W, H, k, iterations: 0, error: 0 };
     }
     const vBytes = Math.ceil((rows * cols) / 4) * 16;

@@ -1,7 +1,7 @@
 // SSIM map sums for one channel: the WebAssembly twin of ssimChannelSum in metrics.ts, the same arithmetic (row filter
 // into a ring of 11 rows, column filter, the map, summed) in double precision, with 128-bit SIMD where clang
 // vectorises the loops. The caller passes each channel as its own plane. Freestanding: no libc, no data segment, no
-// shadow stack. Rebuild with build.sh.
+// shadow stack. Rebuild with scripts/wasm-kernel.sh (see there).
 
 #include <stdint.h>
 

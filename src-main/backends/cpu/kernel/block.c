@@ -5,7 +5,7 @@
 // differences of near-equal terms (the error ‖V‖² − 2⟨H, WᵀV⟩ + ⟨WᵀW, HHᵀ⟩) are accumulated in double.
 //
 // Freestanding: no libc, no data segment, no shadow stack. Pointers are byte offsets into the caller's memory.
-// Rebuild with build-block.sh.
+// Rebuild with scripts/wasm-kernel.sh (see there).
 
 #include <wasm_simd128.h>
 
