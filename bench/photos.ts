@@ -4,7 +4,7 @@
 // outside the repository, never into it.
 //
 //   node dist/bench/photos.js [--quick] [--only LadyBird,Dune] [--ratios 10,20,40] [--layouts global,tiled]
-//                             [--global-photos N|all] [--no-app | --app-only] [--cache DIR]
+//                             [--global-photos N|all] [--no-app | --app-only] [--no-folder] [--cache DIR]
 //   node dist/bench/photos.js --render-only     # photos.md again from photos.json
 //
 // Each compress runs in a process of its own under /usr/bin/time, so its peak memory is its own and its time is
@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import sharp from 'sharp';
 import { chromium } from 'playwright-core';
 import type { CompressRecord } from '../src-main/api/contract.js';
 import { readImage } from '../src-main/codec/image-io.js';
@@ -40,6 +41,8 @@ const { values: args } = parseArgs({
     // how many photographs (smallest first) the whole-image layout is also run on: it takes minutes per photograph
     'global-photos': { type: 'string' },
     'no-app': { type: 'boolean', default: false },
+    // no folder of 1-MP photographs through `batch`
+    'no-folder': { type: 'boolean', default: false },
     // the app's timing alone
     'app-only': { type: 'boolean', default: false },
     cache: { type: 'string', default: path.join(os.tmpdir(), 'nmf-studio-bench-photos') },
@@ -175,6 +178,57 @@ async function withJpeg(run: Run, photo: Photo): Promise<Run> {
   return { ...run, jpegBytes: j.jpegBytes, jpegQuality: j.jpegQuality, jpegPsnr: j.jpegPsnr, jpegSsim: j.jpegSsim };
 }
 
+/** The photographs scaled to about 1 MP (JPEG), compressed as one folder by `nmf-studio batch` with its defaults. */
+interface FolderRun {
+  photos: number;
+  megapixels: number;
+  seconds?: number;
+  photosPerSecond?: number;
+  peakMiB?: number;
+  ok?: number;
+  /** Files smaller than their input with PSNR ≥ 35 dB and SSIM ≥ 0.90. */
+  goodEnough?: number;
+  meanPsnr?: number;
+  error?: string;
+}
+
+/** Side of the folder's photographs, in pixels: each is scaled to about FOLDER_PIXELS, and saved as a JPEG of FOLDER_QUALITY. */
+const FOLDER_PIXELS = 1e6;
+const FOLDER_QUALITY = 90;
+
+async function timeFolder(photos: Photo[], scratch: string): Promise<FolderRun> {
+  const input = path.join(scratch, 'folder-1mp');
+  const out = path.join(scratch, 'folder-1mp-out');
+  mkdirSync(input);
+  let pixels = 0;
+  for (const p of photos) {
+    const f = Math.sqrt(FOLDER_PIXELS / (p.width * p.height));
+    const [w, h] = [Math.round(p.width * f), Math.round(p.height * f)];
+    pixels += w * h;
+    await sharp(p.file).resize(w, h).jpeg({ quality: FOLDER_QUALITY }).toFile(path.join(input, `${p.name}.jpg`));
+  }
+  const base: FolderRun = { photos: photos.length, megapixels: pixels / photos.length / 1e6 };
+  const timeFile = path.join(scratch, 'folder-time.txt');
+  const started = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', timeFile, process.execPath, CLI, 'batch', input, '--out', out, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const seconds = (performance.now() - started) / 1000;
+  const records = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{"input"'))
+    .map((l) => JSON.parse(l) as CompressRecord & { originalFileBytes: number });
+  if (r.status !== 0 || records.length !== photos.length) return { ...base, error: r.stderr.trim().split('\n').pop() || `exit ${r.status}` };
+  const ok = records.filter((x) => x.status === 'ok');
+  return {
+    ...base,
+    seconds,
+    photosPerSecond: photos.length / seconds,
+    peakMiB: Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop()) / 1024,
+    ok: ok.length,
+    goodEnough: ok.filter((x) => x.compressedBytes < x.originalFileBytes && x.psnr >= 35 && (x.ssim ?? 0) >= 0.9).length,
+    meanPsnr: mean(ok.map((x) => x.psnr)),
+  };
+}
+
 interface AppTiming {
   photo: string;
   megapixels: number;
@@ -297,7 +351,7 @@ function layoutDuel(runs: Run[]): { setting: string; photos: number; tiledAhead:
   return out;
 }
 
-function markdown(runs: Run[], summaries: Summary[], app: AppTiming | null, machine: string, command: string, load: [number, number]): string {
+function markdown(runs: Run[], summaries: Summary[], app: AppTiming | null, folder: FolderRun | null, machine: string, command: string, load: [number, number]): string {
   const lines: string[] = [];
   lines.push(
     `Measured with \`${command}\` on ${machine}; 1-minute load average ${load[0].toFixed(1)} before and ${load[1].toFixed(1)} after. ` +
@@ -326,6 +380,17 @@ function markdown(runs: Run[], summaries: Summary[], app: AppTiming | null, mach
     lines.push('## Tiled against global, same setting', '');
     for (const d of duel) lines.push(`- ${d.setting}: tiled PSNR ≥ global on ${d.tiledAhead} of ${d.photos} photographs (mean ${signed(d.meanDb)} dB).`);
     lines.push('');
+  }
+  if (folder) {
+    lines.push('## A folder of 1-MP photographs', '');
+    lines.push(
+      folder.error
+        ? `Not measured: ${folder.error}.`
+        : `The ${folder.photos} photographs scaled to ${folder.megapixels.toFixed(2)} MP on average (sharp, JPEG quality ${FOLDER_QUALITY}) and compressed as one folder ` +
+            `by \`nmf-studio batch\` with its defaults: **${folder.seconds!.toFixed(1)} s**, **${folder.photosPerSecond!.toFixed(2)} photographs a second**, ` +
+            `peak ${folder.peakMiB!.toFixed(0)} MiB; ${folder.goodEnough} of ${folder.ok} smaller than their input at ≥ 35 dB and SSIM ≥ 0.90 (mean ${db(folder.meanPsnr)} dB).`,
+      '',
+    );
   }
   lines.push('## The app', '');
   if (!app) lines.push('Not measured (`--no-app`).');
@@ -378,8 +443,9 @@ function renderOnly(): void {
     runs: Run[];
     summaries: Summary[];
     app: AppTiming | null;
+    folder?: FolderRun | null;
   };
-  writeFileSync(path.join(repoRoot, 'bench', 'photos.md'), markdown(saved.runs, saved.summaries, saved.app, saved.machine, saved.command, saved.load));
+  writeFileSync(path.join(repoRoot, 'bench', 'photos.md'), markdown(saved.runs, saved.summaries, saved.app, saved.folder ?? null, saved.machine, saved.command, saved.load));
   log('wrote bench/photos.md from bench/photos.json');
 }
 
@@ -409,6 +475,7 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg()[0]!;
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'nmf-bench-photos-'));
   const runs: Run[] = [];
+  let folder: FolderRun | null = null;
   try {
     for (const [i, photo] of (args['app-only'] ? [] : photos).entries()) {
       const settings = i < globalCount ? [...all, ...globalOnly] : all;
@@ -427,6 +494,11 @@ async function main(): Promise<void> {
         rmSync(out, { recursive: true, force: true });
       }
     }
+    if (!args['no-folder'] && !args['app-only']) {
+      log(`a folder of the ${photos.length} photographs scaled to 1 MP, through nmf-studio batch …`);
+      folder = await timeFolder(photos, scratch);
+      log(folder.error ? `  failed: ${folder.error}` : `  ${folder.seconds!.toFixed(1)} s, ${folder.photosPerSecond!.toFixed(2)} photographs a second, peak ${folder.peakMiB!.toFixed(0)} MiB`);
+    }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -440,9 +512,9 @@ async function main(): Promise<void> {
   }
   const summaries = summarise(runs);
   const load: [number, number] = [loadBefore, os.loadavg()[0]!];
-  const md = markdown(runs, summaries, app, machine, command, load);
+  const md = markdown(runs, summaries, app, folder, machine, command, load);
   writeFileSync(path.join(repoRoot, 'bench', 'photos.md'), md);
-  writeFileSync(path.join(repoRoot, 'bench', 'photos.json'), `${JSON.stringify({ date: new Date().toISOString(), command, machine, load, runs, summaries, app }, null, 2)}\n`);
+  writeFileSync(path.join(repoRoot, 'bench', 'photos.json'), `${JSON.stringify({ date: new Date().toISOString(), command, machine, load, runs, summaries, app, folder }, null, 2)}\n`);
   process.stdout.write(md.split('## Every run')[0]!);
   log('wrote bench/photos.md and bench/photos.json');
 }
