@@ -464,7 +464,6 @@ export class TiledEncoder {
     };
   }
 
-
   private split(ranks: Int32Array): Int32Array[] {
     return this.layouts.map((_, p) => ranks.slice(p * this.grid.count, (p + 1) * this.grid.count));
   }
