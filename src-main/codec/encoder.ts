@@ -169,6 +169,12 @@ function topComponents(fit: PlaneFit, k: number): PlaneFit {
   return { W: W2, H: H2, iterations: 0 };
 }
 
+/** Whether every entry is a finite number. */
+function finite(m: Matrix): boolean {
+  for (let c = 0; c < m.data.length; c++) if (!Number.isFinite(m.data[c]!)) return false;
+  return true;
+}
+
 /** Entries of W·H per backend call: products the size of the image are made a block of rows at a time. */
 const PRODUCT_BLOCK_ENTRIES = 1 << 22;
 
@@ -354,13 +360,21 @@ export class ImageEncoder {
         planes.push({ W: allocate(V.rows, ranks[p]!, dtypeOf(V)), H: allocate(ranks[p]!, V.cols, dtypeOf(V)), iterations: 0 });
         continue;
       }
-      const start = near ? await this.warmStart(V, near.planes[p]!, ranks[p]!) : null;
-      const r = await factorize(V, {
-        ...base,
-        rank: ranks[p]!,
-        ...(start ? { init: 'custom' as const, W0: start.W0, H0: start.H0 } : { init: this.settings.init ?? DEFAULT_INIT }),
-        onProgress,
-      });
+      const warm = near ? await this.warmStart(V, near.planes[p]!, ranks[p]!) : null;
+      const run = (start: { W0: Matrix; H0: Matrix } | null) =>
+        factorize(V, {
+          ...base,
+          rank: ranks[p]!,
+          ...(start ? { init: 'custom' as const, W0: start.W0, H0: start.H0 } : { init: this.settings.init ?? DEFAULT_INIT }),
+          onProgress,
+        });
+      let r = await run(warm && finite(warm.W0) && finite(warm.H0) ? warm : null);
+      // Float32 products can overflow on a start far from the fit (seen once, in a rank search on a 4-MP photograph):
+      // factors that are not all finite are made again from a cold start rather than kept or warmed from.
+      if (!finite(r.W) || !finite(r.H)) {
+        r = await run(null);
+        if (!finite(r.W) || !finite(r.H)) throw new Error(`the ${name} plane's factorization at rank ${ranks[p]} did not stay finite`);
+      }
       planes.push({ W: r.W, H: r.H, iterations: r.iterations });
     }
     const fit: RankFit = { rank: total, ranks, planes, iterations: Math.max(...planes.map((q) => q.iterations)) };
