@@ -392,11 +392,11 @@ async function encodeTiled(source: SourceImage, options: CompressOptions, report
             : { psnr: DEFAULT_TILED_PSNR };
   let e: Awaited<ReturnType<typeof encoder.encode>>;
   try {
-    // The default never makes a file larger than its input: then the input's size is the target instead.
+    // The default never makes a file larger than its input: then the input's size is the target instead (the
+    // encoder measures the file against the cap before it keeps it).
     const unasked = [options.rank, options.psnr, options.ratio, options.maxBytes].every((v) => v === undefined);
     const cap = unasked && source.fileBytes > 0 ? { maxBytes: source.fileBytes - 64 } : undefined;
     e = await encoder.encode(target, cap);
-    if (cap && e.bytes.length > source.fileBytes) e = await encoder.encode({ bytes: cap.maxBytes });
   } finally {
     await encoder.close();
   }
