@@ -33,6 +33,10 @@ export const COMPRESS_DEFAULTS = {
   layout: 'auto' as Layout,
   tiledPsnr: 38,
   globalRatio: 20,
+  /** Most HALS iterations of one tile's fit (it usually stops earlier, when little is left to gain). */
+  tiledMaxIter: 100,
+  /** Most iterations of a whole-image fit. */
+  globalMaxIter: 200,
   colorMode: 'ycbcr' as ColorMode,
   bits: 6 as QuantBits,
 } as const;

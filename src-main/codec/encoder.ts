@@ -23,7 +23,7 @@ export const DEFAULT_BITS: QuantBits = COMPRESS_DEFAULTS.bits;
 export const DEFAULT_SOLVER: Solver = 'hals';
 /** nndsvda and nndsvd trade places by image; nndsvda ends lower within the default 200 iterations more often. */
 export const DEFAULT_INIT: Exclude<Init, 'custom'> = 'nndsvda';
-export const DEFAULT_MAX_ITER = 200;
+export const DEFAULT_MAX_ITER = COMPRESS_DEFAULTS.globalMaxIter;
 export const DEFAULT_TOL = 1e-4;
 
 /** The NMF settings of an image fit, by the names they have everywhere (command line, JSON, the app). */

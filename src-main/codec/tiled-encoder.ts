@@ -3,7 +3,7 @@
 
 import { brotliCompressSync, constants as zc } from 'node:zlib';
 import { throwIfCancelled, UserError } from '../engine/errors.js';
-import { BLOCK_FIT_DEFAULTS } from '../engine/block-fit.js';
+import { COMPRESS_DEFAULTS } from '../api/contract.js';
 import type { BlockFitOptions } from '../engine/block-fit.js';
 import type { CancelSignal, Matrix } from '../engine/index.js';
 import { allocateRanks } from './allocate.js';
@@ -123,7 +123,7 @@ const EXTENSION_STEP = 16;
  */
 const FIRST_BYTES_PER_ENTRY = 0.7;
 /** Most HALS iterations per tile (the fit usually stops earlier, when what is left to gain is small). */
-export const TILE_MAX_ITER = BLOCK_FIT_DEFAULTS.maxIter;
+export const TILE_MAX_ITER = COMPRESS_DEFAULTS.tiledMaxIter;
 /**
  * Brotli quality of a tiled file: measured on a photograph's payload, 10 came within 0.5 % of 11's size in half its
  * time, and 9 was 7 % larger.

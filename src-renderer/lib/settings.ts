@@ -31,9 +31,8 @@ export const IMAGE_DEFAULTS: ImageControls = {
   ...ENGINE_DEFAULTS,
   // HALS reaches a given error fastest on images.
   solver: 'hals',
-  // the tiles' own default, as compress without --max-iter (a tile's fit stops earlier when little is left to gain);
-  // with the engine's 200 the app took 98 s on a 4-MP photograph that compress did in 23 s
-  maxIter: 20,
+  // as compress without --max-iter: the default layout's own (see maxIterFor)
+  maxIter: maxIterFor(COMPRESS_DEFAULTS.layout),
   // as `compress` without a target in the tiled layout: a PSNR (the tiles' one-pass allocation reaches it as fast
   // as a size)
   rankBy: 'psnr',
@@ -46,6 +45,22 @@ export const IMAGE_DEFAULTS: ImageControls = {
   bits: COMPRESS_DEFAULTS.bits,
   compareJpeg: false,
 };
+
+/**
+ * The iteration cap compress uses for a layout when none is given: tiles stop early by themselves, so theirs is a
+ * ceiling; a whole-image fit takes the engine's. ('auto' fits tiles unless the image is a single tile.)
+ */
+export function maxIterFor(layout: ImageControls['layout']): number {
+  return layout === 'global' ? COMPRESS_DEFAULTS.globalMaxIter : COMPRESS_DEFAULTS.tiledMaxIter;
+}
+
+/**
+ * A change of layout, taking the new layout's iteration cap along when the cap was the old layout's default: a
+ * person who never touched it gets what compress would use, and one who set it keeps their number.
+ */
+export function withLayout(c: Pick<ImageControls, 'layout' | 'maxIter'>, layout: ImageControls['layout']): Pick<ImageControls, 'layout' | 'maxIter'> {
+  return { layout, maxIter: c.maxIter === maxIterFor(c.layout) ? maxIterFor(layout) : c.maxIter };
+}
 
 export const MATRIX_DEFAULTS: MatrixControls = { ...ENGINE_DEFAULTS, rank: 4 };
 
@@ -64,7 +79,22 @@ export function betaLossAllowed(solver: EngineSettings['solver']): boolean {
   return solver === 'mu';
 }
 
-const STORAGE_KEY = 'nmf-studio.controls.v1';
+// v1 kept every value, defaults included, so a default changed later (the iteration cap, 20 → 100) never reached
+// those who had it; v2 keeps only what the person changed.
+const STORAGE_KEY = 'nmf-studio.controls.v2';
+
+/** The part of the browser's localStorage used here (typed locally, so that this file also builds for Node's tests). */
+interface KeyValueStore {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
+/** Throws where there is none, like a disabled localStorage. */
+function storage(): KeyValueStore {
+  const store = (globalThis as { localStorage?: KeyValueStore }).localStorage;
+  if (!store) throw new Error('no localStorage');
+  return store;
+}
 
 interface Stored {
   image?: Partial<ImageControls>;
@@ -73,7 +103,7 @@ interface Stored {
 
 function readStored(): Stored {
   try {
-    const text = localStorage.getItem(STORAGE_KEY);
+    const text = storage().getItem(STORAGE_KEY);
     const parsed: unknown = text ? JSON.parse(text) : {};
     return parsed && typeof parsed === 'object' ? (parsed as Stored) : {};
   } catch {
@@ -93,6 +123,13 @@ function merge<T extends object>(defaults: T, stored: Partial<T> | undefined): T
   return out;
 }
 
+/** The values that differ from the defaults. */
+function changed<T extends object>(defaults: T, values: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const key of Object.keys(defaults) as (keyof T)[]) if (values[key] !== defaults[key]) out[key] = values[key];
+  return out;
+}
+
 export function loadControls(): { image: ImageControls; matrix: MatrixControls } {
   const stored = readStored();
   return { image: merge(IMAGE_DEFAULTS, stored.image), matrix: merge(MATRIX_DEFAULTS, stored.matrix) };
@@ -100,7 +137,8 @@ export function loadControls(): { image: ImageControls; matrix: MatrixControls }
 
 export function saveControls(image: ImageControls, matrix: MatrixControls): void {
   try {
-    localStorage.setItem(STORAGE_KEY, JSON.stringify({ image, matrix } satisfies Stored));
+    const stored: Stored = { image: changed(IMAGE_DEFAULTS, image), matrix: changed(MATRIX_DEFAULTS, matrix) };
+    storage().setItem(STORAGE_KEY, JSON.stringify(stored));
   } catch {
     // Storage can be full or disabled; the controls still work for this session.
   }
