@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, brotliDecompressSync, crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { allocateRanks } from '../../src-main/codec/allocate.js';
@@ -225,12 +227,18 @@ test('a tile\'s randomized spectrum matches the exact SVD, and its fit lands nea
   assert.ok(fit.W.every((v) => v >= 0) && fit.H.every((v) => v >= 0));
 });
 
-test('the WebAssembly block kernels give the TypeScript spectrum and fit, to float32 rounding, on awkward shapes', (t) => {
-  const kernel = BlockKernel.create();
+const KERNEL_TEST = 'the WebAssembly block kernels give the TypeScript spectrum and fit, to float32 rounding, on awkward shapes';
+
+test(KERNEL_TEST, (t) => {
+  // NMF_BLOCK_FLAVOUR: the relaxed build, checked by a child process that has relaxed SIMD (the test below)
+  const flavour = process.env.NMF_BLOCK_FLAVOUR === 'relaxed' ? 'relaxed' : 'simd';
+  const kernel = BlockKernel.create(flavour);
   if (!kernel) {
+    assert.notEqual(flavour, 'relaxed', 'the relaxed build must run where relaxed SIMD is on');
     t.skip('WebAssembly SIMD is not available here');
     return;
   }
+  assert.equal(kernel.flavour, flavour);
   // Shapes off the four-lane width, a single row or column, and a rank above what the block allows.
   for (const [rows, cols, r, k] of [[128, 128, 16, 7], [37, 101, 9, 3], [1, 130, 4, 1], [130, 1, 4, 1], [5, 6, 12, 5], [64, 3, 3, 2]] as const) {
     const V = new Float64Array(rows * cols);
@@ -273,6 +281,20 @@ test('the WebAssembly block kernels give the TypeScript spectrum and fit, to flo
     }
     assert.ok(Math.abs(e - b.error) <= 1e-4 * js.energy + 1e-9, `${rows}×${cols} reported ${b.error}, measured ${e}`);
   }
+});
+
+test('the relaxed-SIMD block kernels (fused multiply-add) pass the same checks, in a process with relaxed SIMD on', () => {
+  // Node 20 has relaxed SIMD behind a flag (Electron, later Node and the nmf-studio command have it on).
+  const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--test', '--test-reporter=tap', `--test-name-pattern=^${KERNEL_TEST}$`, fileURLToPath(import.meta.url)], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    // without NODE_TEST_CONTEXT, which would make the child report to this runner instead of its own output
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')), NMF_BLOCK_FLAVOUR: 'relaxed' },
+  });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  // passed, not skipped
+  assert.match(r.stdout, new RegExp(`^ok \\d+ - ${KERNEL_TEST}$`, 'm'), r.stdout);
+  assert.match(r.stdout, /^# pass 1$/m, r.stdout);
 });
 
 test('awkward images: alpha kept exactly, 16-bit, a 1×1 image, an image smaller than a tile, a 1×100000 strip', async () => {

@@ -4,7 +4,7 @@
 
 import { BLOCK_FIT_DEFAULTS, innerSweepsFor, nndsvdaStart, OVERSAMPLES, singularValues } from '../../engine/block-fit.js';
 import type { BlockFit, BlockFitOptions, BlockSpectrum } from '../../engine/block-fit.js';
-import { BLOCK_WASM_BASE64 } from './kernel/block-wasm.js';
+import { BLOCK_RELAXED_WASM_BASE64, BLOCK_WASM_BASE64 } from './kernel/block-wasm.js';
 import { symmetricEigen, symmetricEigenvalues } from '../../engine/linalg.js';
 import { RandomState } from '../../engine/rng.js';
 
@@ -19,20 +19,25 @@ interface BlockExports {
 const BASE = 2 * 65536;
 const PAGE = 65536;
 
-let compiled: WebAssembly.Module | null | undefined;
+/** The kernels' two builds: plain SIMD, and relaxed SIMD (fused multiply-add) where the runtime validates it. */
+export type BlockFlavour = 'relaxed' | 'simd';
 
-function blockModule(): WebAssembly.Module | null {
-  if (compiled === undefined) {
+const compiled = new Map<BlockFlavour, WebAssembly.Module | null>();
+
+function blockModule(flavour: BlockFlavour): WebAssembly.Module | null {
+  if (!compiled.has(flavour)) {
+    let module: WebAssembly.Module | null = null;
     try {
-      const bin = atob(BLOCK_WASM_BASE64);
+      const bin = atob(flavour === 'relaxed' ? BLOCK_RELAXED_WASM_BASE64 : BLOCK_WASM_BASE64);
       const bytes = new Uint8Array(bin.length);
       for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-      compiled = new WebAssembly.Module(bytes);
+      module = new WebAssembly.Module(bytes);
     } catch {
-      compiled = null; // no WebAssembly SIMD here: block-fit.ts's own loops run instead
+      // no such SIMD here: the other build, or block-fit.ts's own loops, run instead
     }
+    compiled.set(flavour, module);
   }
-  return compiled;
+  return compiled.get(flavour)!;
 }
 
 /** Float offsets of a layout, in order, from BASE; the total in bytes. */
@@ -53,17 +58,26 @@ export class BlockKernel {
   private f64: Float64Array;
   private loaded: { V: ArrayLike<number>; rows: number; cols: number; energy: number; sum: number } | null = null;
 
-  private constructor(module: WebAssembly.Module) {
+  private constructor(
+    module: WebAssembly.Module,
+    readonly flavour: BlockFlavour,
+  ) {
     this.memory = new WebAssembly.Memory({ initial: 4 });
     this.k = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as BlockExports;
     this.f32 = new Float32Array(this.memory.buffer);
     this.f64 = new Float64Array(this.memory.buffer);
   }
 
-  /** A kernel, or null where WebAssembly SIMD is unavailable. */
-  static create(): BlockKernel | null {
-    const m = blockModule();
-    return m ? new BlockKernel(m) : null;
+  /**
+   * A kernel of the given build, by default the relaxed one where the runtime has relaxed SIMD and else the plain one;
+   * null where that build (or, by default, any) cannot run here.
+   */
+  static create(flavour?: BlockFlavour): BlockKernel | null {
+    for (const f of flavour ? [flavour] : (['relaxed', 'simd'] as const)) {
+      const m = blockModule(f);
+      if (m) return new BlockKernel(m, f);
+    }
+    return null;
   }
 
   private reserve(bytes: number): void {
