@@ -33,7 +33,8 @@ function brotliOptions(data: Uint8Array, quality: number): { params: Record<numb
   return {
     params: {
       [zc.BROTLI_PARAM_QUALITY]: quality,
-      [zc.BROTLI_PARAM_LGWIN]: 24,
+      // A 1-MiB window: on the photo set's payloads (0.1–1.2 MB) 16 MiB made files 0.04 % smaller in 11 % more time.
+      [zc.BROTLI_PARAM_LGWIN]: 20,
       [zc.BROTLI_PARAM_SIZE_HINT]: data.length,
     },
   };
