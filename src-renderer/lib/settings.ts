@@ -1,5 +1,5 @@
 // The controls' values: defaults, their translation into the service's settings, and their memory across sessions.
-import { COMPRESS_DEFAULTS } from '../../src-main/api/contract.js';
+import { COMPRESS_DEFAULTS, LAYOUTS } from '../../src-main/api/contract.js';
 import type { EngineSettings, ImageSettings, MatrixSettings } from '../../src-main/api/contract.js';
 
 export type RankBy = 'rank' | 'psnr' | 'ratio';
@@ -130,14 +130,19 @@ function changed<T extends object>(defaults: T, values: T): Partial<T> {
   return out;
 }
 
+/** The defaults for controls in this layout: the iteration cap is the layout's own. */
+function imageDefaultsIn(layout: unknown): ImageControls {
+  return LAYOUTS.includes(layout as ImageControls['layout']) ? { ...IMAGE_DEFAULTS, maxIter: maxIterFor(layout as ImageControls['layout']) } : IMAGE_DEFAULTS;
+}
+
 export function loadControls(): { image: ImageControls; matrix: MatrixControls } {
   const stored = readStored();
-  return { image: merge(IMAGE_DEFAULTS, stored.image), matrix: merge(MATRIX_DEFAULTS, stored.matrix) };
+  return { image: merge(imageDefaultsIn(stored.image?.layout), stored.image), matrix: merge(MATRIX_DEFAULTS, stored.matrix) };
 }
 
 export function saveControls(image: ImageControls, matrix: MatrixControls): void {
   try {
-    const stored: Stored = { image: changed(IMAGE_DEFAULTS, image), matrix: changed(MATRIX_DEFAULTS, matrix) };
+    const stored: Stored = { image: changed(imageDefaultsIn(image.layout), image), matrix: changed(MATRIX_DEFAULTS, matrix) };
     storage().setItem(STORAGE_KEY, JSON.stringify(stored));
   } catch {
     // Storage can be full or disabled; the controls still work for this session.

@@ -30,10 +30,14 @@ test('only the values a person changed are remembered, so a later default reache
   try {
     const { image, matrix } = loadControls();
     assert.deepEqual(image, IMAGE_DEFAULTS);
-    saveControls({ ...image, psnr: 41, layout: 'global' }, matrix);
+    // the whole-image layout's cap comes with it, and is its default there: not remembered as a choice
+    saveControls({ ...image, psnr: 41, ...withLayout(image, 'global') }, matrix);
     const saved = JSON.parse([...store.values()][0]!) as { image: object; matrix: object };
     assert.deepEqual(saved, { image: { psnr: 41, layout: 'global' }, matrix: {} });
-    assert.deepEqual(loadControls().image, { ...IMAGE_DEFAULTS, psnr: 41, layout: 'global' });
+    assert.deepEqual(loadControls().image, { ...IMAGE_DEFAULTS, psnr: 41, layout: 'global', maxIter: DEFAULT_MAX_ITER });
+    // a cap the person set is kept, in any layout
+    saveControls({ ...loadControls().image, maxIter: 30 }, matrix);
+    assert.deepEqual(loadControls().image, { ...IMAGE_DEFAULTS, psnr: 41, layout: 'global', maxIter: 30 });
   } finally {
     delete (globalThis as { localStorage?: unknown }).localStorage;
   }
