@@ -187,8 +187,8 @@ export class TiledEncoder {
   private readonly fits = new Map<string, TileFit>();
   /** What the file's Brotli quality made of a payload, over what the fast estimate's did (sizeOf), once measured. */
   private fastToFile: number | undefined;
-  /** The last sample's packed factors, from which fastToFile is first learned when a size pass needs it. */
-  private samplePacked: Uint8Array | undefined;
+  /** The last sample's packed factors and their fast Brotli's bytes: fastToFile's first measure (sampleFastToFile). */
+  private sampleFast: { packed: Uint8Array; bytes: number } | undefined;
   /** Compressed payloads by their tiles' ranks (payloadOf). */
   private readonly payloads = new Map<string, Promise<Buffer>>();
   private readonly workers: TileWorkers;
@@ -506,8 +506,9 @@ export class TiledEncoder {
     const quality = this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY;
     const fast = Math.min(quality, SAMPLE_BROTLI_QUALITY);
     const toFileQuality = fast < quality && quality === DEFAULT_TILED_BROTLI_QUALITY ? SAMPLE_TO_FILE_BYTES : 1;
-    const bytes = toFileQuality * brotliCompressSync(all, { params: { [zc.BROTLI_PARAM_QUALITY]: fast } }).length;
-    this.samplePacked = all;
+    const fastBytes = brotliCompressSync(all, { params: { [zc.BROTLI_PARAM_QUALITY]: fast } }).length;
+    const bytes = toFileQuality * fastBytes;
+    this.sampleFast = fast < quality && fastBytes > 0 ? { packed: all, bytes: fastBytes } : undefined;
     // The sampled places decoded to pixels as the decoder does (colour conversion, clipping to the sample range,
     // rounding; not the deblocking): how far the tiles' summed error lands from the pixels' own.
     let real = 0;
@@ -703,10 +704,8 @@ export class TiledEncoder {
    * from 0.895 to 0.960 by photograph, and a first pass 4 % low lands over a cap and costs another pass of fits.
    */
   private async sampleFastToFile(quality: number): Promise<number | undefined> {
-    const packed = this.samplePacked;
-    if (!packed || quality !== DEFAULT_TILED_BROTLI_QUALITY) return undefined;
-    const fast = brotliCompressSync(packed, { params: { [zc.BROTLI_PARAM_QUALITY]: SAMPLE_BROTLI_QUALITY } }).length;
-    return fast > 0 ? (await compressPayloadAsync(packed, { quality })).length / fast : undefined;
+    const s = this.sampleFast;
+    return s ? (await compressPayloadAsync(s.packed, { quality })).length / s.bytes : undefined;
   }
 
   /**
