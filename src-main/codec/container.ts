@@ -1,4 +1,5 @@
-// The .nmfz envelope: magic bytes, format version, a Brotli'd JSON header, a Brotli'd payload and a CRC32 over all.
+// The .nmfz envelope: magic bytes, format version, a Brotli'd JSON header, the compressed payload (Brotli'd, or from
+// version 4 in sections of its own) and a CRC32 over all.
 
 import { promisify } from 'node:util';
 import { brotliCompress, brotliCompressSync, brotliDecompressSync, constants as zc, crc32 } from 'node:zlib';
@@ -7,7 +8,7 @@ import { UserError } from '../engine/errors.js';
 /** "\x89NMFZ\r\n\x1a": the high byte and the line endings catch 7-bit and text-mode transfers, as PNG's do. */
 export const NMFZ_MAGIC: readonly number[] = [0x89, 0x4e, 0x4d, 0x46, 0x5a, 0x0d, 0x0a, 0x1a];
 /** The newest format version this code writes; it reads every version up to this one. */
-export const NMFZ_VERSION = 3;
+export const NMFZ_VERSION = 4;
 
 const PREFIX_BYTES = 20; // magic 8, version u16, flags u16, header length u32, payload length u32
 const CRC_BYTES = 4;
@@ -17,7 +18,7 @@ const MAX_HEADER_BYTES = 1 << 20;
 export interface Envelope {
   version: number;
   header: unknown;
-  /** Brotli-compressed payload; the caller knows from the header how large it must inflate to. */
+  /** The payload as stored (compressed); the header says how, and how large it must inflate to. */
   compressedPayload: Buffer;
 }
 
@@ -27,7 +28,7 @@ export interface WriteEnvelopeOptions {
 }
 
 /** The version a file is written as: the lowest that can hold its content, so that older readers read the rest. */
-export type FormatVersion = 1 | 2 | 3;
+export type FormatVersion = 1 | 2 | 3 | 4;
 
 function brotliOptions(data: Uint8Array, quality: number): { params: Record<number, number> } {
   return {
@@ -46,12 +47,13 @@ function brotli(data: Uint8Array, quality: number): Buffer {
 
 const brotliAsync = promisify(brotliCompress);
 
-export function writeEnvelope(version: FormatVersion, header: object, payload: Uint8Array, opts: WriteEnvelopeOptions = {}): Buffer {
-  return assemble(version, compressHeader(header), brotli(payload, opts.quality ?? 11));
+/** A payload Brotli'd as the file stores it. */
+export function compressPayload(payload: Uint8Array, opts: WriteEnvelopeOptions = {}): Buffer {
+  return brotli(payload, opts.quality ?? 11);
 }
 
 /**
- * A payload compressed as writeEnvelope compresses it, on libuv's thread pool (this thread stays free meanwhile):
+ * A payload Brotli'd as compressPayload does it, on libuv's thread pool (this thread stays free meanwhile):
  * for a writer that measures the payload's size before it knows the header it will be filed under.
  */
 export function compressPayloadAsync(payload: Uint8Array, opts: WriteEnvelopeOptions = {}): Promise<Buffer> {
@@ -146,10 +148,13 @@ export function inflatePayload(envelope: Envelope, expectedBytes: number, label:
   return out;
 }
 
-/** Inflates a payload whose exact length is only known from inside it (version 3), refusing more than `capBytes`. */
-export function inflatePayloadUpTo(envelope: Envelope, capBytes: number, label: string): Buffer {
+/**
+ * Inflates Brotli'd bytes whose exact length is only known from inside them (a version 3 payload, a version 4 side
+ * section), refusing more than `capBytes`.
+ */
+export function inflateUpTo(compressed: Uint8Array, capBytes: number, label: string): Buffer {
   try {
-    return brotliDecompressSync(envelope.compressedPayload, { maxOutputLength: Math.max(1, capBytes) });
+    return brotliDecompressSync(compressed, { maxOutputLength: Math.max(1, capBytes) });
   } catch {
     throw new UserError(`${label}: corrupt .nmfz file (unreadable payload, or longer than its header allows)`);
   }

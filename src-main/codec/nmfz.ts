@@ -5,11 +5,12 @@ import { allocate } from '../engine/matrix.js';
 import type { Matrix } from '../engine/matrix.js';
 import { chromaOffset, planeLayouts, ycbcrToRgb, ycbcrToSamples } from './colour.js';
 import type { PlaneName } from './colour.js';
-import { inflatePayload, inflatePayloadUpTo, NMFZ_VERSION, readEnvelope, rewrapEnvelope, writeEnvelope } from './container.js';
+import { compressPayload, compressPayloadAsync, envelopeOf, inflatePayload, inflateUpTo, NMFZ_VERSION, readEnvelope, rewrapEnvelope } from './container.js';
 import type { FormatVersion } from './container.js';
 import type { WriteEnvelopeOptions } from './container.js';
 import { DEFAULT_MAX_PIXELS } from './image-io.js';
 import { dequantizePlane, packCodes, packedLength, reconstructRow, unpackCodes } from './quantize.js';
+import { decodeTileCodes, encodeTileCodes } from './range-coder.js';
 import type { QuantizedPlane } from './quantize.js';
 import type { BitDepth, ColorMode, ImagePixels, QuantBits } from './types.js';
 import { COLOR_MODES, hasAlpha, maxValue, QUANT_BITS, toSample } from './types.js';
@@ -41,7 +42,13 @@ export interface NmfzPlane {
   deblock?: number;
 }
 
-/** Everything in a .nmfz header (format versions 1 to 3), as readInfo returns it. */
+/**
+ * How the factor codes are stored: `delta-zigzag` bytes Brotli'd with the rest of the payload (every layout), or
+ * `adaptive-range` (version 4: the tiled layout with 6- or 8-bit codes), range-coded in a section of their own.
+ */
+export type FactorCoding = 'delta-zigzag' | 'adaptive-range';
+
+/** Everything in a .nmfz header (format versions 1 to 4), as readInfo returns it. */
 export interface NmfzHeader {
   width: number;
   height: number;
@@ -55,7 +62,7 @@ export interface NmfzHeader {
   /** Version 3: 'tiled' when every plane is cut into tiles of tileSize pixels; absent for one matrix per plane. */
   layout?: 'tiled';
   tileSize?: number;
-  quantization: { bits: QuantBits; scale: 'per-component'; coding: 'delta-zigzag' };
+  quantization: { bits: QuantBits; scale: 'per-component'; coding: FactorCoding };
   /** How alpha is stored: 'none' (no alpha channel) or 'lossless' (delta-coded plane in the payload). */
   alpha: 'none' | 'lossless';
   nmf: NmfzSettings;
@@ -136,15 +143,23 @@ function alphaBytes(h: NmfzHeader): number {
   return h.alpha === 'lossless' ? packedLength(h.width * h.height, h.bitDepth) : 0;
 }
 
-/** The tiled payload's length for given tile ranks (per plane, per tile). */
-function tiledPayloadBytes(h: NmfzHeader, ranks: readonly (readonly number[])[]): number {
+/** Whether a header's factor codes are range-coded apart from the rest of the payload (version 4). */
+function rangeCoded(h: NmfzHeader): boolean {
+  return h.quantization.coding === 'adaptive-range';
+}
+
+/**
+ * The tiled payload's length for given tile ranks (per plane, per tile): with the factor codes, or (`codes` false)
+ * without them, as version 4's side section holds it.
+ */
+function tiledPayloadBytes(h: NmfzHeader, ranks: readonly (readonly number[])[], codes = true): number {
   const g = gridOf(h);
   const bits = h.quantization.bits;
   let total = 2 * g.count * h.planes.length;
   for (const plane of ranks) {
     plane.forEach((k, t) => {
       const r = tileRect(g, t);
-      total += 4 * k + packedLength(k * r.h, bits) + packedLength(k * r.w, bits);
+      total += 4 * k + (codes ? packedLength(k * r.h, bits) + packedLength(k * r.w, bits) : 0);
     });
   }
   return total + alphaBytes(h);
@@ -163,13 +178,42 @@ function payloadLayout(h: NmfzHeader): { scales: number; codes: number; alpha: n
 
 /** Serialises quantised planes and alpha under a header: the bytes of a .nmfz file. */
 export function encodeNmfz(content: NmfzContent, opts: WriteEnvelopeOptions = {}): Buffer {
-  return writeEnvelope(formatVersionOf(content.header), { ...content.header }, nmfzPayload(content), opts);
+  return envelopeOf(formatVersionOf(content.header), { ...content.header }, storedPayload(content, opts));
 }
 
-/** The payload bytes of a content, before Brotli. */
-export function nmfzPayload(content: NmfzContent): Uint8Array {
+/** The payload of a content as the file stores it: Brotli'd, or (adaptive-range) in its two sections. */
+export function storedPayload(content: NmfzContent, opts: WriteEnvelopeOptions = {}): Buffer {
+  if (!rangeCoded(content.header)) return compressPayload(plainPayload(content), opts);
+  return joinSections(compressPayload(tiledPayload(content, false), opts), encodeTileCodes(content.tiles!.flat(), rangeBitsOf(content.header)));
+}
+
+/** storedPayload with its Brotli on libuv's thread pool (the range coding runs on this thread meanwhile). */
+export async function storedPayloadAsync(content: NmfzContent, opts: WriteEnvelopeOptions = {}): Promise<Buffer> {
+  if (!rangeCoded(content.header)) return compressPayloadAsync(plainPayload(content), opts);
+  const side = compressPayloadAsync(tiledPayload(content, false), opts);
+  const codes = encodeTileCodes(content.tiles!.flat(), rangeBitsOf(content.header));
+  return joinSections(await side, codes);
+}
+
+function rangeBitsOf(h: NmfzHeader): 6 | 8 {
+  const bits = h.quantization.bits;
+  if (bits !== 6 && bits !== 8) throw new Error(`adaptive-range coding holds 6- or 8-bit codes, not ${bits}`);
+  return bits;
+}
+
+/** Version 4's stored payload: the side section's length (u32), the Brotli'd side section, then the range-coded codes. */
+function joinSections(side: Uint8Array, codes: Uint8Array): Buffer {
+  const out = Buffer.alloc(4 + side.length + codes.length);
+  out.writeUInt32LE(side.length, 0);
+  out.set(side, 4);
+  out.set(codes, 4 + side.length);
+  return out;
+}
+
+/** The payload bytes of a content whose codes are Brotli'd with the rest (delta-zigzag), before Brotli. */
+function plainPayload(content: NmfzContent): Uint8Array {
   const h = content.header;
-  if (h.layout === 'tiled') return tiledPayload(content);
+  if (h.layout === 'tiled') return tiledPayload(content, true);
   const bits = h.quantization.bits;
   const layout = payloadLayout(h);
   const payload = new Uint8Array(layout.total);
@@ -179,16 +223,16 @@ export function nmfzPayload(content: NmfzContent): Uint8Array {
 }
 
 /**
- * Writes at `at` the scales of every matrix, then each one's W and H codes, then the alpha codes; returns where it
- * ended. The order both layouts share: one matrix per plane, or one per tile of every plane.
+ * Writes at `at` the scales of every matrix, then (unless `codes` is false) each one's W and H codes, then the alpha
+ * codes; returns where it ended. The order both layouts share: one matrix per plane, or one per tile of every plane.
  */
-function writeMatrices(payload: Uint8Array, at: number, matrices: readonly QuantizedPlane[], bits: QuantBits, content: NmfzContent): number {
+function writeMatrices(payload: Uint8Array, at: number, matrices: readonly QuantizedPlane[], bits: QuantBits, content: NmfzContent, codes = true): number {
   const h = content.header;
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   for (const q of matrices) {
     for (let j = 0; j < q.rank; j++, at += 4) view.setFloat32(at, q.scales[j]!, true);
   }
-  for (const q of matrices) {
+  for (const q of codes ? matrices : []) {
     const w = packCodes(q.wCodes, q.rows, bits);
     payload.set(w, at);
     at += w.length;
@@ -205,18 +249,21 @@ function writeMatrices(payload: Uint8Array, at: number, matrices: readonly Quant
   return at;
 }
 
-/** Version 3's payload: the tile table (u16 rank per tile), the scales, the codes of every tile, then alpha. */
-function tiledPayload(content: NmfzContent): Uint8Array {
+/**
+ * The tiled payload: the tile table (u16 rank per tile), the scales, the codes of every tile (version 3; version 4's
+ * side section leaves them out), then alpha.
+ */
+function tiledPayload(content: NmfzContent, codes: boolean): Uint8Array {
   const h = content.header;
   const bits = h.quantization.bits;
   const tiles = content.tiles;
   if (!tiles || tiles.length !== h.planes.length) throw new Error('a tiled header needs the tiles of every plane');
-  const total = tiledPayloadBytes(h, tiles.map((p) => p.map((q) => q.rank)));
+  const total = tiledPayloadBytes(h, tiles.map((p) => p.map((q) => q.rank)), codes);
   const payload = new Uint8Array(total);
   const view = new DataView(payload.buffer);
   let at = 0;
   for (const plane of tiles) for (const q of plane) (view.setUint16(at, q.rank, true), (at += 2));
-  at = writeMatrices(payload, at, tiles.flat(), bits, content);
+  at = writeMatrices(payload, at, tiles.flat(), bits, content, codes);
   if (at !== total) throw new Error(`payload layout mismatch: wrote ${at} of ${total} bytes`);
   return payload;
 }
@@ -224,10 +271,11 @@ function tiledPayload(content: NmfzContent): Uint8Array {
 const isInt = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
 
 /**
- * Version 2 added 6-bit factors, version 3 the tiled layout; a file is written as the lowest version that holds it,
- * so that older readers read every file they can.
+ * Version 2 added 6-bit factors, version 3 the tiled layout, version 4 range-coded factor codes; a file is written as
+ * the lowest version that holds it, so that older readers read every file they can.
  */
 export function formatVersionOf(header: NmfzHeader): FormatVersion {
+  if (rangeCoded(header)) return 4;
   if (header.layout === 'tiled') return 3;
   return header.quantization.bits === 6 ? 2 : 1;
 }
@@ -250,7 +298,8 @@ function validateHeader(raw: unknown, label: string, maxPixels: number, version:
   if (!COLOR_MODES.includes(h.colorMode as ColorMode)) bad('colorMode');
   const q = h.quantization as Record<string, unknown> | undefined;
   const bitsKnown = QUANT_BITS.includes(q?.bits as QuantBits) && (version >= 2 || q?.bits !== 6);
-  if (!q || !bitsKnown || q.scale !== 'per-component' || q.coding !== 'delta-zigzag') bad('quantization');
+  const rangeCoding = q?.coding === 'adaptive-range' && version >= 4 && h.layout === 'tiled' && (q.bits === 6 || q.bits === 8);
+  if (!q || !bitsKnown || q.scale !== 'per-component' || !(q.coding === 'delta-zigzag' || rangeCoding)) bad('quantization');
   if (h.alpha !== 'none' && h.alpha !== 'lossless') bad('alpha');
   if ((h.alpha === 'lossless') !== hasAlpha({ channels: h.channels as number })) bad('alpha does not match channels');
   const expected = planeLayouts({ width, height, channels: h.channels as number }, h.colorMode as ColorMode);
@@ -333,8 +382,9 @@ export function decodeNmfz(bytes: Uint8Array, label: string, opts: DecodeOptions
 }
 
 /**
- * Version 3's payload. Its length depends on the tile table inside it, so it is inflated with a cap at the most the
- * header's plane ranks allow, then checked against the table exactly.
+ * The tiled layout's payload. Its length depends on the tile table inside it, so it is inflated with a cap at the most
+ * the header's plane ranks allow, then checked against the table exactly. Version 4 inflates its side section so
+ * (table, scales, alpha) and range-decodes the codes after it.
  */
 function decodeTiled(env: ReturnType<typeof readEnvelope>, header: NmfzHeader, label: string): NmfzContent {
   const corrupt = (what: string): never => {
@@ -342,10 +392,21 @@ function decodeTiled(env: ReturnType<typeof readEnvelope>, header: NmfzHeader, l
   };
   const g = gridOf(header);
   const bits = header.quantization.bits;
+  const range = rangeCoded(header);
   const tableBytes = 2 * g.count * header.planes.length;
   const ranksTotal = header.planes.reduce((s, p) => s + p.rank, 0);
-  const cap = tableBytes + 4 * ranksTotal + packedLength(ranksTotal * 2 * g.tileSize, bits) + alphaBytes(header);
-  const payload = inflatePayloadUpTo(env, cap, label);
+  const cap = tableBytes + 4 * ranksTotal + (range ? 0 : packedLength(ranksTotal * 2 * g.tileSize, bits)) + alphaBytes(header);
+  const stored = env.compressedPayload;
+  let codeBytes = stored.subarray(0, 0);
+  let payload: Buffer;
+  if (range) {
+    const sideBytes = stored.length >= 4 ? stored.readUInt32LE(0) : Infinity;
+    if (!(4 + sideBytes <= stored.length)) corrupt(`its side section runs past the end of its ${stored.length} bytes`);
+    payload = inflateUpTo(stored.subarray(4, 4 + sideBytes), cap, label);
+    codeBytes = stored.subarray(4 + sideBytes);
+  } else {
+    payload = inflateUpTo(stored, cap, label);
+  }
   if (payload.length < tableBytes) corrupt(`the tile table runs past the end: ${tableBytes} bytes needed, ${payload.length} there`);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   let at = 0;
@@ -362,7 +423,7 @@ function decodeTiled(env: ReturnType<typeof readEnvelope>, header: NmfzHeader, l
     if (sum !== p.rank) corrupt(`the tile ranks of plane ${p.name} add up to ${sum}, the header says ${p.rank}`);
     return out;
   });
-  const expected = tiledPayloadBytes(header, ranks);
+  const expected = tiledPayloadBytes(header, ranks, !range);
   if (payload.length < expected) corrupt(`the tile table points past the end: ${expected} bytes needed, ${payload.length} there`);
   if (payload.length > expected) corrupt(`${payload.length - expected} unexpected bytes after the tiles`);
   const scales = ranks.map((plane) =>
@@ -376,23 +437,32 @@ function decodeTiled(env: ReturnType<typeof readEnvelope>, header: NmfzHeader, l
       return s;
     }),
   );
-  const tiles = ranks.map((plane, pi) =>
-    plane.map((k, t): QuantizedPlane => {
-      const r = tileRect(g, t);
-      const wLen = packedLength(k * r.h, bits);
-      const wCodes = unpackCodes(payload.subarray(at, at + wLen), k * r.h, r.h, bits);
+  const shapes = ranks.flatMap((plane) => plane.map((k, t) => ({ rows: tileRect(g, t).h, cols: tileRect(g, t).w, rank: k })));
+  let codes: { wCodes: Uint16Array; hCodes: Uint16Array }[];
+  if (range) {
+    try {
+      codes = decodeTileCodes(codeBytes, shapes, rangeBitsOf(header));
+    } catch (e) {
+      return corrupt((e as Error).message);
+    }
+  } else {
+    codes = shapes.map((r) => {
+      const wLen = packedLength(r.rank * r.rows, bits);
+      const wCodes = unpackCodes(payload.subarray(at, at + wLen), r.rank * r.rows, r.rows, bits);
       at += wLen;
-      const hLen = packedLength(k * r.w, bits);
-      const hCodes = unpackCodes(payload.subarray(at, at + hLen), k * r.w, r.w, bits);
+      const hLen = packedLength(r.rank * r.cols, bits);
+      const hCodes = unpackCodes(payload.subarray(at, at + hLen), r.rank * r.cols, r.cols, bits);
       at += hLen;
-      return { rows: r.h, cols: r.w, rank: k, scales: scales[pi]![t]!, wCodes, hCodes };
-    }),
-  );
+      return { wCodes, hCodes };
+    });
+  }
+  let next = 0;
+  const tiles = ranks.map((plane, pi) => plane.map((_, t): QuantizedPlane => ({ ...shapes[next]!, scales: scales[pi]![t]!, ...codes[next++]! })));
   let alpha: Uint8Array | Uint16Array | null = null;
   if (header.alpha === 'lossless') {
     const n = header.width * header.height;
-    const codes = unpackCodes(payload.subarray(at, at + alphaBytes(header)), n, header.width, header.bitDepth);
-    alpha = header.bitDepth === 16 ? codes : Uint8Array.from(codes);
+    const alphaCodes = unpackCodes(payload.subarray(at, at + alphaBytes(header)), n, header.width, header.bitDepth);
+    alpha = header.bitDepth === 16 ? alphaCodes : Uint8Array.from(alphaCodes);
   }
   return { header, planes: [], tiles, alpha };
 }

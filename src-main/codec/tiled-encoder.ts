@@ -1,7 +1,6 @@
 // The tiled layout's encoder: cut every plane into tiles → measure each tile's spectrum → allocate ranks to all tiles
 // at once → fit each tile → quantise → measure in memory through the decoder → one correction → the file.
 
-import { brotliCompressSync, constants as zc } from 'node:zlib';
 import { throwIfCancelled, UserError } from '../engine/errors.js';
 import { COMPRESS_DEFAULTS } from '../api/contract.js';
 import type { BlockFitOptions } from '../engine/block-fit.js';
@@ -10,11 +9,12 @@ import { allocateRanks } from './allocate.js';
 import type { AllocationTarget, BlockCurve } from './allocate.js';
 import { imageToPlanes, isAchromatic, planeLayouts, splitRank, YCBCR_CHROMA_SHARE } from './colour.js';
 import type { PlaneLayout } from './colour.js';
-import { compressPayloadAsync, envelopeOf, envelopeOverhead } from './container.js';
+import { compressPayload, envelopeOf, envelopeOverhead } from './container.js';
 import type { SourceImage } from './image-io.js';
 import { energyOf, mse, rawBytesOf } from './metrics.js';
-import { decodeTiledPixels, extractAlpha, formatVersionOf, nmfzPayload, planesToPixels, storedQuality } from './nmfz.js';
-import type { NmfzContent, NmfzHeader } from './nmfz.js';
+import { decodeTiledPixels, extractAlpha, formatVersionOf, planesToPixels, storedPayloadAsync, storedQuality } from './nmfz.js';
+import type { FactorCoding, NmfzContent, NmfzHeader } from './nmfz.js';
+import { encodeTileCodes } from './range-coder.js';
 import { dequantizePlane, packCodes, reconstructAt } from './quantize.js';
 import { tileSamples, TileWorkers } from './tile-work.js';
 import type { FinishJob, FitJob, SharedPlanes, SpectrumJob, StartJob, TileJob, TileOutcome } from './tile-work.js';
@@ -125,19 +125,12 @@ const FIRST_BYTES_PER_ENTRY = 0.7;
 /** Most HALS iterations per tile (the fit usually stops earlier, when what is left to gain is small). */
 export const TILE_MAX_ITER = COMPRESS_DEFAULTS.tiledMaxIter;
 /**
- * Brotli quality of a tiled file: measured on a photograph's payload, 10 came within 0.5 % of 11's size in half its
- * time, and 9 was 7 % larger.
+ * Brotli quality of a tiled file's Brotli'd part (its tile table, scales and alpha; with 12- or 16-bit codes, the
+ * codes too): measured on a photograph's payload, 10 came within 0.5 % of 11's size in half its time, and 9 was 7 %
+ * larger.
  */
 export const DEFAULT_TILED_BROTLI_QUALITY = 10;
-/**
- * The sample's Brotli quality, and what quality 10 makes of the same bytes: 0.895–0.960 of quality 5's size on the
- * photo set's samples (mean 0.925), at about a tenth of the time.
- */
-const SAMPLE_BROTLI_QUALITY = 5;
-const SAMPLE_TO_FILE_BYTES = 0.925;
-/** How far that scaled estimate can miss a file's bytes (the spread above): a cap is trusted to be passed beyond it. */
-const FAST_SIZE_ERROR = 0.035;
-/** A PSNR target's file the sample predicts above this share of its cap is estimated before it is decoded. */
+/** A PSNR target's file the sample predicts above this share of its cap is measured before it is decoded. */
 const NEAR_CAP = 0.85;
 /** A tile whose PSNR would be infinite (stored exactly) is reported at this, which JSON can carry. */
 const EXACT_TILE_PSNR = 100;
@@ -185,10 +178,6 @@ export class TiledEncoder {
   /** Per plane, per tile: the error against rank from the tile's spectrum. */
   private curves: Float64Array[][] = [];
   private readonly fits = new Map<string, TileFit>();
-  /** What the file's Brotli quality made of a payload, over what the fast estimate's did (sizeOf), once measured. */
-  private fastToFile: number | undefined;
-  /** The last sample's packed factors and their fast Brotli's bytes: fastToFile's first measure (sampleFastToFile). */
-  private sampleFast: { packed: Uint8Array; bytes: number } | undefined;
   /** Compressed payloads by their tiles' ranks (payloadOf). */
   private readonly payloads = new Map<string, Promise<Buffer>>();
   private readonly workers: TileWorkers;
@@ -361,7 +350,7 @@ export class TiledEncoder {
       planes,
       layout: 'tiled',
       tileSize: this.grid.tileSize,
-      quantization: { bits: this.settings.bits, scale: 'per-component', coding: 'delta-zigzag' },
+      quantization: { bits: this.settings.bits, scale: 'per-component', coding: this.coding },
       alpha: hasAlpha(px) ? 'lossless' : 'none',
       nmf: this.settings.nmf,
       original: { name: this.source.name, format: this.source.format, bytes: this.source.fileBytes },
@@ -485,7 +474,7 @@ export class TiledEncoder {
     let predicted = 0;
     let actual = 0;
     let entries = 0;
-    const packed: Uint8Array[] = [];
+    const fitted: QuantizedPlane[] = [];
     const bits = this.settings.bits;
     for (let p = 0; p < this.layouts.length; p++) {
       for (let t = Math.floor(stride / 2) % count; t < count; t += stride) {
@@ -495,20 +484,12 @@ export class TiledEncoder {
         actual += (this.weights[p]! / n) * error;
         predicted += (this.weights[p]! / n) * this.curves[p]![t]![k]!;
         entries += k * (rect.w + rect.h);
-        packed.push(packCodes(q.wCodes, q.rows, bits), packCodes(q.hCodes, q.cols, bits));
+        fitted.push(q);
       }
     }
-    const all = new Uint8Array(packed.reduce((s, x) => s + x.length, 0));
-    let at = 0;
-    for (const x of packed) (all.set(x, at), (at += x.length));
-    // Brotli'd fast, then scaled to what the file's quality makes of it (the sample only guides the allocation; the
-    // file's own size is measured before it is kept).
-    const quality = this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY;
-    const fast = Math.min(quality, SAMPLE_BROTLI_QUALITY);
-    const toFileQuality = fast < quality && quality === DEFAULT_TILED_BROTLI_QUALITY ? SAMPLE_TO_FILE_BYTES : 1;
-    const fastBytes = brotliCompressSync(all, { params: { [zc.BROTLI_PARAM_QUALITY]: fast } }).length;
-    const bytes = toFileQuality * fastBytes;
-    this.sampleFast = fast < quality && fastBytes > 0 ? { packed: all, bytes: fastBytes } : undefined;
+    // The sample's codes coded as the file codes them (its own adaptive models learn on fewer codes: a little more
+    // per entry than the whole file, which the measured builds correct).
+    const bytes = this.codeBytes(fitted);
     // The sampled places decoded to pixels as the decoder does (colour conversion, clipping to the sample range,
     // rounding; not the deblocking): how far the tiles' summed error lands from the pixels' own.
     let real = 0;
@@ -597,16 +578,16 @@ export class TiledEncoder {
       }
     };
     await correct(MAX_PSNR_CORRECTIONS);
-    // Over the cap after all (the sample's bytes per entry were too few), by a clear margin of the fast estimate:
-    // the cap is the target, before anything is decoded. The file's own bytes per entry start it, as the size target
+    // Over the cap after all (the sample's bytes per entry were too few): the cap is the target, before anything is
+    // decoded. The file's own bytes per entry start it, as the size target
     // counts them (the components' scales apart).
     const toCap = (m: { bytes: number; payloadBytes: number }): Promise<TiledEncoded> => {
       const perEntry = a.cost > 0 ? Math.max(0.01, (m.payloadBytes - SCALE_BYTES * a.ranks.reduce((s, k) => s + k, 0)) / a.cost) : bytesPerEntry;
       return this.encodeToSize(cap!.maxBytes, perEntryAt(perEntry, m.bytes, cap!.maxBytes));
     };
     if (cap && predicted > NEAR_CAP * cap.maxBytes) {
-      const m = await this.sizeOf(this.split(a.ranks), false);
-      if (m.bytes > (1 + FAST_SIZE_ERROR) * cap.maxBytes) return toCap(m);
+      const m = await this.sizeOf(this.split(a.ranks));
+      if (m.bytes > cap.maxBytes) return toCap(m);
     }
     // Decoded and measured first; the payload is compressed meanwhile, off this thread, and the file is made only of
     // the build that is kept.
@@ -626,6 +607,22 @@ export class TiledEncoder {
       if (bytes > cap.maxBytes) return toCap({ bytes, payloadBytes });
     }
     return (await this.file(decoded)).e;
+  }
+
+  /** 6- and 8-bit codes are range-coded (version 4); wider ones Brotli'd with the rest (version 3). */
+  private get coding(): FactorCoding {
+    return this.settings.bits <= 8 ? 'adaptive-range' : 'delta-zigzag';
+  }
+
+  /** The bytes these tiles' codes take in the file, as its coding stores them (for a sample, without the rest). */
+  private codeBytes(tiles: readonly QuantizedPlane[]): number {
+    const bits = this.settings.bits;
+    if (bits === 6 || bits === 8) return encodeTileCodes(tiles, bits).length;
+    const packed = tiles.flatMap((q) => [packCodes(q.wCodes, q.rows, bits), packCodes(q.hCodes, q.cols, bits)]);
+    const all = new Uint8Array(packed.reduce((s, x) => s + x.length, 0));
+    let at = 0;
+    for (const x of packed) (all.set(x, at), (at += x.length));
+    return compressPayload(all, { quality: this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY }).length;
   }
 
   /** What a file's header and alpha take, before the header is known. */
@@ -653,13 +650,8 @@ export class TiledEncoder {
       const a = allocateRanks(blocks, { cost: Math.max(0, budget) });
       const ranks = this.split(a.ranks);
       const least = a.ranks.every((k) => k <= 1);
-      // Passes are measured by the fast estimate; one that lands in the window (or the last, or the least ranks)
-      // is measured exactly, and only a file measured exactly is kept.
-      let { bytes } = await this.sizeOf(ranks, false);
-      if (inWindow(bytes) || pass >= 3 || least) {
-        ({ bytes } = await this.sizeOf(ranks, true));
-        if (bytes <= limit && bytes > (best?.bytes ?? -1)) best = { ranks: a.ranks, cost: a.cost, bytes };
-      }
+      const { bytes } = await this.sizeOf(ranks);
+      if (bytes <= limit && bytes > (best?.bytes ?? -1)) best = { ranks: a.ranks, cost: a.cost, bytes };
       if (least && bytes > limit) break;
       measured.push({ budget: a.cost, bytes });
       const [p0, p1] = measured.slice(-2);
@@ -678,45 +670,25 @@ export class TiledEncoder {
   }
 
   /**
-   * The file's size at these ranks, its header's measured figures stood in for: fitted, quantised, not decoded.
-   * Exact (the payload compressed as the file's, and kept for it), or estimated: compressed fast (Brotli 5, a tenth of
-   * the time) and scaled by what the file's quality made of the last payload measured both ways.
+   * The file's size at these ranks, its header's measured figures stood in for: fitted, quantised and coded (the
+   * payload kept for the file), not decoded.
    */
-  private async sizeOf(ranks: readonly Int32Array[], exact: boolean): Promise<{ bytes: number; payloadBytes: number }> {
+  private async sizeOf(ranks: readonly Int32Array[]): Promise<{ bytes: number; payloadBytes: number }> {
     const content = await this.contentAt(ranks);
     const overhead = envelopeOverhead({ ...content.header, quality: storedQuality(38.123456, 0.987654, 0.0123456) });
-    const quality = this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY;
-    const payload = nmfzPayload(content);
-    const fast = quality > SAMPLE_BROTLI_QUALITY ? brotliCompressSync(payload, { params: { [zc.BROTLI_PARAM_QUALITY]: SAMPLE_BROTLI_QUALITY } }).length : 0;
-    if (!exact && fast > 0) {
-      this.fastToFile ??= await this.sampleFastToFile(quality);
-      const payloadBytes = fast * (this.fastToFile ?? (quality === DEFAULT_TILED_BROTLI_QUALITY ? SAMPLE_TO_FILE_BYTES : 1));
-      return { bytes: overhead + payloadBytes, payloadBytes };
-    }
-    const compressed = await this.payloadOf(content, payload);
-    if (fast > 0) this.fastToFile = compressed.length / fast;
-    return { bytes: overhead + compressed.length, payloadBytes: compressed.length };
+    const payloadBytes = (await this.payloadOf(content)).length;
+    return { bytes: overhead + payloadBytes, payloadBytes };
   }
 
   /**
-   * What the file's Brotli makes of the sample against what the fast one does: the first size pass's scale, before any
-   * payload has been measured both ways. SAMPLE_TO_FILE_BYTES is their mean over the photo set, but the ratio runs
-   * from 0.895 to 0.960 by photograph, and a first pass 4 % low lands over a cap and costs another pass of fits.
+   * The payload of this content as the file stores it, its Brotli off this thread: made once per allocation (by the
+   * build or by sizeOf, whichever asks first) and kept for the other.
    */
-  private async sampleFastToFile(quality: number): Promise<number | undefined> {
-    const s = this.sampleFast;
-    return s ? (await compressPayloadAsync(s.packed, { quality })).length / s.bytes : undefined;
-  }
-
-  /**
-   * The payload of this content Brotli'd, off this thread: made once per allocation (by the build or by sizeOf,
-   * whichever asks first) and kept for the other.
-   */
-  private payloadOf(content: NmfzContent, payload?: Uint8Array): Promise<Buffer> {
+  private payloadOf(content: NmfzContent): Promise<Buffer> {
     const key = content.tiles!.map((plane) => plane.map((q) => q.rank).join(',')).join('/');
     let compressed = this.payloads.get(key);
     if (!compressed) {
-      compressed = compressPayloadAsync(payload ?? nmfzPayload(content), { quality: this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY });
+      compressed = storedPayloadAsync(content, { quality: this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY });
       // The last few are enough: a size target's passes and a PSNR target's corrections move forward.
       if (this.payloads.size >= 4) this.payloads.delete(this.payloads.keys().next().value!);
       this.payloads.set(key, compressed);

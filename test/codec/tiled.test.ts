@@ -1,4 +1,4 @@
-// The tiled layout: version 3 files round-trip and refuse corruption, ranks are allocated by equal slope to their
+// The tiled layout: version 4 files (and version 3's) round-trip and refuse corruption, ranks are allocated by equal slope to their
 // targets, the spectra match the exact SVD, seams do not show, and awkward images still work.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,8 @@ import type { BlockCurve } from '../../src-main/codec/allocate.js';
 import { decodeImage } from '../../src-main/codec/image-io.js';
 import type { SourceImage } from '../../src-main/codec/image-io.js';
 import { psnr } from '../../src-main/codec/metrics.js';
-import { decodeNmfz, decodePixels, readNmfzHeader } from '../../src-main/codec/nmfz.js';
+import { decodeNmfz, decodePixels, encodeNmfz, readNmfzHeader } from '../../src-main/codec/nmfz.js';
+import type { NmfzContent } from '../../src-main/codec/nmfz.js';
 import { TiledEncoder } from '../../src-main/codec/tiled-encoder.js';
 import { BandDeblocker, BorderStrips, chooseDeblockThreshold, DEBLOCK_CANDIDATES, deblockPlane, SEAM_JUMP_ALLOWANCE, tileGrid } from '../../src-main/codec/tiles.js';
 import type { TiledSettings, TiledTarget } from '../../src-main/codec/tiled-encoder.js';
@@ -67,15 +68,28 @@ function borderJump(img: ImagePixels, tileSize: number): number {
   return sum / n;
 }
 
-test('a tiled file is version 3, and reading its bytes back gives exactly the pixels and tile map the encoder measured', async () => {
+/** The same content with its codes Brotli'd with the rest of the payload: a version 3 file. */
+function asVersion3(content: NmfzContent): Buffer {
+  const h = content.header;
+  return encodeNmfz({ ...content, header: { ...h, quantization: { ...h.quantization, coding: 'delta-zigzag' } } }, { quality: 9 });
+}
+
+test('a tiled file is version 4, and reading its bytes back gives exactly the pixels and tile map the encoder measured; as version 3 too', async () => {
   const src = await source('astronaut.png', await photo('astronaut.png', 300, 200));
   const e = await encode(src, { psnr: 30 });
   const { formatVersion, header } = readNmfzHeader(e.bytes, 'a.nmfz');
-  assert.equal(formatVersion, 3);
+  assert.equal(formatVersion, 4);
   assert.equal(header.layout, 'tiled');
   assert.equal(header.tileSize, 128);
+  assert.equal(header.quantization.coding, 'adaptive-range');
   const content = decodeNmfz(e.bytes, 'a.nmfz');
   assert.deepEqual(decodePixels(content).data, e.decoded.data);
+  // The codes Brotli'd instead (version 3, as files were written before version 4): the same tiles, the same pixels.
+  const v3 = asVersion3(content);
+  assert.equal(readNmfzHeader(v3, 'a3.nmfz').formatVersion, 3);
+  const back = decodeNmfz(v3, 'a3.nmfz');
+  assert.deepEqual(back.tiles, content.tiles);
+  assert.deepEqual(decodePixels(back).data, e.decoded.data);
   assert.equal(e.tiles.tilesX, 3);
   assert.equal(e.tiles.tilesY, 2);
   assert.deepEqual(e.tiles.planes.map((p) => p.name), ['y', 'cb', 'cr']);
@@ -350,14 +364,38 @@ test('flat and black tiles are stored exactly and cheaply, and never shown black
   assert.ok(e.bytes.length < 12_000, `${e.bytes.length} bytes`);
 });
 
-/** A valid tiled file's payload changed by `edit`, re-wrapped with a good CRC (so only the tile checks can catch it). */
-function forge(file: Buffer, editPayload: (p: Buffer) => Buffer, editHeader: (h: Record<string, unknown>) => void = () => undefined): Buffer {
+interface Forgery {
+  /** The payload before Brotli (version 3), or version 4's side section (tile table, scales, alpha). */
+  payload?: (p: Buffer) => Buffer;
+  header?: (h: Record<string, unknown>) => void;
+  /** Version 4: its range-coded codes. */
+  codes?: (c: Buffer) => Buffer;
+  /** The stored payload as a whole, last. */
+  stored?: (s: Buffer) => Buffer;
+}
+
+/** A valid tiled file changed as `f` says, re-wrapped with a good CRC (so only the tile checks can catch it). */
+function forge(file: Buffer, f: Forgery): Buffer {
+  const version = file.readUInt16LE(8);
   const hLen = file.readUInt32LE(12);
   const pLen = file.readUInt32LE(16);
   const header = JSON.parse(brotliDecompressSync(file.subarray(20, 20 + hLen)).toString('utf8')) as Record<string, unknown>;
-  editHeader(header);
+  f.header?.(header);
   const h = brotliCompressSync(Buffer.from(JSON.stringify(header)));
-  const p = brotliCompressSync(editPayload(brotliDecompressSync(file.subarray(20 + hLen, 20 + hLen + pLen))));
+  const stored = file.subarray(20 + hLen, 20 + hLen + pLen);
+  const edit = f.payload ?? ((p: Buffer) => p);
+  let p: Buffer;
+  if (version >= 4) {
+    const sideLen = stored.readUInt32LE(0);
+    const side = brotliCompressSync(edit(brotliDecompressSync(stored.subarray(4, 4 + sideLen))));
+    const codes = (f.codes ?? ((c: Buffer) => c))(Buffer.from(stored.subarray(4 + sideLen)));
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(side.length, 0);
+    p = Buffer.concat([length, side, codes]);
+  } else {
+    p = brotliCompressSync(edit(brotliDecompressSync(stored)));
+  }
+  p = f.stored ? f.stored(p) : p;
   const out = Buffer.alloc(24 + h.length + p.length);
   file.copy(out, 0, 0, 12);
   out.writeUInt32LE(h.length, 12);
@@ -368,22 +406,39 @@ function forge(file: Buffer, editPayload: (p: Buffer) => Buffer, editHeader: (h:
   return out;
 }
 
-test('corrupt version-3 files: a tile table past the end, ranks that do not add up; one line and exit 1 from the CLI', async () => {
+test('corrupt tiled files (versions 3 and 4): a tile table past the end, ranks that do not add up, codes cut short; one line and exit 1 from the CLI', async () => {
   const src = await source('astronaut.png', await photo('astronaut.png', 256, 256));
-  const good = (await encode(src, { psnr: 28 })).bytes;
-  assert.doesNotThrow(() => decodeNmfz(forge(good, (p) => p), 'same.nmfz'));
-  const cases: [string, Buffer, RegExp][] = [
-    ['cut.nmfz', forge(good, (p) => p.subarray(0, 10)), /corrupt \.nmfz payload \(the tile table runs past the end/],
-    ['short.nmfz', forge(good, (p) => p.subarray(0, p.length - 50)), /corrupt \.nmfz payload \(the tile table points past the end/],
-    ['bigger.nmfz', forge(good, (p) => (p.writeUInt16LE(p.readUInt16LE(0) + 1, 0), p)), /tile ranks of plane y add up to \d+, the header says \d+/],
-    ['header.nmfz', forge(good, (p) => p, (h) => {
-      (h.planes as { rank: number }[])[1]!.rank += 1;
-      (h.rank as number) += 1;
-    }), /tile ranks of plane cb add up to/],
-    ['huge.nmfz', forge(good, (p) => (p.writeUInt16LE(500, 2), p)), /rank 500 is over its 128×128 size/],
-  ];
+  const v4 = (await encode(src, { psnr: 28 })).bytes;
+  const v3 = asVersion3(decodeNmfz(v4, 'v4.nmfz'));
+  const cases: [string, Buffer, RegExp][] = [];
+  for (const [v, good] of [[3, v3], [4, v4]] as const) {
+    assert.doesNotThrow(() => decodeNmfz(forge(good, {}), 'same.nmfz'));
+    cases.push(
+      [`cut${v}.nmfz`, forge(good, { payload: (p) => p.subarray(0, 10) }), /corrupt \.nmfz payload \(the tile table runs past the end/],
+      [`short${v}.nmfz`, forge(good, { payload: (p) => p.subarray(0, p.length - 50) }), /corrupt \.nmfz payload \(the tile table points past the end/],
+      [`bigger${v}.nmfz`, forge(good, { payload: (p) => (p.writeUInt16LE(p.readUInt16LE(0) + 1, 0), p) }), /tile ranks of plane y add up to \d+, the header says \d+/],
+      [`header${v}.nmfz`, forge(good, {
+        header: (h) => {
+          (h.planes as { rank: number }[])[1]!.rank += 1;
+          (h.rank as number) += 1;
+        },
+      }), /tile ranks of plane cb add up to/],
+      [`huge${v}.nmfz`, forge(good, { payload: (p) => (p.writeUInt16LE(500, 2), p) }), /rank 500 is over its 128×128 size/],
+    );
+  }
+  cases.push(
+    ['codes-cut.nmfz', forge(v4, { codes: (c) => c.subarray(0, c.length - 40) }), /corrupt \.nmfz payload \(the factor codes run past the end of their \d+ bytes\)/],
+    ['codes-long.nmfz', forge(v4, { codes: (c) => Buffer.concat([c, Buffer.alloc(3)]) }), /corrupt \.nmfz payload \(3 unexpected bytes after the factor codes\)/],
+    ['side.nmfz', forge(v4, { stored: (s) => (s.writeUInt32LE(s.length, 0), s) }), /corrupt \.nmfz payload \(its side section runs past the end of its \d+ bytes\)/],
+    // Range-coded codes need version 4, and 6- or 8-bit codes.
+    ['coding.nmfz', forge(v3, { header: (h) => ((h.quantization as Record<string, unknown>).coding = 'adaptive-range') }), /corrupt \.nmfz header \(quantization\)/],
+    ['bits.nmfz', forge(v4, { header: (h) => ((h.quantization as Record<string, unknown>).bits = 12) }), /corrupt \.nmfz header \(quantization\)/],
+  );
   for (const [name, bytes, message] of cases) {
-    assert.throws(() => decodeNmfz(bytes, name), (err: unknown) => err instanceof UserError && message.test(err.message) && err.message.startsWith(name));
+    assert.throws(() => decodeNmfz(bytes, name), (err: unknown) => err instanceof UserError && message.test(err.message) && err.message.startsWith(name), name);
+  }
+  // The command line says the same in one line, exit 1 (a few of them: each is a process).
+  for (const [name, bytes, message] of cases.filter(([name]) => /^(cut3|huge4|codes-cut|side)\./.test(name))) {
     const file = path.join(work, name);
     writeFileSync(file, bytes);
     const r = await runCli(['decompress', file, '--out', path.join(work, 'out')]);
@@ -392,7 +447,7 @@ test('corrupt version-3 files: a tile table past the end, ranks that do not add 
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0]!, message);
   }
-  assert.ok(readFileSync(path.join(work, 'cut.nmfz')).length > 0);
+  assert.ok(readFileSync(path.join(work, 'cut3.nmfz')).length > 0);
 });
 
 test('the command line: --size and --max-bytes cap the file, --layout picks the layout, auto tiles a photograph, bad values are usage errors', async () => {
@@ -417,7 +472,7 @@ test('the command line: --size and --max-bytes cap the file, --layout picks the 
   assert.equal(byDefault.code, 0, byDefault.stderr);
   assert.equal(byDefault.record!.layout, 'tiled');
   assert.ok(Math.abs((byDefault.record!.psnr as number) - 38) <= 0.3 || (byDefault.record!.compressedBytes as number) < (byDefault.record!.originalFileBytes as number));
-  assert.equal(JSON.parse((await runCli(['info', path.join(out, 'photo.nmfz')])).stdout).formatVersion, 3);
+  assert.equal(JSON.parse((await runCli(['info', path.join(out, 'photo.nmfz')])).stdout).formatVersion, 4);
   for (const bad of [['--size', 'lots'], ['--size', '10KB', '--psnr', '30'], ['--layout', 'mosaic']]) {
     const r = await run(...bad);
     assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
