@@ -8,8 +8,8 @@
 // 0.6–1.6 s, on the path between the last fit and the file.
 //
 // The coder is LZMA's (Igor Pavlov's range coder, public domain): 32-bit range, carries propagated through a cached
-// byte. Probabilities are 12-bit, each the mean of a fast (1/16) and a slow (1/128) estimate, both integer: the
-// decoder (here, and in a browser) repeats the encoder's arithmetic exactly.
+// byte. Probabilities are 12-bit, each the mean of a fast (1/16) and a slow (1/128) estimate, all in integers, so
+// that any decoder (docs/FORMAT.md specifies it) repeats the encoder's arithmetic exactly.
 
 import type { QuantizedPlane } from './quantize.js';
 

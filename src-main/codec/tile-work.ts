@@ -106,7 +106,10 @@ function quantized(V: Float32Array, at: TileSource, W: ArrayLike<number>, H: Arr
   return { q, iterations, error };
 }
 
-/** Below this many tile samples in one call, threads cost more to start and feed than they save. */
+/**
+ * Below this many tile samples in one call, threads cost more to start than they save; once started they are worth
+ * feeding any two jobs (a job names its tile in the shared planes, and its answer is a tile's codes).
+ */
 const THREADED_SAMPLES = 1 << 20;
 
 /** What the encoder's thread sends a tile worker, and what it answers. */
@@ -134,6 +137,11 @@ class TilePool {
   private readonly workers: PooledWorker[] = [];
   private readonly registered = new Map<number, SharedPlanes>();
   private nextId = 1;
+
+  /** Whether `n` threads are running already. */
+  started(n: number): boolean {
+    return this.workers.length >= n;
+  }
 
   /** The first `n` threads, started where they are not yet. */
   threads(n: number): PooledWorker[] {
@@ -202,7 +210,7 @@ export class TileWorkers {
   async run(jobs: readonly TileJob[], onDone?: (done: number) => void): Promise<TileOutcome[]> {
     const count = jobs.length;
     const samples = jobs.reduce((s, j) => s + j.rows * j.cols, 0);
-    if (this.threads < 2 || samples < THREADED_SAMPLES) {
+    if (this.threads < 2 || count < 2 || (samples < THREADED_SAMPLES && !pool?.started(this.threads))) {
       return jobs.map((job, i) => {
         const out = runTileJob(job, this.planes);
         if (i % 32 === 31) onDone?.(i + 1);

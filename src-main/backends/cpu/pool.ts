@@ -3,7 +3,9 @@
 //
 // The calling thread always works on a job itself; workers join it while it is open. A job too small to be
 // worth a wake-up never opens, and the caller never waits for a worker that has not joined, so a product
-// costs the caller no more than doing it alone. Workers sleep in Atomics.wait between jobs (no CPU).
+// costs the caller no more than doing it alone. Workers sleep in Atomics.wait between jobs (no CPU). They start
+// with the first job that could use them, not with the pool, and join jobs once they are up: a process that never
+// runs a parallel job (a tiled compress, whose tiles have threads of their own) never pays for them.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -73,18 +75,24 @@ export class KernelPool {
   readonly memory: WebAssembly.Memory;
   readonly kernels: KernelExports;
   private readonly control: Int32Array;
-  private readonly workers: Worker[];
+  private workers: Worker[] = [];
+  private started = false;
   private disposed = false;
   /** Parallel jobs still to run on the calling thread alone, after workers kept it waiting (a busy machine). */
   private soloJobs = 0;
   private slowStreak = 0;
 
-  private constructor(threads: number, flavour: KernelFlavour, memory: WebAssembly.Memory, kernels: KernelExports, workers: Worker[]) {
+  private constructor(
+    threads: number,
+    flavour: KernelFlavour,
+    memory: WebAssembly.Memory,
+    kernels: KernelExports,
+    private readonly module: WebAssembly.Module,
+  ) {
     this.threads = threads;
     this.flavour = flavour;
     this.memory = memory;
     this.kernels = kernels;
-    this.workers = workers;
     this.control = new Int32Array(memory.buffer, CONTROL_BYTE, CONTROL_WORDS);
   }
 
@@ -95,30 +103,29 @@ export class KernelPool {
     const memory = new WebAssembly.Memory({ initial: HEAP_BYTE / PAGE, maximum: MAX_PAGES, shared: true });
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     const kernels = instance.exports as unknown as KernelExports;
-    const workers: Worker[] = [];
-    try {
-      for (let tid = 1; tid < threads; tid++) {
-        const worker = new Worker(new URL('./worker.js', import.meta.url), {
-          workerData: { module, memory, controlByte: CONTROL_BYTE, tid },
-          // Not the parent's: `node --input-type=module -e …` would be refused for a worker file. V8 flags
-          // (relaxed SIMD, say) are process-wide and reach the worker anyway.
-          execArgv: [],
-        });
-        workers.push(worker);
-        await new Promise<void>((resolve, reject) => {
-          worker.once('message', () => resolve());
-          worker.once('error', reject);
-          worker.once('exit', (code) => reject(new Error(`CPU backend worker exited with code ${code} while starting`)));
-        });
-        worker.removeAllListeners();
-        // A worker must never keep the process alive on its own; dispose() ends them explicitly.
-        worker.unref();
-      }
-    } catch (err) {
-      await Promise.all(workers.map((w) => w.terminate()));
-      throw err;
+    return new KernelPool(threads, flavour, memory, kernels, module);
+  }
+
+  /** The worker threads, started without waiting for them: each joins the jobs opened once it is up. */
+  private startWorkers(): void {
+    this.started = true;
+    for (let tid = 1; tid < this.threads; tid++) {
+      const worker = new Worker(new URL('./worker.js', import.meta.url), {
+        workerData: { module: this.module, memory: this.memory, controlByte: CONTROL_BYTE, tid },
+        // Not the parent's: `node --input-type=module -e …` would be refused for a worker file. V8 flags
+        // (relaxed SIMD, say) are process-wide and reach the worker anyway.
+        execArgv: [],
+      });
+      // A worker must never keep the process alive on its own; dispose() ends them explicitly. One that fails to
+      // start only never joins: the caller does every job it does not.
+      worker.unref();
+      const drop = (): void => {
+        this.workers = this.workers.filter((w) => w !== worker);
+      };
+      worker.on('error', drop);
+      worker.on('exit', drop);
+      this.workers.push(worker);
     }
-    return new KernelPool(threads, flavour, memory, kernels, workers);
   }
 
   /**
@@ -132,6 +139,7 @@ export class KernelPool {
       this.soloJobs--;
       parallel = false;
     }
+    if (parallel && !this.started) this.startWorkers();
     const helpers = parallel ? this.workers.length : 0;
     if (helpers > 0) {
       Atomics.store(c, KIND, kind);

@@ -1,5 +1,5 @@
 // A CPU backend worker thread: instantiates the kernels on the shared memory and joins jobs as they open.
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import { CONTROL, runShare, type KernelExports } from './pool.js';
 
 const { module, memory, controlByte, tid } = workerData as {
@@ -11,7 +11,6 @@ const { module, memory, controlByte, tid } = workerData as {
 const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
 const c = new Int32Array(memory.buffer, controlByte, CONTROL.CONTROL_WORDS);
 
-parentPort!.postMessage('ready');
 let seen = Atomics.load(c, CONTROL.GEN);
 for (;;) {
   Atomics.wait(c, CONTROL.GEN, seen);
