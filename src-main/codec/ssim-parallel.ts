@@ -2,8 +2,7 @@
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { checkSameShape, ssim, ssimInteriorCount } from './metrics.js';
-import type { SsimBand } from './ssim-worker.js';
+import { checkSameShape, ssim, ssimInteriorCount, ssimSums } from './metrics.js';
 import type { ImagePixels } from './types.js';
 import { colourChannels } from './types.js';
 
@@ -20,49 +19,74 @@ function shared(data: Uint8Array | Uint16Array): SharedArrayBuffer {
   return buf;
 }
 
+/** A band of rows of two images in shared memory, whose SSIM-map sums a thread computes. */
+export interface SsimBand {
+  a: SharedArrayBuffer;
+  b: SharedArrayBuffer;
+  bitDepth: 8 | 16;
+  width: number;
+  height: number;
+  channels: 1 | 2 | 3 | 4;
+  rowStart: number;
+  rowEnd: number;
+}
+
+/** The SSIM-map sums of a band, for every colour channel (on whichever thread is given it). */
+export function bandSums(band: SsimBand): number[] {
+  const view = (buf: SharedArrayBuffer): Uint8Array | Uint16Array => (band.bitDepth === 16 ? new Uint16Array(buf) : new Uint8Array(buf));
+  const image = (buf: SharedArrayBuffer): ImagePixels => ({ width: band.width, height: band.height, channels: band.channels, bitDepth: band.bitDepth, data: view(buf) });
+  return ssimSums(image(band.a), image(band.b), band.rowStart, band.rowEnd);
+}
+
 /**
- * ssim(a, b), computed by up to `threads` worker threads (default: one fewer than the cores, at most 8, so that the
- * rest of the program keeps a core). The result equals ssim()'s to rounding of the final sum; small images, and
- * machines with two cores or fewer, compute it on this thread.
+ * ssim(a, b) cut into `bands` bands of rows for threads to sum, and how their sums make the SSIM; null where the image
+ * is too small to be worth it (then ssim() it is).
  */
-export async function ssimParallel(a: ImagePixels, b: ImagePixels, threads = Math.min(8, availableParallelism() - 1)): Promise<number> {
+export function ssimBands(a: ImagePixels, b: ImagePixels, bands: number): { bands: SsimBand[]; total: (sums: readonly number[][]) => number } | null {
   checkSameShape(a, b);
   const interior = ssimInteriorCount(a.width, a.height);
-  const bands = Math.min(threads, Math.floor(a.height / MIN_ROWS_PER_BAND));
-  if (a.width * a.height < PARALLEL_MIN_PIXELS || bands < 2 || interior === 0) return ssim(a, b);
+  const count = Math.min(bands, Math.floor(a.height / MIN_ROWS_PER_BAND));
+  if (a.width * a.height < PARALLEL_MIN_PIXELS || count < 2 || interior === 0) return null;
   const sa = shared(a.data);
   const sb = shared(b.data);
-  const colours = colourChannels(a);
-  const step = Math.ceil(a.height / bands);
-  const jobs: Promise<number[]>[] = [];
-  for (let k = 0; k < bands; k++) {
-    const band: SsimBand = {
-      a: sa,
-      b: sb,
-      bitDepth: a.bitDepth,
-      width: a.width,
-      height: a.height,
-      channels: a.channels,
-      rowStart: k * step,
-      rowEnd: Math.min(a.height, (k + 1) * step),
-    };
-    jobs.push(
-      new Promise<number[]>((resolve, reject) => {
-        const worker = new Worker(new URL('./ssim-worker.js', import.meta.url), { workerData: band });
-        worker.once('message', (sums: number[]) => resolve(sums));
-        worker.once('error', reject);
-        worker.once('exit', (code) => {
-          if (code !== 0) reject(new Error(`SSIM worker exited with code ${code}`));
-        });
-      }),
-    );
+  const step = Math.ceil(a.height / count);
+  const out: SsimBand[] = [];
+  for (let k = 0; k < count; k++) {
+    out.push({ a: sa, b: sb, bitDepth: a.bitDepth, width: a.width, height: a.height, channels: a.channels, rowStart: k * step, rowEnd: Math.min(a.height, (k + 1) * step) });
   }
-  const results = await Promise.all(jobs);
-  let total = 0;
-  for (let c = 0; c < colours; c++) {
-    let sum = 0;
-    for (const r of results) sum += r[c]!;
-    total += sum / interior;
-  }
-  return total / colours;
+  const total = (sums: readonly number[][]): number => {
+    const colours = colourChannels(a);
+    let t = 0;
+    for (let c = 0; c < colours; c++) {
+      let sum = 0;
+      for (const r of sums) sum += r[c]!;
+      t += sum / interior;
+    }
+    return t / colours;
+  };
+  return { bands: out, total };
+}
+
+/**
+ * ssim(a, b), computed by up to `threads` worker threads started for it (default: one fewer than the cores, at most
+ * 8, so that the rest of the program keeps a core). The result equals ssim()'s to rounding of the final sum; small
+ * images, and machines with two cores or fewer, compute it on this thread.
+ */
+export async function ssimParallel(a: ImagePixels, b: ImagePixels, threads = Math.min(8, availableParallelism() - 1)): Promise<number> {
+  const split = ssimBands(a, b, threads);
+  if (!split) return ssim(a, b);
+  const results = await Promise.all(
+    split.bands.map(
+      (band) =>
+        new Promise<number[]>((resolve, reject) => {
+          const worker = new Worker(new URL('./ssim-worker.js', import.meta.url), { workerData: band });
+          worker.once('message', (sums: number[]) => resolve(sums));
+          worker.once('error', reject);
+          worker.once('exit', (code) => {
+            if (code !== 0) reject(new Error(`SSIM worker exited with code ${code}`));
+          });
+        }),
+    ),
+  );
+  return split.total(results);
 }

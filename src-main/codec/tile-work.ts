@@ -7,6 +7,8 @@ import { BLOCK_FIT_DEFAULTS, blockSpectrum, fitBlock, nndsvdaStart } from '../en
 import { blockKernel } from '../backends/cpu/block-kernel.js';
 import type { BlockFitOptions } from '../engine/block-fit.js';
 import { quantizePlane } from './quantize.js';
+import { bandSums } from './ssim-parallel.js';
+import type { SsimBand } from './ssim-parallel.js';
 import { reconstructTiles, tileGrid } from './tiles.js';
 import type { QuantizedPlane } from './quantize.js';
 import type { QuantBits } from './types.js';
@@ -60,12 +62,24 @@ export interface FinishJob extends TileSource {
   iterations: number;
 }
 
-export type TileJob = SpectrumJob | FitJob | StartJob | FinishJob;
+/** SSIM-map sums of a band of the original and a decoded image (the threads are idle once the tiles are fitted). */
+export interface SsimJob {
+  kind: 'ssim';
+  band: SsimBand;
+  rows: number;
+  cols: number;
+}
+
+export type TileJob = SpectrumJob | FitJob | StartJob | FinishJob | SsimJob;
 /**
  * A spectrum job gives the tile's error against rank; a fit job its quantised factors, iterations, and the squared
  * error of what the decoder makes of them (in [0, 1] units, before deblocking and rounding).
  */
-export type TileOutcome = { residual: Float64Array } | { q: QuantizedPlane; iterations: number; error: number } | { W0: Float32Array; H0: Float32Array };
+export type TileOutcome =
+  | { residual: Float64Array }
+  | { q: QuantizedPlane; iterations: number; error: number }
+  | { W0: Float32Array; H0: Float32Array }
+  | { sums: number[] };
 
 /** The job's tile, cut from its plane (rows×cols, row-major). */
 export function tileSamples(job: TileSource, planes: SharedPlanes): Float32Array {
@@ -81,6 +95,7 @@ export function tileSamples(job: TileSource, planes: SharedPlanes): Float32Array
 
 /** Does one job; the same code on the calling thread and in the workers. */
 export function runTileJob(job: TileJob, planes: SharedPlanes): TileOutcome {
+  if (job.kind === 'ssim') return { sums: bandSums(job.band) };
   const V = tileSamples(job, planes);
   if (job.kind === 'finish') return quantized(V, job, job.W, job.H, job.iterations, job.bits);
   const kernel = blockKernel();

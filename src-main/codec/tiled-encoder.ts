@@ -11,13 +11,14 @@ import { imageToPlanes, isAchromatic, planeLayouts, splitRank, YCBCR_CHROMA_SHAR
 import type { PlaneLayout } from './colour.js';
 import { compressPayload, envelopeOf, envelopeOverhead } from './container.js';
 import type { SourceImage } from './image-io.js';
-import { energyOf, mse, rawBytesOf } from './metrics.js';
+import { energyOf, mse, rawBytesOf, ssim } from './metrics.js';
+import { ssimBands } from './ssim-parallel.js';
 import { decodeTiledPixels, extractAlpha, formatVersionOf, planesToPixels, storedPayloadAsync, storedQuality } from './nmfz.js';
 import type { FactorCoding, NmfzContent, NmfzHeader } from './nmfz.js';
 import { encodeTileCodes } from './range-coder.js';
 import { dequantizePlane, packCodes, reconstructAt } from './quantize.js';
 import { tileSamples, TileWorkers } from './tile-work.js';
-import type { FinishJob, FitJob, SharedPlanes, SpectrumJob, StartJob, TileJob, TileOutcome } from './tile-work.js';
+import type { FinishJob, FitJob, SharedPlanes, SpectrumJob, SsimJob, StartJob, TileJob, TileOutcome } from './tile-work.js';
 import type { QuantizedPlane } from './quantize.js';
 import { BorderStrips, chooseDeblockThreshold, DEFAULT_TILE_SIZE, reconstructTiles, tileGrid, tileRect } from './tiles.js';
 import type { TileGrid } from './tiles.js';
@@ -694,6 +695,17 @@ export class TiledEncoder {
       this.payloads.set(key, compressed);
     }
     return compressed;
+  }
+
+  /**
+   * SSIM of a decoded image against the original, in bands of rows on the tile threads (idle by then; on two cores
+   * the other ways would leave one core to it).
+   */
+  async ssim(decoded: ImagePixels): Promise<number> {
+    const split = ssimBands(this.pixels, decoded, this.workers.threads);
+    if (!split) return ssim(this.pixels, decoded);
+    const out = await this.workers.run(split.bands.map((band): SsimJob => ({ kind: 'ssim', band, rows: band.rowEnd - band.rowStart, cols: band.width })));
+    return split.total(out.map((o) => (o as { sums: number[] }).sums));
   }
 
   /** The raw pixel bytes (for ratio targets). */

@@ -374,7 +374,7 @@ async function encodeTiled(source: SourceImage, options: CompressOptions, report
     ...(gpu ? { fitTiles: gpu } : {}),
     onProgress: (stage, done, total) => report({ stage, iteration: done, maxIter: total }),
     onDecoded: (decoded) => {
-      const measured = ssimParallel(source.pixels, decoded);
+      const measured = encoder.ssim(decoded);
       measured.catch(() => undefined); // awaited only for the build that becomes the file
       ssims.set(decoded, measured);
     },

@@ -13,7 +13,7 @@ import { allocateRanks } from '../../src-main/codec/allocate.js';
 import type { BlockCurve } from '../../src-main/codec/allocate.js';
 import { decodeImage } from '../../src-main/codec/image-io.js';
 import type { SourceImage } from '../../src-main/codec/image-io.js';
-import { psnr } from '../../src-main/codec/metrics.js';
+import { psnr, ssim } from '../../src-main/codec/metrics.js';
 import { decodeNmfz, decodePixels, encodeNmfz, readNmfzHeader } from '../../src-main/codec/nmfz.js';
 import type { NmfzContent } from '../../src-main/codec/nmfz.js';
 import { TiledEncoder } from '../../src-main/codec/tiled-encoder.js';
@@ -126,6 +126,20 @@ test('--rank K stores as many numbers as the global layout at rank K, and more r
   assert.ok(stored(small) <= 10 * 520 && stored(small) > 0.8 * 10 * 520, `stored ${stored(small)}`);
   assert.ok(stored(large) <= 40 * 520);
   assert.ok(large.psnr > small.psnr + 1, `${small.psnr} then ${large.psnr}`);
+});
+
+test("the encoder's SSIM, summed in bands on its tile threads, is ssim()'s to rounding", async () => {
+  const src = await source('coffee.png', await photo('coffee.png', 1200, 900));
+  const other = { ...src.pixels, data: Uint8Array.from(src.pixels.data, (v, i) => Math.max(0, Math.min(255, v + ((i * 7919) % 23) - 11))) };
+  const encoder = new TiledEncoder(src, { colorMode: 'ycbcr', bits: 6, nmf: NMF, threads: 2 });
+  try {
+    const banded = await encoder.ssim(other);
+    const whole = ssim(src.pixels, other);
+    assert.ok(whole > 0.5 && whole < 0.99, `ssim ${whole}`);
+    assert.ok(Math.abs(banded - whole) < 1e-12, `${banded} against ${whole}`);
+  } finally {
+    await encoder.close();
+  }
 });
 
 test('tile borders do not show: the mean jump across them is at most 1.25 times the original image\'s', async () => {
