@@ -75,7 +75,8 @@ export function relErr(original: ImagePixels, decoded: ImagePixels): number {
 
 // scikit-image: gaussian_weights=True → sigma 1.5, truncate 3.5, radius int(3.5·1.5 + 0.5) = 5, an 11×11 window.
 const SSIM_SIGMA = 1.5;
-const SSIM_RADIUS = 5;
+/** The Gaussian window's reach on either side of its centre. */
+export const SSIM_RADIUS = 5;
 const SSIM_WIN = 2 * SSIM_RADIUS + 1;
 const SSIM_K1 = 0.01;
 const SSIM_K2 = 0.03;

@@ -2,7 +2,7 @@
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { checkSameShape, ssim, ssimInteriorCount, ssimSums } from './metrics.js';
+import { checkSameShape, ssim, SSIM_RADIUS, ssimInteriorCount, ssimSums } from './metrics.js';
 import type { ImagePixels } from './types.js';
 import { colourChannels } from './types.js';
 
@@ -38,33 +38,53 @@ export function bandSums(band: SsimBand): number[] {
   return ssimSums(image(band.a), image(band.b), band.rowStart, band.rowEnd);
 }
 
-/**
- * ssim(a, b) cut into `bands` bands of rows for threads to sum, and how their sums make the SSIM; null where the image
- * is too small to be worth it (then ssim() it is).
- */
-export function ssimBands(a: ImagePixels, b: ImagePixels, bands: number): { bands: SsimBand[]; total: (sums: readonly number[][]) => number } | null {
-  checkSameShape(a, b);
-  const interior = ssimInteriorCount(a.width, a.height);
+/** The rows [from, to) of an image's samples (whole pixels), copied into shared memory. */
+function sharedRows(img: ImagePixels, from: number, to: number): SharedArrayBuffer {
+  const row = img.width * img.channels;
+  const src = img.data.subarray(from * row, to * row);
+  const buf = new SharedArrayBuffer(src.byteLength);
+  new Uint8Array(buf).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+  return buf;
+}
+
+/** Bands of rows [start, end) of the image, at least MIN_ROWS_PER_BAND rows each; null when the image is too small. */
+function bandRows(a: ImagePixels, bands: number): [number, number][] | null {
   const count = Math.min(bands, Math.floor(a.height / MIN_ROWS_PER_BAND));
-  if (a.width * a.height < PARALLEL_MIN_PIXELS || count < 2 || interior === 0) return null;
-  const sa = shared(a.data);
-  const sb = shared(b.data);
+  if (a.width * a.height < PARALLEL_MIN_PIXELS || count < 2 || ssimInteriorCount(a.width, a.height) === 0) return null;
   const step = Math.ceil(a.height / count);
-  const out: SsimBand[] = [];
-  for (let k = 0; k < count; k++) {
-    out.push({ a: sa, b: sb, bitDepth: a.bitDepth, width: a.width, height: a.height, channels: a.channels, rowStart: k * step, rowEnd: Math.min(a.height, (k + 1) * step) });
+  return Array.from({ length: count }, (_, k): [number, number] => [k * step, Math.min(a.height, (k + 1) * step)]);
+}
+
+/** SSIM from its bands' sums (in band order), as ssim() makes it from the whole image's. */
+function totalOf(a: ImagePixels, sums: readonly number[][]): number {
+  const interior = ssimInteriorCount(a.width, a.height);
+  const colours = colourChannels(a);
+  let t = 0;
+  for (let c = 0; c < colours; c++) {
+    let sum = 0;
+    for (const r of sums) sum += r[c]!;
+    t += sum / interior;
   }
-  const total = (sums: readonly number[][]): number => {
-    const colours = colourChannels(a);
-    let t = 0;
-    for (let c = 0; c < colours; c++) {
-      let sum = 0;
-      for (const r of sums) sum += r[c]!;
-      t += sum / interior;
-    }
-    return t / colours;
-  };
-  return { bands: out, total };
+  return t / colours;
+}
+
+/**
+ * ssim(a, b) cut into `bands` bands of rows: the first summed on this thread from the images themselves, each other by
+ * `elsewhere` (another thread) from a copy of its own rows and the window's reach around them, so that neither image
+ * is copied whole. Small images are ssim()'d here.
+ */
+export async function ssimInBands(a: ImagePixels, b: ImagePixels, bands: number, elsewhere: (bands: SsimBand[]) => Promise<number[][]>): Promise<number> {
+  checkSameShape(a, b);
+  const rows = bandRows(a, bands);
+  if (!rows) return ssim(a, b);
+  const copies = rows.slice(1).map(([start, end]): SsimBand => {
+    const from = Math.max(0, start - SSIM_RADIUS);
+    const to = Math.min(a.height, end + SSIM_RADIUS);
+    return { a: sharedRows(a, from, to), b: sharedRows(b, from, to), bitDepth: a.bitDepth, width: a.width, height: to - from, channels: a.channels, rowStart: start - from, rowEnd: end - from };
+  });
+  const others = elsewhere(copies);
+  const first = ssimSums(a, b, rows[0]![0], rows[0]![1]);
+  return totalOf(a, [first, ...(await others)]);
 }
 
 /**
@@ -73,10 +93,14 @@ export function ssimBands(a: ImagePixels, b: ImagePixels, bands: number): { band
  * images, and machines with two cores or fewer, compute it on this thread.
  */
 export async function ssimParallel(a: ImagePixels, b: ImagePixels, threads = Math.min(8, availableParallelism() - 1)): Promise<number> {
-  const split = ssimBands(a, b, threads);
-  if (!split) return ssim(a, b);
+  checkSameShape(a, b);
+  const rows = bandRows(a, threads);
+  if (!rows) return ssim(a, b);
+  const sa = shared(a.data);
+  const sb = shared(b.data);
+  const bands = rows.map(([rowStart, rowEnd]): SsimBand => ({ a: sa, b: sb, bitDepth: a.bitDepth, width: a.width, height: a.height, channels: a.channels, rowStart, rowEnd }));
   const results = await Promise.all(
-    split.bands.map(
+    bands.map(
       (band) =>
         new Promise<number[]>((resolve, reject) => {
           const worker = new Worker(new URL('./ssim-worker.js', import.meta.url), { workerData: band });
@@ -88,5 +112,5 @@ export async function ssimParallel(a: ImagePixels, b: ImagePixels, threads = Mat
         }),
     ),
   );
-  return split.total(results);
+  return totalOf(a, results);
 }

@@ -162,7 +162,6 @@ class TilePool {
   threads(n: number): PooledWorker[] {
     while (this.workers.length < n) {
       const worker = new Worker(new URL('./tile-worker.js', import.meta.url), { execArgv: [] });
-      worker.unref();
       const pw: PooledWorker = { worker, waiting: new Map() };
       worker.on('message', (reply: TileWorkerReply) => {
         const w = pw.waiting.get(reply.id);
@@ -176,6 +175,8 @@ class TilePool {
         pw.waiting.clear();
       });
       for (const [id, planes] of this.registered) worker.postMessage({ kind: 'planes', id, planes } satisfies TileWorkerMessage);
+      // After the listeners: a 'message' listener refs the thread again, and a thread waits for no reply yet.
+      worker.unref();
       this.workers.push(pw);
     }
     return this.workers.slice(0, n);
@@ -221,11 +222,11 @@ export class TileWorkers {
     this.threads = Math.max(1, Math.min(16, Math.floor(threads)));
   }
 
-  /** Runs the jobs and gives back their outcomes in order. */
-  async run(jobs: readonly TileJob[], onDone?: (done: number) => void): Promise<TileOutcome[]> {
+  /** Runs the jobs and gives back their outcomes in order (on the threads, however few, when `threaded`). */
+  async run(jobs: readonly TileJob[], onDone?: (done: number) => void, threaded = false): Promise<TileOutcome[]> {
     const count = jobs.length;
     const samples = jobs.reduce((s, j) => s + j.rows * j.cols, 0);
-    if (this.threads < 2 || count < 2 || (samples < THREADED_SAMPLES && !pool?.started(this.threads))) {
+    if (!threaded && (this.threads < 2 || count < 2 || (samples < THREADED_SAMPLES && !pool?.started(this.threads)))) {
       return jobs.map((job, i) => {
         const out = runTileJob(job, this.planes);
         if (i % 32 === 31) onDone?.(i + 1);

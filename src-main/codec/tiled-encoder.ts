@@ -11,8 +11,8 @@ import { imageToPlanes, isAchromatic, planeLayouts, splitRank, YCBCR_CHROMA_SHAR
 import type { PlaneLayout } from './colour.js';
 import { compressPayload, envelopeOf, envelopeOverhead } from './container.js';
 import type { SourceImage } from './image-io.js';
-import { energyOf, mse, rawBytesOf, ssim } from './metrics.js';
-import { ssimBands } from './ssim-parallel.js';
+import { energyOf, mse, rawBytesOf } from './metrics.js';
+import { ssimInBands } from './ssim-parallel.js';
 import { decodeTiledPixels, extractAlpha, formatVersionOf, planesToPixels, storedPayloadAsync, storedQuality } from './nmfz.js';
 import type { FactorCoding, NmfzContent, NmfzHeader } from './nmfz.js';
 import { encodeTileCodes } from './range-coder.js';
@@ -698,14 +698,15 @@ export class TiledEncoder {
   }
 
   /**
-   * SSIM of a decoded image against the original, in bands of rows on the tile threads (idle by then; on two cores
-   * the other ways would leave one core to it).
+   * SSIM of a decoded image against the original, in bands of rows: one on this thread, the others on the tile threads
+   * (idle by then; on two cores ssimParallel would leave the second core to it).
    */
-  async ssim(decoded: ImagePixels): Promise<number> {
-    const split = ssimBands(this.pixels, decoded, this.workers.threads);
-    if (!split) return ssim(this.pixels, decoded);
-    const out = await this.workers.run(split.bands.map((band): SsimJob => ({ kind: 'ssim', band, rows: band.rowEnd - band.rowStart, cols: band.width })));
-    return split.total(out.map((o) => (o as { sums: number[] }).sums));
+  ssim(decoded: ImagePixels): Promise<number> {
+    return ssimInBands(this.pixels, decoded, this.workers.threads, async (bands) => {
+      const jobs = bands.map((band): SsimJob => ({ kind: 'ssim', band, rows: band.rowEnd - band.rowStart, cols: band.width }));
+      const out = await this.workers.run(jobs, undefined, true);
+      return out.map((o) => (o as { sums: number[] }).sums);
+    });
   }
 
   /** The raw pixel bytes (for ratio targets). */

@@ -116,14 +116,14 @@ export class KernelPool {
         // (relaxed SIMD, say) are process-wide and reach the worker anyway.
         execArgv: [],
       });
-      // A worker must never keep the process alive on its own; dispose() ends them explicitly. One that fails to
-      // start only never joins: the caller does every job it does not.
-      worker.unref();
+      // One that fails to start only never joins: the caller does every job it does not.
       const drop = (): void => {
         this.workers = this.workers.filter((w) => w !== worker);
       };
       worker.on('error', drop);
       worker.on('exit', drop);
+      // A worker must never keep the process alive on its own (dispose() ends them explicitly); after the listeners.
+      worker.unref();
       this.workers.push(worker);
     }
   }
