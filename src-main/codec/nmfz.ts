@@ -187,11 +187,20 @@ export function storedPayload(content: NmfzContent, opts: WriteEnvelopeOptions =
   return joinSections(compressPayload(tiledPayload(content, false), opts), encodeTileCodes(content.tiles!.flat(), rangeBitsOf(content.header)));
 }
 
-/** storedPayload with its Brotli on libuv's thread pool (the range coding runs on this thread meanwhile). */
-export async function storedPayloadAsync(content: NmfzContent, opts: WriteEnvelopeOptions = {}): Promise<Buffer> {
+/**
+ * storedPayload with its Brotli on libuv's thread pool; the range coding runs on this thread meanwhile, or where
+ * `rangeCode` runs it.
+ */
+export async function storedPayloadAsync(
+  content: NmfzContent,
+  opts: WriteEnvelopeOptions = {},
+  rangeCode?: (tiles: QuantizedPlane[], bits: 6 | 8) => Promise<Uint8Array>,
+): Promise<Buffer> {
   if (!rangeCoded(content.header)) return compressPayloadAsync(plainPayload(content), opts);
   const side = compressPayloadAsync(tiledPayload(content, false), opts);
-  const codes = encodeTileCodes(content.tiles!.flat(), rangeBitsOf(content.header));
+  const tiles = content.tiles!.flat();
+  const bits = rangeBitsOf(content.header);
+  const codes = rangeCode ? await rangeCode(tiles, bits) : encodeTileCodes(tiles, bits);
   return joinSections(await side, codes);
 }
 

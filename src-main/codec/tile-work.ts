@@ -7,6 +7,8 @@ import { BLOCK_FIT_DEFAULTS, blockSpectrum, fitBlock, nndsvdaStart } from '../en
 import { blockKernel } from '../backends/cpu/block-kernel.js';
 import type { BlockFitOptions } from '../engine/block-fit.js';
 import { quantizePlane } from './quantize.js';
+import { encodeTileCodes } from './range-coder.js';
+import type { RangeBits, TileCodes } from './range-coder.js';
 import { bandSums } from './ssim-parallel.js';
 import type { SsimBand } from './ssim-parallel.js';
 import { reconstructTiles, tileGrid } from './tiles.js';
@@ -70,7 +72,16 @@ export interface SsimJob {
   cols: number;
 }
 
-export type TileJob = SpectrumJob | FitJob | StartJob | FinishJob | SsimJob;
+/** A file's factor codes range-coded (on a tile thread, while the encoder's thread decodes the image). */
+export interface CodesJob {
+  kind: 'codes';
+  tiles: TileCodes[];
+  bits: RangeBits;
+  rows: 0;
+  cols: 0;
+}
+
+export type TileJob = SpectrumJob | FitJob | StartJob | FinishJob | SsimJob | CodesJob;
 /**
  * A spectrum job gives the tile's error against rank; a fit job its quantised factors, iterations, and the squared
  * error of what the decoder makes of them (in [0, 1] units, before deblocking and rounding).
@@ -79,7 +90,8 @@ export type TileOutcome =
   | { residual: Float64Array }
   | { q: QuantizedPlane; iterations: number; error: number }
   | { W0: Float32Array; H0: Float32Array }
-  | { sums: number[] };
+  | { sums: number[] }
+  | { coded: Uint8Array };
 
 /** The job's tile, cut from its plane (rows×cols, row-major). */
 export function tileSamples(job: TileSource, planes: SharedPlanes): Float32Array {
@@ -96,6 +108,7 @@ export function tileSamples(job: TileSource, planes: SharedPlanes): Float32Array
 /** Does one job; the same code on the calling thread and in the workers. */
 export function runTileJob(job: TileJob, planes: SharedPlanes): TileOutcome {
   if (job.kind === 'ssim') return { sums: bandSums(job.band) };
+  if (job.kind === 'codes') return { coded: encodeTileCodes(job.tiles, job.bits) };
   const V = tileSamples(job, planes);
   if (job.kind === 'finish') return quantized(V, job, job.W, job.H, job.iterations, job.bits);
   const kernel = blockKernel();
@@ -220,6 +233,11 @@ export class TileWorkers {
     threads = availableParallelism(),
   ) {
     this.threads = Math.max(1, Math.min(16, Math.floor(threads)));
+  }
+
+  /** Whether this encoder's threads are running (started by jobs before). */
+  get running(): boolean {
+    return this.threads >= 2 && !!pool?.started(this.threads);
   }
 
   /** Runs the jobs and gives back their outcomes in order (on the threads, however few, when `threaded`). */

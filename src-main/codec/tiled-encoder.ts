@@ -689,7 +689,15 @@ export class TiledEncoder {
     const key = content.tiles!.map((plane) => plane.map((q) => q.rank).join(',')).join('/');
     let compressed = this.payloads.get(key);
     if (!compressed) {
-      compressed = storedPayloadAsync(content, { quality: this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY });
+      // The codes are range-coded on a tile thread when they are running (they are idle between fits, and this
+      // thread has the decode to do meanwhile).
+      const onThread = this.workers.running
+        ? async (tiles: QuantizedPlane[], bits: 6 | 8): Promise<Uint8Array> => {
+            const [out] = await this.workers.run([{ kind: 'codes', tiles, bits, rows: 0, cols: 0 }], undefined, true);
+            return (out as { coded: Uint8Array }).coded;
+          }
+        : undefined;
+      compressed = storedPayloadAsync(content, { quality: this.settings.brotliQuality ?? DEFAULT_TILED_BROTLI_QUALITY }, onThread);
       // The last few are enough: a size target's passes and a PSNR target's corrections move forward.
       if (this.payloads.size >= 4) this.payloads.delete(this.payloads.keys().next().value!);
       this.payloads.set(key, compressed);
