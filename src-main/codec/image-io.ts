@@ -34,6 +34,8 @@ export interface SourceImage {
 
 export interface ReadImageOptions {
   maxPixels?: number;
+  /** Told the image's size from its header, before its pixels are decoded (to get ready for them meanwhile). */
+  onSize?: (width: number, height: number) => void;
 }
 
 function firstLine(message: string): string {
@@ -103,6 +105,7 @@ export async function decodeImage(bytes: Buffer, label: string, opts: ReadImageO
       `${label}: ${width}×${height} is ${(width * height / 1e6).toFixed(1)} megapixels, over the limit of ${(maxPixels / 1e6).toFixed(0)} megapixels`,
     );
   }
+  opts.onSize?.(width, height);
   const gray = meta.channels !== undefined && meta.channels <= 2 && (meta.space === 'b-w' || meta.space === 'grey16');
   let bitDepth: BitDepth = is16Bit(meta.depth) ? 16 : 8;
   const alpha = meta.hasAlpha === true;

@@ -221,6 +221,15 @@ class TilePool {
 let pool: TilePool | null = null;
 
 /**
+ * Starts `threads` tile threads where the tiles of an image of this many pixels (in `planes` planes) will want them,
+ * so that they load while its pixels are decoded (a thread takes about 80 ms to be of use).
+ */
+export function prestartTileThreads(pixels: number, planes: number, threads = availableParallelism()): void {
+  const n = Math.max(1, Math.min(16, Math.floor(threads)));
+  if (n >= 2 && pixels * planes >= THREADED_SAMPLES) (pool ??= new TilePool()).threads(n);
+}
+
+/**
  * An encoder's tile jobs on the process's tile threads (or on the calling thread when there are too few to be worth
  * handing out). Jobs are handed out in chunks, each thread taking the next when it finishes, so uneven tiles even out.
  */

@@ -17,6 +17,7 @@ import type { NmfzContent, NmfzHeader } from '../codec/nmfz.js';
 import type { PlaneName } from '../codec/colour.js';
 import { ssimParallel } from '../codec/ssim-parallel.js';
 import { TiledEncoder } from '../codec/tiled-encoder.js';
+import { prestartTileThreads } from '../codec/tile-work.js';
 import type { TileBatchFitter, TileMapInfo, TiledEncoded, TiledTarget } from '../codec/tiled-encoder.js';
 import type { GpuBackend } from '../backends/gpu/gpu-backend.js';
 import { BLOCK_FIT_DEFAULTS } from '../engine/block-fit.js';
@@ -206,9 +207,13 @@ export async function compressImage(inputPath: string, outDir: string, options: 
   if (options.preview) await checkWritable(paths.preview, { overwrite: options.overwrite });
 
   report({ stage: 'reading', iteration: 0, maxIter: 0 });
-  const source = await readImage(inputPath, { maxPixels: options.maxPixels });
-  throwIfCancelled(options.signal);
   const colorMode = options.colorMode ?? DEFAULT_COLOR_MODE;
+  // The tile threads start while the pixels are decoded, where the tiled layout will want them.
+  const onSize = (width: number, height: number): void => {
+    if ((options.layout ?? DEFAULT_LAYOUT) !== 'global' && colorMode !== 'stacked') prestartTileThreads(width * height, 3, options.backend.threads);
+  };
+  const source = await readImage(inputPath, { maxPixels: options.maxPixels, onSize });
+  throwIfCancelled(options.signal);
   const layout = chooseLayout(options.layout ?? DEFAULT_LAYOUT, source.pixels, colorMode, options.rank);
   const made = layout === 'tiled' ? await encodeTiled(source, options, report) : await encodeGlobal(source, options, report);
   throwIfCancelled(options.signal);
