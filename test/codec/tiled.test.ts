@@ -268,7 +268,7 @@ test(KERNEL_TEST, (t) => {
   }
   assert.equal(kernel.flavour, flavour);
   // Shapes off the four-lane width, a single row or column, and a rank above what the block allows.
-  for (const [rows, cols, r, k] of [[128, 128, 16, 7], [37, 101, 9, 3], [1, 130, 4, 1], [130, 1, 4, 1], [5, 6, 12, 5], [64, 3, 3, 2]] as const) {
+  for (const [rows, cols, r, k] of [[128, 128, 16, 7], [45, 77, 12, 9], [37, 101, 9, 3], [1, 130, 4, 1], [130, 1, 4, 1], [5, 6, 12, 5], [64, 3, 3, 2]] as const) {
     const V = new Float64Array(rows * cols);
     for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) V[i * cols + j] = 0.5 + 0.3 * Math.sin(0.07 * i * (j + 3)) * Math.cos(0.11 * j) + 0.1 * (((i * 31 + j * 17) % 7) / 7);
     const js = blockSpectrum(V, rows, cols, r, 3);

@@ -164,7 +164,7 @@ export class BlockKernel {
       return { W, H, k, iterations: 0, error: 0 };
     }
     const vBytes = Math.ceil((rows * cols) / 4) * 16;
-    const lay = layout([k * rows, k * cols, 2 * k * (rows + cols) + 2 * k * k + Math.max(rows, cols), 2]);
+    const lay = layout([k * rows, k * cols, k * (rows + cols) + 2 * k * k + Math.max(rows, cols), 2]);
     const [wt, h, scratch, out] = lay.at.map((a) => a + vBytes) as [number, number, number, number];
     this.load(V, rows, cols, lay.bytes - BASE);
     const f = this.f32;

@@ -124,43 +124,60 @@ void dots(const float *X, int m, const float *Y, int n, int len, float *out, int
   }
 }
 
-// out (k×cols) = Σ_i A(i, j)·V_i, with A(i, j) = A[i·rsa + j·csa] and V rows×cols row-major: Aᵀ·V. Four rows of V
-// are folded into each pass over a row of out.
+// out (k×cols) = Σ_i A(i, j)·V_i, with A(i, j) = A[i·rsa + j·csa] and V rows×cols row-major: Aᵀ·V. A strip of eight
+// columns of four rows of out at a time, summed in registers over the rows of V: each load of V serves four rows of
+// out, and out is stored once (a row of out at a time had two loads and a store per multiply-add).
 EXPORT("combine")
 void combine(const float *A, int rsa, int csa, int k, const float *V, int rows, int cols, float *out) {
-  for (int c = 0; c < k * cols; c++) out[c] = 0.0f;
-  int i = 0;
-  for (; i + 4 <= rows; i += 4) {
-    const float *v0 = V + i * cols, *v1 = v0 + cols, *v2 = v1 + cols, *v3 = v2 + cols;
-    for (int j = 0; j < k; j++) {
-      const float a0 = A[i * rsa + j * csa], a1 = A[(i + 1) * rsa + j * csa], a2 = A[(i + 2) * rsa + j * csa],
-                  a3 = A[(i + 3) * rsa + j * csa];
-      if (a0 == 0.0f && a1 == 0.0f && a2 == 0.0f && a3 == 0.0f) continue;
-      const v128_t b0 = wasm_f32x4_splat(a0), b1 = wasm_f32x4_splat(a1), b2 = wasm_f32x4_splat(a2),
-                   b3 = wasm_f32x4_splat(a3);
-      float *o = out + j * cols;
-      int l = 0;
-      for (; l + 4 <= cols; l += 4) {
-        v128_t s = wasm_v128_load(o + l);
-        s = MADD(b0, wasm_v128_load(v0 + l), s);
-        s = MADD(b1, wasm_v128_load(v1 + l), s);
-        s = MADD(b2, wasm_v128_load(v2 + l), s);
-        s = MADD(b3, wasm_v128_load(v3 + l), s);
-        wasm_v128_store(o + l, s);
+  const v128_t z = wasm_f32x4_splat(0.0f);
+  const int k4 = k - k % 4;
+  int l = 0;
+  for (; l + 8 <= cols; l += 8) {
+    int j = 0;
+    for (; j < k4; j += 4) {
+      v128_t a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+      const float *c = A + j * csa;
+      for (int i = 0; i < rows; i++, c += rsa) {
+        const v128_t v0 = wasm_v128_load(V + i * cols + l), v1 = wasm_v128_load(V + i * cols + l + 4);
+        const v128_t c0 = wasm_f32x4_splat(c[0]), c1 = wasm_f32x4_splat(c[csa]), c2 = wasm_f32x4_splat(c[2 * csa]),
+                     c3 = wasm_f32x4_splat(c[3 * csa]);
+        a00 = MADD(c0, v0, a00);
+        a01 = MADD(c0, v1, a01);
+        a10 = MADD(c1, v0, a10);
+        a11 = MADD(c1, v1, a11);
+        a20 = MADD(c2, v0, a20);
+        a21 = MADD(c2, v1, a21);
+        a30 = MADD(c3, v0, a30);
+        a31 = MADD(c3, v1, a31);
       }
-      for (; l < cols; l++) o[l] += a0 * v0[l] + a1 * v1[l] + a2 * v2[l] + a3 * v3[l];
+      float *o = out + j * cols + l;
+      wasm_v128_store(o, a00);
+      wasm_v128_store(o + 4, a01);
+      wasm_v128_store(o + cols, a10);
+      wasm_v128_store(o + cols + 4, a11);
+      wasm_v128_store(o + 2 * cols, a20);
+      wasm_v128_store(o + 2 * cols + 4, a21);
+      wasm_v128_store(o + 3 * cols, a30);
+      wasm_v128_store(o + 3 * cols + 4, a31);
+    }
+    for (; j < k; j++) {
+      v128_t a0 = z, a1 = z;
+      const float *c = A + j * csa;
+      for (int i = 0; i < rows; i++, c += rsa) {
+        const v128_t b = wasm_f32x4_splat(*c);
+        a0 = MADD(b, wasm_v128_load(V + i * cols + l), a0);
+        a1 = MADD(b, wasm_v128_load(V + i * cols + l + 4), a1);
+      }
+      wasm_v128_store(out + j * cols + l, a0);
+      wasm_v128_store(out + j * cols + l + 4, a1);
     }
   }
-  for (; i < rows; i++) {
-    const float *v = V + i * cols;
+  // The last cols mod 8 columns one at a time.
+  for (; l < cols; l++) {
     for (int j = 0; j < k; j++) {
-      const float a = A[i * rsa + j * csa];
-      if (a == 0.0f) continue;
-      const v128_t b = wasm_f32x4_splat(a);
-      float *o = out + j * cols;
-      int l = 0;
-      for (; l + 4 <= cols; l += 4) wasm_v128_store(o + l, MADD(b, wasm_v128_load(v + l), wasm_v128_load(o + l)));
-      for (; l < cols; l++) o[l] += a * v[l];
+      float s = 0.0f;
+      for (int i = 0; i < rows; i++) s += A[i * rsa + j * csa] * V[i * cols + l];
+      out[j * cols + l] = s;
     }
   }
 }
@@ -214,29 +231,94 @@ void orthonormalize_rows(float *Y, int p, int n) {
   }
 }
 
-// One HALS sweep over the rows of X (k×n): X_j ← max(0, X_j + (T_j − Σ_t B_jt·X_t) / B_jj), row by row, each row
-// seeing the rows updated before it. The same update for W (kept as Wᵀ) and for H.
-static void sweep(float *X, int k, int n, const float *T, const float *B, float *row) {
+// One HALS sweep over the rows of X (k×n): X_j ← max(0, X_j + (T_j − Σ_s B_js·X_s) / B_jj), row by row, each row
+// seeing the rows updated before it. The same update for W (kept as Wᵀ) and for H. Every entry's update reads only its
+// own column of X, so the sweep runs a column strip at a time, all k rows of it, the sums held in registers: rows go
+// four at a time, their sums over the rows outside their four taken first (each X_s loaded once for four rows), then
+// the four in order, each seeing the ones before it updated. (Row by row, each term was an axpy into a row in memory:
+// two loads and a store per multiply-add.) `inv` gets the k values 1/B_jj.
+// Four rows j0 … j0+3 of a strip of eight columns from l: acc<q><h> sums rows outside the four, then in order.
+#define ROW4_TERM(s, x0, x1)                                                                                          \
+  {                                                                                                                   \
+    const v128_t c0 = wasm_f32x4_splat(B[j0 * k + (s)]), c1 = wasm_f32x4_splat(B[(j0 + 1) * k + (s)]);    \
+    const v128_t c2 = wasm_f32x4_splat(B[(j0 + 2) * k + (s)]), c3 = wasm_f32x4_splat(B[(j0 + 3) * k + (s)]); \
+    a00 = MADD(c0, x0, a00);                                                                                          \
+    a01 = MADD(c0, x1, a01);                                                                                          \
+    a10 = MADD(c1, x0, a10);                                                                                          \
+    a11 = MADD(c1, x1, a11);                                                                                          \
+    a20 = MADD(c2, x0, a20);                                                                                          \
+    a21 = MADD(c2, x1, a21);                                                                                          \
+    a30 = MADD(c3, x0, a30);                                                                                          \
+    a31 = MADD(c3, x1, a31);                                                                                          \
+  }
+// Row j = j0 + q of the strip, its sums a0 (lanes l…l+3) and a1 (l+4…l+7) over the rows outside its four taken:
+// the four rows' terms in order (the ones before j updated already), then the update.
+#define ROW4_UPDATE(q, a0, a1)                                                                                        \
+  {                                                                                                                   \
+    const int j = j0 + (q);                                                                                           \
+    if (B[j * k + j] > 0.0f) {                                                                                        \
+      for (int s = j0; s < j0 + 4; s++) {                                                                             \
+        const v128_t c = wasm_f32x4_splat(B[j * k + s]);                                                        \
+        a0 = MADD(c, wasm_v128_load(X + s * n + l), a0);                                                              \
+        a1 = MADD(c, wasm_v128_load(X + s * n + l + 4), a1);                                                          \
+      }                                                                                                               \
+      const v128_t d = wasm_f32x4_splat(inv[j]);                                                                      \
+      float *x = X + j * n + l;                                                                                       \
+      wasm_v128_store(x, wasm_f32x4_pmax(MADD(wasm_f32x4_sub(wasm_v128_load(T + j * n + l), a0), d, wasm_v128_load(x)), z)); \
+      wasm_v128_store(x + 4, wasm_f32x4_pmax(MADD(wasm_f32x4_sub(wasm_v128_load(T + j * n + l + 4), a1), d, wasm_v128_load(x + 4)), z)); \
+    }                                                                                                                 \
+  }
+
+// One HALS sweep over the rows of X (k×n): X_j ← max(0, X_j + (T_j − Σ_s B_js·X_s) / B_jj), row by row, each row
+// seeing the rows updated before it. The same update for W (kept as Wᵀ) and for H. An entry's update reads only its
+// own column of X, so the sweep runs a strip of eight columns at a time, all k rows of it, its sums held in registers:
+// rows four at a time, their terms from the rows outside the four first (each load of X_s serving four rows), then
+// the four in order, each seeing the ones before it updated. (Row by row, each term was an axpy into a row in memory:
+// two loads and a store per multiply-add.) `inv` gets the k values 1/B_jj.
+static void sweep(float *X, int k, int n, const float *T, const float *B, float *inv) {
   const v128_t z = wasm_f32x4_splat(0.0f);
-  for (int j = 0; j < k; j++) {
-    const float d = B[j * k + j];
-    if (!(d > 0.0f)) continue;
-    const float *t = T + j * n;
-    for (int l = 0; l < n; l++) row[l] = t[l];
-    for (int s = 0; s < k; s++) {
-      const float b = B[j * k + s];
-      if (b != 0.0f) axpy(-b, X + s * n, row, n);
+  for (int j = 0; j < k; j++) inv[j] = B[j * k + j] > 0.0f ? 1.0f / B[j * k + j] : 0.0f;
+  const int k4 = k - k % 4;
+  int l = 0;
+  for (; l + 8 <= n; l += 8) {
+    for (int j0 = 0; j0 < k4; j0 += 4) {
+      v128_t a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+      for (int s = 0; s < k; s++) {
+        if (s == j0) {
+          s += 3;
+          continue;
+        }
+        const v128_t x0 = wasm_v128_load(X + s * n + l), x1 = wasm_v128_load(X + s * n + l + 4);
+        ROW4_TERM(s, x0, x1)
+      }
+      ROW4_UPDATE(0, a00, a01)
+      ROW4_UPDATE(1, a10, a11)
+      ROW4_UPDATE(2, a20, a21)
+      ROW4_UPDATE(3, a30, a31)
     }
-    float *x = X + j * n;
-    const v128_t inv = wasm_f32x4_splat(1.0f / d);
-    int l = 0;
-    for (; l + 4 <= n; l += 4) {
-      const v128_t v = MADD(wasm_v128_load(row + l), inv, wasm_v128_load(x + l));
-      wasm_v128_store(x + l, wasm_f32x4_pmax(v, z));
+    // The last k mod 4 rows one by one, every other row's term in the sum.
+    for (int j = k4; j < k; j++) {
+      if (!(B[j * k + j] > 0.0f)) continue;
+      v128_t a0 = z, a1 = z;
+      for (int s = 0; s < k; s++) {
+        const v128_t c = wasm_f32x4_splat(B[j * k + s]);
+        a0 = MADD(c, wasm_v128_load(X + s * n + l), a0);
+        a1 = MADD(c, wasm_v128_load(X + s * n + l + 4), a1);
+      }
+      const v128_t d = wasm_f32x4_splat(inv[j]);
+      float *x = X + j * n + l;
+      wasm_v128_store(x, wasm_f32x4_pmax(MADD(wasm_f32x4_sub(wasm_v128_load(T + j * n + l), a0), d, wasm_v128_load(x)), z));
+      wasm_v128_store(x + 4, wasm_f32x4_pmax(MADD(wasm_f32x4_sub(wasm_v128_load(T + j * n + l + 4), a1), d, wasm_v128_load(x + 4)), z));
     }
-    for (; l < n; l++) {
-      const float v = x[l] + row[l] / d;
-      x[l] = v > 0.0f ? v : 0.0f;
+  }
+  // The last n mod 8 columns one at a time, in the same order.
+  for (; l < n; l++) {
+    for (int j = 0; j < k; j++) {
+      if (!(B[j * k + j] > 0.0f)) continue;
+      float sum = 0.0f;
+      for (int s = 0; s < k; s++) sum += B[j * k + s] * X[s * n + l];
+      const float v = X[j * n + l] + (T[j * n + l] - sum) * inv[j];
+      X[j * n + l] = v > 0.0f ? v : 0.0f;
     }
   }
 }
@@ -244,7 +326,7 @@ static void sweep(float *X, int k, int n, const float *T, const float *B, float 
 // NMF of V (rows×cols) at rank k by accelerated HALS from the start in Wt (k×rows, Wᵀ) and H (k×cols), both updated in
 // place; the error ‖V − W·H‖²_F is tracked from the products at no extra cost, and the fit stops once an iteration
 // gains less than gap_share of what is left above `bound` (the spectrum's best for rank k). scratch holds
-// 2k·(rows + cols) + 2k² + max(rows, cols) floats. Returns the iterations run; *error_out gets the final error.
+// k·(rows + cols) + 2k² + max(rows, cols) floats. Returns the iterations run; *error_out gets the final error.
 EXPORT("hals")
 int hals(const float *V, int rows, int cols, int k, float *Wt, float *H, int max_iter, double gap_share, int sweeps,
          double energy, double bound, float *scratch, double *error_out) {
