@@ -80,7 +80,7 @@ test('a tiled file is version 4, and reading its bytes back gives exactly the pi
   const { formatVersion, header } = readNmfzHeader(e.bytes, 'a.nmfz');
   assert.equal(formatVersion, 4);
   assert.equal(header.layout, 'tiled');
-  assert.equal(header.tileSize, 128);
+  assert.ok([64, 96, 128].includes(header.tileSize!), `tile size ${header.tileSize}`);
   assert.equal(header.quantization.coding, 'adaptive-range');
   const content = decodeNmfz(e.bytes, 'a.nmfz');
   assert.deepEqual(decodePixels(content).data, e.decoded.data);
@@ -90,11 +90,12 @@ test('a tiled file is version 4, and reading its bytes back gives exactly the pi
   const back = decodeNmfz(v3, 'a3.nmfz');
   assert.deepEqual(back.tiles, content.tiles);
   assert.deepEqual(decodePixels(back).data, e.decoded.data);
-  assert.equal(e.tiles.tilesX, 3);
-  assert.equal(e.tiles.tilesY, 2);
+  assert.equal(e.tiles.tileSize, header.tileSize);
+  assert.equal(e.tiles.tilesX, Math.ceil(300 / header.tileSize!));
+  assert.equal(e.tiles.tilesY, Math.ceil(200 / header.tileSize!));
   assert.deepEqual(e.tiles.planes.map((p) => p.name), ['y', 'cb', 'cr']);
   for (const [i, p] of e.tiles.planes.entries()) {
-    assert.equal(p.ranks.length, 6);
+    assert.equal(p.ranks.length, e.tiles.tilesX * e.tiles.tilesY);
     assert.deepEqual(p.ranks, content.tiles![i]!.map((q) => q.rank));
     assert.equal(p.ranks.reduce((s, k) => s + k, 0), header.planes[i]!.rank);
     assert.ok(p.ranks.every((k) => k >= 1), 'every tile keeps at least its mean');
@@ -142,12 +143,31 @@ test("the encoder's SSIM, summed in bands on its tile threads, is ssim()'s to ro
   }
 });
 
+test('the tile size follows the content: small tiles for a texture, large ones for a smooth picture, as the settings say when they do', async () => {
+  const w = 512;
+  const h = 384;
+  let seed = 7;
+  const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const noise = Buffer.alloc(w * h * 3);
+  for (let i = 0; i < noise.length; i++) noise[i] = 60 + Math.floor(random() * 140);
+  const smooth = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) smooth.set([40 + (x * 160) / w, 80 + (y * 120) / h, 200 - (x * 60) / w], (y * w + x) * 3);
+  const sizeOf = async (px: Buffer, extra: Partial<TiledSettings> = {}): Promise<number> => {
+    const src = await source('t.png', await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer());
+    return (await encode(src, { psnr: 36 }, extra)).tiles.tileSize;
+  };
+  assert.equal(await sizeOf(noise), 64);
+  assert.equal(await sizeOf(smooth), 128);
+  assert.equal(await sizeOf(noise, { tileSize: 128 }), 128);
+  assert.equal(await sizeOf(smooth, { tileSize: 48 }), 48);
+});
+
 test('tile borders do not show: the mean jump across them is at most 1.25 times the original image\'s', async () => {
   const src = await source('astronaut.png', await photo('astronaut.png', 384, 384));
   for (const target of [32, 38]) {
     const e = await encode(src, { psnr: target });
-    const decoded = borderJump(e.decoded, 128);
-    const original = borderJump(src.pixels, 128);
+    const decoded = borderJump(e.decoded, e.tiles.tileSize);
+    const original = borderJump(src.pixels, e.tiles.tileSize);
     assert.ok(decoded <= 1.25 * original, `at ${target} dB: decoded ${decoded.toFixed(3)}, original ${original.toFixed(3)}`);
   }
 });
@@ -351,7 +371,7 @@ test('awkward images: alpha kept exactly, 16-bit, a 1×1 image, an image smaller
   const es = await source('e.png', await sharp(strip, { raw: { width: 100_000, height: 1, channels: 3 } }).png().toBuffer());
   const ee = await encode(es, { psnr: 30 });
   assert.deepEqual(decodePixels(decodeNmfz(ee.bytes, 'e.nmfz')).data, ee.decoded.data);
-  assert.equal(ee.tiles.tilesX, Math.ceil(100_000 / 128));
+  assert.equal(ee.tiles.tilesX, Math.ceil(100_000 / ee.tiles.tileSize));
 });
 
 test('flat and black tiles are stored exactly and cheaply, and never shown black', async () => {
@@ -366,7 +386,9 @@ test('flat and black tiles are stored exactly and cheaply, and never shown black
     if (x >= 384 && y >= 128) px.set(pic.subarray(((y - 128) * 128 + (x - 384)) * 3, ((y - 128) * 128 + (x - 384)) * 3 + 3), i);
   }
   const src = await source('f.png', await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer());
-  const e = await encode(src, { psnr: 32 });
+  // 128-pixel tiles, whose borders the halves and the picture line up with (at another size a tile would hold the
+  // step from black to the flat colour).
+  const e = await encode(src, { psnr: 32 }, { tileSize: 128 });
   const d = decodePixels(decodeNmfz(e.bytes, 'f.nmfz'));
   // the flat and black tiles, away from the picture's seams, are exact
   for (let y = 0; y < 120; y++) for (let x = 0; x < w; x++) {
@@ -437,7 +459,7 @@ test('corrupt tiled files (versions 3 and 4): a tile table past the end, ranks t
           (h.rank as number) += 1;
         },
       }), /tile ranks of plane cb add up to/],
-      [`huge${v}.nmfz`, forge(good, { payload: (p) => (p.writeUInt16LE(500, 2), p) }), /rank 500 is over its 128×128 size/],
+      [`huge${v}.nmfz`, forge(good, { payload: (p) => (p.writeUInt16LE(500, 2), p) }), /rank 500 is over its \d+×\d+ size/],
     );
   }
   cases.push(

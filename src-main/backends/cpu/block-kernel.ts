@@ -124,10 +124,7 @@ export class BlockKernel {
     if (energy === 0 || r === 0) return { rows, cols, r, U, S, Vt, energy, residual, mean };
     const [om, yt, zt, bm, g, e, ut, vt] = at as [number, number, number, number, number, number, number, number];
     const f = this.f32;
-    // The same draws, in the same order, as block-fit.ts's Ω (cols×p), stored transposed.
-    const rng = new RandomState(seed);
-    const omega = om / 4;
-    for (let l = 0; l < cols; l++) for (let j = 0; j < p; j++) f[omega + j * cols + l] = 2 * rng.randomSample() - 1;
+    f.set(testMatrix(seed, cols, p), om / 4);
     const k = this.k;
     k.dots(om, p, BASE, rows, cols, yt, rows, 1);
     k.orthonormalize_rows(yt, p, rows);
@@ -192,6 +189,26 @@ function copyIn(V: ArrayLike<number>, f: Float32Array, o: number, n: number): { 
     sum += v;
   }
   return { energy, sum };
+}
+
+/**
+ * The range finder's test matrix Ωᵀ (p×cols): the same draws, in the same order, as block-fit.ts's Ω (cols×p). Every tile
+ * of an image draws the same one (the same seed and shape), so the last few are kept: drawing took a tenth of a spectrum.
+ */
+const testMatrices = new Map<string, Float32Array>();
+const KEPT_TEST_MATRICES = 16;
+
+function testMatrix(seed: number, cols: number, p: number): Float32Array {
+  const key = `${seed}:${cols}:${p}`;
+  let omega = testMatrices.get(key);
+  if (!omega) {
+    omega = new Float32Array(p * cols);
+    const rng = new RandomState(seed);
+    for (let l = 0; l < cols; l++) for (let j = 0; j < p; j++) omega[j * cols + l] = 2 * rng.randomSample() - 1;
+    if (testMatrices.size >= KEPT_TEST_MATRICES) testMatrices.delete(testMatrices.keys().next().value!);
+    testMatrices.set(key, omega);
+  }
+  return omega;
 }
 
 let shared: BlockKernel | null | undefined;
