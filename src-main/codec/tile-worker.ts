@@ -2,7 +2,7 @@
 // and answers with their outcomes.
 import { parentPort } from 'node:worker_threads';
 import { runTileJob } from './tile-work.js';
-import type { SharedPlanes, TileWorkerMessage, TileWorkerReply } from './tile-work.js';
+import type { SharedPlanes, TileJob, TileWorkerMessage, TileWorkerReply } from './tile-work.js';
 
 const planes = new Map<number, SharedPlanes>();
 parentPort!.on('message', (m: TileWorkerMessage) => {
@@ -13,3 +13,25 @@ parentPort!.on('message', (m: TileWorkerMessage) => {
     parentPort!.postMessage({ id: m.id, outcomes: m.jobs.map((job) => runTileJob(job, on)) } satisfies TileWorkerReply);
   }
 });
+
+/**
+ * A few jobs on a made-up tile as soon as the thread is up (it starts while the image is still being decoded): the
+ * JavaScript around the kernels (starts, quantisation, the decoded tile's error) is compiled before real tiles wait
+ * on it. Without it a photograph's first fits ran at a third of their later speed.
+ */
+function warmUp(): void {
+  const side = 64;
+  const data = new Float32Array(side * side);
+  let seed = 1;
+  for (let c = 0; c < data.length; c++) data[c] = 0.5 + 0.3 * Math.sin(c * 0.37) * Math.cos((c >> 6) * 0.21) + 0.1 * ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const made: SharedPlanes = { data: [data], cols: [side] };
+  const at = { plane: 0, x: 0, y: 0, rows: side, cols: side };
+  for (let round = 0; round < 3; round++) {
+    const jobs: TileJob[] = [
+      { kind: 'spectrum', ...at, r: 16, seed: 0 },
+      { kind: 'fit', ...at, k: 8, seed: 0, bits: 6, fit: { maxIter: 10 } },
+    ];
+    for (const job of jobs) runTileJob(job, made);
+  }
+}
+warmUp();

@@ -156,7 +156,7 @@ test('the tile size follows the content: small tiles for a texture, large ones f
     const src = await source('t.png', await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer());
     return (await encode(src, { psnr: 36 }, extra)).tiles.tileSize;
   };
-  assert.equal(await sizeOf(noise), 64);
+  assert.equal(await sizeOf(noise), 48);
   assert.equal(await sizeOf(smooth), 128);
   assert.equal(await sizeOf(noise, { tileSize: 128 }), 128);
   assert.equal(await sizeOf(smooth, { tileSize: 48 }), 48);
