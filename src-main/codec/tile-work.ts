@@ -222,9 +222,10 @@ let pool: TilePool | null = null;
 
 /**
  * Starts `threads` tile threads where the tiles of an image of this many pixels (in `planes` planes) will want them,
- * so that they load while its pixels are decoded (a thread takes about 80 ms to be of use).
+ * so that they load while its pixels are decoded (a thread takes about 80 ms to be of use); with no size, where a
+ * caller expects a photograph.
  */
-export function prestartTileThreads(pixels: number, planes: number, threads = availableParallelism()): void {
+export function prestartTileThreads(pixels = Infinity, planes = 3, threads = availableParallelism()): void {
   const n = Math.max(1, Math.min(16, Math.floor(threads)));
   if (n >= 2 && pixels * planes >= THREADED_SAMPLES) (pool ??= new TilePool()).threads(n);
 }

@@ -4,6 +4,7 @@ import { DEFAULT_BITS, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_SOLVER } from '..
 import { UserError } from '../../engine/errors.js';
 import { DEFAULT_RATIO, DEFAULT_TILED_PSNR } from '../../jobs/compress.js';
 import { DEFAULT_TILE_SIZE } from '../../codec/tiles.js';
+import { prestartTileThreads } from '../../codec/tile-work.js';
 import { BatchInterrupted, publicRecord, runBatch, type BatchProgress, type BatchResult, type BatchSpec, type FileSettings } from '../../jobs/batch/index.js';
 import type { CompressRecord, QuantBits, RankChoice } from '../../api/contract.js';
 import { choice, exclusive, flag, num, parse, str, type Parsed } from '../args.js';
@@ -233,7 +234,13 @@ async function run(args: string[], ctx: CommandContext, alwaysReport: boolean): 
   spec.reports ??= kinds.includes('folder');
   // One file is compressed on this thread: a worker thread would load every module again and start a backend of its
   // own before the file's work began (0.3–0.4 s, a fifth of a 1-MP photograph's command). Folders keep their workers.
-  if (kinds.length === 1 && kinds[0] === 'file' && spec.jobs === undefined) spec.inProcess = true;
+  if (kinds.length === 1 && kinds[0] === 'file' && spec.jobs === undefined) {
+    spec.inProcess = true;
+    // Its tile threads start now, while the backend is probed and the image read (one core is idle then): they load,
+    // warm up, and are ready when the first tiles are.
+    const s = spec.settings;
+    if (s.layout !== 'global' && s.colorMode !== 'stacked' && s.backend !== 'reference') prestartTileThreads();
+  }
   // The live line shares stdout with the per-file lines, and only on a terminal.
   const line = liveLine(process.stdout);
   let last: BatchProgress | null = null;
