@@ -11,9 +11,10 @@ import { encodeTileCodes } from './range-coder.js';
 import type { RangeBits, TileCodes } from './range-coder.js';
 import { bandSums } from './ssim-parallel.js';
 import type { SsimBand } from './ssim-parallel.js';
-import { reconstructTiles, tileGrid } from './tiles.js';
+import { energyOf } from './metrics.js';
+import { BorderStrips, reconstructTiles, tileGrid } from './tiles.js';
 import type { QuantizedPlane } from './quantize.js';
-import type { QuantBits } from './types.js';
+import type { ImagePixels, QuantBits } from './types.js';
 
 /**
  * The image's planes, in memory shared with the worker threads (so a job names its tile instead of carrying its
@@ -81,7 +82,19 @@ export interface CodesJob {
   cols: 0;
 }
 
-export type TileJob = SpectrumJob | FitJob | StartJob | FinishJob | SsimJob | CodesJob;
+/**
+ * What the encoder measures its builds against and is the same for each: the original planes' border strips (at this
+ * tile size) and Σ x² over its colour samples. Made on a tile thread while the encoder's thread weighs its sample.
+ */
+export interface OriginalJob {
+  kind: 'original';
+  tileSize: number;
+  pixels: ImagePixels;
+  rows: 0;
+  cols: 0;
+}
+
+export type TileJob = SpectrumJob | FitJob | StartJob | FinishJob | SsimJob | CodesJob | OriginalJob;
 /**
  * A spectrum job gives the tile's error against rank; a fit job its quantised factors, iterations, and the squared
  * error of what the decoder makes of them (in [0, 1] units, before deblocking and rounding).
@@ -91,7 +104,8 @@ export type TileOutcome =
   | { q: QuantizedPlane; iterations: number; error: number }
   | { W0: Float32Array; H0: Float32Array }
   | { sums: number[] }
-  | { coded: Uint8Array };
+  | { coded: Uint8Array }
+  | { strips: { vertical: Float32Array; horizontal: Float32Array }[]; energy: number };
 
 /** The job's tile, cut from its plane (rows×cols, row-major). */
 export function tileSamples(job: TileSource, planes: SharedPlanes): Float32Array {
@@ -109,6 +123,7 @@ export function tileSamples(job: TileSource, planes: SharedPlanes): Float32Array
 export function runTileJob(job: TileJob, planes: SharedPlanes): TileOutcome {
   if (job.kind === 'ssim') return { sums: bandSums(job.band) };
   if (job.kind === 'codes') return { coded: encodeTileCodes(job.tiles, job.bits) };
+  if (job.kind === 'original') return originalMeasures(planes, job.tileSize, job.pixels);
   const V = tileSamples(job, planes);
   if (job.kind === 'finish') return quantized(V, job, job.W, job.H, job.iterations, job.bits);
   const kernel = blockKernel();
@@ -122,6 +137,16 @@ export function runTileJob(job: TileJob, planes: SharedPlanes): TileOutcome {
   const options = { ...BLOCK_FIT_DEFAULTS, ...job.fit };
   const f = kernel ? kernel.fit(V, sp, job.k, options) : fitBlock(V, sp, job.k, options);
   return quantized(V, job, f.W, f.H, f.iterations, job.bits);
+}
+
+/** The original's border strips, plane by plane, and its energy (OriginalJob). */
+export function originalMeasures(planes: SharedPlanes, tileSize: number, pixels: ImagePixels): TileOutcome {
+  const strips = planes.data.map((V, p) => {
+    const cols = planes.cols[p]!;
+    const s = BorderStrips.of(V, tileGrid(V.length / cols, cols, tileSize));
+    return { vertical: s.vertical, horizontal: s.horizontal };
+  });
+  return { strips, energy: energyOf(pixels) };
 }
 
 /** A tile's factors quantised, with the squared error of what the decoder makes of them. */

@@ -11,14 +11,14 @@ import { imageToPlanes, isAchromatic, planeLayouts, splitRank, YCBCR_CHROMA_SHAR
 import type { PlaneLayout } from './colour.js';
 import { compressPayload, envelopeOf, envelopeOverhead } from './container.js';
 import type { SourceImage } from './image-io.js';
-import { energyOf, mse, rawBytesOf } from './metrics.js';
+import { mse, rawBytesOf } from './metrics.js';
 import { ssimInBands } from './ssim-parallel.js';
 import { decodeTiledPixels, extractAlpha, formatVersionOf, planesToPixels, storedPayloadAsync, storedQuality } from './nmfz.js';
 import type { FactorCoding, NmfzContent, NmfzHeader } from './nmfz.js';
 import { encodeTileCodes } from './range-coder.js';
 import { dequantizePlane, packCodes, reconstructAt } from './quantize.js';
-import { tileSamples, TileWorkers } from './tile-work.js';
-import type { FinishJob, FitJob, SharedPlanes, SpectrumJob, SsimJob, StartJob, TileJob, TileOutcome } from './tile-work.js';
+import { originalMeasures, tileSamples, TileWorkers } from './tile-work.js';
+import type { FinishJob, FitJob, OriginalJob, SharedPlanes, SpectrumJob, SsimJob, StartJob, TileJob, TileOutcome } from './tile-work.js';
 import type { QuantizedPlane } from './quantize.js';
 import { BorderStrips, chooseDeblockThreshold, reconstructTiles, tileGrid, tileRect } from './tiles.js';
 import type { TileGrid } from './tiles.js';
@@ -209,10 +209,8 @@ export class TiledEncoder {
   private readonly payloads = new Map<string, Promise<Buffer>>();
   private readonly workers: TileWorkers;
   private readonly shared: SharedPlanes;
-  /** The original planes' border strips (for the deblocking thresholds), once cut. */
-  private originalStrips: BorderStrips[] | undefined;
-  /** Σ x² over the original's colour samples (relErr's denominator), once measured. */
-  private originalEnergy: number | undefined;
+  /** The original's border strips (for the deblocking thresholds) and its energy (relErr's denominator), once made. */
+  private originals: Promise<{ strips: BorderStrips[]; energy: number }> | undefined;
   /** Whether the tile size is settled (chooseTileSize). */
   private sized = false;
 
@@ -460,7 +458,7 @@ export class TiledEncoder {
     const bits = this.settings.bits;
     // Each plane's deblocking threshold, chosen on its border strips (the only samples the filter touches) against
     // the original's; then the image decoded band by band as the decoder will, each tile's error measured on the way.
-    this.originalStrips ??= this.V.map((m) => BorderStrips.of(m.data, this.grid));
+    const originals = await this.measureOriginal();
     content.tiles!.forEach((tiles, p) => {
       const strips = new BorderStrips(this.grid);
       strips.fill((t) => {
@@ -468,7 +466,7 @@ export class TiledEncoder {
         const { Wt, H } = dequantizePlane(q, bits);
         return (i, j) => Math.fround(reconstructAt(Wt, H, q.rows, q.rank, q.cols, i, j, max));
       });
-      header.planes[p]!.deblock = chooseDeblockThreshold(strips, this.originalStrips![p]!, max, max);
+      header.planes[p]!.deblock = chooseDeblockThreshold(strips, originals.strips[p]!, max, max);
     });
     const g = this.grid;
     const tileErrors = this.layouts.map(() => new Float64Array(g.count));
@@ -492,9 +490,30 @@ export class TiledEncoder {
     // PSNR and relErr from one pass: relErr's denominator, the original's energy, is the same for every build.
     const m = mse(this.pixels, decoded);
     const psnr = m === 0 ? Infinity : 10 * Math.log10((max * max) / m);
-    this.originalEnergy ??= energyOf(this.pixels);
-    const relErr = this.originalEnergy === 0 ? (m === 0 ? 0 : Infinity) : Math.sqrt((m * this.pixels.width * this.pixels.height * colourChannels(this.pixels)) / this.originalEnergy);
+    const relErr = originals.energy === 0 ? (m === 0 ? 0 : Infinity) : Math.sqrt((m * this.pixels.width * this.pixels.height * colourChannels(this.pixels)) / originals.energy);
     return { ranks, content, tileErrors, decoded, psnr, relErr, iterations };
+  }
+
+  /**
+   * The original's border strips at the tile size and its energy: on a tile thread when they run (sample() starts it
+   * there while this thread weighs the sample), else here; once.
+   */
+  private measureOriginal(): Promise<{ strips: BorderStrips[]; energy: number }> {
+    this.originals ??= (async () => {
+      const job: OriginalJob = { kind: 'original', tileSize: this.grid.tileSize, pixels: this.pixels, rows: 0, cols: 0 };
+      const [out] = this.workers.running ? await this.workers.run([job], undefined, true) : [originalMeasures(this.shared, job.tileSize, job.pixels)];
+      const { strips, energy } = out as { strips: { vertical: Float32Array; horizontal: Float32Array }[]; energy: number };
+      return {
+        strips: strips.map((s) => {
+          const b = new BorderStrips(this.grid);
+          b.vertical.set(s.vertical);
+          b.horizontal.set(s.horizontal);
+          return b;
+        }),
+        energy,
+      };
+    })();
+    return this.originals;
   }
 
   /** A decoded build made into its file. */
@@ -542,6 +561,7 @@ export class TiledEncoder {
       for (let t = Math.floor(stride / 2) % count; t < count; t += stride) picked.push([p, t, ranks[p * count + t]!]);
     }
     await this.ensureFits(picked);
+    void this.measureOriginal().catch(() => undefined); // awaited by the first build
     let predicted = 0;
     let actual = 0;
     let entries = 0;
