@@ -11,12 +11,12 @@ import { imageToPlanes, isAchromatic, planeLayouts, splitRank, YCBCR_CHROMA_SHAR
 import type { PlaneLayout } from './colour.js';
 import { compressPayload, envelopeOf, envelopeOverhead } from './container.js';
 import type { SourceImage } from './image-io.js';
-import { mse, rawBytesOf } from './metrics.js';
+import { energyOf, mse, rawBytesOf } from './metrics.js';
 import { ssimInBands } from './ssim-parallel.js';
 import { decodeTiledPixels, extractAlpha, formatVersionOf, planesToPixels, storedPayloadAsync, storedQuality } from './nmfz.js';
 import type { FactorCoding, NmfzContent, NmfzHeader } from './nmfz.js';
 import { encodeTileCodes } from './range-coder.js';
-import { dequantizePlane, packCodes, reconstructAt } from './quantize.js';
+import { dequantizePlane, packCodes, quantizePlane, reconstructAt } from './quantize.js';
 import { originalMeasures, tileSamples, TileWorkers } from './tile-work.js';
 import type { FinishJob, FitJob, OriginalJob, SharedPlanes, SpectrumJob, SsimJob, StartJob, TileJob, TileOutcome } from './tile-work.js';
 import type { QuantizedPlane } from './quantize.js';
@@ -194,6 +194,57 @@ interface TileFit {
   error: number;
 }
 
+/**
+ * A build decoded in memory and measured: each plane's deblocking threshold chosen on its border strips (the only
+ * samples the filter touches) against the original's, put in the header; then the image decoded band by band as the
+ * decoder will, each tile's error measured on the way; PSNR and relErr from one pass.
+ */
+function measureBuild(
+  content: NmfzContent,
+  g: TileGrid,
+  V: readonly Matrix[],
+  pixels: ImagePixels,
+  originals: { strips: readonly BorderStrips[]; energy: number },
+): { tileErrors: Float64Array[]; decoded: ImagePixels; psnr: number; relErr: number } {
+  const header = content.header;
+  const max = maxValue(pixels.bitDepth);
+  const bits = header.quantization.bits;
+  content.tiles!.forEach((tiles, p) => {
+    const strips = new BorderStrips(g);
+    strips.fill((t) => {
+      const q = tiles[t]!;
+      const { Wt, H } = dequantizePlane(q, bits);
+      return (i, j) => Math.fround(reconstructAt(Wt, H, q.rows, q.rank, q.cols, i, j, max));
+    });
+    header.planes[p]!.deblock = chooseDeblockThreshold(strips, originals.strips[p]!, max, max);
+  });
+  const tileErrors = content.tiles!.map(() => new Float64Array(g.count));
+  const decoded = decodeTiledPixels(content, {
+    onRows: (y0, planes, count) => {
+      planes.forEach((D, p) => {
+        const plane = V[p]!.data;
+        const e = tileErrors[p]!;
+        for (let i = 0; i < count; i++) {
+          const tileRow = Math.floor((y0 + i) / g.tileSize) * g.tilesX;
+          for (let tx = 0; tx < g.tilesX; tx++) {
+            let sum = 0;
+            const x1 = Math.min(g.cols, (tx + 1) * g.tileSize);
+            for (let x = tx * g.tileSize; x < x1; x++) sum += (D[i * g.cols + x]! / max - plane[(y0 + i) * g.cols + x]!) ** 2;
+            e[tileRow + tx] += sum;
+          }
+        }
+      });
+    },
+  });
+  const m = mse(pixels, decoded);
+  const psnr = m === 0 ? Infinity : 10 * Math.log10((max * max) / m);
+  const relErr = originals.energy === 0 ? (m === 0 ? 0 : Infinity) : Math.sqrt((m * pixels.width * pixels.height * colourChannels(pixels)) / originals.energy);
+  return { tileErrors, decoded, psnr, relErr };
+}
+
+/** Side of the corner of the image warmUpDecoder measures a made-up build on. */
+const WARM_UP_SIDE = 192;
+
 export class TiledEncoder {
   readonly pixels: ImagePixels;
   readonly layouts: PlaneLayout[];
@@ -211,6 +262,8 @@ export class TiledEncoder {
   private readonly shared: SharedPlanes;
   /** The original's border strips (for the deblocking thresholds) and its energy (relErr's denominator), once made. */
   private originals: Promise<{ strips: BorderStrips[]; energy: number }> | undefined;
+  /** Whether warmUpDecoder has run. */
+  private warmedUp = false;
   /** Whether the tile size is settled (chooseTileSize). */
   private sized = false;
 
@@ -453,44 +506,8 @@ export class TiledEncoder {
     void this.payloadOf(content).catch(() => undefined); // awaited (and its error reported) by whoever files it
     let iterations = 0;
     ranks.forEach((plane, p) => plane.forEach((k, t) => (iterations = Math.max(iterations, this.fitOf(p, t, k).iterations))));
-    const header = content.header;
-    const max = maxValue(this.pixels.bitDepth);
-    const bits = this.settings.bits;
-    // Each plane's deblocking threshold, chosen on its border strips (the only samples the filter touches) against
-    // the original's; then the image decoded band by band as the decoder will, each tile's error measured on the way.
     const originals = await this.measureOriginal();
-    content.tiles!.forEach((tiles, p) => {
-      const strips = new BorderStrips(this.grid);
-      strips.fill((t) => {
-        const q = tiles[t]!;
-        const { Wt, H } = dequantizePlane(q, bits);
-        return (i, j) => Math.fround(reconstructAt(Wt, H, q.rows, q.rank, q.cols, i, j, max));
-      });
-      header.planes[p]!.deblock = chooseDeblockThreshold(strips, originals.strips[p]!, max, max);
-    });
-    const g = this.grid;
-    const tileErrors = this.layouts.map(() => new Float64Array(g.count));
-    const decoded = decodeTiledPixels(content, {
-      onRows: (y0, planes, count) => {
-        planes.forEach((D, p) => {
-          const V = this.V[p]!.data;
-          const e = tileErrors[p]!;
-          for (let i = 0; i < count; i++) {
-            const tileRow = Math.floor((y0 + i) / g.tileSize) * g.tilesX;
-            for (let tx = 0; tx < g.tilesX; tx++) {
-              let sum = 0;
-              const x1 = Math.min(g.cols, (tx + 1) * g.tileSize);
-              for (let x = tx * g.tileSize; x < x1; x++) sum += (D[i * g.cols + x]! / max - V[(y0 + i) * g.cols + x]!) ** 2;
-              e[tileRow + tx] += sum;
-            }
-          }
-        });
-      },
-    });
-    // PSNR and relErr from one pass: relErr's denominator, the original's energy, is the same for every build.
-    const m = mse(this.pixels, decoded);
-    const psnr = m === 0 ? Infinity : 10 * Math.log10((max * max) / m);
-    const relErr = originals.energy === 0 ? (m === 0 ? 0 : Infinity) : Math.sqrt((m * this.pixels.width * this.pixels.height * colourChannels(this.pixels)) / originals.energy);
+    const { tileErrors, decoded, psnr, relErr } = measureBuild(content, this.grid, this.V, this.pixels, originals);
     return { ranks, content, tileErrors, decoded, psnr, relErr, iterations };
   }
 
@@ -514,6 +531,41 @@ export class TiledEncoder {
       };
     })();
     return this.originals;
+  }
+
+  /**
+   * measureBuild once on a made-up build of the image's top-left corner (rank-2 tiles at the tile size): its loops are
+   * compiled while the tile threads fit, instead of on the real build, which runs them once (cold, a photograph's
+   * decode took twice its warm time). This thread is idle then; the corner costs a few milliseconds.
+   */
+  private warmUpDecoder(): void {
+    if (this.warmedUp) return;
+    this.warmedUp = true;
+    const px = this.pixels;
+    const w = Math.min(px.width, WARM_UP_SIDE);
+    const h = Math.min(px.height, WARM_UP_SIDE);
+    const C = px.channels;
+    const data = px.bitDepth === 16 ? new Uint16Array(w * h * C) : new Uint8Array(w * h * C);
+    for (let y = 0; y < h; y++) data.set(px.data.subarray(y * px.width * C, (y * px.width + w) * C), y * w * C);
+    const corner: ImagePixels = { ...px, width: w, height: h, data };
+    const g = tileGrid(h, w, this.grid.tileSize);
+    const V = this.V.map((m) => {
+      const out = new Float32Array(w * h);
+      for (let y = 0; y < h; y++) out.set((m.data as Float32Array).subarray(y * m.cols, y * m.cols + w), y * w);
+      return { rows: h, cols: w, data: out };
+    });
+    const tiles = V.map((m) =>
+      Array.from({ length: g.count }, (_, t) => {
+        const r = tileRect(g, t);
+        const W = { rows: r.h, cols: 2, data: Float64Array.from({ length: r.h * 2 }, (_, c) => (c % 2 ? (c >> 1) / r.h : 1)) };
+        const H = { rows: 2, cols: r.w, data: Float64Array.from({ length: 2 * r.w }, (_, c) => 0.3 * m.data[(r.y + (c >= r.w ? r.h - 1 : 0)) * w + r.x + (c % r.w)]!) };
+        return quantizePlane(W, H, this.settings.bits);
+      }),
+    );
+    const ranks = tiles.map((plane) => Int32Array.from(plane, (q) => q.rank));
+    const header = { ...this.header(ranks), width: w, height: h };
+    const originals = { strips: V.map((m) => BorderStrips.of(m.data, g)), energy: energyOf(corner) };
+    measureBuild({ header, planes: [], tiles, alpha: null }, g, V, corner, originals);
   }
 
   /** A decoded build made into its file. */
@@ -660,7 +712,9 @@ export class TiledEncoder {
     let realOverEstimate = sampled;
     const correct = async (passes: number): Promise<void> => {
       for (let pass = 0; pass < passes; pass++) {
-        await this.ensureFits(this.wanted(this.split(a.ranks)));
+        const fitting = this.ensureFits(this.wanted(this.split(a.ranks)));
+        this.warmUpDecoder();
+        await fitting;
         const measured = this.estimatedError(a.ranks, n) * realOverEstimate;
         const psnr = 10 * Math.log10(1 / (measured + rounding));
         if (!(Math.abs(psnr - target.psnr) > 0.2 && measured > 0 && a.error > 0)) break;
