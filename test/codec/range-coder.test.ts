@@ -2,7 +2,8 @@
 // compression where the codes have structure, none invented where they have none, and corrupt bytes refused.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeTileCodes, encodeTileCodes } from '../../src-main/codec/range-coder.js';
+import { decodeTileCodes, encodeTileCodes, encodeTileCodesHere } from '../../src-main/codec/range-coder.js';
+import { BlockKernel } from '../../src-main/backends/cpu/block-kernel.js';
 import type { RangeBits, TileCodes } from '../../src-main/codec/range-coder.js';
 import { RandomState } from '../../src-main/engine/rng.js';
 
@@ -18,6 +19,10 @@ function tile(rows: number, cols: number, rank: number, code: (i: number, kind: 
 
 function roundTrip(tiles: TileCodes[], bits: RangeBits): Uint8Array {
   const bytes = encodeTileCodes(tiles, bits);
+  // Both encoders, the WebAssembly kernel's (where it runs) and the TypeScript one, write the same bytes.
+  assert.deepEqual(encodeTileCodesHere(tiles, bits), bytes);
+  const kernel = BlockKernel.create('simd');
+  if (kernel) assert.deepEqual(kernel.rangeEncode(tiles, bits), bytes);
   const back = decodeTileCodes(bytes, tiles, bits);
   assert.equal(back.length, tiles.length);
   back.forEach((b, i) => {

@@ -13,6 +13,7 @@ interface BlockExports {
   combine(A: number, rsa: number, csa: number, k: number, V: number, rows: number, cols: number, out: number): void;
   orthonormalize_rows(Y: number, p: number, n: number): void;
   hals(V: number, rows: number, cols: number, k: number, Wt: number, H: number, maxIter: number, gapShare: number, sweeps: number, energy: number, bound: number, scratch: number, errorOut: number): number;
+  range_encode(shapes: number, tiles: number, codes: number, bits: number, fast: number, slow: number, out: number, cap: number): number;
 }
 
 /** The module's linker reserves its first two pages for a stack the kernels never use; arrays go after them. */
@@ -153,6 +154,36 @@ export class BlockKernel {
     return { rows, cols, r, U, S, Vt, energy, residual, mean };
   }
 
+  /**
+   * range-coder.ts's encodeTileCodes, the same bytes: null where the output would need more room than the codes'
+   * plain bits twice over (noise pushed against its models; the caller codes it then).
+   */
+  rangeEncode(tiles: readonly { rows: number; cols: number; rank: number; wCodes: Uint16Array; hCodes: Uint16Array }[], bits: 6 | 8): Uint8Array | null {
+    let symbols = 0;
+    for (const t of tiles) symbols += t.rank * (t.rows + t.cols);
+    const models = RANGE_CONTEXTS << bits;
+    const cap = Math.ceil((2 * symbols * bits) / 8) + 64;
+    const lay = layout([3 * tiles.length, Math.ceil(symbols / 2), Math.ceil(models / 2), Math.ceil(models / 2), Math.ceil(cap / 4)]);
+    this.reserve(lay.bytes);
+    const [shapes, codes, fast, slow, out] = lay.at as [number, number, number, number, number];
+    const i32 = new Int32Array(this.memory.buffer, shapes, 3 * tiles.length);
+    const u16 = new Uint16Array(this.memory.buffer);
+    let at = codes / 2;
+    tiles.forEach((t, i) => {
+      i32[3 * i] = t.rows;
+      i32[3 * i + 1] = t.cols;
+      i32[3 * i + 2] = t.rank;
+      u16.set(t.wCodes, at);
+      u16.set(t.hCodes, at + t.wCodes.length);
+      at += t.wCodes.length + t.hCodes.length;
+    });
+    u16.fill(RANGE_HALF, fast / 2, fast / 2 + models);
+    u16.fill(RANGE_HALF, slow / 2, slow / 2 + models);
+    const n = this.k.range_encode(shapes, tiles.length, codes, bits, fast, slow, out, cap);
+    this.loaded = null; // the codes went where a tile's samples may have been
+    return n < 0 ? null : new Uint8Array(this.memory.buffer, out, n).slice();
+  }
+
   /** As fitBlock (block-fit.ts), V being the matrix `sp` was measured on. */
   fit(V: ArrayLike<number>, sp: BlockSpectrum, k: number, options: BlockFitOptions = BLOCK_FIT_DEFAULTS): BlockFit {
     const { rows, cols, energy } = sp;
@@ -177,6 +208,11 @@ export class BlockKernel {
     return { W, H, k, iterations, error };
   }
 }
+
+/** Contexts of the range coder's models (range-coder.ts): 2 kinds × (16 previous deltas + the start of a sequence). */
+const RANGE_CONTEXTS = 34;
+/** A model's first probability: one half, of 4096. */
+const RANGE_HALF = 2048;
 
 /** V into f at `o`, returning ‖V‖² and ΣV (a function of its own, so that it is compiled for the arrays it meets). */
 function copyIn(V: ArrayLike<number>, f: Float32Array, o: number, n: number): { energy: number; sum: number } {
