@@ -262,6 +262,8 @@ export class TiledEncoder {
   private readonly shared: SharedPlanes;
   /** The original's border strips (for the deblocking thresholds) and its energy (relErr's denominator), once made. */
   private originals: Promise<{ strips: BorderStrips[]; energy: number }> | undefined;
+  /** The decoded images onDecoded was told of. */
+  private readonly announced = new WeakSet<ImagePixels>();
   /** Whether warmUpDecoder has run. */
   private warmedUp = false;
   /** Whether the tile size is settled (chooseTileSize). */
@@ -568,15 +570,23 @@ export class TiledEncoder {
     measureBuild({ header, planes: [], tiles, alpha: null }, g, V, corner, originals);
   }
 
+  /** Tells the caller of a build's decoded image (onDecoded), once. */
+  private announce(decoded: ImagePixels): void {
+    if (this.announced.has(decoded)) return;
+    this.announced.add(decoded);
+    this.settings.onDecoded?.(decoded);
+  }
+
   /** A decoded build made into its file. */
   private async file(d: Decoded): Promise<{ e: TiledEncoded; payloadBytes: number }> {
     const { ranks, content, tileErrors, decoded, psnr, relErr, iterations } = d;
     const header = content.header;
     const map = this.tileMap(ranks, tileErrors);
     throwIfCancelled(this.settings.signal);
-    this.settings.onDecoded?.(decoded);
+    const payload = this.payloadOf(content);
+    this.announce(decoded);
     this.settings.onProgress?.('compressing', 0, 1);
-    const compressed = await this.payloadOf(content);
+    const compressed = await payload;
     const bytes = envelopeOf(formatVersionOf(header), { ...header, quality: storedQuality(psnr, 0.987654, relErr) }, compressed);
     return { e: { bytes, content, decoded, psnr, relErr, rank: header.rank, iterations, tiles: map }, payloadBytes: compressed.length };
   }
@@ -749,7 +759,10 @@ export class TiledEncoder {
       if (a.ranks.some((k, i) => k !== built[i])) decoded = await this.decodeAt(this.split(a.ranks));
     }
     if (cap) {
-      const payloadBytes = (await this.payloadOf(decoded.content)).length;
+      // The caller's measures of the build begin while its payload is coded (the cap rarely turns a build away).
+      const payload = this.payloadOf(decoded.content);
+      this.announce(decoded.decoded);
+      const payloadBytes = (await payload).length;
       const bytes = envelopeOverhead({ ...decoded.content.header, quality: storedQuality(decoded.psnr, 0.987654, decoded.relErr) }) + payloadBytes;
       if (bytes > cap.maxBytes) return toCap({ bytes, payloadBytes });
     }
