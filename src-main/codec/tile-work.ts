@@ -310,6 +310,16 @@ export class TileWorkers {
     return results;
   }
 
+  /** One job on the running thread with the fewest replies outstanding (run() would give a lone job to the first). */
+  async runOne(job: TileJob): Promise<TileOutcome> {
+    const p = (pool ??= new TilePool());
+    const threads = p.threads(this.threads);
+    if (!this.planesId) this.planesId = p.register(this.planes);
+    const idle = threads.reduce((best, pw) => (pw.waiting.size < best.waiting.size ? pw : best));
+    const [out] = await p.send(idle, this.planesId, [job]);
+    return out!;
+  }
+
   /** Lets the threads forget this encoder's planes (the threads stay for the next encoder). */
   async close(): Promise<void> {
     if (this.planesId) pool?.drop(this.planesId);

@@ -162,6 +162,21 @@ test('the tile size follows the content: small tiles for a texture, large ones f
   assert.equal(await sizeOf(smooth, { tileSize: 48 }), 48);
 });
 
+test('a build\'s SSIM, measured band by band on the tile threads while it is decoded, is ssim()\'s to rounding', async () => {
+  const src = await source('coffee.png', await photo('coffee.png', 1200, 900));
+  const encoder = new TiledEncoder(src, { colorMode: 'ycbcr', bits: 6, nmf: NMF, threads: 2 });
+  try {
+    const e = await encoder.encode({ psnr: 33 });
+    assert.deepEqual(decodePixels(decodeNmfz(e.bytes, 'coffee.nmfz')).data, e.decoded.data);
+    const measured = await encoder.ssim(e.decoded);
+    const whole = ssim(src.pixels, e.decoded);
+    assert.ok(whole > 0.5 && whole < 0.999, `ssim ${whole}`);
+    assert.ok(Math.abs(measured - whole) < 1e-12, `${measured} against ${whole}`);
+  } finally {
+    await encoder.close();
+  }
+});
+
 test('tile borders do not show: the mean jump across them is at most 1.25 times the original image\'s', async () => {
   const src = await source('astronaut.png', await photo('astronaut.png', 384, 384));
   for (const target of [32, 38]) {
