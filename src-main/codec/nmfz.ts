@@ -485,12 +485,7 @@ function decodeTiled(env: ReturnType<typeof readEnvelope>, header: NmfzHeader, l
  */
 export function decodeTiledPixels(
   content: NmfzContent,
-  options: {
-    enabled?: readonly number[];
-    onRows?: (y: number, planes: readonly Float32Array[], count: number) => void;
-    /** Where the samples go (the image's size; default a new array). */
-    out?: Uint8Array | Uint16Array;
-  } = {},
+  options: { enabled?: readonly number[]; onRows?: (y: number, planes: readonly Float32Array[], count: number) => void } = {},
 ): ImagePixels {
   const h = content.header;
   const g = gridOf(h);
@@ -507,7 +502,7 @@ export function decodeTiledPixels(
         })
       : plane,
   );
-  const writer = pixelWriter(h, options.out);
+  const writer = pixelWriter(h);
   const bands = tiles.map((_, p) => new BandDeblocker(g, h.planes[p]!.deblock ?? 0));
   const row = new Float64Array(g.tileSize);
   const ready: Float32Array[] = [];
@@ -592,10 +587,10 @@ export function decodePixels(content: NmfzContent, enabled?: readonly number[]):
 }
 
 /** The output samples of a decode and the one way a value becomes a sample (rounded, halves up, clamped). */
-function pixelWriter(h: NmfzHeader, into?: Uint8Array | Uint16Array) {
+function pixelWriter(h: NmfzHeader) {
   const max = maxValue(h.bitDepth);
   const n = h.width * h.height * h.channels;
-  const out = into ?? (h.bitDepth === 16 ? new Uint16Array(n) : new Uint8Array(n));
+  const out = h.bitDepth === 16 ? new Uint16Array(n) : new Uint8Array(n);
   const put = (i: number, v: number): void => {
     out[i] = toSample(v, max);
   };

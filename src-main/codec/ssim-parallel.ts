@@ -48,7 +48,7 @@ function sharedRows(img: ImagePixels, from: number, to: number): SharedArrayBuff
 }
 
 /** Bands of rows [start, end) of the image, at least MIN_ROWS_PER_BAND rows each; null when the image is too small. */
-export function bandRows(a: ImagePixels, bands: number): [number, number][] | null {
+function bandRows(a: ImagePixels, bands: number): [number, number][] | null {
   const count = Math.min(bands, Math.floor(a.height / MIN_ROWS_PER_BAND));
   if (a.width * a.height < PARALLEL_MIN_PIXELS || count < 2 || ssimInteriorCount(a.width, a.height) === 0) return null;
   const step = Math.ceil(a.height / count);
@@ -56,7 +56,7 @@ export function bandRows(a: ImagePixels, bands: number): [number, number][] | nu
 }
 
 /** SSIM from its bands' sums (in band order), as ssim() makes it from the whole image's. */
-export function totalOf(a: ImagePixels, sums: readonly number[][]): number {
+function totalOf(a: ImagePixels, sums: readonly number[][]): number {
   const interior = ssimInteriorCount(a.width, a.height);
   const colours = colourChannels(a);
   let t = 0;
@@ -68,13 +68,6 @@ export function totalOf(a: ImagePixels, sums: readonly number[][]): number {
   return t / colours;
 }
 
-/** Band rows [start, end) of a and b, copied with the window's reach around them (for another thread). */
-export function bandCopy(a: ImagePixels, b: ImagePixels, start: number, end: number): SsimBand {
-  const from = Math.max(0, start - SSIM_RADIUS);
-  const to = Math.min(a.height, end + SSIM_RADIUS);
-  return { a: sharedRows(a, from, to), b: sharedRows(b, from, to), bitDepth: a.bitDepth, width: a.width, height: to - from, channels: a.channels, rowStart: start - from, rowEnd: end - from };
-}
-
 /**
  * ssim(a, b) cut into `bands` bands of rows: the first summed on this thread from the images themselves, each other by
  * `elsewhere` (another thread) from a copy of its own rows and the window's reach around them, so that neither image
@@ -84,7 +77,11 @@ export async function ssimInBands(a: ImagePixels, b: ImagePixels, bands: number,
   checkSameShape(a, b);
   const rows = bandRows(a, bands);
   if (!rows) return ssim(a, b);
-  const copies = rows.slice(1).map(([start, end]) => bandCopy(a, b, start, end));
+  const copies = rows.slice(1).map(([start, end]): SsimBand => {
+    const from = Math.max(0, start - SSIM_RADIUS);
+    const to = Math.min(a.height, end + SSIM_RADIUS);
+    return { a: sharedRows(a, from, to), b: sharedRows(b, from, to), bitDepth: a.bitDepth, width: a.width, height: to - from, channels: a.channels, rowStart: start - from, rowEnd: end - from };
+  });
   const others = elsewhere(copies);
   const first = ssimSums(a, b, rows[0]![0], rows[0]![1]);
   return totalOf(a, [first, ...(await others)]);

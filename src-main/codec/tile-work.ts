@@ -11,10 +11,9 @@ import { encodeTileCodes } from './range-coder.js';
 import type { RangeBits, TileCodes } from './range-coder.js';
 import { bandSums } from './ssim-parallel.js';
 import type { SsimBand } from './ssim-parallel.js';
-import { energyOf } from './metrics.js';
 import { BorderStrips, reconstructTiles, tileGrid } from './tiles.js';
 import type { QuantizedPlane } from './quantize.js';
-import type { ImagePixels, QuantBits } from './types.js';
+import type { QuantBits } from './types.js';
 
 /**
  * The image's planes, in memory shared with the worker threads (so a job names its tile instead of carrying its
@@ -84,12 +83,11 @@ export interface CodesJob {
 
 /**
  * What the encoder measures its builds against and is the same for each: the original planes' border strips (at this
- * tile size) and Σ x² over its colour samples. Made on a tile thread while the encoder's thread weighs its sample.
+ * tile size). Made on a tile thread while the encoder's thread weighs its sample.
  */
 export interface OriginalJob {
   kind: 'original';
   tileSize: number;
-  pixels: ImagePixels;
   rows: 0;
   cols: 0;
 }
@@ -105,7 +103,7 @@ export type TileOutcome =
   | { W0: Float32Array; H0: Float32Array }
   | { sums: number[] }
   | { coded: Uint8Array }
-  | { strips: { vertical: Float32Array; horizontal: Float32Array }[]; energy: number };
+  | { strips: { vertical: Float32Array; horizontal: Float32Array }[] };
 
 /** The job's tile, cut from its plane (rows×cols, row-major). */
 export function tileSamples(job: TileSource, planes: SharedPlanes): Float32Array {
@@ -123,7 +121,7 @@ export function tileSamples(job: TileSource, planes: SharedPlanes): Float32Array
 export function runTileJob(job: TileJob, planes: SharedPlanes): TileOutcome {
   if (job.kind === 'ssim') return { sums: bandSums(job.band) };
   if (job.kind === 'codes') return { coded: encodeTileCodes(job.tiles, job.bits) };
-  if (job.kind === 'original') return originalMeasures(planes, job.tileSize, job.pixels);
+  if (job.kind === 'original') return { strips: originalStrips(planes, job.tileSize) };
   const V = tileSamples(job, planes);
   if (job.kind === 'finish') return quantized(V, job, job.W, job.H, job.iterations, job.bits);
   const kernel = blockKernel();
@@ -139,14 +137,13 @@ export function runTileJob(job: TileJob, planes: SharedPlanes): TileOutcome {
   return quantized(V, job, f.W, f.H, f.iterations, job.bits);
 }
 
-/** The original's border strips, plane by plane, and its energy (OriginalJob). */
-export function originalMeasures(planes: SharedPlanes, tileSize: number, pixels: ImagePixels): TileOutcome {
-  const strips = planes.data.map((V, p) => {
+/** The original's border strips, plane by plane (OriginalJob). */
+export function originalStrips(planes: SharedPlanes, tileSize: number): { vertical: Float32Array; horizontal: Float32Array }[] {
+  return planes.data.map((V, p) => {
     const cols = planes.cols[p]!;
     const s = BorderStrips.of(V, tileGrid(V.length / cols, cols, tileSize));
     return { vertical: s.vertical, horizontal: s.horizontal };
   });
-  return { strips, energy: energyOf(pixels) };
 }
 
 /** A tile's factors quantised, with the squared error of what the decoder makes of them. */
@@ -308,16 +305,6 @@ export class TileWorkers {
       }),
     );
     return results;
-  }
-
-  /** One job on the running thread with the fewest replies outstanding (run() would give a lone job to the first). */
-  async runOne(job: TileJob): Promise<TileOutcome> {
-    const p = (pool ??= new TilePool());
-    const threads = p.threads(this.threads);
-    if (!this.planesId) this.planesId = p.register(this.planes);
-    const idle = threads.reduce((best, pw) => (pw.waiting.size < best.waiting.size ? pw : best));
-    const [out] = await p.send(idle, this.planesId, [job]);
-    return out!;
   }
 
   /** Lets the threads forget this encoder's planes (the threads stay for the next encoder). */

@@ -11,13 +11,13 @@ import { imageToPlanes, isAchromatic, planeLayouts, splitRank, YCBCR_CHROMA_SHAR
 import type { PlaneLayout } from './colour.js';
 import { compressPayload, envelopeOf, envelopeOverhead } from './container.js';
 import type { SourceImage } from './image-io.js';
-import { energyOf, mse, rawBytesOf, SSIM_RADIUS } from './metrics.js';
-import { bandCopy, bandRows, ssimInBands, totalOf } from './ssim-parallel.js';
+import { energyOf, mse, rawBytesOf } from './metrics.js';
+import { ssimInBands } from './ssim-parallel.js';
 import { decodeTiledPixels, extractAlpha, formatVersionOf, planesToPixels, storedPayloadAsync, storedQuality } from './nmfz.js';
 import type { FactorCoding, NmfzContent, NmfzHeader } from './nmfz.js';
 import { encodeTileCodes } from './range-coder.js';
 import { dequantizePlane, packCodes, quantizePlane, reconstructAt } from './quantize.js';
-import { originalMeasures, tileSamples, TileWorkers } from './tile-work.js';
+import { originalStrips, tileSamples, TileWorkers } from './tile-work.js';
 import type { FinishJob, FitJob, OriginalJob, SharedPlanes, SpectrumJob, SsimJob, StartJob, TileJob, TileOutcome } from './tile-work.js';
 import type { QuantizedPlane } from './quantize.js';
 import { BorderStrips, chooseDeblockThreshold, reconstructTiles, tileGrid, tileRect } from './tiles.js';
@@ -205,7 +205,6 @@ function measureBuild(
   V: readonly Matrix[],
   pixels: ImagePixels,
   originals: { strips: readonly BorderStrips[]; energy: number },
-  written?: { out: Uint8Array | Uint16Array; rows: (done: number) => void },
 ): { tileErrors: Float64Array[]; decoded: ImagePixels; psnr: number; relErr: number } {
   const header = content.header;
   const max = maxValue(pixels.bitDepth);
@@ -221,9 +220,7 @@ function measureBuild(
   });
   const tileErrors = content.tiles!.map(() => new Float64Array(g.count));
   const decoded = decodeTiledPixels(content, {
-    ...(written ? { out: written.out } : {}),
     onRows: (y0, planes, count) => {
-      written?.rows(y0); // the rows above y0 are in the image
       planes.forEach((D, p) => {
         const plane = V[p]!.data;
         const e = tileErrors[p]!;
@@ -239,15 +236,11 @@ function measureBuild(
       });
     },
   });
-  written?.rows(pixels.height);
   const m = mse(pixels, decoded);
   const psnr = m === 0 ? Infinity : 10 * Math.log10((max * max) / m);
   const relErr = originals.energy === 0 ? (m === 0 ? 0 : Infinity) : Math.sqrt((m * pixels.width * pixels.height * colourChannels(pixels)) / originals.energy);
   return { tileErrors, decoded, psnr, relErr };
 }
-
-/** Bands per tile thread of a build's SSIM measured as it is decoded: a band starts as soon as its rows are there. */
-const SSIM_BANDS_PER_THREAD = 3;
 
 /** Side of the corner of the image warmUpDecoder measures a made-up build on. */
 const WARM_UP_SIDE = 192;
@@ -269,8 +262,6 @@ export class TiledEncoder {
   private readonly shared: SharedPlanes;
   /** The original's border strips (for the deblocking thresholds) and its energy (relErr's denominator), once made. */
   private originals: Promise<{ strips: BorderStrips[]; energy: number }> | undefined;
-  /** SSIMs of builds, measured as they were decoded (ssimAsDecoded). */
-  private readonly ssims = new WeakMap<ImagePixels, Promise<number>>();
   /** The decoded images onDecoded was told of. */
   private readonly announced = new WeakSet<ImagePixels>();
   /** Whether warmUpDecoder has run. */
@@ -518,9 +509,7 @@ export class TiledEncoder {
     let iterations = 0;
     ranks.forEach((plane, p) => plane.forEach((k, t) => (iterations = Math.max(iterations, this.fitOf(p, t, k).iterations))));
     const originals = await this.measureOriginal();
-    const ssim = this.ssimAsDecoded();
-    const { tileErrors, decoded, psnr, relErr } = measureBuild(content, this.grid, this.V, this.pixels, originals, ssim?.written);
-    if (ssim) this.ssims.set(decoded, ssim.total);
+    const { tileErrors, decoded, psnr, relErr } = measureBuild(content, this.grid, this.V, this.pixels, originals);
     return { ranks, content, tileErrors, decoded, psnr, relErr, iterations };
   }
 
@@ -530,9 +519,11 @@ export class TiledEncoder {
    */
   private measureOriginal(): Promise<{ strips: BorderStrips[]; energy: number }> {
     this.originals ??= (async () => {
-      const job: OriginalJob = { kind: 'original', tileSize: this.grid.tileSize, pixels: this.pixels, rows: 0, cols: 0 };
-      const [out] = this.workers.running ? await this.workers.run([job], undefined, true) : [originalMeasures(this.shared, job.tileSize, job.pixels)];
-      const { strips, energy } = out as { strips: { vertical: Float32Array; horizontal: Float32Array }[]; energy: number };
+      // The strips on a tile thread (it reads the planes in shared memory), the energy here (the pixels are here).
+      const job: OriginalJob = { kind: 'original', tileSize: this.grid.tileSize, rows: 0, cols: 0 };
+      const made = this.workers.running ? this.workers.run([job], undefined, true) : Promise.resolve([{ strips: originalStrips(this.shared, job.tileSize) }]);
+      const energy = energyOf(this.pixels);
+      const { strips } = (await made)[0] as { strips: { vertical: Float32Array; horizontal: Float32Array }[] };
       return {
         strips: strips.map((s) => {
           const b = new BorderStrips(this.grid);
@@ -880,46 +871,11 @@ export class TiledEncoder {
    * (idle by then; on two cores ssimParallel would leave the second core to it).
    */
   ssim(decoded: ImagePixels): Promise<number> {
-    const measured = this.ssims.get(decoded);
-    if (measured) return measured;
     return ssimInBands(this.pixels, decoded, this.workers.threads, async (bands) => {
       const jobs = bands.map((band): SsimJob => ({ kind: 'ssim', band, rows: band.rowEnd - band.rowStart, cols: band.width }));
       const out = await this.workers.run(jobs, undefined, true);
       return out.map((o) => (o as { sums: number[] }).sums);
     });
-  }
-
-  /**
-   * SSIM of a build measured while it is decoded, where the tile threads run and the image is large enough to split:
-   * each band of rows goes to the idlest thread as soon as the decode has written it and the window's reach below it
-   * (the threads are idle then, but for the payload's coding). `written` is measureBuild's hook; `total` the SSIM,
-   * ssimInBands' number.
-   */
-  private ssimAsDecoded(): { written: { out: Uint8Array | Uint16Array; rows: (done: number) => void }; total: Promise<number> } | null {
-    if (!this.workers.running) return null;
-    const px = this.pixels;
-    const rows = bandRows(px, SSIM_BANDS_PER_THREAD * this.workers.threads);
-    if (!rows) return null;
-    const out = px.bitDepth === 16 ? new Uint16Array(px.data.length) : new Uint8Array(px.data.length);
-    const decoded: ImagePixels = { ...px, data: out };
-    const sums: Promise<number[]>[] = [];
-    let next = 0;
-    let finish: (v: number[][]) => void = () => undefined;
-    let fail: (e: unknown) => void = () => undefined;
-    const all = new Promise<number[][]>((resolve, reject) => ((finish = resolve), (fail = reject)));
-    const written = {
-      out,
-      rows: (done: number): void => {
-        for (; next < rows.length && Math.min(px.height, rows[next]![1] + SSIM_RADIUS) <= done; next++) {
-          const band = bandCopy(px, decoded, rows[next]![0], rows[next]![1]);
-          sums.push(this.workers.runOne({ kind: 'ssim', band, rows: band.rowEnd - band.rowStart, cols: band.width }).then((o) => (o as { sums: number[] }).sums));
-          if (next === rows.length - 1) Promise.all(sums).then(finish, fail);
-        }
-      },
-    };
-    const total = all.then((s) => totalOf(px, s));
-    total.catch(() => undefined); // awaited by whoever asks for this build's SSIM
-    return { written, total };
   }
 
   /** The raw pixel bytes (for ratio targets). */
