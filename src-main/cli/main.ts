@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { CancelledError, UserError } from '../engine/errors.js';
 import { cleanupTemporaries } from '../formats/atomic.js';
 import { disposeBackends } from '../jobs/backends.js';
-import { factorCommand } from './commands/factor.js';
 
 export interface CommandContext {
   stdout(line: string): void;
@@ -18,7 +17,7 @@ export interface CommandContext {
 type Command = (args: string[], ctx: CommandContext) => Promise<number>;
 
 const COMMANDS: Record<string, { run: () => Promise<Command>; summary: string }> = {
-  factor: { run: async () => factorCommand, summary: 'factorize a matrix file (CSV/TSV/.npy/.mtx) into W and H' },
+  factor: { run: async () => (await import('./commands/factor.js')).factorCommand, summary: 'factorize a matrix file (CSV/TSV/.npy/.mtx) into W and H' },
   serve: { run: async () => (await import('./commands/serve.js')).serveCommand, summary: 'the app in a browser: serve the interface on 127.0.0.1 with a token' },
   compress: { run: async () => (await import('./commands/compress.js')).compressCommand, summary: 'compress images and whole folders to .nmfz (resumable, with reports)' },
   batch: { run: async () => (await import('./commands/compress.js')).batchCommand, summary: 'the same as compress, always writing reports' },
