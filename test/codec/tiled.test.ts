@@ -17,6 +17,7 @@ import { psnr, ssim } from '../../src-main/codec/metrics.js';
 import { decodeNmfz, decodePixels, encodeNmfz, readNmfzHeader } from '../../src-main/codec/nmfz.js';
 import type { NmfzContent } from '../../src-main/codec/nmfz.js';
 import { TiledEncoder } from '../../src-main/codec/tiled-encoder.js';
+import { prestartTileThreads } from '../../src-main/codec/tile-work.js';
 import { BandDeblocker, BorderStrips, chooseDeblockThreshold, DEBLOCK_CANDIDATES, deblockPlane, SEAM_JUMP_ALLOWANCE, tileGrid } from '../../src-main/codec/tiles.js';
 import type { TiledSettings, TiledTarget } from '../../src-main/codec/tiled-encoder.js';
 import type { ImagePixels } from '../../src-main/codec/types.js';
@@ -141,6 +142,22 @@ test("the encoder's SSIM, summed in bands on its tile threads, is ssim()'s to ro
   } finally {
     await encoder.close();
   }
+});
+
+test('the tile threads make the same file as one thread: planes, spectra, fits and measures split among them change no byte', async () => {
+  const src = await source('coffee.png', await photo('coffee.png', 1200, 900));
+  prestartTileThreads(); // running before the encoder starts: it hands them the planes to make too
+  const made = [];
+  for (const threads of [2, 1]) {
+    const encoder = new TiledEncoder(src, { colorMode: 'ycbcr', bits: 6, nmf: NMF, threads });
+    try {
+      made.push(await encoder.encode({ psnr: 33 }));
+    } finally {
+      await encoder.close();
+    }
+  }
+  assert.ok(made[0]!.tiles.tilesX > 1);
+  assert.deepEqual(made[0]!.bytes, made[1]!.bytes);
 });
 
 test('the tile size follows the content: small tiles for a texture, large ones for a smooth picture, as the settings say when they do', async () => {
