@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { BLOCK_FIT_DEFAULTS, blockSpectrum, fitBlock, nndsvdaStart } from '../engine/block-fit.js';
 import { blockKernel } from '../backends/cpu/block-kernel.js';
 import type { BlockFitOptions } from '../engine/block-fit.js';
-import { quantizePlane } from './quantize.js';
+import { levels, quantizePlane } from './quantize.js';
 import { encodeTileCodes } from './range-coder.js';
 import type { RangeBits, TileCodes } from './range-coder.js';
 import { bandSums } from './ssim-parallel.js';
@@ -182,6 +182,10 @@ export function originalStrips(planes: SharedPlanes, tileSize: number): { vertic
 function quantized(V: Float32Array, at: TileSource, W: ArrayLike<number>, H: ArrayLike<number>, iterations: number, bits: QuantBits): TileOutcome {
   const k = W.length / at.rows;
   const q = quantizePlane({ rows: at.rows, cols: k, data: Float64Array.from(W) }, { rows: k, cols: at.cols, data: Float64Array.from(H) }, bits);
+  // In the kernel where it runs (V is still in its memory from the fit); reconstructTiles and a loop here cost a
+  // tenth of a small tile's whole job.
+  const kernel = blockKernel();
+  if (kernel) return { q, iterations, error: kernel.decodedError(V, at.rows, at.cols, q, levels(bits)) };
   const D = reconstructTiles([q], tileGrid(at.rows, at.cols, Math.max(at.rows, at.cols)), bits, 1);
   let error = 0;
   for (let c = 0; c < V.length; c++) error += (D[c]! - V[c]!) ** 2;

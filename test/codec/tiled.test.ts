@@ -17,8 +17,9 @@ import { psnr, ssim } from '../../src-main/codec/metrics.js';
 import { decodeNmfz, decodePixels, encodeNmfz, readNmfzHeader } from '../../src-main/codec/nmfz.js';
 import type { NmfzContent } from '../../src-main/codec/nmfz.js';
 import { TiledEncoder } from '../../src-main/codec/tiled-encoder.js';
+import { quantizePlane } from '../../src-main/codec/quantize.js';
 import { prestartTileThreads } from '../../src-main/codec/tile-work.js';
-import { BandDeblocker, BorderStrips, chooseDeblockThreshold, DEBLOCK_CANDIDATES, deblockPlane, SEAM_JUMP_ALLOWANCE, tileGrid } from '../../src-main/codec/tiles.js';
+import { BandDeblocker, BorderStrips, chooseDeblockThreshold, DEBLOCK_CANDIDATES, deblockPlane, reconstructTiles, SEAM_JUMP_ALLOWANCE, tileGrid } from '../../src-main/codec/tiles.js';
 import type { TiledSettings, TiledTarget } from '../../src-main/codec/tiled-encoder.js';
 import type { ImagePixels } from '../../src-main/codec/types.js';
 import { blockSpectrum, fitBlock } from '../../src-main/engine/block-fit.js';
@@ -360,6 +361,13 @@ test(KERNEL_TEST, (t) => {
       e += (V[i * cols + j]! - s) ** 2;
     }
     assert.ok(Math.abs(e - b.error) <= 1e-4 * js.energy + 1e-9, `${rows}×${cols} reported ${b.error}, measured ${e}`);
+    // The quantised factors' error as the decoder makes them (its tiles before deblocking), by the kernel and here.
+    const q = quantizePlane({ rows, cols: kk, data: Float64Array.from(b.W) }, { rows: kk, cols, data: Float64Array.from(b.H) }, 6);
+    const D = reconstructTiles([q], tileGrid(rows, cols, Math.max(rows, cols)), 6, 1);
+    let decoded = 0;
+    for (let c = 0; c < V.length; c++) decoded += (D[c]! - Math.fround(V[c]!)) ** 2;
+    const viaKernel = kernel.decodedError(Float32Array.from(V), rows, cols, q, 63);
+    assert.ok(Math.abs(viaKernel - decoded) <= 1e-5 * js.energy + 1e-9, `${rows}×${cols} decoded error ${viaKernel} against ${decoded}`);
   }
 });
 

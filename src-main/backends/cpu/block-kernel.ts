@@ -14,6 +14,7 @@ interface BlockExports {
   orthonormalize_rows(Y: number, p: number, n: number): void;
   hals(V: number, rows: number, cols: number, k: number, Wt: number, H: number, maxIter: number, gapShare: number, sweeps: number, energy: number, bound: number, scratch: number, errorOut: number): number;
   range_encode(shapes: number, tiles: number, codes: number, bits: number, fast: number, slow: number, out: number, cap: number): number;
+  sq_diff(a: number, b: number, n: number): number;
 }
 
 /** The module's linker reserves its first two pages for a stack the kernels never use; arrays go after them. */
@@ -182,6 +183,27 @@ export class BlockKernel {
     const n = this.k.range_encode(shapes, tiles.length, codes, bits, fast, slow, out, cap);
     this.loaded = null; // the codes went where a tile's samples may have been
     return n < 0 ? null : new Uint8Array(this.memory.buffer, out, n).slice();
+  }
+
+  /**
+   * ‖V − W·H‖²_F for a tile's quantised factors as the decoder reads them (codes × scale / levels), W·H in float32:
+   * what the decoder makes of the tile, before deblocking and rounding (reconstructTiles' figure, to float32 rounding).
+   */
+  decodedError(V: ArrayLike<number>, rows: number, cols: number, q: { rank: number; scales: Float32Array; wCodes: Uint16Array; hCodes: Uint16Array }, levels: number): number {
+    const k = q.rank;
+    const vBytes = Math.ceil((rows * cols) / 4) * 16;
+    const lay = layout([k * rows, k * cols, rows * cols]);
+    const [wt, h, d] = lay.at.map((a) => a + vBytes) as [number, number, number];
+    this.load(V, rows, cols, lay.bytes - BASE);
+    const f = this.f32;
+    for (let j = 0; j < k; j++) {
+      const step = q.scales[j]! / levels;
+      for (let i = 0; i < rows; i++) f[wt / 4 + j * rows + i] = q.wCodes[j * rows + i]! * step;
+      for (let l = 0; l < cols; l++) f[h / 4 + j * cols + l] = q.hCodes[j * cols + l]! * step;
+    }
+    // D (rows×cols) = Σ_t W_t ⊗ H_t: combine's Aᵀ·V with A = Wᵀ read across (A(t, i) = Wt[t·rows + i]) and V = H.
+    this.k.combine(wt, rows, 1, rows, h, k, cols, d);
+    return this.k.sq_diff(d, BASE, rows * cols);
   }
 
   /** As fitBlock (block-fit.ts), V being the matrix `sp` was measured on. */

@@ -469,3 +469,24 @@ int range_encode(const int *shapes, int tiles, const unsigned short *codes, int 
     if (rc_shift(&s)) return -1;
   return s.pos;
 }
+
+// Σ (a − b)² over n entries, the differences in float32 and their squares summed in double: a decoded tile's error.
+EXPORT("sq_diff")
+double sq_diff(const float *a, const float *b, int n) {
+  v128_t lo = wasm_f64x2_splat(0.0), hi = lo;
+  int l = 0;
+  for (; l + 4 <= n; l += 4) {
+    const v128_t d = wasm_f32x4_sub(wasm_v128_load(a + l), wasm_v128_load(b + l));
+    const v128_t dl = wasm_f64x2_promote_low_f32x4(d);
+    const v128_t dh = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(d, d, 2, 3, 0, 1));
+    lo = wasm_f64x2_add(lo, wasm_f64x2_mul(dl, dl));
+    hi = wasm_f64x2_add(hi, wasm_f64x2_mul(dh, dh));
+  }
+  const v128_t s = wasm_f64x2_add(lo, hi);
+  double e = wasm_f64x2_extract_lane(s, 0) + wasm_f64x2_extract_lane(s, 1);
+  for (; l < n; l++) {
+    const double d = (double)a[l] - (double)b[l];
+    e += d * d;
+  }
+  return e;
+}
