@@ -103,7 +103,7 @@ export class BlockKernel {
   }
 
   /**
-   * As blockSpectrum (block-fit.ts). With `valuesOnly` the singular vectors are left out (U and Vt zero): the
+   * As blockSpectrum (block-fit.ts). With `valuesOnly` the singular vectors are left out (U and Vt empty): the
    * error curve is all a rank allocation reads.
    */
   spectrum(V: ArrayLike<number>, rows: number, cols: number, r: number, seed = 0, valuesOnly = false): BlockSpectrum {
@@ -117,9 +117,10 @@ export class BlockKernel {
     const lay = layout(sizes);
     const at = lay.at.map((a) => a + vBytes);
     const { energy, sum } = this.load(V, rows, cols, lay.bytes - BASE);
-    const U = new Float64Array(rows * r);
+    // Without the vectors, U and Vt stay empty: a photograph measures thousands of spectra for their values alone.
+    const U = new Float64Array(valuesOnly ? 0 : rows * r);
     const S = new Float64Array(r);
-    const Vt = new Float64Array(r * cols);
+    const Vt = new Float64Array(valuesOnly ? 0 : r * cols);
     const residual = new Float64Array(r + 1);
     residual[0] = energy;
     const mean = n ? sum / n : 0;
