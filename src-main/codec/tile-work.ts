@@ -13,9 +13,7 @@ import { bandSums } from './ssim-parallel.js';
 import type { SsimBand } from './ssim-parallel.js';
 import { BorderStrips, reconstructTiles, tileGrid } from './tiles.js';
 import type { QuantizedPlane } from './quantize.js';
-import type { ColorMode, ImagePixels, QuantBits } from './types.js';
-import { imageToPlanes } from './colour.js';
-import { energyOf } from './metrics.js';
+import type { QuantBits } from './types.js';
 
 /**
  * The image's planes, in memory shared with the worker threads (so a job names its tile instead of carrying its
@@ -94,21 +92,7 @@ export interface OriginalJob {
   cols: 0;
 }
 
-/**
- * Rows from … to − 1 of the image (its samples in shared memory) made planes (imageToPlanes, into the shared planes'
- * same rows), and Σ x² over their colour samples: an encoder's first step, on the threads that are idle then.
- */
-export interface PlanesJob {
-  kind: 'planes';
-  pixels: ImagePixels;
-  colorMode: ColorMode;
-  from: number;
-  to: number;
-  rows: 0;
-  cols: 0;
-}
-
-export type TileJob = SpectrumJob | FitJob | StartJob | FinishJob | SsimJob | CodesJob | OriginalJob | PlanesJob;
+export type TileJob = SpectrumJob | FitJob | StartJob | FinishJob | SsimJob | CodesJob | OriginalJob;
 /**
  * A spectrum job gives the tile's error against rank; a fit job its quantised factors, iterations, and the squared
  * error of what the decoder makes of them (in [0, 1] units, before deblocking and rounding).
@@ -119,8 +103,7 @@ export type TileOutcome =
   | { W0: Float32Array; H0: Float32Array }
   | { sums: number[] }
   | { coded: Uint8Array }
-  | { strips: { vertical: Float32Array; horizontal: Float32Array }[] }
-  | { energy: number };
+  | { strips: { vertical: Float32Array; horizontal: Float32Array }[] };
 
 /** The job's tile, cut from its plane (rows×cols, row-major). */
 export function tileSamples(job: TileSource, planes: SharedPlanes): Float32Array {
@@ -139,7 +122,6 @@ export function runTileJob(job: TileJob, planes: SharedPlanes): TileOutcome {
   if (job.kind === 'ssim') return { sums: bandSums(job.band) };
   if (job.kind === 'codes') return { coded: encodeTileCodes(job.tiles, job.bits) };
   if (job.kind === 'original') return { strips: originalStrips(planes, job.tileSize) };
-  if (job.kind === 'planes') return { energy: planeRows(job, planes) };
   const V = tileSamples(job, planes);
   if (job.kind === 'finish') return quantized(V, job, job.W, job.H, job.iterations, job.bits);
   const kernel = blockKernel();
@@ -153,20 +135,6 @@ export function runTileJob(job: TileJob, planes: SharedPlanes): TileOutcome {
   const options = { ...BLOCK_FIT_DEFAULTS, ...job.fit };
   const f = kernel ? kernel.fit(V, sp, job.k, options) : fitBlock(V, sp, job.k, options);
   return quantized(V, job, f.W, f.H, f.iterations, job.bits);
-}
-
-/** The job's rows of the image into the planes' same rows; their energy (PlanesJob). */
-export function planeRows(job: Omit<PlanesJob, 'kind' | 'rows' | 'cols'>, planes: SharedPlanes): number {
-  const { pixels: px, from, to } = job;
-  const row = px.width * px.channels;
-  const band: ImagePixels = { ...px, height: to - from, data: px.data.subarray(from * row, to * row) };
-  imageToPlanes(
-    band,
-    job.colorMode,
-    'float32',
-    planes.data.map((d, p) => ({ rows: to - from, cols: planes.cols[p]!, data: d.subarray(from * planes.cols[p]!, to * planes.cols[p]!) })),
-  );
-  return energyOf(band);
 }
 
 /** The original's border strips, plane by plane (OriginalJob). */

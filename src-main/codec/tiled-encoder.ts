@@ -7,7 +7,7 @@ import type { BlockFitOptions } from '../engine/block-fit.js';
 import type { CancelSignal, Matrix } from '../engine/index.js';
 import { allocateRanks } from './allocate.js';
 import type { AllocationTarget, BlockCurve } from './allocate.js';
-import { isAchromatic, planeLayouts, splitRank, YCBCR_CHROMA_SHARE } from './colour.js';
+import { imageToPlanes, isAchromatic, planeLayouts, splitRank, YCBCR_CHROMA_SHARE } from './colour.js';
 import type { PlaneLayout } from './colour.js';
 import { compressPayload, envelopeOf, envelopeOverhead } from './container.js';
 import type { SourceImage } from './image-io.js';
@@ -17,8 +17,8 @@ import { decodeTiledPixels, extractAlpha, formatVersionOf, planesToPixels, store
 import type { FactorCoding, NmfzContent, NmfzHeader } from './nmfz.js';
 import { encodeTileCodes } from './range-coder.js';
 import { dequantizePlane, packCodes, quantizePlane, reconstructAt } from './quantize.js';
-import { originalStrips, planeRows, tileSamples, TileWorkers } from './tile-work.js';
-import type { FinishJob, FitJob, OriginalJob, PlanesJob, SharedPlanes, SpectrumJob, SsimJob, StartJob, TileJob, TileOutcome } from './tile-work.js';
+import { originalStrips, tileSamples, TileWorkers } from './tile-work.js';
+import type { FinishJob, FitJob, OriginalJob, SharedPlanes, SpectrumJob, SsimJob, StartJob, TileJob, TileOutcome } from './tile-work.js';
 import type { QuantizedPlane } from './quantize.js';
 import { BorderStrips, chooseDeblockThreshold, reconstructTiles, tileGrid, tileRect } from './tiles.js';
 import type { TileGrid } from './tiles.js';
@@ -266,8 +266,6 @@ export class TiledEncoder {
   private readonly announced = new WeakSet<ImagePixels>();
   /** Whether warmUpDecoder has run. */
   private warmedUp = false;
-  /** The planes made from the pixels, and the original's energy (makePlanes). */
-  private readonly planesMade: Promise<number>;
   /** Whether the tile size is settled (chooseTileSize). */
   private sized = false;
 
@@ -283,38 +281,15 @@ export class TiledEncoder {
     this.grid = tileGrid(this.pixels.height, this.pixels.width, settings.tileSize ?? FIRST_TILE_SIZE);
     this.weights = planeWeights(this.layouts, settings.colorMode);
     // The planes in memory the tile threads share, so that a job names its tile instead of carrying a copy.
-    this.V = this.layouts.map((l) => ({ rows: l.rows, cols: l.cols, data: new Float32Array(new SharedArrayBuffer(l.rows * l.cols * 4)) }));
+    this.V = imageToPlanes(
+      this.pixels,
+      settings.colorMode,
+      'float32',
+      this.layouts.map((l) => ({ rows: l.rows, cols: l.cols, data: new Float32Array(new SharedArrayBuffer(l.rows * l.cols * 4)) })),
+    );
     this.alpha = extractAlpha(this.pixels);
     this.shared = { data: this.V.map((m) => m.data as Float32Array), cols: this.V.map((m) => m.cols) };
     this.workers = new TileWorkers(this.shared, settings.threads);
-    this.planesMade = this.makePlanes();
-    this.planesMade.catch(() => undefined); // awaited by encode
-  }
-
-  /**
-   * The planes (and the original's energy) from the pixels: by the tile threads, half the rows each, where they are
-   * running already (idle then, and warm; on this thread the conversion ran cold, 0.1 s of a 1.3-MP photograph's
-   * path), else here.
-   */
-  private async makePlanes(): Promise<number> {
-    const px = this.pixels;
-    const job = { colorMode: this.settings.colorMode, from: 0, to: px.height };
-    if (!this.workers.running || px.height < 2) return planeRows({ ...job, pixels: px }, this.shared);
-    const data = px.bitDepth === 16 ? new Uint16Array(new SharedArrayBuffer(px.data.byteLength)) : new Uint8Array(new SharedArrayBuffer(px.data.byteLength));
-    data.set(px.data);
-    const pixels: ImagePixels = { ...px, data };
-    const parts = Math.min(px.height, this.workers.threads);
-    const jobs: PlanesJob[] = Array.from({ length: parts }, (_, i) => ({
-      kind: 'planes',
-      pixels,
-      colorMode: job.colorMode,
-      from: Math.round((i * px.height) / parts),
-      to: Math.round(((i + 1) * px.height) / parts),
-      rows: 0,
-      cols: 0,
-    }));
-    const out = await this.workers.run(jobs, undefined, true);
-    return out.reduce((sum, o) => sum + (o as { energy: number }).energy, 0);
   }
 
   /** Ends the worker threads (the encoder can still be used: they start again when needed). */
@@ -547,7 +522,7 @@ export class TiledEncoder {
       // The strips on a tile thread (it reads the planes in shared memory), the energy here (the pixels are here).
       const job: OriginalJob = { kind: 'original', tileSize: this.grid.tileSize, rows: 0, cols: 0 };
       const made = this.workers.running ? this.workers.run([job], undefined, true) : Promise.resolve([{ strips: originalStrips(this.shared, job.tileSize) }]);
-      const energy = await this.planesMade;
+      const energy = energyOf(this.pixels);
       const { strips } = (await made)[0] as { strips: { vertical: Float32Array; horizontal: Float32Array }[] };
       return {
         strips: strips.map((s) => {
@@ -716,7 +691,6 @@ export class TiledEncoder {
    * be larger, the cap becomes the target.
    */
   async encode(target: TiledTarget, cap?: { maxBytes: number }): Promise<TiledEncoded> {
-    await this.planesMade;
     const n = this.pixels.width * this.pixels.height;
     const max = maxValue(this.pixels.bitDepth);
     const entries = (r: { w: number; h: number }): number => r.w + r.h;

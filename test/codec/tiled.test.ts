@@ -145,9 +145,9 @@ test("the encoder's SSIM, summed in bands on its tile threads, is ssim()'s to ro
   }
 });
 
-test('the tile threads make the same file as one thread: planes, spectra, fits and measures split among them change no byte', async () => {
+test('the tile threads make the same file as one thread: spectra, fits and measures split among them change no byte', async () => {
   const src = await source('coffee.png', await photo('coffee.png', 1200, 900));
-  prestartTileThreads(); // running before the encoder starts: it hands them the planes to make too
+  prestartTileThreads(); // running before the encoder starts, as in a single-file compress
   const made = [];
   for (const threads of [2, 1]) {
     const encoder = new TiledEncoder(src, { colorMode: 'ycbcr', bits: 6, nmf: NMF, threads });
