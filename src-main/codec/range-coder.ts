@@ -77,7 +77,7 @@ class ByteSink {
  * of the time: a photograph's million codes took a quarter of a second here), else by encodeTileCodesHere.
  */
 export function encodeTileCodes(tiles: readonly TileCodes[], bits: RangeBits): Uint8Array {
-  return blockKernel()?.rangeEncode(tiles, bits) ?? encodeTileCodesHere(tiles, bits);
+  return blockKernel()?.rangeEncode(tiles, bits, CONTEXTS << bits, PROB_ONE / 2) ?? encodeTileCodesHere(tiles, bits);
 }
 
 /** encodeTileCodes in TypeScript: the reference the kernel is held to. */

@@ -14,13 +14,14 @@ parentPort!.on('message', (m: TileWorkerMessage) => {
   }
 });
 
-/**
- * A few jobs on a made-up tile as soon as the thread is up (it starts while the image is still being decoded): the
- * JavaScript around the kernels (starts, quantisation, the decoded tile's error) is compiled before real tiles wait
- * on it. Without it a photograph's first fits ran at a third of their later speed.
- */
+/** Rounds of warmUp: enough calls for the optimising compiler to take the small loops on (three left them interpreted). */
 const WARM_UP_ROUNDS = 40;
 
+/**
+ * Spectra and fits of a made-up tile as soon as the thread is up (it starts while the command probes its backend and
+ * reads the image): the JavaScript around the kernels (starts, quantisation, copies) is compiled before real tiles
+ * wait on it. Without it a photograph's first fits ran at a third of their later speed.
+ */
 function warmUp(): void {
   const side = 64;
   const data = new Float32Array(side * side);
@@ -28,7 +29,6 @@ function warmUp(): void {
   for (let c = 0; c < data.length; c++) data[c] = 0.5 + 0.3 * Math.sin(c * 0.37) * Math.cos((c >> 6) * 0.21) + 0.1 * ((seed = (seed * 16807) % 2147483647) / 2147483647);
   const made: SharedPlanes = { data: [data], cols: [side] };
   const at = { plane: 0, x: 0, y: 0, rows: side, cols: side };
-  // Enough calls for the optimising compiler to take the small loops on (a few calls leave them interpreted).
   for (let round = 0; round < WARM_UP_ROUNDS; round++) {
     const jobs: TileJob[] = [
       { kind: 'spectrum', ...at, r: 16, seed: 0 },

@@ -360,8 +360,9 @@ export class TiledEncoder {
 
   /**
    * The tile size the image asks for, where the settings name none (TILE_SIZE_STEPS): from the mean rank that a first
-   * allocation to the target gives the first plane's tiles at FIRST_TILE_SIZE (the curves as first measured). At
-   * another size the spectra are measured again. Once per encoder: a later target keeps the tiles.
+   * allocation to the target gives the first plane's tiles at FIRST_TILE_SIZE, on the spectra of a third of them (as
+   * first measured). Kept at that size, the other tiles are measured next; at another size, all of them. Once per
+   * encoder: a later target keeps the tiles.
    */
   private async chooseTileSize(costOf: (rect: { w: number; h: number }) => number, n: number, target: AllocationTarget): Promise<void> {
     if (this.settings.tileSize !== undefined || this.sized) return;

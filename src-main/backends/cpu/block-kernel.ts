@@ -157,13 +157,18 @@ export class BlockKernel {
   }
 
   /**
-   * range-coder.ts's encodeTileCodes, the same bytes: null where the output would need more room than the codes'
-   * plain bits twice over (noise pushed against its models; the caller codes it then).
+   * range-coder.ts's encodeTileCodes, the same bytes, its models (`models` probabilities, each starting at `half`)
+   * given by it: null where the output would need more room than the codes' plain bits twice over (noise pushed
+   * against its models; the caller codes it then).
    */
-  rangeEncode(tiles: readonly { rows: number; cols: number; rank: number; wCodes: Uint16Array; hCodes: Uint16Array }[], bits: 6 | 8): Uint8Array | null {
+  rangeEncode(
+    tiles: readonly { rows: number; cols: number; rank: number; wCodes: Uint16Array; hCodes: Uint16Array }[],
+    bits: 6 | 8,
+    models: number,
+    half: number,
+  ): Uint8Array | null {
     let symbols = 0;
     for (const t of tiles) symbols += t.rank * (t.rows + t.cols);
-    const models = RANGE_CONTEXTS << bits;
     const cap = Math.ceil((2 * symbols * bits) / 8) + 64;
     const lay = layout([3 * tiles.length, Math.ceil(symbols / 2), Math.ceil(models / 2), Math.ceil(models / 2), Math.ceil(cap / 4)]);
     this.reserve(lay.bytes);
@@ -179,8 +184,8 @@ export class BlockKernel {
       u16.set(t.hCodes, at + t.wCodes.length);
       at += t.wCodes.length + t.hCodes.length;
     });
-    u16.fill(RANGE_HALF, fast / 2, fast / 2 + models);
-    u16.fill(RANGE_HALF, slow / 2, slow / 2 + models);
+    u16.fill(half, fast / 2, fast / 2 + models);
+    u16.fill(half, slow / 2, slow / 2 + models);
     const n = this.k.range_encode(shapes, tiles.length, codes, bits, fast, slow, out, cap);
     this.loaded = null; // the codes went where a tile's samples may have been
     return n < 0 ? null : new Uint8Array(this.memory.buffer, out, n).slice();
@@ -231,11 +236,6 @@ export class BlockKernel {
     return { W, H, k, iterations, error };
   }
 }
-
-/** Contexts of the range coder's models (range-coder.ts): 2 kinds × (16 previous deltas + the start of a sequence). */
-const RANGE_CONTEXTS = 34;
-/** A model's first probability: one half, of 4096. */
-const RANGE_HALF = 2048;
 
 /** V into f at `o`, returning ‖V‖² and ΣV (a function of its own, so that it is compiled for the arrays it meets). */
 function copyIn(V: ArrayLike<number>, f: Float32Array, o: number, n: number): { energy: number; sum: number } {
