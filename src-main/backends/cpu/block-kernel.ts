@@ -5,7 +5,6 @@
 import { BLOCK_FIT_DEFAULTS, innerSweepsFor, nndsvdaStart, OVERSAMPLES, singularValues } from '../../engine/block-fit.js';
 import type { BlockFit, BlockFitOptions, BlockSpectrum } from '../../engine/block-fit.js';
 import { BLOCK_RELAXED_WASM_BASE64, BLOCK_WASM_BASE64 } from './kernel/block-wasm.js';
-import { symmetricEigen, symmetricEigenvalues } from '../../engine/linalg.js';
 import { RandomState } from '../../engine/rng.js';
 
 interface BlockExports {
@@ -15,6 +14,7 @@ interface BlockExports {
   hals(V: number, rows: number, cols: number, k: number, Wt: number, H: number, maxIter: number, gapShare: number, sweeps: number, energy: number, bound: number, scratch: number, errorOut: number): number;
   range_encode(shapes: number, tiles: number, codes: number, bits: number, fast: number, slow: number, out: number, cap: number): number;
   sq_diff(a: number, b: number, n: number): number;
+  gram_eigen(G: number, p: number, A: number, d: number, e: number, Z: number): number;
 }
 
 /** The module's linker reserves its first two pages for a stack the kernels never use; arrays go after them. */
@@ -112,8 +112,8 @@ export class BlockKernel {
     r = Math.max(0, Math.min(r, small));
     const p = Math.min(small, r + OVERSAMPLES);
     const vBytes = Math.ceil(n / 4) * 16;
-    // Ωᵀ, Yᵀ, Zᵀ, B, G, E, Uᵀ, Vt — after V.
-    const sizes = [cols * p, rows * p, cols * p, cols * p, p * p, p * r, r * rows, r * cols];
+    // Ωᵀ, Yᵀ, Zᵀ, B, G, E, Uᵀ, Vt, and in double G symmetrised, the eigenvalues, the off-diagonal, the eigenvectors — after V.
+    const sizes = [cols * p, rows * p, cols * p, cols * p, p * p, p * r, r * rows, r * cols, 2 * p * p, 2 * p, 2 * p, valuesOnly ? 0 : 2 * p * p];
     const lay = layout(sizes);
     const at = lay.at.map((a) => a + vBytes);
     const { energy, sum } = this.load(V, rows, cols, lay.bytes - BASE);
@@ -125,7 +125,7 @@ export class BlockKernel {
     residual[0] = energy;
     const mean = n ? sum / n : 0;
     if (energy === 0 || r === 0) return { rows, cols, r, U, S, Vt, energy, residual, mean };
-    const [om, yt, zt, bm, g, e, ut, vt] = at as [number, number, number, number, number, number, number, number];
+    const [om, yt, zt, bm, g, e, ut, vt, ga, dv, ev, zv] = at as [number, number, number, number, number, number, number, number, number, number, number, number];
     const f = this.f32;
     f.set(testMatrix(seed, cols, p), om / 4);
     const k = this.k;
@@ -137,17 +137,21 @@ export class BlockKernel {
     k.orthonormalize_rows(yt, p, rows); // Q: an orthonormal basis of V's leading column space, as rows
     k.combine(yt, 1, rows, p, BASE, rows, cols, bm); // B = Qᵀ·V
     k.dots(bm, p, bm, p, cols, g, p, 1);
-    const G = Float64Array.from(f.subarray(g / 4, g / 4 + p * p));
-    for (let a = 0; a < p; a++) for (let c = 0; c < a; c++) G[a * p + c] = G[c * p + a] = 0.5 * (G[a * p + c]! + G[c * p + a]!);
+    // G's eigenvalues σ² (and eigenvectors, as rows), as linalg.ts's symmetricEigen makes them, unsorted.
+    if (k.gram_eigen(g, p, ga, dv, ev, valuesOnly ? 0 : zv) < 0) throw new Error('symmetric eigendecomposition did not converge');
+    const d = this.f64.subarray(dv / 8, dv / 8 + p);
     if (valuesOnly) {
-      singularValues(symmetricEigenvalues(G, p), energy, S, residual);
+      singularValues(Float64Array.from(d).sort().reverse(), energy, S, residual);
       return { rows, cols, r, U, S, Vt, energy, residual, mean };
     }
-    const { values, vectors } = symmetricEigen(G, p);
-    for (let a = 0; a < p; a++) for (let j = 0; j < r; j++) f[e / 4 + a * r + j] = vectors[a * p + j]!;
+    // Largest first (a stable order, as symmetricEigen's).
+    const order = Array.from({ length: p }, (_, i) => i).sort((a, b) => d[b]! - d[a]!);
+    const z = zv / 8;
+    const f64 = this.f64;
+    for (let a = 0; a < p; a++) for (let j = 0; j < r; j++) f[e / 4 + a * r + j] = f64[z + order[j]! * p + a]!;
     k.combine(e, r, 1, r, yt, p, rows, ut); // Uᵀ = Eᵀ·Q
     k.combine(e, r, 1, r, bm, p, cols, vt); // σ·Vt = Eᵀ·B
-    singularValues(values, energy, S, residual);
+    singularValues(Array.from(order, (i) => d[i]!), energy, S, residual);
     for (let j = 0; j < r; j++) {
       const sigma = S[j]!;
       for (let i = 0; i < rows; i++) U[i * r + j] = f[ut / 4 + j * rows + i]!;

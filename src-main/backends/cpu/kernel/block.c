@@ -490,3 +490,172 @@ double sq_diff(const float *a, const float *b, int n) {
   }
   return e;
 }
+
+// √(a² + b²) as JavaScript's Math.hypot makes it for two values (each scaled by the larger, their squares summed):
+// the same number, so that these eigenvalues are linalg.ts's to the bit.
+static double hypot2(double a, double b) {
+  a = __builtin_fabs(a);
+  b = __builtin_fabs(b);
+  const double m = a > b ? a : b;
+  if (m == 0.0) return 0.0;
+  const double x = a / m, y = b / m;
+  return __builtin_sqrt(x * x + y * y) * m;
+}
+
+// linalg.ts's tred2 (Householder reduction to tridiagonal form), step for step; with `accumulate` V becomes the
+// accumulated transformation.
+static void tred2(double *V, double *d, double *e, int n, int accumulate) {
+  for (int j = 0; j < n; j++) d[j] = V[(n - 1) * n + j];
+  for (int i = n - 1; i > 0; i--) {
+    double scale = 0.0, h = 0.0;
+    for (int k = 0; k < i; k++) scale += __builtin_fabs(d[k]);
+    if (scale == 0.0) {
+      e[i] = d[i - 1];
+      for (int j = 0; j < i; j++) {
+        d[j] = V[(i - 1) * n + j];
+        V[i * n + j] = 0.0;
+        V[j * n + i] = 0.0;
+      }
+    } else {
+      for (int k = 0; k < i; k++) {
+        d[k] = d[k] / scale;
+        h += d[k] * d[k];
+      }
+      double f = d[i - 1];
+      double g = __builtin_sqrt(h);
+      if (f > 0) g = -g;
+      e[i] = scale * g;
+      h -= f * g;
+      d[i - 1] = f - g;
+      for (int j = 0; j < i; j++) e[j] = 0.0;
+      for (int j = 0; j < i; j++) {
+        f = d[j];
+        V[j * n + i] = f;
+        g = e[j] + V[j * n + j] * f;
+        for (int k = j + 1; k <= i - 1; k++) {
+          g += V[k * n + j] * d[k];
+          e[k] = e[k] + V[k * n + j] * f;
+        }
+        e[j] = g;
+      }
+      f = 0.0;
+      for (int j = 0; j < i; j++) {
+        e[j] = e[j] / h;
+        f += e[j] * d[j];
+      }
+      const double hh = f / (h + h);
+      for (int j = 0; j < i; j++) e[j] = e[j] - hh * d[j];
+      for (int j = 0; j < i; j++) {
+        f = d[j];
+        g = e[j];
+        for (int k = j; k <= i - 1; k++) V[k * n + j] = V[k * n + j] - (f * e[k] + g * d[k]);
+        d[j] = V[(i - 1) * n + j];
+        V[i * n + j] = 0.0;
+      }
+    }
+    d[i] = h;
+  }
+  if (!accumulate) {
+    for (int j = 0; j < n; j++) d[j] = V[j * n + j];
+    e[0] = 0.0;
+    return;
+  }
+  for (int i = 0; i < n - 1; i++) {
+    V[(n - 1) * n + i] = V[i * n + i];
+    V[i * n + i] = 1.0;
+    const double h = d[i + 1];
+    if (h != 0.0) {
+      for (int k = 0; k <= i; k++) d[k] = V[k * n + i + 1] / h;
+      for (int j = 0; j <= i; j++) {
+        double g = 0.0;
+        for (int k = 0; k <= i; k++) g += V[k * n + i + 1] * V[k * n + j];
+        for (int k = 0; k <= i; k++) V[k * n + j] = V[k * n + j] - g * d[k];
+      }
+    }
+    for (int k = 0; k <= i; k++) V[k * n + i + 1] = 0.0;
+  }
+  for (int j = 0; j < n; j++) {
+    d[j] = V[(n - 1) * n + j];
+    V[(n - 1) * n + j] = 0.0;
+  }
+  V[(n - 1) * n + n - 1] = 1.0;
+  e[0] = 0.0;
+}
+
+// linalg.ts's tql2 (implicit QL on the tridiagonal (d, e)), accumulating into Z (eigenvectors as its rows) unless it
+// is null; 0, or −1 where an eigenvalue took over 100 iterations.
+static int tql2(double *Z, double *d, double *e, int n) {
+  for (int i = 1; i < n; i++) e[i - 1] = e[i];
+  e[n - 1] = 0.0;
+  double f = 0.0, tst1 = 0.0;
+  const double eps = 2.220446049250313e-16; // 2^-52
+  for (int l = 0; l < n; l++) {
+    const double t = __builtin_fabs(d[l]) + __builtin_fabs(e[l]);
+    if (t > tst1) tst1 = t;
+    int m = l;
+    while (m < n - 1 && __builtin_fabs(e[m]) > eps * tst1) m++;
+    if (m > l) {
+      int iter = 0;
+      do {
+        if (++iter > 100) return -1;
+        double g = d[l];
+        double p = (d[l + 1] - g) / (2.0 * e[l]);
+        double r = hypot2(p, 1.0);
+        if (p < 0) r = -r;
+        d[l] = e[l] / (p + r);
+        d[l + 1] = e[l] * (p + r);
+        const double dl1 = d[l + 1];
+        double h = g - d[l];
+        for (int i = l + 2; i < n; i++) d[i] = d[i] - h;
+        f += h;
+        p = d[m];
+        double c = 1.0, c2 = c, c3 = c, s = 0.0, s2 = 0.0;
+        const double el1 = e[l + 1];
+        for (int i = m - 1; i >= l; i--) {
+          c3 = c2;
+          c2 = c;
+          s2 = s;
+          g = c * e[i];
+          h = c * p;
+          r = hypot2(p, e[i]);
+          e[i + 1] = s * r;
+          s = e[i] / r;
+          c = p / r;
+          p = c * d[i] - s * g;
+          d[i + 1] = h + s * (c * g + s * d[i]);
+          if (!Z) continue;
+          double *zi = Z + i * n, *zi1 = zi + n;
+          for (int k = 0; k < n; k++) {
+            h = zi1[k];
+            zi1[k] = s * zi[k] + c * h;
+            zi[k] = c * zi[k] - s * h;
+          }
+        }
+        p = (-s * s2 * c3 * el1 * e[l]) / dl1;
+        e[l] = s * p;
+        d[l] = c * p;
+      } while (__builtin_fabs(e[l]) > eps * tst1);
+    }
+    d[l] = d[l] + f;
+    e[l] = 0.0;
+  }
+  return 0;
+}
+
+// The eigenvalues σ² of a spectrum's Gram matrix G (p×p, float32, as dots made it): G symmetrised in double into A
+// (each pair's mean), reduced and iterated as linalg.ts does (symmetricEigenvalues; with Z, symmetricEigen, the
+// vectors as Z's rows), the values left in d unsorted. 0, or −1 where it did not converge. (In JavaScript this was
+// two fifths of a small tile's spectrum.)
+EXPORT("gram_eigen")
+int gram_eigen(const float *G, int p, double *A, double *d, double *e, double *Z) {
+  if (p == 0) return 0;
+  for (int a = 0; a < p; a++) {
+    A[a * p + a] = (double)G[a * p + a];
+    for (int c = 0; c < a; c++) A[a * p + c] = A[c * p + a] = 0.5 * ((double)G[a * p + c] + (double)G[c * p + a]);
+  }
+  tred2(A, d, e, p, Z != 0);
+  if (Z)
+    for (int r = 0; r < p; r++)
+      for (int c = 0; c < p; c++) Z[c * p + r] = A[r * p + c];
+  return tql2(Z, d, e, p);
+}
