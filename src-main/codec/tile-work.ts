@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BLOCK_FIT_DEFAULTS, blockSpectrum, fitBlock, nndsvdaStart } from '../engine/block-fit.js';
 import { blockKernel } from '../backends/cpu/block-kernel.js';
+import type { TileSamples } from '../backends/cpu/block-kernel.js';
 import type { BlockFitOptions } from '../engine/block-fit.js';
 import { levels, quantizePlane } from './quantize.js';
 import { encodeTileCodes } from './range-coder.js';
@@ -122,18 +123,19 @@ export function runTileJob(job: TileJob, planes: SharedPlanes): TileOutcome {
   if (job.kind === 'ssim') return { sums: bandSums(job.band) };
   if (job.kind === 'codes') return { coded: encodeTileCodes(job.tiles, job.bits) };
   if (job.kind === 'original') return { strips: originalStrips(planes, job.tileSize) };
-  const V = tileSamples(job, planes);
-  if (job.kind === 'finish') return quantized(V, job, job.W, job.H, job.iterations, job.bits);
   const kernel = blockKernel();
-  const spectrum = kernel ? kernel.spectrum.bind(kernel) : blockSpectrum;
-  if (job.kind === 'spectrum') return { residual: kernel ? kernel.spectrum(V, job.rows, job.cols, job.r, job.seed, true).residual : blockSpectrum(V, job.rows, job.cols, job.r, job.seed).residual };
-  const sp = spectrum(V, job.rows, job.cols, job.k, job.seed);
+  // The kernel copies the tile from its plane itself; the TypeScript loops take a copy of their own.
+  const samples = kernel ? undefined : tileSamples(job, planes);
+  const V: TileSamples = samples ?? { plane: planes.data[job.plane]!, stride: planes.cols[job.plane]!, at: job.y * planes.cols[job.plane]! + job.x };
+  if (job.kind === 'finish') return quantized(V, job, job.W, job.H, job.iterations, job.bits);
+  if (job.kind === 'spectrum') return { residual: kernel ? kernel.spectrum(V, job.rows, job.cols, job.r, job.seed, true).residual : blockSpectrum(samples!, job.rows, job.cols, job.r, job.seed).residual };
+  const sp = kernel ? kernel.spectrum(V, job.rows, job.cols, job.k, job.seed) : blockSpectrum(samples!, job.rows, job.cols, job.k, job.seed);
   if (job.kind === 'start') {
     const { W, H } = nndsvdaStart(sp, job.k);
     return { W0: Float32Array.from(W), H0: Float32Array.from(H) };
   }
   const options = { ...BLOCK_FIT_DEFAULTS, ...job.fit };
-  const f = kernel ? kernel.fit(V, sp, job.k, options) : fitBlock(V, sp, job.k, options);
+  const f = kernel ? kernel.fit(V, sp, job.k, options) : fitBlock(samples!, sp, job.k, options);
   return quantized(V, job, f.W, f.H, f.iterations, job.bits);
 }
 
@@ -147,7 +149,7 @@ export function originalStrips(planes: SharedPlanes, tileSize: number): { vertic
 }
 
 /** A tile's factors quantised, with the squared error of what the decoder makes of them. */
-function quantized(V: Float32Array, at: TileSource, W: ArrayLike<number>, H: ArrayLike<number>, iterations: number, bits: QuantBits): TileOutcome {
+function quantized(V: TileSamples, at: TileSource, W: ArrayLike<number>, H: ArrayLike<number>, iterations: number, bits: QuantBits): TileOutcome {
   const k = W.length / at.rows;
   const q = quantizePlane({ rows: at.rows, cols: k, data: Float64Array.from(W) }, { rows: k, cols: at.cols, data: Float64Array.from(H) }, bits);
   // In the kernel where it runs (V is still in its memory from the fit); reconstructTiles and a loop here cost a
@@ -155,8 +157,9 @@ function quantized(V: Float32Array, at: TileSource, W: ArrayLike<number>, H: Arr
   const kernel = blockKernel();
   if (kernel) return { q, iterations, error: kernel.decodedError(V, at.rows, at.cols, q, levels(bits)) };
   const D = reconstructTiles([q], tileGrid(at.rows, at.cols, Math.max(at.rows, at.cols)), bits, 1);
+  const samples = V as ArrayLike<number>; // without the kernel, runTileJob gave the tile's own copy
   let error = 0;
-  for (let c = 0; c < V.length; c++) error += (D[c]! - V[c]!) ** 2;
+  for (let c = 0; c < samples.length; c++) error += (D[c]! - samples[c]!) ** 2;
   return { q, iterations, error };
 }
 

@@ -53,12 +53,25 @@ function layout(sizes: number[]): { at: number[]; bytes: number } {
   return { at, bytes: p };
 }
 
+/**
+ * A tile where it lies in its plane (rows×cols from `at`, `stride` samples a row): the kernel copies it into its own
+ * memory from there, so that a tile job makes no copy of its own first.
+ */
+export interface PlaneTile {
+  plane: Float32Array;
+  stride: number;
+  at: number;
+}
+
+/** A tile's samples: an array of its own (row-major) or a place in its plane. */
+export type TileSamples = ArrayLike<number> | PlaneTile;
+
 export class BlockKernel {
   private readonly memory: WebAssembly.Memory;
   private readonly k: BlockExports;
   private f32: Float32Array;
   private f64: Float64Array;
-  private loaded: { V: ArrayLike<number>; rows: number; cols: number; energy: number; sum: number } | null = null;
+  private loaded: { V: TileSamples; rows: number; cols: number; energy: number; sum: number } | null = null;
 
   private constructor(
     module: WebAssembly.Module,
@@ -93,11 +106,11 @@ export class BlockKernel {
   }
 
   /** V copied to the front of the work area (once for a spectrum and the fit that follows it), with ‖V‖² and its sum. */
-  private load(V: ArrayLike<number>, rows: number, cols: number, extra: number): { energy: number; sum: number } {
+  private load(V: TileSamples, rows: number, cols: number, extra: number): { energy: number; sum: number } {
     this.reserve(BASE + Math.ceil((rows * cols) / 4) * 16 + extra * 4 + 64);
     const l = this.loaded;
     if (l && l.V === V && l.rows === rows && l.cols === cols) return l;
-    const { energy, sum } = copyIn(V, this.f32, BASE / 4, rows * cols);
+    const { energy, sum } = 'plane' in V ? copyTileIn(V, rows, cols, this.f32, BASE / 4) : copyIn(V, this.f32, BASE / 4, rows * cols);
     this.loaded = { V, rows, cols, energy, sum };
     return this.loaded;
   }
@@ -106,7 +119,7 @@ export class BlockKernel {
    * As blockSpectrum (block-fit.ts). With `valuesOnly` the singular vectors are left out (U and Vt empty): the
    * error curve is all a rank allocation reads.
    */
-  spectrum(V: ArrayLike<number>, rows: number, cols: number, r: number, seed = 0, valuesOnly = false): BlockSpectrum {
+  spectrum(V: TileSamples, rows: number, cols: number, r: number, seed = 0, valuesOnly = false): BlockSpectrum {
     const n = rows * cols;
     const small = Math.min(rows, cols);
     r = Math.max(0, Math.min(r, small));
@@ -199,7 +212,7 @@ export class BlockKernel {
    * ‖V − W·H‖²_F for a tile's quantised factors as the decoder reads them (codes × scale / levels), W·H in float32:
    * what the decoder makes of the tile, before deblocking and rounding (reconstructTiles' figure, to float32 rounding).
    */
-  decodedError(V: ArrayLike<number>, rows: number, cols: number, q: { rank: number; scales: Float32Array; wCodes: Uint16Array; hCodes: Uint16Array }, levels: number): number {
+  decodedError(V: TileSamples, rows: number, cols: number, q: { rank: number; scales: Float32Array; wCodes: Uint16Array; hCodes: Uint16Array }, levels: number): number {
     const k = q.rank;
     const vBytes = Math.ceil((rows * cols) / 4) * 16;
     const lay = layout([k * rows, k * cols, rows * cols]);
@@ -217,7 +230,7 @@ export class BlockKernel {
   }
 
   /** As fitBlock (block-fit.ts), V being the matrix `sp` was measured on. */
-  fit(V: ArrayLike<number>, sp: BlockSpectrum, k: number, options: BlockFitOptions = BLOCK_FIT_DEFAULTS): BlockFit {
+  fit(V: TileSamples, sp: BlockSpectrum, k: number, options: BlockFitOptions = BLOCK_FIT_DEFAULTS): BlockFit {
     const { rows, cols, energy } = sp;
     const { W, H } = nndsvdaStart(sp, k);
     if (energy === 0) {
@@ -250,6 +263,24 @@ function copyIn(V: ArrayLike<number>, f: Float32Array, o: number, n: number): { 
     f[o + c] = v;
     energy += v * v;
     sum += v;
+  }
+  return { energy, sum };
+}
+
+/** A tile from its plane into f at `o` (row-major), returning ‖V‖² and ΣV, as copyIn. */
+function copyTileIn(V: PlaneTile, rows: number, cols: number, f: Float32Array, o: number): { energy: number; sum: number } {
+  const { plane, stride, at } = V;
+  let energy = 0;
+  let sum = 0;
+  for (let i = 0; i < rows; i++) {
+    const from = at + i * stride;
+    const to = o + i * cols;
+    for (let j = 0; j < cols; j++) {
+      const v = plane[from + j]!;
+      f[to + j] = v;
+      energy += v * v;
+      sum += v;
+    }
   }
   return { energy, sum };
 }
