@@ -12,7 +12,7 @@ import { encodeTileCodes } from './range-coder.js';
 import type { RangeBits, TileCodes } from './range-coder.js';
 import { bandSums } from './ssim-parallel.js';
 import type { SsimBand } from './ssim-parallel.js';
-import { BorderStrips, reconstructTiles, tileGrid } from './tiles.js';
+import { BorderStrips, reconstructTiles, tileEdges, tileGrid } from './tiles.js';
 import type { QuantizedPlane } from './quantize.js';
 import type { QuantBits } from './types.js';
 
@@ -100,7 +100,7 @@ export type TileJob = SpectrumJob | FitJob | StartJob | FinishJob | SsimJob | Co
  */
 export type TileOutcome =
   | { residual: Float64Array }
-  | { q: QuantizedPlane; iterations: number; error: number }
+  | { q: QuantizedPlane; iterations: number; error: number; edges: Float32Array }
   | { W0: Float32Array; H0: Float32Array }
   | { sums: number[] }
   | { coded: Uint8Array }
@@ -148,19 +148,22 @@ export function originalStrips(planes: SharedPlanes, tileSize: number): { vertic
   });
 }
 
-/** A tile's factors quantised, with the squared error of what the decoder makes of them. */
+/** A tile's factors quantised, with the squared error of what the decoder makes of them and that tile's tileEdges. */
 function quantized(V: TileSamples, at: TileSource, W: ArrayLike<number>, H: ArrayLike<number>, iterations: number, bits: QuantBits): TileOutcome {
   const k = W.length / at.rows;
   const q = quantizePlane({ rows: at.rows, cols: k, data: Float64Array.from(W) }, { rows: k, cols: at.cols, data: Float64Array.from(H) }, bits);
   // In the kernel where it runs (V is still in its memory from the fit); reconstructTiles and a loop here cost a
   // tenth of a small tile's whole job.
   const kernel = blockKernel();
-  if (kernel) return { q, iterations, error: kernel.decodedError(V, at.rows, at.cols, q, levels(bits)) };
+  if (kernel) {
+    const { error, decoded } = kernel.decodedError(V, at.rows, at.cols, q, levels(bits));
+    return { q, iterations, error, edges: tileEdges(decoded, at.rows, at.cols) };
+  }
   const D = reconstructTiles([q], tileGrid(at.rows, at.cols, Math.max(at.rows, at.cols)), bits, 1);
   const samples = V as ArrayLike<number>; // without the kernel, runTileJob gave the tile's own copy
   let error = 0;
   for (let c = 0; c < samples.length; c++) error += (D[c]! - samples[c]!) ** 2;
-  return { q, iterations, error };
+  return { q, iterations, error, edges: tileEdges(D, at.rows, at.cols) };
 }
 
 /**

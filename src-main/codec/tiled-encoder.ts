@@ -16,11 +16,11 @@ import { ssimInBands } from './ssim-parallel.js';
 import { decodeTiledPixels, extractAlpha, formatVersionOf, planesToPixels, storedPayloadAsync, storedQuality } from './nmfz.js';
 import type { FactorCoding, NmfzContent, NmfzHeader } from './nmfz.js';
 import { encodeTileCodes } from './range-coder.js';
-import { dequantizePlane, packCodes, quantizePlane, reconstructAt } from './quantize.js';
+import { packCodes, quantizePlane } from './quantize.js';
 import { originalStrips, tileSamples, TileWorkers } from './tile-work.js';
 import type { FinishJob, FitJob, OriginalJob, SharedPlanes, SpectrumJob, SsimJob, StartJob, TileJob, TileOutcome } from './tile-work.js';
 import type { QuantizedPlane } from './quantize.js';
-import { BorderStrips, chooseDeblockThreshold, reconstructTiles, tileGrid, tileRect } from './tiles.js';
+import { BorderStrips, chooseDeblockThreshold, edgeSampler, reconstructTiles, tileEdges, tileGrid, tileRect } from './tiles.js';
 import type { TileGrid } from './tiles.js';
 import type { ColorMode, ImagePixels, QuantBits } from './types.js';
 import { colourChannels, hasAlpha, maxValue } from './types.js';
@@ -192,15 +192,19 @@ interface TileFit {
   iterations: number;
   /** Squared error of the decoded tile before deblocking, in [0, 1] units. */
   error: number;
+  /** The decoded tile's samples next to its edges ([0, 1] units, tileEdges): what its border strips hold. */
+  edges: Float32Array;
 }
 
 /**
  * A build decoded in memory and measured: each plane's deblocking threshold chosen on its border strips (the only
- * samples the filter touches) against the original's, put in the header; then the image decoded band by band as the
- * decoder will, each tile's error measured on the way; PSNR and relErr from one pass.
+ * samples the filter touches, from each tile's edges as its fit decoded them) against the original's, put in the
+ * header; then the image decoded band by band as the decoder will, each tile's error measured on the way; PSNR and
+ * relErr from one pass.
  */
 function measureBuild(
   content: NmfzContent,
+  edges: (p: number, t: number) => Float32Array,
   g: TileGrid,
   V: readonly Matrix[],
   pixels: ImagePixels,
@@ -208,14 +212,9 @@ function measureBuild(
 ): { tileErrors: Float64Array[]; decoded: ImagePixels; psnr: number; relErr: number } {
   const header = content.header;
   const max = maxValue(pixels.bitDepth);
-  const bits = header.quantization.bits;
   content.tiles!.forEach((tiles, p) => {
     const strips = new BorderStrips(g);
-    strips.fill((t) => {
-      const q = tiles[t]!;
-      const { Wt, H } = dequantizePlane(q, bits);
-      return (i, j) => Math.fround(reconstructAt(Wt, H, q.rows, q.rank, q.cols, i, j, max));
-    });
+    strips.fill((t) => edgeSampler(edges(p, t), tiles[t]!.rows, tiles[t]!.cols, max));
     header.planes[p]!.deblock = chooseDeblockThreshold(strips, originals.strips[p]!, max, max);
   });
   const tileErrors = content.tiles!.map(() => new Float64Array(g.count));
@@ -510,7 +509,8 @@ export class TiledEncoder {
     let iterations = 0;
     ranks.forEach((plane, p) => plane.forEach((k, t) => (iterations = Math.max(iterations, this.fitOf(p, t, k).iterations))));
     const originals = await this.measureOriginal();
-    const { tileErrors, decoded, psnr, relErr } = measureBuild(content, this.grid, this.V, this.pixels, originals);
+    const edges = (p: number, t: number): Float32Array => this.fitOf(p, t, ranks[p]![t]!).edges;
+    const { tileErrors, decoded, psnr, relErr } = measureBuild(content, edges, this.grid, this.V, this.pixels, originals);
     return { ranks, content, tileErrors, decoded, psnr, relErr, iterations };
   }
 
@@ -570,7 +570,8 @@ export class TiledEncoder {
     const ranks = tiles.map((plane) => Int32Array.from(plane, (q) => q.rank));
     const header = { ...this.header(ranks), width: w, height: h };
     const originals = { strips: V.map((m) => BorderStrips.of(m.data, g)), energy: energyOf(corner) };
-    measureBuild({ header, planes: [], tiles, alpha: null }, g, V, corner, originals);
+    const edges = tiles.map((plane) => plane.map((q) => tileEdges(reconstructTiles([q], tileGrid(q.rows, q.cols, g.tileSize), this.settings.bits, 1), q.rows, q.cols)));
+    measureBuild({ header, planes: [], tiles, alpha: null }, (p, t) => edges[p]![t]!, g, V, corner, originals);
   }
 
   /** Tells the caller of a build's decoded image (onDecoded), once. */

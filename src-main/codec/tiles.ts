@@ -77,6 +77,42 @@ export function reconstructTiles(tiles: readonly QuantizedPlane[], g: TileGrid, 
 }
 
 /**
+ * The samples of a decoded tile (rows×cols, row-major) that border strips hold: its first two and last two rows,
+ * then, row by row, its first two and last two columns (fewer where the tile is smaller: repeated). A fit's tile
+ * thread keeps them from the tile it decoded to measure, so that the encoder's thread fills its strips without
+ * decoding the tiles again.
+ */
+export function tileEdges(D: ArrayLike<number>, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(4 * cols + 4 * rows);
+  const edgeRows = [0, Math.min(1, rows - 1), Math.max(0, rows - 2), rows - 1];
+  edgeRows.forEach((i, e) => {
+    for (let j = 0; j < cols; j++) out[e * cols + j] = D[i * cols + j]!;
+  });
+  const at = 4 * cols;
+  const c1 = Math.min(1, cols - 1);
+  const c2 = Math.max(0, cols - 2);
+  for (let i = 0; i < rows; i++) {
+    out[at + 4 * i] = D[i * cols]!;
+    out[at + 4 * i + 1] = D[i * cols + c1]!;
+    out[at + 4 * i + 2] = D[i * cols + c2]!;
+    out[at + 4 * i + 3] = D[i * cols + cols - 1]!;
+  }
+  return out;
+}
+
+/** Sample (i, j) on a tile's border (two rows or columns from its edge) from its tileEdges, times `scale`. */
+export function edgeSampler(edges: Float32Array, rows: number, cols: number, scale: number): (i: number, j: number) => number {
+  return (i, j) => {
+    let v: number;
+    if (i < 2) v = edges[i * cols + j]!;
+    else if (i >= rows - 2) v = edges[(i - rows + 4) * cols + j]!;
+    else if (j < 2) v = edges[4 * cols + 4 * i + j]!;
+    else v = edges[4 * cols + 4 * i + 2 + j - cols + 2]!;
+    return Math.fround(v * scale);
+  };
+}
+
+/**
  * One step of the deblocking filter across a border, on the samples i1, i0 | j0, j1 of `a` (j1 −1 at the plane's
  * edge): the step Δ = j0 − i0 is spread over the two samples on each side (i1 += Δ/8, i0 += 3Δ/8, j0 −= 3Δ/8,
  * j1 −= Δ/8, the step left is Δ/4) when |Δ| < threshold.

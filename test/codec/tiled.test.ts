@@ -366,8 +366,10 @@ test(KERNEL_TEST, (t) => {
     const D = reconstructTiles([q], tileGrid(rows, cols, Math.max(rows, cols)), 6, 1);
     let decoded = 0;
     for (let c = 0; c < V.length; c++) decoded += (D[c]! - Math.fround(V[c]!)) ** 2;
-    const viaKernel = kernel.decodedError(Float32Array.from(V), rows, cols, q, 63);
+    const { error: viaKernel, decoded: byKernel } = kernel.decodedError(Float32Array.from(V), rows, cols, q, 63);
     assert.ok(Math.abs(viaKernel - decoded) <= 1e-5 * js.energy + 1e-9, `${rows}×${cols} decoded error ${viaKernel} against ${decoded}`);
+    // and the decoded tile it lends is the decoder's, to float32 rounding
+    for (let c = 0; c < D.length; c++) assert.ok(Math.abs(byKernel[c]! - D[c]!) <= 1e-5, `${rows}×${cols} decoded sample ${c}: ${byKernel[c]} vs ${D[c]}`);
   }
 });
 

@@ -210,9 +210,10 @@ export class BlockKernel {
 
   /**
    * ‖V − W·H‖²_F for a tile's quantised factors as the decoder reads them (codes × scale / levels), W·H in float32:
-   * what the decoder makes of the tile, before deblocking and rounding (reconstructTiles' figure, to float32 rounding).
+   * what the decoder makes of the tile, before deblocking and rounding (reconstructTiles' figure, to float32 rounding);
+   * with that decoded tile ([0, 1] units, row-major).
    */
-  decodedError(V: TileSamples, rows: number, cols: number, q: { rank: number; scales: Float32Array; wCodes: Uint16Array; hCodes: Uint16Array }, levels: number): number {
+  decodedError(V: TileSamples, rows: number, cols: number, q: { rank: number; scales: Float32Array; wCodes: Uint16Array; hCodes: Uint16Array }, levels: number): { error: number; decoded: Float32Array } {
     const k = q.rank;
     const vBytes = Math.ceil((rows * cols) / 4) * 16;
     const lay = layout([k * rows, k * cols, rows * cols]);
@@ -226,7 +227,8 @@ export class BlockKernel {
     }
     // D (rows×cols) = Σ_t W_t ⊗ H_t: combine's Aᵀ·V with A = Wᵀ read across (A(t, i) = Wt[t·rows + i]) and V = H.
     this.k.combine(wt, rows, 1, rows, h, k, cols, d);
-    return this.k.sq_diff(d, BASE, rows * cols);
+    // The decoded tile is lent: a view of the kernel's memory, good until its next call.
+    return { error: this.k.sq_diff(d, BASE, rows * cols), decoded: this.f32.subarray(d / 4, d / 4 + rows * cols) };
   }
 
   /** As fitBlock (block-fit.ts), V being the matrix `sp` was measured on. */
