@@ -24,11 +24,25 @@ export function levels(bits: QuantBits): number {
 }
 
 /**
- * Quantises W (rows×k) and H (k×cols). The scaling freedom W·D, D⁻¹·H is used first so that column j of W and row
- * j of H have the same maximum m_j = √(max W_j · max H_j); both are then coded against that one scale. A component
- * whose column or row is all zero contributes nothing and is stored as zeros with scale 0.
+ * A component's scale rounded up to bits + 3 significant bits (a float32: m > 0, finite), as the tiled layout stores
+ * it (quantizePlane's `compactScales`). The codes are made against the rounded scale, so the rounding costs no
+ * precision, only up to a quarter of a code of the range at the top (m / scale ≥ 1 − 2^−(bits+2)); the float32's lower
+ * mantissa bits would be noise that no compressor packs. A tiled photograph has thousands of components: on the photo
+ * set (6-bit codes, 9-bit scales) its files came 3.0 % smaller at the same PSNR (Dune's Brotli'd tile table and scales
+ * took 39 KB of its 621 KB before, 15.5 KB after; 8-bit scales made 2.6 %). The global layout's few hundred scales
+ * stay whole.
  */
-export function quantizePlane(W: Matrix, H: Matrix, bits: QuantBits): QuantizedPlane {
+export function storedScale(m: number, bits: QuantBits): number {
+  const step = 2 ** (Math.floor(Math.log2(m)) - bits - 2);
+  return Math.fround(Math.ceil(m / step) * step);
+}
+
+/**
+ * Quantises W (rows×k) and H (k×cols). The scaling freedom W·D, D⁻¹·H is used first so that column j of W and row
+ * j of H have the same maximum m_j = √(max W_j · max H_j); both are then coded against that one scale (with `compactScales`, storedScale's rounding of it). A component whose column or row is all zero contributes nothing and is
+ * stored as zeros with scale 0.
+ */
+export function quantizePlane(W: Matrix, H: Matrix, bits: QuantBits, compactScales = false): QuantizedPlane {
   const rows = W.rows;
   const k = W.cols;
   const cols = H.cols;
@@ -46,13 +60,16 @@ export function quantizePlane(W: Matrix, H: Matrix, bits: QuantBits): QuantizedP
     for (let l = 0; l < cols; l++) b = Math.max(b, h[j * cols + l]!);
     if (!(a > 0 && b > 0) || !Number.isFinite(a * b)) continue;
     const m = Math.sqrt(a) * Math.sqrt(b);
-    const scale = Math.fround(m);
-    scales[j] = scale;
+    const scale = compactScales ? storedScale(m, bits) : Math.fround(m);
     // Balanced entries are W·(m/a) and H·(m/b); divided by the stored scale and mapped to [0, L].
     const fw = ((m / a) * L) / scale;
     const fh = ((m / b) * L) / scale;
-    for (let i = 0; i < rows; i++) wCodes[j * rows + i] = Math.min(L, Math.max(0, Math.round(w[i * k + j]! * fw)));
-    for (let l = 0; l < cols; l++) hCodes[j * cols + l] = Math.min(L, Math.max(0, Math.round(h[j * cols + l]! * fh)));
+    let least = L;
+    for (let i = 0; i < rows; i++) least = Math.min(least, (wCodes[j * rows + i] = Math.min(L, Math.max(0, Math.round(w[i * k + j]! * fw)))));
+    for (let l = 0; l < cols; l++) least = Math.min(least, (hCodes[j * cols + l] = Math.min(L, Math.max(0, Math.round(h[j * cols + l]! * fh)))));
+    // A flat component (every code at the top: a flat tile's) is its scale alone, which then keeps all its bits, so
+    // that it decodes exactly.
+    scales[j] = least === L ? Math.fround(m) : scale;
   }
   return { rows, cols, rank: k, scales, wCodes, hCodes };
 }

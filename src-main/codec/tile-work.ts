@@ -151,7 +151,7 @@ export function originalStrips(planes: SharedPlanes, tileSize: number): { vertic
 /** A tile's factors quantised, with the squared error of what the decoder makes of them and that tile's tileEdges. */
 function quantized(V: TileSamples, at: TileSource, W: ArrayLike<number>, H: ArrayLike<number>, iterations: number, bits: QuantBits): TileOutcome {
   const k = W.length / at.rows;
-  const q = quantizePlane({ rows: at.rows, cols: k, data: Float64Array.from(W) }, { rows: k, cols: at.cols, data: Float64Array.from(H) }, bits);
+  const q = quantizePlane({ rows: at.rows, cols: k, data: Float64Array.from(W) }, { rows: k, cols: at.cols, data: Float64Array.from(H) }, bits, true);
   // In the kernel where it runs (V is still in its memory from the fit); reconstructTiles and a loop here cost a
   // tenth of a small tile's whole job.
   const kernel = blockKernel();

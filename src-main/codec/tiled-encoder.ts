@@ -564,7 +564,7 @@ export class TiledEncoder {
         const r = tileRect(g, t);
         const W = { rows: r.h, cols: 2, data: Float64Array.from({ length: r.h * 2 }, (_, c) => (c % 2 ? (c >> 1) / r.h : 1)) };
         const H = { rows: 2, cols: r.w, data: Float64Array.from({ length: 2 * r.w }, (_, c) => 0.3 * m.data[(r.y + (c >= r.w ? r.h - 1 : 0)) * w + r.x + (c % r.w)]!) };
-        return quantizePlane(W, H, this.settings.bits);
+        return quantizePlane(W, H, this.settings.bits, true);
       }),
     );
     const ranks = tiles.map((plane) => Int32Array.from(plane, (q) => q.rank));

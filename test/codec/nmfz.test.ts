@@ -4,7 +4,7 @@ import { crc32 } from 'node:zlib';
 import { NMFZ_MAGIC, NMFZ_VERSION } from '../../src-main/codec/container.js';
 import { decodeNmfz, decodePixels, encodeNmfz, readNmfzHeader, storedQuality, withQuality } from '../../src-main/codec/nmfz.js';
 import type { NmfzContent, NmfzHeader } from '../../src-main/codec/nmfz.js';
-import { dequantizePlane, packCodes, quantizePlane, unpackCodes } from '../../src-main/codec/quantize.js';
+import { dequantizePlane, packCodes, quantizePlane, storedScale, unpackCodes } from '../../src-main/codec/quantize.js';
 import { fromArray } from '../../src-main/engine/matrix.js';
 import { toSample } from '../../src-main/codec/types.js';
 import { UserError } from '../../src-main/engine/errors.js';
@@ -77,6 +77,30 @@ test('quantizePlane balances each component and keeps W·H within the quantisati
       }
     }
     assert.ok(worst / peak < 8 / 2 ** bits, `${bits} bits: relative error ${worst / peak}`);
+  }
+});
+
+test('a compact scale is the balanced maximum rounded up to bits + 3 significant bits, the codes made against it; a flat component keeps its whole scale', () => {
+  let seed = 11;
+  const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (const bits of [6, 8, 12, 16] as const) {
+    for (let n = 0; n < 2000; n++) {
+      const m = 10 ** (12 * random() - 8);
+      const s = storedScale(m, bits);
+      assert.equal(s, Math.fround(s));
+      assert.ok(s >= m && s <= m * (1 + 2 ** -(bits + 2)), `${m} at ${bits} bits: ${s}`);
+      // bits + 3 significant bits: s / 2^(e − bits − 2) is a whole number below 2^(bits + 3)
+      const units = s / 2 ** (Math.floor(Math.log2(s)) - bits - 2);
+      assert.ok(Number.isInteger(units) && units < 2 ** (bits + 3), `${s} has more than ${bits + 3} significant bits`);
+    }
+    const { W, H } = randomFactors(30, 40, 5, 2);
+    const q = quantizePlane(W, H, bits, true);
+    q.scales.forEach((s) => assert.ok(s > 0 && s === storedScale(s, bits), `${bits} bits: scale ${s} is not stored as itself`));
+    // A flat component keeps its exact scale, and decodes to its value.
+    const flat = quantizePlane(fromArray(3, 1, [0.7, 0.7, 0.7]), fromArray(1, 2, [0.3, 0.3]), bits, true);
+    assert.equal(flat.scales[0], Math.fround(Math.sqrt(0.7) * Math.sqrt(0.3)));
+    const { Wt, H: Hd } = dequantizePlane(flat, bits);
+    assert.ok(Math.abs(Wt[0]! * Hd[0]! - 0.21) < 1e-7, `${bits} bits: a flat component decodes to ${Wt[0]! * Hd[0]!}`);
   }
 });
 
