@@ -15,20 +15,39 @@ export function checkSameShape(a: ImagePixels, b: ImagePixels): void {
 /** Mean squared error over the colour channels (alpha is stored losslessly and left out). */
 export function mse(a: ImagePixels, b: ImagePixels): number {
   checkSameShape(a, b);
+  return squaredSum(a, b) / (a.width * a.height * colourChannels(a));
+}
+
+/**
+ * Σ (a − b)² over the colour samples, or with no b Σ a²: pixel by pixel, channel by channel. Without alpha the samples
+ * are all colours and one flat loop takes them in the same order (a photograph's, cold, in half the time).
+ */
+function squaredSum(a: ImagePixels, b: ImagePixels | null): number {
   const C = a.channels;
   const colours = colourChannels(a);
-  const n = a.width * a.height;
   const x = a.data;
-  const y = b.data;
+  const y = b?.data;
   let sum = 0;
+  if (colours === C) {
+    if (y) {
+      for (let i = 0; i < x.length; i++) {
+        const d = x[i]! - y[i]!;
+        sum += d * d;
+      }
+    } else {
+      for (let i = 0; i < x.length; i++) sum += x[i]! * x[i]!;
+    }
+    return sum;
+  }
+  const n = a.width * a.height;
   for (let p = 0; p < n; p++) {
     const base = p * C;
     for (let c = 0; c < colours; c++) {
-      const d = x[base + c]! - y[base + c]!;
+      const d = x[base + c]! - (y ? y[base + c]! : 0);
       sum += d * d;
     }
   }
-  return sum / (n * colours);
+  return sum;
 }
 
 /** Peak signal-to-noise ratio in dB, peak 255 (8-bit) or 65535 (16-bit), over all colour channels; Infinity when identical. */
@@ -40,36 +59,14 @@ export function psnr(a: ImagePixels, b: ImagePixels): number {
 
 /** Σ x² over an image's colour samples (alpha left out). */
 export function energyOf(img: ImagePixels): number {
-  const C = img.channels;
-  const colours = colourChannels(img);
-  const n = img.width * img.height;
-  let sum = 0;
-  for (let p = 0; p < n; p++) {
-    for (let c = 0; c < colours; c++) {
-      const x = img.data[p * C + c]!;
-      sum += x * x;
-    }
-  }
-  return sum;
+  return squaredSum(img, null);
 }
 
 /** ‖a − b‖_F / ‖a‖_F over the colour channels: the engine's relErr, measured on pixels. */
 export function relErr(original: ImagePixels, decoded: ImagePixels): number {
   checkSameShape(original, decoded);
-  const C = original.channels;
-  const colours = colourChannels(original);
-  const n = original.width * original.height;
-  let num = 0;
-  let den = 0;
-  for (let p = 0; p < n; p++) {
-    const base = p * C;
-    for (let c = 0; c < colours; c++) {
-      const x = original.data[base + c]!;
-      const d = x - decoded.data[base + c]!;
-      num += d * d;
-      den += x * x;
-    }
-  }
+  const num = squaredSum(original, decoded);
+  const den = squaredSum(original, null);
   return den === 0 ? (num === 0 ? 0 : Infinity) : Math.sqrt(num / den);
 }
 
