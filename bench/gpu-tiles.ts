@@ -1,4 +1,4 @@
-// Times a photograph's worth of tile fits (HALS from NNDSVDa, a fixed number of iterations) batched on the gpu
+// Times a photograph's worth of tile fits (HALS from NNDSVD, a fixed number of iterations) batched on the gpu
 // backend against the engine's fitBlock one tile at a time on one host thread, on the same tiles and starts, and
 // says how far the two results are apart.
 //
@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { blockSpectrum, fitBlock, nndsvdaStart } from '../src-main/engine/block-fit.js';
+import { blockSpectrum, fitBlock, nndsvdStart } from '../src-main/engine/block-fit.js';
 import { GpuUnavailableError, createGpuBackend } from '../src-main/backends/gpu/index.js';
 import { fitTilesBatched, type BatchTile } from '../src-main/backends/gpu/tile-batch.js';
 import { randomMatrix } from './random.js';
@@ -52,7 +52,7 @@ function makeTiles(): { tiles: BatchTile[]; spectra: ReturnType<typeof blockSpec
     }
     const k = rankLo + (n % (rankHi - rankLo + 1));
     const sp = blockSpectrum(V, size, size, k);
-    const start = nndsvdaStart(sp, k);
+    const start = nndsvdStart(sp, k);
     spectra.push(sp);
     tiles.push({ V, rows: size, cols: size, k, W0: Float32Array.from(start.W), H0: Float32Array.from(start.H) });
   }

@@ -3,7 +3,7 @@
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { BLOCK_FIT_DEFAULTS, blockSpectrum, fitBlock, nndsvdaStart } from '../engine/block-fit.js';
+import { BLOCK_FIT_DEFAULTS, blockSpectrum, fitBlock, nndsvdStart } from '../engine/block-fit.js';
 import { blockKernel } from '../backends/cpu/block-kernel.js';
 import type { TileSamples } from '../backends/cpu/block-kernel.js';
 import type { BlockFitOptions } from '../engine/block-fit.js';
@@ -48,7 +48,7 @@ export interface FitJob extends TileSource {
   fit: Partial<BlockFitOptions>;
 }
 
-/** A fit's start on the host, for a fitter elsewhere (the GPU backend's batches): the NNDSVDa factors of rank k. */
+/** A fit's start on the host, for a fitter elsewhere (the GPU backend's batches): the NNDSVD factors of rank k. */
 export interface StartJob extends TileSource {
   kind: 'start';
   k: number;
@@ -131,7 +131,7 @@ export function runTileJob(job: TileJob, planes: SharedPlanes): TileOutcome {
   if (job.kind === 'spectrum') return { residual: kernel ? kernel.spectrum(V, job.rows, job.cols, job.r, job.seed, true).residual : blockSpectrum(samples!, job.rows, job.cols, job.r, job.seed).residual };
   const sp = kernel ? kernel.spectrum(V, job.rows, job.cols, job.k, job.seed) : blockSpectrum(samples!, job.rows, job.cols, job.k, job.seed);
   if (job.kind === 'start') {
-    const { W, H } = nndsvdaStart(sp, job.k);
+    const { W, H } = nndsvdStart(sp, job.k);
     return { W0: Float32Array.from(W), H0: Float32Array.from(H) };
   }
   const options = { ...BLOCK_FIT_DEFAULTS, ...job.fit };

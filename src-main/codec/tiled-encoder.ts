@@ -53,7 +53,7 @@ export type TiledTarget = { psnr: number } | { bytes: number } | { rank: number 
 
 /**
  * Fits many tiles at once elsewhere (the GPU backend's batched HALS): each tile's samples (rows×cols), its rank and
- * its NNDSVDa start (W0 rows×k, H0 k×cols, row-major); the fitted W and H in the same layout.
+ * its NNDSVD start (W0 rows×k, H0 k×cols, row-major); the fitted W and H in the same layout.
  */
 export type TileBatchFitter = (
   tiles: { V: Float32Array; rows: number; cols: number; k: number; W0: Float32Array; H0: Float32Array }[],

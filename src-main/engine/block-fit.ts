@@ -3,7 +3,7 @@
 // A tile is a few hundred rows and columns at most, so everything here is plain float64 loops on the host: a
 // backend call per product would cost more than the product. The spectrum tells, before any NMF is run, how the
 // error falls with the rank (the best any rank-k factorization can do, Eckart–Young); the fit then starts from
-// the same singular vectors (NNDSVDa) and stops when what is left to gain is small.
+// the same singular vectors (NNDSVD) and stops when what is left to gain is small.
 
 import { nndsvdFactors } from './init.js';
 import { symmetricEigen } from './linalg.js';
@@ -25,7 +25,7 @@ export interface BlockSpectrum {
   energy: number;
   /** residual[k] = ‖V − V_k‖²_F for the best rank-k V_k, k = 0 … r (never negative, never increasing). */
   residual: Float64Array;
-  /** The mean entry, NNDSVDa's fill-in for zeros. */
+  /** The mean entry: the start of components beyond the spectrum's triplets. */
   mean: number;
 }
 
@@ -163,22 +163,23 @@ export function singularValues(values: ArrayLike<number>, energy: number, S: Flo
 }
 
 /**
- * NNDSVDa starting factors of rank k ≤ spectrum.r: W rows×k and H k×cols, row-major (scikit-learn's recipe); zeros
- * for an all-zero block, which they already fit exactly.
+ * NNDSVD starting factors of rank k: W rows×k and H k×cols, row-major, each component the dominant sign part of a
+ * singular pair (scikit-learn's recipe), its zeros kept; components beyond the spectrum's triplets start at the mean
+ * entry; zeros for an all-zero block, which they already fit exactly. scikit-learn's NNDSVDa fills the zeros with the
+ * mean entry instead (multiplicative updates never move a zero; HALS does): on a textured tile at rank 12 that start
+ * is W·H several times V, and its fits settled in worse minima (Dune's sand: 2 to 4 times the error a zero-kept start
+ * reached) after more iterations. Measured on the photo set at 38 dB: files 1.5 % (LadyBird) to 4.7 % (Dune) smaller,
+ * with a tenth fewer iterations.
  */
-export function nndsvdaStart(sp: BlockSpectrum, k: number): { W: Float64Array; H: Float64Array } {
+export function nndsvdStart(sp: BlockSpectrum, k: number): { W: Float64Array; H: Float64Array } {
   if (sp.energy === 0) return { W: new Float64Array(sp.rows * k), H: new Float64Array(k * sp.cols) };
   const { W, H } = nndsvdFactors(sp.U, sp.S, sp.Vt, sp.r, sp.rows, sp.cols, Math.min(k, sp.r));
-  if (k <= sp.r) {
-    for (let c = 0; c < W.length; c++) if (W[c] === 0) W[c] = sp.mean;
-    for (let c = 0; c < H.length; c++) if (H[c] === 0) H[c] = sp.mean;
-    return { W, H };
-  }
+  if (k <= sp.r) return { W, H };
   // More components than triplets (a block whose spectrum ran out): the rest start at the mean.
   const W2 = new Float64Array(sp.rows * k).fill(sp.mean);
   const H2 = new Float64Array(k * sp.cols).fill(sp.mean);
-  for (let i = 0; i < sp.rows; i++) for (let c = 0; c < sp.r; c++) if (W[i * sp.r + c]! !== 0) W2[i * k + c] = W[i * sp.r + c]!;
-  for (let c = 0; c < sp.r; c++) for (let j = 0; j < sp.cols; j++) if (H[c * sp.cols + j]! !== 0) H2[c * sp.cols + j] = H[c * sp.cols + j]!;
+  for (let i = 0; i < sp.rows; i++) for (let c = 0; c < sp.r; c++) W2[i * k + c] = W[i * sp.r + c]!;
+  for (let c = 0; c < sp.r; c++) for (let j = 0; j < sp.cols; j++) H2[c * sp.cols + j] = H[c * sp.cols + j]!;
   return { W: W2, H: H2 };
 }
 
@@ -189,7 +190,7 @@ export interface BlockFitOptions {
    * Stop once an iteration gains less than this share of what is left between the current error and the
    * spectrum's bound for the rank (the most any rank-k factorization could still gain): further iterations
    * would close little of the gap. scikit-learn's rule (relative change of the error against the first one)
-   * stops tile fits far too early, because the first iterations from NNDSVDa gain so much.
+   * stops tile fits far too early, because the first iterations from NNDSVD gain so much.
    */
   gapShare: number;
   /**
@@ -218,12 +219,12 @@ export interface BlockFit {
 }
 
 /**
- * NMF of one block at rank k (≤ spectrum.r, ≥ 1) by HALS from NNDSVDa: Frobenius loss, no regularisation. The
+ * NMF of one block at rank k (≤ spectrum.r, ≥ 1) by HALS from NNDSVD: Frobenius loss, no regularisation. The
  * error is tracked exactly at no extra product (‖V‖² − 2⟨H, WᵀV⟩ + ⟨WᵀW, HHᵀ⟩).
  */
 export function fitBlock(V: ArrayLike<number>, sp: BlockSpectrum, k: number, options: BlockFitOptions = BLOCK_FIT_DEFAULTS): BlockFit {
   const { rows, cols, energy } = sp;
-  const { W, H } = nndsvdaStart(sp, k);
+  const { W, H } = nndsvdStart(sp, k);
   if (energy === 0) {
     return { W, H, k, iterations: 0, error: 0 };
   }

@@ -365,7 +365,7 @@ async function encodeTiled(source: SourceImage, options: CompressOptions, report
     ...(options.maxIter !== undefined ? { fit: { maxIter: options.maxIter } } : {}),
     nmf: {
       solver: 'hals',
-      init: 'nndsvda',
+      init: 'nndsvd',
       betaLoss: 'frobenius',
       maxIter: options.maxIter ?? TILE_MAX_ITER,
       tol: 0,

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { TestContext } from 'node:test';
-import { blockSpectrum, fitBlock, nndsvdaStart } from '../../src-main/engine/block-fit.js';
+import { blockSpectrum, fitBlock, nndsvdStart } from '../../src-main/engine/block-fit.js';
 import { createGpuBackend, GpuUnavailableError, type GpuBackend } from '../../src-main/backends/gpu/index.js';
 import { fitPacked, fitTilesBatched, groupTiles, packedLength, packTiles, sweepsFor, type BatchFit, type BatchTile } from '../../src-main/backends/gpu/tile-batch.js';
 import { seeded } from './support.js';
@@ -95,7 +95,7 @@ const SHAPES: [number, number, number][] = [
 ];
 const OPTIONS = { maxIter: 4, innerSweeps: 10 };
 
-/** Image-like tiles (values in [0, 1) with a smooth part, so that low ranks fit them) and their NNDSVDa starts. */
+/** Image-like tiles (values in [0, 1) with a smooth part, so that low ranks fit them) and their NNDSVD starts. */
 function makeTiles(): { tile: BatchTile; start: { W: Float64Array; H: Float64Array } }[] {
   return SHAPES.map(([rows, cols, k], n) => {
     const noise = seeded(rows, cols, 100 + n);
@@ -103,7 +103,7 @@ function makeTiles(): { tile: BatchTile; start: { W: Float64Array; H: Float64Arr
     for (let i = 0; i < rows; i++) {
       for (let l = 0; l < cols; l++) V[i * cols + l] = 0.5 + 0.3 * Math.sin((i + n) / 9) * Math.cos(l / 13) + 0.2 * noise.data[i * cols + l]!;
     }
-    const start = nndsvdaStart(blockSpectrum(V, rows, cols, k), k);
+    const start = nndsvdStart(blockSpectrum(V, rows, cols, k), k);
     return { tile: { V, rows, cols, k, W0: Float32Array.from(start.W), H0: Float32Array.from(start.H) }, start };
   });
 }
@@ -240,7 +240,7 @@ test('the tiled encoder on the GPU backend: its tiles fitted in batches land whe
   const bytes = await sharp(fixture('images', 'chelsea.png')).resize(300, 200, { fit: 'fill' }).png().toBuffer();
   const source = await decodeImage(bytes, 'cat.png');
   const maxIter = 12;
-  const nmf: TiledSettings['nmf'] = { solver: 'hals', init: 'nndsvda', betaLoss: 'frobenius', maxIter, tol: 0, seed: 0, alphaW: 0, alphaH: 'same', l1Ratio: 0, iterations: 0, backend: 'gpu' };
+  const nmf: TiledSettings['nmf'] = { solver: 'hals', init: 'nndsvd', betaLoss: 'frobenius', maxIter, tol: 0, seed: 0, alphaW: 0, alphaH: 'same', l1Ratio: 0, iterations: 0, backend: 'gpu' };
   const encode = async (fitTiles?: TileBatchFitter) => {
     // gapShare −∞: the tile threads run every iteration, as a batch does
     const encoder = new TiledEncoder(source, { colorMode: 'ycbcr', bits: 6, nmf, fit: { maxIter, gapShare: -Infinity }, ...(fitTiles ? { fitTiles } : {}) });

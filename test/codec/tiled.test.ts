@@ -33,7 +33,7 @@ const work = mkdtempSync(path.join(tmpdir(), 'nmf-tiled-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 const NMF: TiledSettings['nmf'] = {
-  solver: 'hals', init: 'nndsvda', betaLoss: 'frobenius', maxIter: 30, tol: 0, seed: 0, alphaW: 0, alphaH: 'same', l1Ratio: 0, iterations: 0, backend: 'cpu',
+  solver: 'hals', init: 'nndsvd', betaLoss: 'frobenius', maxIter: 30, tol: 0, seed: 0, alphaW: 0, alphaH: 'same', l1Ratio: 0, iterations: 0, backend: 'cpu',
 };
 
 async function source(name: string, bytes: Buffer): Promise<SourceImage> {

@@ -1,8 +1,8 @@
 // The engine's block-fit.ts (a tile's spectrum and HALS fit) run by the WebAssembly SIMD kernels of kernel/block.c, in
-// float32: the same steps, the same random test matrix and the same NNDSVDa start, four lanes at a time. One instance
+// float32: the same steps, the same random test matrix and the same NNDSVD start, four lanes at a time. One instance
 // per thread, on its own memory, reused from tile to tile.
 
-import { BLOCK_FIT_DEFAULTS, innerSweepsFor, nndsvdaStart, OVERSAMPLES, singularValues } from '../../engine/block-fit.js';
+import { BLOCK_FIT_DEFAULTS, innerSweepsFor, nndsvdStart, OVERSAMPLES, singularValues } from '../../engine/block-fit.js';
 import type { BlockFit, BlockFitOptions, BlockSpectrum } from '../../engine/block-fit.js';
 import { BLOCK_RELAXED_WASM_BASE64, BLOCK_WASM_BASE64 } from './kernel/block-wasm.js';
 import { RandomState } from '../../engine/rng.js';
@@ -234,7 +234,7 @@ export class BlockKernel {
   /** As fitBlock (block-fit.ts), V being the matrix `sp` was measured on. */
   fit(V: TileSamples, sp: BlockSpectrum, k: number, options: BlockFitOptions = BLOCK_FIT_DEFAULTS): BlockFit {
     const { rows, cols, energy } = sp;
-    const { W, H } = nndsvdaStart(sp, k);
+    const { W, H } = nndsvdStart(sp, k);
     if (energy === 0) {
       return { W, H, k, iterations: 0, error: 0 };
     }
