@@ -34,7 +34,7 @@ export const COMPRESS_DEFAULTS = {
   tiledPsnr: 38,
   globalRatio: 20,
   /** Most HALS iterations of one tile's fit (it usually stops earlier, when little is left to gain). */
-  tiledMaxIter: 100,
+  tiledMaxIter: 50,
   /** Most iterations of a whole-image fit. */
   globalMaxIter: 200,
   colorMode: 'ycbcr' as ColorMode,

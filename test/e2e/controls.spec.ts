@@ -1,15 +1,19 @@
 // The controls' defaults: what compress would take, and what the app remembers across sessions.
+import { COMPRESS_DEFAULTS } from '../../src-main/api/contract.js';
 import { expect, openApp, setControls, test } from './fixtures.js';
+
+const TILED = String(COMPRESS_DEFAULTS.tiledMaxIter);
+const GLOBAL = String(COMPRESS_DEFAULTS.globalMaxIter);
 
 test('the iteration cap is the layout’s own until it is set, and only what was set is remembered', async ({ page, server }) => {
   await openApp(page, server);
   const maxIter = page.getByTestId('max-iter-input');
-  // What compress takes without --max-iter: 100 for tiles (they stop earlier by themselves), 200 for the whole image.
-  await expect(maxIter).toHaveValue('100');
+  // What compress takes without --max-iter: the tiles' cap (they stop earlier by themselves), the whole image's.
+  await expect(maxIter).toHaveValue(TILED);
   await page.getByTestId('layout-select').selectOption('global');
-  await expect(maxIter).toHaveValue('200');
+  await expect(maxIter).toHaveValue(GLOBAL);
   await page.getByTestId('layout-select').selectOption('tiled');
-  await expect(maxIter).toHaveValue('100');
+  await expect(maxIter).toHaveValue(TILED);
   await setControls(page, { maxIter: 30 });
   await page.getByTestId('layout-select').selectOption('global');
   await expect(maxIter).toHaveValue('30');

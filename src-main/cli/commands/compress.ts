@@ -6,6 +6,7 @@ import { DEFAULT_RATIO, DEFAULT_TILED_PSNR } from '../../jobs/compress.js';
 import { DEFAULT_TILE_SIZE } from '../../codec/tiles.js';
 import { prestartTileThreads } from '../../codec/tile-work.js';
 import { BatchInterrupted, publicRecord, runBatch, type BatchProgress, type BatchResult, type BatchSpec, type FileSettings } from '../../jobs/batch/index.js';
+import { COMPRESS_DEFAULTS } from '../../api/contract.js';
 import type { CompressRecord, QuantBits, RankChoice } from '../../api/contract.js';
 import { choice, exclusive, flag, num, parse, str, type Parsed } from '../args.js';
 import { ENGINE_HELP, ENGINE_OPTIONS, parseEngineFlags } from '../engine-options.js';
@@ -69,7 +70,8 @@ Options:
                             compressedBytes, ratio, fileRatio, factorRatio, psnr, ssim, relErr, iterations,
                             backend, ms), then {"summary": {ok, errors, skipped, inputBytes, outputBytes, ms}}
 ${ENGINE_HELP.replace(/\n  --target-rel-err[^\n]*/, '')}
-  For compress the engine defaults are --solver ${DEFAULT_SOLVER}, --init ${DEFAULT_INIT}, --max-iter ${DEFAULT_MAX_ITER}.
+  For compress the engine defaults are --solver ${DEFAULT_SOLVER}, --init ${DEFAULT_INIT}, --max-iter ${DEFAULT_MAX_ITER} in the global
+  layout; tiles are fitted by HALS from NNDSVD, --max-iter ${COMPRESS_DEFAULTS.tiledMaxIter} (most stop earlier by themselves).
 
 Progress: on a terminal one live line (files, bytes, current file, time left); plain lines otherwise.
 Exit codes: 0 every input compressed or skipped, 1 some input failed (the rest were done), 2 bad usage,
