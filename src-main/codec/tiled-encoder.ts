@@ -265,6 +265,8 @@ export class TiledEncoder {
   private readonly announced = new WeakSet<ImagePixels>();
   /** Whether warmUpDecoder has run. */
   private warmedUp = false;
+  /** Σ x² over the original's colour samples (energyOf). */
+  private energy: number | undefined;
   /** Whether the tile size is settled (chooseTileSize). */
   private sized = false;
 
@@ -328,8 +330,18 @@ export class TiledEncoder {
       }
     });
     if (!jobs.length) return;
-    const out = await this.runJobs(jobs, 'measuring tiles');
+    const measured = this.runJobs(jobs, 'measuring tiles');
+    this.energyOf(); // while the threads measure: this thread is idle, and so is the compiler's
+    const out = await measured;
     where.forEach(([p, t], i) => (this.curves[p]![t] = (out[i] as { residual: Float64Array }).residual));
+  }
+
+  /**
+   * The original's energy (relErr's denominator), once: made while this thread waits on the first spectra (later,
+   * with both cores busy, its loop ran unoptimised for several times as long).
+   */
+  private energyOf(): number {
+    return (this.energy ??= energyOf(this.pixels));
   }
 
   /**
@@ -520,10 +532,11 @@ export class TiledEncoder {
    */
   private measureOriginal(): Promise<{ strips: BorderStrips[]; energy: number }> {
     this.originals ??= (async () => {
-      // The strips on a tile thread (it reads the planes in shared memory), the energy here (the pixels are here).
+      // The strips on a tile thread (it reads the planes in shared memory), the energy here (the pixels are here;
+      // made already, as a rule).
       const job: OriginalJob = { kind: 'original', tileSize: this.grid.tileSize, rows: 0, cols: 0 };
       const made = this.workers.running ? this.workers.run([job], undefined, true) : Promise.resolve([{ strips: originalStrips(this.shared, job.tileSize) }]);
-      const energy = energyOf(this.pixels);
+      const energy = this.energyOf();
       const { strips } = (await made)[0] as { strips: { vertical: Float32Array; horizontal: Float32Array }[] };
       return {
         strips: strips.map((s) => {
