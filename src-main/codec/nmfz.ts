@@ -485,7 +485,12 @@ function decodeTiled(env: ReturnType<typeof readEnvelope>, header: NmfzHeader, l
  */
 export function decodeTiledPixels(
   content: NmfzContent,
-  options: { enabled?: readonly number[]; onRows?: (y: number, planes: readonly Float32Array[], count: number) => void } = {},
+  options: {
+    enabled?: readonly number[];
+    onRows?: (y: number, planes: readonly Float32Array[], count: number) => void;
+    /** Told, band after band, that the samples' rows [0, y) are final (alpha apart, which comes last). */
+    onPixels?: (samples: Uint8Array | Uint16Array, y: number) => void;
+  } = {},
 ): ImagePixels {
   const h = content.header;
   const g = gridOf(h);
@@ -532,6 +537,7 @@ export function decodeTiledPixels(
     });
     options.onRows?.(at, ready, count);
     writePixels(h, writer, ready, at * g.cols, count * g.cols);
+    options.onPixels?.(writer.out, at + count);
     for (const band of bands) band.carry(ty);
   }
   if (content.alpha) writeAlpha(h, writer.out, content.alpha);

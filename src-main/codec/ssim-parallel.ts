@@ -87,6 +87,56 @@ export async function ssimInBands(a: ImagePixels, b: ImagePixels, bands: number,
   return totalOf(a, [first, ...(await others)]);
 }
 
+/** Rows of SSIM output a chunk of SsimAsDecoded takes at least (each chunk also filters the window's reach around it). */
+const MIN_ROWS_PER_CHUNK = 96;
+/** Chunks of SsimAsDecoded at most. */
+const MAX_CHUNKS = 16;
+
+/**
+ * ssim(a, b) for a decoded image b whose rows become final in order (a decoder's bands): each chunk of rows goes to
+ * `elsewhere` (another thread) as soon as it and the window's reach below it are decoded, so that most sums are made
+ * while the decoder still runs; finish() adds the rest. The chunks' sums are added in order, as ssimInBands adds its
+ * bands'. Small images are ssim()'d by finish().
+ */
+export class SsimAsDecoded {
+  private readonly rows: [number, number][] | null;
+  private next = 0;
+  private readonly sums: Promise<number[]>[] = [];
+
+  constructor(
+    private readonly a: ImagePixels,
+    private readonly elsewhere: (bands: SsimBand[]) => Promise<number[][]>,
+  ) {
+    const chunks = Math.max(2, Math.min(MAX_CHUNKS, Math.floor(a.height / MIN_ROWS_PER_CHUNK)));
+    this.rows = bandRows(a, chunks);
+  }
+
+  /** Rows [0, y) of b's samples (`data`, b's shape) are final: the chunks they complete are handed out. */
+  decoded(data: Uint8Array | Uint16Array, y: number): void {
+    const rows = this.rows;
+    if (!rows) return;
+    const a = this.a;
+    const b: ImagePixels = { ...a, data };
+    const bands: SsimBand[] = [];
+    while (this.next < rows.length && Math.min(a.height, rows[this.next]![1] + SSIM_RADIUS) <= y) {
+      const [start, end] = rows[this.next++]!;
+      const from = Math.max(0, start - SSIM_RADIUS);
+      const to = Math.min(a.height, end + SSIM_RADIUS);
+      bands.push({ a: sharedRows(a, from, to), b: sharedRows(b, from, to), bitDepth: a.bitDepth, width: a.width, height: to - from, channels: a.channels, rowStart: start - from, rowEnd: end - from });
+    }
+    // One call per chunk, so that each goes to whichever thread is free first.
+    for (const band of bands) this.sums.push(this.elsewhere([band]).then((out) => out[0]!));
+  }
+
+  /** The SSIM of a and b, b now decoded whole. */
+  async finish(b: ImagePixels): Promise<number> {
+    checkSameShape(this.a, b);
+    if (!this.rows) return ssim(this.a, b);
+    this.decoded(b.data, b.height);
+    return totalOf(this.a, await Promise.all(this.sums));
+  }
+}
+
 /**
  * ssim(a, b), computed by up to `threads` worker threads started for it (default: one fewer than the cores, at most
  * 8, so that the rest of the program keeps a core). The result equals ssim()'s to rounding of the final sum; small

@@ -295,7 +295,8 @@ export class TileWorkers {
     }
     pool ??= new TilePool();
     const p = pool;
-    const threads = p.threads(this.threads);
+    // The least busy threads first: a job or two (a file's codes, a chunk of SSIM) go where nothing waits.
+    const threads = p.threads(this.threads).sort((x, y) => x.waiting.size - y.waiting.size);
     if (!this.planesId) this.planesId = p.register(this.planes);
     const results: TileOutcome[] = new Array(count);
     const chunk = Math.max(1, Math.min(64, Math.ceil(count / (this.threads * 8))));

@@ -12,7 +12,8 @@ import type { PlaneLayout } from './colour.js';
 import { compressPayload, envelopeOf, envelopeOverhead } from './container.js';
 import type { SourceImage } from './image-io.js';
 import { energyOf, mse, rawBytesOf } from './metrics.js';
-import { ssimInBands } from './ssim-parallel.js';
+import { ssimInBands, SsimAsDecoded } from './ssim-parallel.js';
+import type { SsimBand } from './ssim-parallel.js';
 import { decodeTiledPixels, extractAlpha, formatVersionOf, planesToPixels, storedPayloadAsync, storedQuality } from './nmfz.js';
 import type { FactorCoding, NmfzContent, NmfzHeader } from './nmfz.js';
 import { encodeTileCodes } from './range-coder.js';
@@ -209,6 +210,7 @@ function measureBuild(
   V: readonly Matrix[],
   pixels: ImagePixels,
   originals: { strips: readonly BorderStrips[]; energy: number },
+  onPixels?: (samples: Uint8Array | Uint16Array, y: number) => void,
 ): { tileErrors: Float64Array[]; decoded: ImagePixels; psnr: number; relErr: number } {
   const header = content.header;
   const max = maxValue(pixels.bitDepth);
@@ -219,6 +221,7 @@ function measureBuild(
   });
   const tileErrors = content.tiles!.map(() => new Float64Array(g.count));
   const decoded = decodeTiledPixels(content, {
+    onPixels,
     onRows: (y0, planes, count) => {
       planes.forEach((D, p) => {
         const plane = V[p]!.data;
@@ -263,6 +266,8 @@ export class TiledEncoder {
   private originals: Promise<{ strips: BorderStrips[]; energy: number }> | undefined;
   /** The decoded images onDecoded was told of. */
   private readonly announced = new WeakSet<ImagePixels>();
+  /** Builds' SSIM, summed as they were decoded (decodeAt). */
+  private readonly ssims = new WeakMap<ImagePixels, SsimAsDecoded>();
   /** Whether warmUpDecoder has run. */
   private warmedUp = false;
   /** Σ x² over the original's colour samples (energyOf). */
@@ -522,7 +527,11 @@ export class TiledEncoder {
     ranks.forEach((plane, p) => plane.forEach((k, t) => (iterations = Math.max(iterations, this.fitOf(p, t, k).iterations))));
     const originals = await this.measureOriginal();
     const edges = (p: number, t: number): Float32Array => this.fitOf(p, t, ranks[p]![t]!).edges;
-    const { tileErrors, decoded, psnr, relErr } = measureBuild(content, edges, this.grid, this.V, this.pixels, originals);
+    // The SSIM is summed on the tile threads (idle but for the payload's codes) as the rows are decoded.
+    const ssim = this.workers.running ? new SsimAsDecoded(this.pixels, (bands) => this.ssimElsewhere(bands)) : undefined;
+    const onPixels = ssim && ((samples: Uint8Array | Uint16Array, y: number): void => ssim.decoded(samples, y));
+    const { tileErrors, decoded, psnr, relErr } = measureBuild(content, edges, this.grid, this.V, this.pixels, originals, onPixels);
+    if (ssim) this.ssims.set(decoded, ssim);
     return { ranks, content, tileErrors, decoded, psnr, relErr, iterations };
   }
 
@@ -882,15 +891,22 @@ export class TiledEncoder {
   }
 
   /**
-   * SSIM of a decoded image against the original, in bands of rows: one on this thread, the others on the tile threads
-   * (idle by then; on two cores ssimParallel would leave the second core to it).
+   * SSIM of a decoded image against the original. A build's was begun as it was decoded (on the tile threads, chunk
+   * by chunk as its rows came: they are idle then but for the payload's codes), and is finished; any other image's is
+   * made in bands of rows, one on this thread, the others on the tile threads (on two cores ssimParallel would leave
+   * the second core to it).
    */
   ssim(decoded: ImagePixels): Promise<number> {
-    return ssimInBands(this.pixels, decoded, this.workers.threads, async (bands) => {
-      const jobs = bands.map((band): SsimJob => ({ kind: 'ssim', band, rows: band.rowEnd - band.rowStart, cols: band.width }));
-      const out = await this.workers.run(jobs, undefined, true);
-      return out.map((o) => (o as { sums: number[] }).sums);
-    });
+    const asDecoded = this.ssims.get(decoded);
+    if (asDecoded) return asDecoded.finish(decoded);
+    return ssimInBands(this.pixels, decoded, this.workers.threads, (bands) => this.ssimElsewhere(bands));
+  }
+
+  /** SSIM bands' sums on the tile threads. */
+  private async ssimElsewhere(bands: SsimBand[]): Promise<number[][]> {
+    const jobs = bands.map((band): SsimJob => ({ kind: 'ssim', band, rows: band.rowEnd - band.rowStart, cols: band.width }));
+    const out = await this.workers.run(jobs, undefined, true);
+    return out.map((o) => (o as { sums: number[] }).sums);
   }
 
   /** The raw pixel bytes (for ratio targets). */
