@@ -224,6 +224,27 @@ function ssimModule(): WebAssembly.Module | null {
   return wasmModule;
 }
 
+/**
+ * Memory the thread keeps for its SSIM kernel between calls, at most: a thread that sums SSIM chunk after chunk (a
+ * tile thread, while a build is decoded) reuses one instance, where a fresh memory per call left tens of megabytes for
+ * the collector at once (16 MP: 70 MB at the peak). Calls that need more get an instance of their own.
+ */
+const KEPT_SSIM_MEMORY = 16 << 20;
+let kept: { memory: WebAssembly.Memory; kernel: SsimKernel } | null = null;
+
+/** An instance of the SSIM kernel with at least `bytes` of memory: the thread's kept one where it is small enough. */
+function ssimInstance(module: WebAssembly.Module, bytes: number): { memory: WebAssembly.Memory; kernel: SsimKernel } {
+  const pages = Math.ceil(bytes / 65536);
+  const make = (): { memory: WebAssembly.Memory; kernel: SsimKernel } => {
+    const memory = new WebAssembly.Memory({ initial: pages });
+    return { memory, kernel: new WebAssembly.Instance(module, { env: { memory } }).exports.ssim_sum as SsimKernel };
+  };
+  if (bytes > KEPT_SSIM_MEMORY) return make();
+  if (!kept) kept = make();
+  else if (kept.memory.buffer.byteLength < bytes) kept.memory.grow(pages - kept.memory.buffer.byteLength / 65536);
+  return kept;
+}
+
 /** The WebAssembly kernel over output rows [r0, r1): each channel copied out as a plane of the rows it needs. */
 function ssimSumsWasm(module: WebAssembly.Module, a: ImagePixels, b: ImagePixels, r0: number, r1: number): number[] {
   const { width: w, height: h, channels: C } = a;
@@ -239,8 +260,7 @@ function ssimSumsWasm(module: WebAssembly.Module, a: ImagePixels, b: ImagePixels
   const pp = yp + plane;
   const sp = pp + 64;
   const total = sp + (SSIM_WIN * 4 * iw + 4 * w) * 8;
-  const memory = new WebAssembly.Memory({ initial: Math.ceil(total / 65536) });
-  const kernel = new WebAssembly.Instance(module, { env: { memory } }).exports.ssim_sum as SsimKernel;
+  const { memory, kernel } = ssimInstance(module, total);
   const params = new Float64Array(memory.buffer, pp, 8);
   params.set(G);
   const range = maxValue(a.bitDepth);

@@ -94,46 +94,76 @@ const MAX_CHUNKS = 16;
 
 /**
  * ssim(a, b) for a decoded image b whose rows become final in order (a decoder's bands): each chunk of rows goes to
- * `elsewhere` (another thread) as soon as it and the window's reach below it are decoded, so that most sums are made
- * while the decoder still runs; finish() adds the rest. The chunks' sums are added in order, as ssimInBands adds its
- * bands'. Small images are ssim()'d by finish().
+ * `elsewhere` (another thread) once it and the window's reach below it are decoded, so that most sums are made while
+ * the decoder still runs; finish() adds the rest. At most `threads` chunks are out at once, each with a copy of its
+ * rows, so that a decoder faster than the threads does not pile up copies (16 MP: 73 MB of them). The chunks' sums
+ * are added in order, as ssimInBands adds its bands'. Small images are ssim()'d by finish().
  */
 export class SsimAsDecoded {
   private readonly rows: [number, number][] | null;
-  private next = 0;
-  private readonly sums: Promise<number[]>[] = [];
+  /** b's samples as the decoder writes them. */
+  private data: Uint8Array | Uint16Array | null = null;
+  /** Chunks whose rows are final, chunks handed out, chunks out now. */
+  private ready = 0;
+  private handed = 0;
+  private out = 0;
+  private readonly sums: number[][] = [];
+  private failure: { error: unknown } | null = null;
+  private whenDone: (() => void) | null = null;
 
   constructor(
     private readonly a: ImagePixels,
+    private readonly threads: number,
     private readonly elsewhere: (bands: SsimBand[]) => Promise<number[][]>,
   ) {
     const chunks = Math.max(2, Math.min(MAX_CHUNKS, Math.floor(a.height / MIN_ROWS_PER_CHUNK)));
     this.rows = bandRows(a, chunks);
   }
 
-  /** Rows [0, y) of b's samples (`data`, b's shape) are final: the chunks they complete are handed out. */
+  /** Rows [0, y) of b's samples (`data`, b's shape) are final: the chunks they complete can be handed out. */
   decoded(data: Uint8Array | Uint16Array, y: number): void {
     const rows = this.rows;
     if (!rows) return;
+    this.data = data;
+    while (this.ready < rows.length && Math.min(this.a.height, rows[this.ready]![1] + SSIM_RADIUS) <= y) this.ready++;
+    this.handOut();
+  }
+
+  private handOut(): void {
+    const rows = this.rows!;
     const a = this.a;
-    const b: ImagePixels = { ...a, data };
-    const bands: SsimBand[] = [];
-    while (this.next < rows.length && Math.min(a.height, rows[this.next]![1] + SSIM_RADIUS) <= y) {
-      const [start, end] = rows[this.next++]!;
+    const b: ImagePixels = { ...a, data: this.data! };
+    while (this.out < this.threads && this.handed < this.ready && !this.failure) {
+      const i = this.handed++;
+      const [start, end] = rows[i]!;
       const from = Math.max(0, start - SSIM_RADIUS);
       const to = Math.min(a.height, end + SSIM_RADIUS);
-      bands.push({ a: sharedRows(a, from, to), b: sharedRows(b, from, to), bitDepth: a.bitDepth, width: a.width, height: to - from, channels: a.channels, rowStart: start - from, rowEnd: end - from });
+      const band: SsimBand = { a: sharedRows(a, from, to), b: sharedRows(b, from, to), bitDepth: a.bitDepth, width: a.width, height: to - from, channels: a.channels, rowStart: start - from, rowEnd: end - from };
+      this.out++;
+      this.elsewhere([band]).then(
+        (sums) => {
+          this.sums[i] = sums[0]!;
+          this.out--;
+          this.handOut();
+          if (this.handed === rows.length && this.out === 0) this.whenDone?.();
+        },
+        (error: unknown) => {
+          this.failure = { error };
+          this.whenDone?.();
+        },
+      );
     }
-    // One call per chunk, so that each goes to whichever thread is free first.
-    for (const band of bands) this.sums.push(this.elsewhere([band]).then((out) => out[0]!));
   }
 
   /** The SSIM of a and b, b now decoded whole. */
   async finish(b: ImagePixels): Promise<number> {
     checkSameShape(this.a, b);
-    if (!this.rows) return ssim(this.a, b);
+    const rows = this.rows;
+    if (!rows) return ssim(this.a, b);
     this.decoded(b.data, b.height);
-    return totalOf(this.a, await Promise.all(this.sums));
+    if (!(this.handed === rows.length && this.out === 0) && !this.failure) await new Promise<void>((done) => (this.whenDone = done));
+    if (this.failure) throw this.failure.error;
+    return totalOf(this.a, this.sums);
   }
 }
 

@@ -528,7 +528,7 @@ export class TiledEncoder {
     const originals = await this.measureOriginal();
     const edges = (p: number, t: number): Float32Array => this.fitOf(p, t, ranks[p]![t]!).edges;
     // The SSIM is summed on the tile threads (idle but for the payload's codes) as the rows are decoded.
-    const ssim = this.workers.running ? new SsimAsDecoded(this.pixels, (bands) => this.ssimElsewhere(bands)) : undefined;
+    const ssim = this.workers.running ? new SsimAsDecoded(this.pixels, this.workers.threads, (bands) => this.ssimElsewhere(bands)) : undefined;
     const onPixels = ssim && ((samples: Uint8Array | Uint16Array, y: number): void => ssim.decoded(samples, y));
     const { tileErrors, decoded, psnr, relErr } = measureBuild(content, edges, this.grid, this.V, this.pixels, originals, onPixels);
     if (ssim) this.ssims.set(decoded, ssim);
