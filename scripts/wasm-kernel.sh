@@ -4,7 +4,8 @@
 # compiled with -DRELAXED: fused multiply-add) under that name. A development tool only (needs clang-14 and lld-14,
 # e.g. `apt-get install clang-14 lld-14`); the generated files are committed, so building the project never needs a C
 # compiler. Used for src-main/backends/cpu/kernel/block.c (BLOCK_WASM_BASE64 and BLOCK_RELAXED_WASM_BASE64, the tile
-# kernels) and src-main/codec/kernel/ssim.c (SSIM_WASM_BASE64); the threaded GEMM kernels have their own build.sh.
+# kernels), src-main/codec/kernel/ssim.c (SSIM_WASM_BASE64) and src-main/codec/kernel/tile.c (TILE_WASM_BASE64, the tile
+# decoder); the threaded GEMM kernels have their own build.sh.
 set -eu
 src=$1
 name=$(basename "$src" .c)

@@ -14,7 +14,7 @@ import { decodeTileCodes, encodeTileCodes } from './range-coder.js';
 import type { QuantizedPlane } from './quantize.js';
 import type { BitDepth, ColorMode, ImagePixels, QuantBits } from './types.js';
 import { COLOR_MODES, hasAlpha, maxValue, QUANT_BITS, toSample } from './types.js';
-import { BandDeblocker, MAX_TILE_SIZE, MIN_TILE_SIZE, tileGrid, tileRect } from './tiles.js';
+import { BandDeblocker, MAX_TILE_SIZE, MIN_TILE_SIZE, reconstructTileInto, tileGrid, tileRect } from './tiles.js';
 import type { TileGrid } from './tiles.js';
 
 /** The NMF settings a file was made with, for people and for reproducing it. */
@@ -509,7 +509,6 @@ export function decodeTiledPixels(
   );
   const writer = pixelWriter(h);
   const bands = tiles.map((_, p) => new BandDeblocker(g, h.planes[p]!.deblock ?? 0));
-  const row = new Float64Array(g.tileSize);
   const ready: Float32Array[] = [];
   for (let ty = 0; ty < g.tilesY; ty++) {
     tiles.forEach((plane, p) => {
@@ -517,13 +516,7 @@ export function decodeTiledPixels(
       for (let tx = 0; tx < g.tilesX; tx++) {
         const t = ty * g.tilesX + tx;
         const r = tileRect(g, t);
-        const q = plane[t]!;
-        const { Wt, H } = dequantizePlane(q, bits);
-        const out = row.subarray(0, r.w);
-        for (let i = 0; i < r.h; i++) {
-          reconstructRow(Wt, H, r.h, q.rank, r.w, i, writer.max, out);
-          band.buffer.set(out, band.rowAt(i) + r.x);
-        }
+        reconstructTileInto(plane[t]!, bits, writer.max, band.buffer, band.rowAt(0) + r.x, g.cols);
       }
     });
     // Every plane's band deblocked; the rows final in all of them are the same, converted together.

@@ -17,7 +17,7 @@ import { psnr, ssim } from '../../src-main/codec/metrics.js';
 import { decodeNmfz, decodePixels, encodeNmfz, readNmfzHeader } from '../../src-main/codec/nmfz.js';
 import type { NmfzContent } from '../../src-main/codec/nmfz.js';
 import { TiledEncoder } from '../../src-main/codec/tiled-encoder.js';
-import { quantizePlane } from '../../src-main/codec/quantize.js';
+import { dequantizePlane, quantizePlane, reconstructRow } from '../../src-main/codec/quantize.js';
 import { prestartTileThreads } from '../../src-main/codec/tile-work.js';
 import { BandDeblocker, BorderStrips, chooseDeblockThreshold, DEBLOCK_CANDIDATES, deblockPlane, reconstructTiles, SEAM_JUMP_ALLOWANCE, tileGrid } from '../../src-main/codec/tiles.js';
 import type { TiledSettings, TiledTarget } from '../../src-main/codec/tiled-encoder.js';
@@ -306,6 +306,23 @@ test('a tile\'s randomized spectrum matches the exact SVD, and its fit lands nea
   assert.ok(fit.error >= sp.residual[4]! * (1 - 1e-9), 'no factorization beats the SVD');
   assert.ok(fit.error <= 1.2 * sp.residual[4]! + 1e-12, `fit ${fit.error} against the bound ${sp.residual[4]}`);
   assert.ok(fit.W.every((v) => v >= 0) && fit.H.every((v) => v >= 0));
+});
+
+test("the tile decoder's WebAssembly kernel gives reconstructRow's samples to the bit, on awkward shapes and ranks", () => {
+  let seed = 5;
+  const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (const [rows, cols, k, bits, max] of [[48, 48, 13, 6, 255], [37, 101, 4, 8, 255], [5, 3, 7, 6, 65535], [1, 9, 1, 12, 255], [64, 1, 2, 16, 65535], [7, 7, 0, 6, 255]] as const) {
+    const W = { rows, cols: k, data: Float64Array.from({ length: rows * k }, () => random()) };
+    const H = { rows: k, cols, data: Float64Array.from({ length: k * cols }, () => (random() < 0.2 ? 0 : random())) };
+    const q = quantizePlane(W, H, bits, true);
+    const viaKernel = reconstructTiles([q], tileGrid(rows, cols, Math.max(rows, cols)), bits, max);
+    const { Wt, H: Hd } = dequantizePlane(q, bits);
+    const row = new Float64Array(cols);
+    for (let i = 0; i < rows; i++) {
+      reconstructRow(Wt, Hd, rows, k, cols, i, max, row);
+      for (let l = 0; l < cols; l++) assert.equal(viaKernel[i * cols + l], Math.fround(row[l]!), `${rows}×${cols} rank ${k}: sample ${i},${l}`);
+    }
+  }
 });
 
 const KERNEL_TEST = 'the WebAssembly block kernels give the TypeScript spectrum and fit, to float32 rounding, on awkward shapes';
