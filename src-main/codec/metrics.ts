@@ -209,7 +209,7 @@ export function ssimInteriorCount(width: number, height: number): number {
   return Math.max(0, width - 2 * SSIM_RADIUS) * Math.max(0, height - 2 * SSIM_RADIUS);
 }
 
-type SsimKernel = (x: number, y: number, is16: number, w: number, h: number, r0: number, r1: number, params: number, scratch: number) => number;
+type SsimKernel = (x: number, y: number, is16: number, w: number, h: number, stride: number, offset: number, r0: number, r1: number, params: number, scratch: number) => number;
 
 let wasmModule: WebAssembly.Module | null | undefined;
 /** The compiled kernel of kernel/ssim.c, or null where WebAssembly SIMD is unavailable (the TypeScript path runs then). */
@@ -252,9 +252,10 @@ function ssimSumsWasm(module: WebAssembly.Module, a: ImagePixels, b: ImagePixels
   const to = Math.min(h, r1 + SSIM_RADIUS);
   const rows = to - from;
   const bytesPer = a.bitDepth === 16 ? 2 : 1;
-  const plane = Math.ceil((rows * w * bytesPer) / 8) * 8;
+  // The rows as the images hold them (pixels interleaved: the kernel reads one channel of them at a time).
+  const plane = Math.ceil((rows * w * C * bytesPer) / 8) * 8;
   const iw = w - 2 * SSIM_RADIUS;
-  // The module's linker reserves its first two pages (a stack it never uses); the planes go after them.
+  // The module's linker reserves its first two pages (a stack it never uses); the rows go after them.
   const xp = 2 * 65536;
   const yp = xp + plane;
   const pp = yp + plane;
@@ -267,17 +268,11 @@ function ssimSumsWasm(module: WebAssembly.Module, a: ImagePixels, b: ImagePixels
   params[6] = (SSIM_K1 * range) ** 2;
   params[7] = (SSIM_K2 * range) ** 2;
   const view = (at: number): Uint8Array | Uint16Array =>
-    bytesPer === 2 ? new Uint16Array(memory.buffer, at, rows * w) : new Uint8Array(memory.buffer, at, rows * w);
-  const xs = view(xp);
-  const ys = view(yp);
+    bytesPer === 2 ? new Uint16Array(memory.buffer, at, rows * w * C) : new Uint8Array(memory.buffer, at, rows * w * C);
+  view(xp).set(a.data.subarray(from * w * C, to * w * C));
+  view(yp).set(b.data.subarray(from * w * C, to * w * C));
   const sums: number[] = [];
-  for (let c = 0; c < colourChannels(a); c++) {
-    for (let i = 0, src = from * w * C + c; i < rows * w; i++, src += C) {
-      xs[i] = a.data[src]!;
-      ys[i] = b.data[src]!;
-    }
-    sums.push(kernel(xp, yp, bytesPer === 2 ? 1 : 0, w, rows, r0 - from, r1 - from, pp, sp));
-  }
+  for (let c = 0; c < colourChannels(a); c++) sums.push(kernel(xp, yp, bytesPer === 2 ? 1 : 0, w, rows, C, c, r0 - from, r1 - from, pp, sp));
   return sums;
 }
 
@@ -291,7 +286,14 @@ export function ssimSums(a: ImagePixels, b: ImagePixels, rowStart = 0, rowEnd = 
   const colours = colourChannels(a);
   if (r1 <= r0 || a.width < SSIM_WIN) return new Array<number>(colours).fill(0);
   const module = useWasm ? ssimModule() : null;
-  if (module) return ssimSumsWasm(module, a, b, r0, r1);
+  if (module) {
+    // In blocks of rows whose copies fit the thread's kept kernel memory (half of it; the rest is the filters' ring).
+    const perRow = 2 * a.width * a.channels * (a.bitDepth === 16 ? 2 : 1);
+    const block = Math.max(2 * SSIM_WIN, Math.floor(KEPT_SSIM_MEMORY / 2 / perRow) - 2 * SSIM_RADIUS);
+    const sums = new Array<number>(colours).fill(0);
+    for (let s = r0; s < r1; s += block) ssimSumsWasm(module, a, b, s, Math.min(r1, s + block)).forEach((v, c) => (sums[c] += v));
+    return sums;
+  }
   const range = maxValue(a.bitDepth);
   return Array.from({ length: colours }, (_, c) => ssimChannelSum(a.data, b.data, a.width, a.height, a.channels, c, range, r0, r1));
 }

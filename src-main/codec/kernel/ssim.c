@@ -1,6 +1,6 @@
 // SSIM map sums for one channel: the WebAssembly twin of ssimChannelSum in metrics.ts, the same arithmetic (row filter
 // into a ring of 11 rows, column filter, the map, summed) in double precision, with 128-bit SIMD where clang
-// vectorises the loops. The caller passes each channel as its own plane. Freestanding: no libc, no data segment, no
+// vectorises the loops. The caller passes the images' interleaved rows and names the channel. Freestanding: no libc, no data segment, no
 // shadow stack. Rebuild with scripts/wasm-kernel.sh (see there).
 
 #include <stdint.h>
@@ -18,13 +18,14 @@ static void row_filter(const double *a, double *out, int iw, const double *g) {
   }
 }
 
-// Loads row `row` of the planes and row-filters x, y, x² + y² and xy into the ring.
-static void fill(const uint8_t *x8, const uint8_t *y8, const uint16_t *x16, const uint16_t *y16, int w, int row,
-                 double *ring, int iw, double *sx, double *sy, double *ssq, double *sxy, const double *g) {
-  const int src = row * w;
+// Loads row `row` of the channel (every `stride`th sample from `offset`) and row-filters x, y, x² + y² and xy into
+// the ring.
+static void fill(const uint8_t *x8, const uint8_t *y8, const uint16_t *x16, const uint16_t *y16, int w, int stride,
+                 int row, double *ring, int iw, double *sx, double *sy, double *ssq, double *sxy, const double *g) {
+  const int src = row * w * stride;
   if (x16) {
     for (int c = 0; c < w; c++) {
-      const double a = x16[src + c], b = y16[src + c];
+      const double a = x16[src + c * stride], b = y16[src + c * stride];
       sx[c] = a;
       sy[c] = b;
       ssq[c] = a * a + b * b;
@@ -32,7 +33,7 @@ static void fill(const uint8_t *x8, const uint8_t *y8, const uint16_t *x16, cons
     }
   } else {
     for (int c = 0; c < w; c++) {
-      const double a = x8[src + c], b = y8[src + c];
+      const double a = x8[src + c * stride], b = y8[src + c * stride];
       sx[c] = a;
       sy[c] = b;
       ssq[c] = a * a + b * b;
@@ -46,9 +47,11 @@ static void fill(const uint8_t *x8, const uint8_t *y8, const uint16_t *x16, cons
   row_filter(sxy, base + 3 * iw, iw, g);
 }
 
-// params (doubles): g[0..5], C1, C2. scratch: 11·4·iw + 4·w doubles. Returns the map's sum over output rows [r0, r1).
-__attribute__((export_name("ssim_sum"))) double ssim_sum(const void *x, const void *y, int is16, int w, int h, int r0,
-                                                         int r1, const double *params, double *scratch) {
+// x and y: h rows of w pixels of `stride` samples each (the images' own interleaved rows); the channel is the one at
+// `offset` in each pixel. params (doubles): g[0..5], C1, C2. scratch: 11·4·iw + 4·w doubles. Returns the map's sum
+// over output rows [r0, r1).
+__attribute__((export_name("ssim_sum"))) double ssim_sum(const void *x, const void *y, int is16, int w, int h, int stride,
+                                                         int offset, int r0, int r1, const double *params, double *scratch) {
   if (r0 < RADIUS) r0 = RADIUS;
   if (r1 > h - RADIUS) r1 = h - RADIUS;
   if (r1 <= r0 || w < WIN) return 0;
@@ -58,12 +61,12 @@ __attribute__((export_name("ssim_sum"))) double ssim_sum(const void *x, const vo
   const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
   double *ring = scratch;
   double *sx = ring + WIN * 4 * iw, *sy = sx + w, *ssq = sy + w, *sxy = ssq + w;
-  const uint8_t *x8 = is16 ? 0 : (const uint8_t *)x, *y8 = is16 ? 0 : (const uint8_t *)y;
-  const uint16_t *x16 = is16 ? (const uint16_t *)x : 0, *y16 = is16 ? (const uint16_t *)y : 0;
-  for (int r = r0 - RADIUS; r < r0 + RADIUS; r++) fill(x8, y8, x16, y16, w, r, ring, iw, sx, sy, ssq, sxy, g);
+  const uint8_t *x8 = is16 ? 0 : (const uint8_t *)x + offset, *y8 = is16 ? 0 : (const uint8_t *)y + offset;
+  const uint16_t *x16 = is16 ? (const uint16_t *)x + offset : 0, *y16 = is16 ? (const uint16_t *)y + offset : 0;
+  for (int r = r0 - RADIUS; r < r0 + RADIUS; r++) fill(x8, y8, x16, y16, w, stride, r, ring, iw, sx, sy, ssq, sxy, g);
   double sum = 0;
   for (int r = r0; r < r1; r++) {
-    fill(x8, y8, x16, y16, w, r + RADIUS, ring, iw, sx, sy, ssq, sxy, g);
+    fill(x8, y8, x16, y16, w, stride, r + RADIUS, ring, iw, sx, sy, ssq, sxy, g);
     const double *o[WIN];
     for (int k = 0; k < WIN; k++) o[k] = ring + ((r - RADIUS + k) % WIN) * 4 * iw;
     // Two columns at a time (the sums of even and of odd columns apart, added at the row's end): clang keeps a
