@@ -314,13 +314,32 @@ export class BorderStrips {
     }
   }
 
-  /** The strips' values from a whole plane (scaled by nothing: the plane's own units). */
+  /**
+   * The strips' values from a whole plane (scaled by nothing: the plane's own units): what fill() gives from it, copied
+   * column strip by column strip and row by row (fill's sample-by-sample placing took a tile thread 0.1 s on a
+   * photograph of 48-pixel tiles).
+   */
   static of(plane: ArrayLike<number>, g: TileGrid): BorderStrips {
     const s = new BorderStrips(g);
-    s.fill((t) => {
-      const r = tileRect(g, t);
-      return (i, j) => plane[(r.y + i) * g.cols + r.x + j]!;
-    });
+    const { tileSize: T, rows, cols } = g;
+    for (let v = 0; v < s.vx; v++) {
+      const x0 = (v + 1) * T;
+      const n = x0 + 1 < cols ? 4 : 3;
+      for (let y = 0; y < rows; y++) {
+        const src = y * cols + x0 - 2;
+        const dst = (v * rows + y) * 4;
+        for (let d = 0; d < n; d++) s.vertical[dst + d] = plane[src + d]!;
+      }
+    }
+    for (let h = 0; h < s.hy; h++) {
+      const y0 = (h + 1) * T;
+      const n = y0 + 1 < rows ? 4 : 3;
+      for (let d = 0; d < n; d++) {
+        const src = (y0 - 2 + d) * cols;
+        const dst = (h * 4 + d) * cols;
+        for (let x = 0; x < cols; x++) s.horizontal[dst + x] = plane[src + x]!;
+      }
+    }
     return s;
   }
 

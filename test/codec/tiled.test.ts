@@ -19,7 +19,7 @@ import type { NmfzContent } from '../../src-main/codec/nmfz.js';
 import { TiledEncoder } from '../../src-main/codec/tiled-encoder.js';
 import { dequantizePlane, quantizePlane, reconstructRow } from '../../src-main/codec/quantize.js';
 import { prestartTileThreads } from '../../src-main/codec/tile-work.js';
-import { BandDeblocker, BorderStrips, chooseDeblockThreshold, DEBLOCK_CANDIDATES, deblockPlane, reconstructTiles, SEAM_JUMP_ALLOWANCE, tileGrid } from '../../src-main/codec/tiles.js';
+import { BandDeblocker, BorderStrips, chooseDeblockThreshold, DEBLOCK_CANDIDATES, deblockPlane, reconstructTiles, SEAM_JUMP_ALLOWANCE, tileGrid, tileRect } from '../../src-main/codec/tiles.js';
 import type { TiledSettings, TiledTarget } from '../../src-main/codec/tiled-encoder.js';
 import type { ImagePixels } from '../../src-main/codec/types.js';
 import { blockSpectrum, fitBlock } from '../../src-main/engine/block-fit.js';
@@ -226,6 +226,13 @@ test('band by band and on border strips, the deblocking filter does what it does
       }
       assert.deepEqual(banded, whole, `${rows}×${cols} at ${threshold}: bands`);
       const strips = BorderStrips.of(plane, g);
+      // BorderStrips.of copies what fill() places sample by sample from the tiles.
+      const placed = new BorderStrips(g);
+      placed.fill((t) => {
+        const r = tileRect(g, t);
+        return (i, j) => plane[(r.y + i) * cols + r.x + j]!;
+      });
+      assert.deepEqual([strips.vertical, strips.horizontal], [placed.vertical, placed.horizontal], `${rows}×${cols}: strips of a plane`);
       strips.deblock(threshold);
       const expected = BorderStrips.of(whole, g);
       assert.deepEqual([strips.vertical, strips.horizontal], [expected.vertical, expected.horizontal], `${rows}×${cols} at ${threshold}: strips`);
