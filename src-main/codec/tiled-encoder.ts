@@ -639,9 +639,10 @@ export class TiledEncoder {
 
   /**
    * A sample of tiles fitted and quantised at the given ranks (every plane, spread over the grid): their squared
-   * error (weighted as in the allocation) against what the spectra predicted, and their Brotli'd bytes per entry.
+   * error (weighted as in the allocation) against what the spectra predicted, and their coded bytes per entry; and,
+   * when asked (the caller has the threads fitting meanwhile), what their pixels' error makes of their summed one.
    */
-  private async sample(ranks: Int32Array, n: number): Promise<{ errorFactor: number; bytesPerEntry: number; realOverEstimate: number }> {
+  private async sample(ranks: Int32Array, n: number): Promise<{ errorFactor: number; bytesPerEntry: number; realOverEstimate: () => number }> {
     const count = this.grid.count;
     const stride = Math.max(1, Math.floor(count / 24));
     const picked: [number, number, number][] = [];
@@ -669,8 +670,21 @@ export class TiledEncoder {
     // The sample's codes coded as the file codes them (its own adaptive models learn on fewer codes: a little more
     // per entry than the whole file, which the measured builds correct).
     const bytes = this.codeBytes(fitted);
-    // The sampled places decoded to pixels as the decoder does (colour conversion, clipping to the sample range,
-    // rounding; not the deblocking): how far the tiles' summed error lands from the pixels' own.
+    return {
+      errorFactor: predicted > 0 ? actual / predicted : 1,
+      bytesPerEntry: entries > 0 ? bytes / entries : FIRST_BYTES_PER_ENTRY,
+      realOverEstimate: () => this.sampledPixels(ranks, stride),
+    };
+  }
+
+  /**
+   * The sampled places (every stride'th tile, every plane) decoded to pixels as the decoder does (colour conversion,
+   * clipping to the sample range, rounding; not the deblocking): how far the tiles' summed error lands from the
+   * pixels' own.
+   */
+  private sampledPixels(ranks: Int32Array, stride: number): number {
+    const count = this.grid.count;
+    const bits = this.settings.bits;
     let real = 0;
     let estimate = 0;
     const max = maxValue(this.pixels.bitDepth);
@@ -690,8 +704,7 @@ export class TiledEncoder {
       for (let p = 0; p < this.layouts.length; p++) estimate += this.weights[p]! * this.fitOf(p, t, ranks[p * count + t]!).error;
     }
     real /= colourChannels(this.pixels);
-    const realOverEstimate = estimate > 0 && real > 0 ? real / estimate : 1;
-    return { errorFactor: predicted > 0 ? actual / predicted : 1, bytesPerEntry: entries > 0 ? bytes / entries : FIRST_BYTES_PER_ENTRY, realOverEstimate };
+    return estimate > 0 && real > 0 ? real / estimate : 1;
   }
 
   /**
@@ -736,16 +749,21 @@ export class TiledEncoder {
     if (!(wanted > 0)) throw new UserError(`${target.psnr} dB is beyond what ${this.pixels.bitDepth}-bit samples can show`, 'usage');
     const first = await this.allocate(entries, n, { error: wanted });
     const blocks = this.blocks(entries, n);
-    const { errorFactor, realOverEstimate: sampled, bytesPerEntry } = await this.sample(first.ranks, n);
+    const { errorFactor, realOverEstimate: weighPixels, bytesPerEntry } = await this.sample(first.ranks, n);
     let a = allocateRanks(blocks, { error: wanted / errorFactor });
     // A file the sample already shows to be over the cap is not made: the cap is the target instead.
     const predicted = a.cost * bytesPerEntry;
     if (cap && predicted > cap.maxBytes) return this.encodeToSize(cap.maxBytes, perEntryAt(bytesPerEntry, predicted, cap.maxBytes));
+    // The tiles are fitted at these ranks while this thread weighs the sample's pixels (the threads were idle then).
+    const fitting = this.ensureFits(this.wanted(this.split(a.ranks)));
+    fitting.catch(() => undefined); // awaited below; its error is thrown there
     // Each correction scales the allocation's error by what the fitted tiles add up to (fits are cached, so a
     // correction refits only the tiles whose rank moved); small images (a tile or two) can need more than one.
     // `realOverEstimate` carries what deblocking and the decoder's clipping make of that sum, once a build has
     // measured it.
-    let realOverEstimate = sampled;
+    let realOverEstimate = weighPixels();
+    this.warmUpDecoder();
+    await fitting;
     const correct = async (passes: number): Promise<void> => {
       for (let pass = 0; pass < passes; pass++) {
         const fitting = this.ensureFits(this.wanted(this.split(a.ranks)));
