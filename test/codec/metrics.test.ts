@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { readImage } from '../../src-main/codec/image-io.js';
 import { compressionRatios, mse, psnr, rawBytesOf, relErr, ssim, ssimSums } from '../../src-main/codec/metrics.js';
-import { ssimParallel } from '../../src-main/codec/ssim-parallel.js';
+import { bandSums, ssimParallel, SsimAsDecoded } from '../../src-main/codec/ssim-parallel.js';
 import type { ImagePixels } from '../../src-main/codec/types.js';
 import { fixture } from '../helpers/paths.js';
 
@@ -94,6 +94,33 @@ test('the WebAssembly kernel and the TypeScript path agree on 8- and 16-bit imag
     const w = ssimSums(a8, b8, r0, r1);
     const t = ssimSums(a8, b8, r0, r1, false);
     assert.ok(Math.abs(w[0]! - t[0]!) < 1e-9, `${r0}–${r1}: ${w[0]} vs ${t[0]}`);
+  }
+});
+
+test('SSIM summed chunk by chunk as rows are decoded gives ssim() to rounding, one chunk per thread out at a time', async () => {
+  const w = 1000;
+  const h = 1100;
+  for (const [channels, bitDepth] of [[3, 8], [4, 16]] as const) {
+    const a = synthetic(w, h, channels, bitDepth, (i) => (Math.imul(i, 2654435761) >>> 20) & (bitDepth === 16 ? 65535 : 255));
+    const b = synthetic(w, h, channels, bitDepth, (i) => a.data[i]! ^ (i % 13));
+    // b's rows arrive band by band, as a decoder writes them; the chunks are summed "elsewhere" after a turn.
+    const rows = b.bitDepth === 16 ? new Uint16Array(b.data.length) : new Uint8Array(b.data.length);
+    let out = 0;
+    let most = 0;
+    const asDecoded = new SsimAsDecoded(a, 2, async (bands) => {
+      most = Math.max(most, ++out);
+      await new Promise((r) => setTimeout(r, 1));
+      out--;
+      return bands.map(bandSums);
+    });
+    for (let y = 0; y < h; y += 48) {
+      const end = Math.min(h, y + 48);
+      rows.set(b.data.subarray(y * w * channels, end * w * channels), y * w * channels);
+      asDecoded.decoded(rows, end);
+    }
+    const whole = await asDecoded.finish({ ...b, data: rows });
+    assert.ok(Math.abs(whole - ssim(a, b)) < 1e-12, `${channels}×${bitDepth}: ${whole} vs ${ssim(a, b)}`);
+    assert.ok(most <= 2, `${most} chunks out at once`);
   }
 });
 
