@@ -110,18 +110,6 @@ export function reconstructRow(Wt: Float64Array, H: Float64Array, rows: number, 
   for (let l = 0; l < cols; l++) out[l] = out[l]! * max;
 }
 
-/** Entry (y, l) of max · W·H, summed exactly as reconstructRow sums it (so the same float64, to the last bit). */
-export function reconstructAt(Wt: Float64Array, H: Float64Array, rows: number, k: number, cols: number, y: number, l: number, max: number): number {
-  let out = 0;
-  let j = 0;
-  for (; j + 4 <= k; j += 4) {
-    const h0 = j * cols + l;
-    out = out + (Wt[j * rows + y]! * H[h0]! + Wt[(j + 1) * rows + y]! * H[h0 + cols]! + Wt[(j + 2) * rows + y]! * H[h0 + 2 * cols]! + Wt[(j + 3) * rows + y]! * H[h0 + 3 * cols]!);
-  }
-  for (; j < k; j++) out = out + Wt[j * rows + y]! * H[j * cols + l]!;
-  return out * max;
-}
-
 /**
  * Packs codes for Brotli: each sequence (a W column, an H row, an image row of alpha) is delta-coded from 0 modulo
  * 2^bits and zig-zag mapped, so the smooth profiles of image factors become runs of small numbers. 8-bit codes take

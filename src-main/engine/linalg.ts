@@ -11,7 +11,7 @@ export function symmetricEigen(A: Float64Array, n: number): { values: Float64Arr
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   if (n === 0) return { values: d, vectors: V };
-  tred2(V, d, e, n, true);
+  tred2(V, d, e, n);
   // The QL rotations combine columns of V: transposed, they combine contiguous rows.
   const Z = new Float64Array(n * n);
   for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) Z[c * n + r] = V[r * n + c]!;
@@ -28,25 +28,8 @@ export function symmetricEigen(A: Float64Array, n: number): { values: Float64Arr
   return { values, vectors };
 }
 
-/**
- * The eigenvalues alone, in descending order: the same numbers symmetricEigen gives (the same reduction and QL
- * steps, bit for bit), without the O(n³) work of accumulating the vectors.
- */
-export function symmetricEigenvalues(A: Float64Array, n: number): Float64Array {
-  const V = A.slice();
-  const d = new Float64Array(n);
-  const e = new Float64Array(n);
-  if (n === 0) return d;
-  tred2(V, d, e, n, false);
-  tql2(null, d, e, n);
-  return d.sort().reverse();
-}
-
-/**
- * Householder reduction to tridiagonal form; with `accumulate` V becomes the accumulated transformation, without
- * it only (d, e) are made (the diagonal the accumulation would have read is the same).
- */
-function tred2(V: Float64Array, d: Float64Array, e: Float64Array, n: number, accumulate: boolean): void {
+/** Householder reduction to tridiagonal form (d, e); V becomes the accumulated transformation. */
+function tred2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
   for (let j = 0; j < n; j++) d[j] = V[(n - 1) * n + j]!;
   for (let i = n - 1; i > 0; i--) {
     let scale = 0;
@@ -98,11 +81,6 @@ function tred2(V: Float64Array, d: Float64Array, e: Float64Array, n: number, acc
     }
     d[i] = h;
   }
-  if (!accumulate) {
-    for (let j = 0; j < n; j++) d[j] = V[j * n + j]!;
-    e[0] = 0;
-    return;
-  }
   for (let i = 0; i < n - 1; i++) {
     V[(n - 1) * n + i] = V[i * n + i]!;
     V[i * n + i] = 1;
@@ -125,8 +103,8 @@ function tred2(V: Float64Array, d: Float64Array, e: Float64Array, n: number, acc
   e[0] = 0;
 }
 
-/** Implicit QL iterations on the tridiagonal (d, e), accumulating into Z (eigenvectors as its rows) unless null. */
-function tql2(Z: Float64Array | null, d: Float64Array, e: Float64Array, n: number): void {
+/** Implicit QL iterations on the tridiagonal (d, e), accumulating into Z (eigenvectors as its rows). */
+function tql2(Z: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
   for (let i = 1; i < n; i++) e[i - 1] = e[i]!;
   e[n - 1] = 0;
   let f = 0;
@@ -169,7 +147,6 @@ function tql2(Z: Float64Array | null, d: Float64Array, e: Float64Array, n: numbe
           c = p / r;
           p = c * d[i]! - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]!);
-          if (!Z) continue;
           const zi = i * n;
           const zi1 = zi + n;
           for (let k = 0; k < n; k++) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createReferenceBackend, initialize, reconstruct, relErr, type Matrix } from '../../src-main/engine/index.js';
 import { initialFactors } from '../../src-main/engine/init.js';
-import { symmetricEigen, symmetricEigenvalues } from '../../src-main/engine/linalg.js';
+import { symmetricEigen } from '../../src-main/engine/linalg.js';
 import { RandomState } from '../../src-main/engine/rng.js';
 import { denseTriplets, leadingSingularTriplets } from '../../src-main/engine/svd.js';
 import { plantedLowRank, relDiff } from './support.js';
@@ -95,8 +95,6 @@ test('symmetric eigen-decomposition: A·v = λ·v, descending, also for repeated
   for (let i = 0; i < n; i++) identity[i * n + i] = 2;
   for (const M of [A, identity, new Float64Array(n * n)]) {
     const { values, vectors } = symmetricEigen(M, n);
-    // The values alone are the same numbers, bit for bit.
-    assert.deepEqual(symmetricEigenvalues(M, n), values);
     for (let c = 0; c < n; c++) {
       if (c > 0) assert.ok(values[c]! <= values[c - 1]!);
       for (let i = 0; i < n; i++) {

@@ -503,7 +503,8 @@ static double hypot2(double a, double b) {
 }
 
 // linalg.ts's tred2 (Householder reduction to tridiagonal form), step for step; with `accumulate` V becomes the
-// accumulated transformation.
+// accumulated transformation, without it only (d, e) are made (the diagonal the accumulation would read is the same,
+// so the values are the same numbers).
 static void tred2(double *V, double *d, double *e, int n, int accumulate) {
   for (int j = 0; j < n; j++) d[j] = V[(n - 1) * n + j];
   for (int i = n - 1; i > 0; i--) {
@@ -583,7 +584,7 @@ static void tred2(double *V, double *d, double *e, int n, int accumulate) {
 }
 
 // linalg.ts's tql2 (implicit QL on the tridiagonal (d, e)), accumulating into Z (eigenvectors as its rows) unless it
-// is null; 0, or −1 where an eigenvalue took over 100 iterations.
+// is null (the values are the same either way); 0, or −1 where an eigenvalue took over 100 iterations.
 static int tql2(double *Z, double *d, double *e, int n) {
   for (int i = 1; i < n; i++) e[i - 1] = e[i];
   e[n - 1] = 0.0;
@@ -643,8 +644,8 @@ static int tql2(double *Z, double *d, double *e, int n) {
 }
 
 // The eigenvalues σ² of a spectrum's Gram matrix G (p×p, float32, as dots made it): G symmetrised in double into A
-// (each pair's mean), reduced and iterated as linalg.ts does (symmetricEigenvalues; with Z, symmetricEigen, the
-// vectors as Z's rows), the values left in d unsorted. 0, or −1 where it did not converge. (In JavaScript this was
+// (each pair's mean), reduced and iterated as linalg.ts's symmetricEigen does (with Z, the vectors as Z's rows;
+// without, the same values), the values left in d unsorted. 0, or −1 where it did not converge. (In JavaScript this was
 // two fifths of a small tile's spectrum.)
 EXPORT("gram_eigen")
 int gram_eigen(const float *G, int p, double *A, double *d, double *e, double *Z) {
