@@ -165,6 +165,9 @@ export function tidyGlRenderer(raw: string): string {
 /** Loads the `gl` module and opens (then closes) a 1×1 context to read the renderer and its limits. */
 export function probeHeadlessGl(): { probe: ModeProbe; maxTextureSize?: number } {
   const fail = (reason: string) => ({ probe: { ok: false as const, mode: 'headlessgl' as const, reason: `headless-gl: ${reason}` } });
+  // On Linux headless-gl draws through an X server (GLX): without one it cannot make a context, and loading it
+  // first cost a command a few hundredths of a second.
+  if (process.platform === 'linux' && !process.env.DISPLAY) return fail('no display');
   let createContext: (w: number, h: number, attrs?: Record<string, unknown>) => HeadlessGlContext | null;
   try {
     createContext = require('gl') as typeof createContext;
@@ -180,7 +183,7 @@ export function probeHeadlessGl(): { probe: ModeProbe; maxTextureSize?: number }
     return fail(`could not create a GL context (${firstLine(e)})`);
   }
   if (!gl) {
-    return fail(process.platform === 'linux' && !process.env.DISPLAY ? 'no display' : 'could not create a GL context');
+    return fail('could not create a GL context');
   }
   try {
     if (!gl.getExtension('OES_texture_float')) return fail('no float textures (OES_texture_float)');
