@@ -38,7 +38,8 @@ export const IMAGE_DEFAULTS: ImageControls = {
   rankBy: 'psnr',
   rank: 24,
   psnr: COMPRESS_DEFAULTS.tiledPsnr,
-  ratio: 10,
+  // as `compress --layout global` without a target: the ratio a person switching to a ratio target starts from
+  ratio: COMPRESS_DEFAULTS.globalRatio,
   // the command line's and batches' defaults, from the one place they are kept
   layout: COMPRESS_DEFAULTS.layout,
   colorMode: COMPRESS_DEFAULTS.colorMode,
