@@ -340,7 +340,15 @@ async function encodeGlobal(source: SourceImage, options: CompressOptions, repor
     ({ best, probes } = await encoder.searchPsnr(options.psnr, onProbe));
   } else {
     const ratio = options.maxBytes !== undefined ? rawBytesOf(source.pixels) / options.maxBytes : (options.ratio ?? DEFAULT_RATIO);
-    ({ best, probes } = await encoder.searchRatio(ratio, onProbe));
+    try {
+      ({ best, probes } = await encoder.searchRatio(ratio, onProbe));
+    } catch (err) {
+      // Out of reach when nothing was asked for (a pixel or a few): the ratio was the default's, and a rank stores it.
+      if (options.ratio === undefined && options.maxBytes === undefined && err instanceof UserError && err.message.startsWith('cannot reach ratio')) {
+        throw new UserError(`${err.message}, the default for an image of one tile: ask for a rank to store it all the same`);
+      }
+      throw err;
+    }
   }
   return { bytes: best.bytes, content: best.content, decoded: best.decoded, psnr: best.psnr, relErr: best.relErr, rank: best.fit.rank, iterations: best.fit.iterations, probes };
 }
@@ -395,13 +403,20 @@ async function encodeTiled(source: SourceImage, options: CompressOptions, report
           : options.maxBytes !== undefined
             ? { bytes: options.maxBytes }
             : { psnr: DEFAULT_TILED_PSNR };
+  // The default never makes a file larger than its input: then the input's size is the target instead (the encoder
+  // measures the file against the cap before it keeps it).
+  const unasked = [options.rank, options.psnr, options.ratio, options.maxBytes].every((v) => v === undefined);
+  const cap = unasked && source.fileBytes > 0 ? { maxBytes: source.fileBytes - 64 } : undefined;
   let e: Awaited<ReturnType<typeof encoder.encode>>;
   try {
-    // The default never makes a file larger than its input: then the input's size is the target instead (the
-    // encoder measures the file against the cap before it keeps it).
-    const unasked = [options.rank, options.psnr, options.ratio, options.maxBytes].every((v) => v === undefined);
-    const cap = unasked && source.fileBytes > 0 ? { maxBytes: source.fileBytes - 64 } : undefined;
     e = await encoder.encode(target, cap);
+  } catch (err) {
+    // The input's size out of reach (a file that compresses to almost nothing, a black strip): say that, not the
+    // byte count the cap became.
+    if (cap && err instanceof UserError && err.message.startsWith('cannot fit in')) {
+      throw new UserError(`even the tiles' least ranks make a file larger than the input (${source.fileBytes} bytes), which the default does not write: ask for a PSNR, ratio, rank or size to have one`);
+    }
+    throw err;
   } finally {
     await encoder.close();
   }

@@ -159,7 +159,18 @@ describe('nmf-studio compress', () => {
     // One pixel: no rank compresses it, and the line says so once, with the file's path.
     const refused = await runCli(['compress', dot, '--out', out, '--backend', 'cpu']);
     assert.equal(refused.code, 1);
-    assert.equal(refused.stderr, `nmf-studio: ${dot}: cannot reach ratio 20 (rank 3 already gives ratio 0.01)\n`);
+    assert.equal(refused.stderr, `nmf-studio: ${dot}: cannot reach ratio 20 (rank 3 already gives ratio 0.01), the default for an image of one tile: ask for a rank to store it all the same\n`);
+    // A black 1×100000 strip's PNG is a few hundred bytes, less than any .nmfz of it: by default (never larger than
+    // the input) none is written, and the line says why; with a target it is compressed, exactly.
+    const strip = path.join(edge, 'strip.png');
+    await sharp({ create: { width: 100_000, height: 1, channels: 3, background: '#000000' } }).png().toFile(strip);
+    const stripBytes = (await stat(strip)).size;
+    const small = await runCli(['compress', strip, '--out', out, '--backend', 'cpu']);
+    assert.equal(small.code, 1);
+    assert.equal(small.stderr, `nmf-studio: ${strip}: even the tiles' least ranks make a file larger than the input (${stripBytes} bytes), which the default does not write: ask for a PSNR, ratio, rank or size to have one\n`);
+    const asked = await runCli(['compress', strip, '--out', out, '--psnr', '38', '--json', '--backend', 'cpu']);
+    assert.equal(asked.code, 0, asked.stderr);
+    assert.equal(jsonLines(asked.stdout)[0]!.psnr, null, 'black: decoded exactly');
     // At a fixed rank it is stored exactly; SSIM, undefined under 7 pixels, is shown as '–' and is null in JSON.
     const kept = await runCli(['compress', dot, '--out', out, '--rank', '3', '--overwrite', '--backend', 'cpu']);
     assert.equal(kept.code, 0, kept.stderr);
