@@ -193,6 +193,11 @@ function checkOptions(o: CompressOptions): void {
   }
 }
 
+/** Whether the options name a target (rank, PSNR, ratio or size), or leave it to the layout's default. */
+function targetAsked(o: CompressOptions): boolean {
+  return [o.rank, o.psnr, o.ratio, o.maxBytes].some((v) => v !== undefined);
+}
+
 /**
  * Compresses one image file into <outDir>/<name>.nmfz (and optionally a preview PNG). The input is only read;
  * outputs are written under temporary names and renamed, and an existing output is refused unless `overwrite`.
@@ -214,8 +219,19 @@ export async function compressImage(inputPath: string, outDir: string, options: 
   };
   const source = await readImage(inputPath, { maxPixels: options.maxPixels, onSize });
   throwIfCancelled(options.signal);
-  const layout = chooseLayout(options.layout ?? DEFAULT_LAYOUT, source.pixels, colorMode, options.rank);
-  const made = layout === 'tiled' ? await encodeTiled(source, options, report) : await encodeGlobal(source, options, report);
+  let layout = chooseLayout(options.layout ?? DEFAULT_LAYOUT, source.pixels, colorMode, options.rank);
+  let made: Made;
+  try {
+    made = layout === 'tiled' ? await encodeTiled(source, options, report) : await encodeGlobal(source, options, report);
+  } catch (err) {
+    // A thumbnail left to the defaults: its header alone outweighs a twentieth of its pixels, so the whole-image
+    // layout's default ratio is out of reach; the tiled layout's default (a PSNR, never larger than the input) is
+    // what a person gets instead, as they would for a photograph.
+    const tileable = colorMode !== 'stacked' || source.pixels.channels < 3;
+    if (!((options.layout ?? DEFAULT_LAYOUT) === 'auto' && layout === 'global' && !targetAsked(options) && tileable && err instanceof UserError && err.message.startsWith('cannot reach ratio'))) throw err;
+    layout = 'tiled';
+    made = await encodeTiled(source, options, report);
+  }
   throwIfCancelled(options.signal);
 
   report({ stage: 'measuring', rank: made.rank, iteration: 0, maxIter: 0 });
@@ -340,15 +356,7 @@ async function encodeGlobal(source: SourceImage, options: CompressOptions, repor
     ({ best, probes } = await encoder.searchPsnr(options.psnr, onProbe));
   } else {
     const ratio = options.maxBytes !== undefined ? rawBytesOf(source.pixels) / options.maxBytes : (options.ratio ?? DEFAULT_RATIO);
-    try {
-      ({ best, probes } = await encoder.searchRatio(ratio, onProbe));
-    } catch (err) {
-      // Out of reach when nothing was asked for (a pixel or a few): the ratio was the default's, and a rank stores it.
-      if (options.ratio === undefined && options.maxBytes === undefined && err instanceof UserError && err.message.startsWith('cannot reach ratio')) {
-        throw new UserError(`${err.message}, the default for an image of one tile: ask for a rank to store it all the same`);
-      }
-      throw err;
-    }
+    ({ best, probes } = await encoder.searchRatio(ratio, onProbe));
   }
   return { bytes: best.bytes, content: best.content, decoded: best.decoded, psnr: best.psnr, relErr: best.relErr, rank: best.fit.rank, iterations: best.fit.iterations, probes };
 }
@@ -405,8 +413,7 @@ async function encodeTiled(source: SourceImage, options: CompressOptions, report
             : { psnr: DEFAULT_TILED_PSNR };
   // The default never makes a file larger than its input: then the input's size is the target instead (the encoder
   // measures the file against the cap before it keeps it).
-  const unasked = [options.rank, options.psnr, options.ratio, options.maxBytes].every((v) => v === undefined);
-  const cap = unasked && source.fileBytes > 0 ? { maxBytes: source.fileBytes - 64 } : undefined;
+  const cap = !targetAsked(options) && source.fileBytes > 0 ? { maxBytes: source.fileBytes - 64 } : undefined;
   let e: Awaited<ReturnType<typeof encoder.encode>>;
   try {
     e = await encoder.encode(target, cap);

@@ -159,7 +159,20 @@ describe('nmf-studio compress', () => {
     // One pixel: no rank compresses it, and the line says so once, with the file's path.
     const refused = await runCli(['compress', dot, '--out', out, '--backend', 'cpu']);
     assert.equal(refused.code, 1);
-    assert.equal(refused.stderr, `nmf-studio: ${dot}: cannot reach ratio 20 (rank 3 already gives ratio 0.01), the default for an image of one tile: ask for a rank to store it all the same\n`);
+    assert.equal(refused.stderr, `nmf-studio: ${dot}: even the tiles' least ranks make a file larger than the input (${(await stat(dot)).size} bytes), which the default does not write: ask for a PSNR, ratio, rank or size to have one\n`);
+    // A thumbnail, whose header alone outweighs a twentieth of its pixels: the whole-image layout's default ratio is
+    // out of reach, so the defaults give it the tiled layout's (its one tile at 38 dB, smaller than the input); a
+    // ratio asked for is refused.
+    const thumb = path.join(edge, 'thumb.png');
+    await sharp(image).resize(40, 30).png().toFile(thumb);
+    const byDefault = await runCli(['compress', thumb, '--out', out, '--json', '--backend', 'cpu']);
+    assert.equal(byDefault.code, 0, byDefault.stderr);
+    const t = jsonLines(byDefault.stdout)[0]!;
+    assert.equal(t.layout, 'tiled');
+    assert.ok(Math.abs((t.psnr as number) - 38) < 0.5 && (t.compressedBytes as number) < (await stat(thumb)).size, JSON.stringify(t));
+    const strict = await runCli(['compress', thumb, '--out', out, '--overwrite', '--ratio', '20', '--backend', 'cpu']);
+    assert.equal(strict.code, 1);
+    assert.match(strict.stderr, /thumb\.png: cannot reach ratio 20 \(rank 3 already gives ratio [\d.]+\)\n$/);
     // A black 1×100000 strip's PNG is a few hundred bytes, less than any .nmfz of it: by default (never larger than
     // the input) none is written, and the line says why; with a target it is compressed, exactly.
     const strip = path.join(edge, 'strip.png');

@@ -34,7 +34,8 @@ Layout:
                             tiled: each plane cut into ${DEFAULT_TILE_SIZE}×${DEFAULT_TILE_SIZE} tiles, each its own NMF with its own
                             rank, the ranks of all tiles chosen together; global: one NMF per plane (what the
                             app's components gallery and rank curve show); auto (default): tiled for an image
-                            larger than one tile, global otherwise, with --rank and in colour mode stacked.
+                            larger than one tile, global otherwise, with --rank and in colour mode stacked (a
+                            thumbnail out of reach of the global default ratio takes the tiled default).
                             Tiles are fitted on every core, or with --backend gpu many per GPU dispatch
 
 Target (at most one; default --psnr ${DEFAULT_TILED_PSNR} in the tiled layout, never larger than the input file,
