@@ -42,9 +42,10 @@ function atSlope(blocks: readonly BlockCurve[], lambda: number, ranks: Int32Arra
  * The ranks that meet the target at the least cost (or the least error), to within one component per block: the
  * slope λ is found by bisection (over log λ), so that every block spends where a unit of cost buys the most
  * error, largest σ² per stored number first. A cost target that even the least ranks exceed gives the least ranks;
- * an error target that the most ranks cannot reach gives the most.
+ * an error target that the most ranks cannot reach gives the most. `tolerance` bounds the bisection (on log λ): an
+ * estimate can take a coarser one.
  */
-export function allocateRanks(blocks: readonly BlockCurve[], target: AllocationTarget): Allocation {
+export function allocateRanks(blocks: readonly BlockCurve[], target: AllocationTarget, tolerance = 1e-9): Allocation {
   const ranks = new Int32Array(blocks.length);
   let steepest = 0;
   for (const b of blocks) {
@@ -63,7 +64,7 @@ export function allocateRanks(blocks: readonly BlockCurve[], target: AllocationT
   // Everything meets it: the most ranks a cost allows, the least an error does.
   const failing = atSlope(blocks, fail, ranks);
   if (meets(failing)) return { ranks, ...failing };
-  for (let i = 0; i < 200 && Math.abs(Math.log(pass / fail)) > 1e-9; i++) {
+  for (let i = 0; i < 200 && Math.abs(Math.log(pass / fail)) > tolerance; i++) {
     const mid = Math.sqrt(pass * fail);
     if (meets(atSlope(blocks, mid, ranks))) pass = mid;
     else fail = mid;

@@ -45,6 +45,8 @@ export interface FitJob extends TileSource {
   k: number;
   seed: number;
   bits: QuantBits;
+  /** The fit quantised at these bits too (its outcome's `alt`): what the encoder weighs the bits it uses by. */
+  alsoBits?: QuantBits;
   fit: Partial<BlockFitOptions>;
 }
 
@@ -60,6 +62,7 @@ export interface FinishJob extends TileSource {
   kind: 'finish';
   k: number;
   bits: QuantBits;
+  alsoBits?: QuantBits;
   W: Float32Array;
   H: Float32Array;
   iterations: number;
@@ -100,11 +103,21 @@ export type TileJob = SpectrumJob | FitJob | StartJob | FinishJob | SsimJob | Co
  */
 export type TileOutcome =
   | { residual: Float64Array }
-  | { q: QuantizedPlane; iterations: number; error: number; edges: Float32Array }
+  | TileFitOutcome
   | { W0: Float32Array; H0: Float32Array }
   | { sums: number[] }
   | { coded: Uint8Array }
   | { strips: { vertical: Float32Array; horizontal: Float32Array }[] };
+
+/** A fit quantised: its codes, iterations, the squared error of what the decoder makes of them, that tile's edges. */
+export interface TileFitOutcome {
+  q: QuantizedPlane;
+  iterations: number;
+  error: number;
+  edges: Float32Array;
+  /** The same fit quantised at the job's alsoBits. */
+  alt?: TileFitOutcome;
+}
 
 /** The job's tile, cut from its plane (rows×cols, row-major). */
 export function tileSamples(job: TileSource, planes: SharedPlanes): Float32Array {
@@ -127,7 +140,7 @@ export function runTileJob(job: TileJob, planes: SharedPlanes): TileOutcome {
   // The kernel copies the tile from its plane itself; the TypeScript loops take a copy of their own.
   const samples = kernel ? undefined : tileSamples(job, planes);
   const V: TileSamples = samples ?? { plane: planes.data[job.plane]!, stride: planes.cols[job.plane]!, at: job.y * planes.cols[job.plane]! + job.x };
-  if (job.kind === 'finish') return quantized(V, job, job.W, job.H, job.iterations, job.bits);
+  if (job.kind === 'finish') return quantizedAt(V, job, job.W, job.H, job.iterations);
   if (job.kind === 'spectrum') return { residual: kernel ? kernel.spectrum(V, job.rows, job.cols, job.r, job.seed, true).residual : blockSpectrum(samples!, job.rows, job.cols, job.r, job.seed).residual };
   const sp = kernel ? kernel.spectrum(V, job.rows, job.cols, job.k, job.seed) : blockSpectrum(samples!, job.rows, job.cols, job.k, job.seed);
   if (job.kind === 'start') {
@@ -136,7 +149,14 @@ export function runTileJob(job: TileJob, planes: SharedPlanes): TileOutcome {
   }
   const options = { ...BLOCK_FIT_DEFAULTS, ...job.fit };
   const f = kernel ? kernel.fit(V, sp, job.k, options) : fitBlock(samples!, sp, job.k, options);
-  return quantized(V, job, f.W, f.H, f.iterations, job.bits);
+  return quantizedAt(V, job, f.W, f.H, f.iterations);
+}
+
+/** quantized at the job's bits, and at its alsoBits where it names them. */
+function quantizedAt(V: TileSamples, job: FitJob | FinishJob, W: ArrayLike<number>, H: ArrayLike<number>, iterations: number): TileFitOutcome {
+  const out = quantized(V, job, W, H, iterations, job.bits);
+  if (job.alsoBits !== undefined) out.alt = quantized(V, job, W, H, iterations, job.alsoBits);
+  return out;
 }
 
 /** The original's border strips, plane by plane (OriginalJob). */
@@ -149,7 +169,7 @@ export function originalStrips(planes: SharedPlanes, tileSize: number): { vertic
 }
 
 /** A tile's factors quantised, with the squared error of what the decoder makes of them and that tile's tileEdges. */
-function quantized(V: TileSamples, at: TileSource, W: ArrayLike<number>, H: ArrayLike<number>, iterations: number, bits: QuantBits): TileOutcome {
+function quantized(V: TileSamples, at: TileSource, W: ArrayLike<number>, H: ArrayLike<number>, iterations: number, bits: QuantBits): TileFitOutcome {
   const k = W.length / at.rows;
   const q = quantizePlane({ rows: at.rows, cols: k, data: Float64Array.from(W) }, { rows: k, cols: at.cols, data: Float64Array.from(H) }, bits, true);
   // In the kernel where it runs (V is still in its memory from the fit); reconstructTiles and a loop here cost a

@@ -375,7 +375,8 @@ async function encodeTiled(source: SourceImage, options: CompressOptions, report
   const encoder = new TiledEncoder(source, {
     threads: options.backend.threads,
     colorMode,
-    bits: options.bits ?? DEFAULT_BITS,
+    // none given: 6 or 8, as the tiles' sample says (TiledEncoder)
+    bits: options.bits,
     seed: options.seed,
     signal: options.signal,
     ...(options.maxIter !== undefined ? { fit: { maxIter: options.maxIter } } : {}),

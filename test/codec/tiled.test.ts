@@ -411,6 +411,19 @@ test('the relaxed-SIMD block kernels (fused multiply-add) pass the same checks, 
   assert.match(r.stdout, /^# pass 1$/m, r.stdout);
 });
 
+test("without bits given, a PSNR target is made at 8 bits where 6 bits' quantisation noise is its floor, else at 6", async () => {
+  const src = await source('coffee.png', await photo('coffee.png', 384, 288));
+  const low = await encode(src, { psnr: 34 }, { bits: undefined });
+  assert.equal(low.content.header.quantization.bits, 6);
+  assert.ok(Math.abs(low.psnr - 34) <= 0.3, `34 dB: ${low.psnr}`);
+  const six = await encode(src, { psnr: 46 });
+  const chosen = await encode(src, { psnr: 46 }, { bits: undefined });
+  assert.equal(chosen.content.header.quantization.bits, 8);
+  assert.ok(Math.abs(chosen.psnr - 46) <= 0.3, `46 dB: ${chosen.psnr}`);
+  // At 6 bits the target is out of reach, in a larger file.
+  assert.ok(six.psnr < 45.5 && six.bytes.length > chosen.bytes.length, `6 bits: ${six.psnr} dB in ${six.bytes.length} bytes, 8: ${chosen.bytes.length}`);
+});
+
 test('awkward images: alpha kept exactly, 16-bit, a 1×1 image, an image smaller than a tile, a 1×100000 strip', async () => {
   const rgba = await source('a.png', await photo('chelsea.png', 200, 150, 4));
   const ea = await encode(rgba, { psnr: 30 });

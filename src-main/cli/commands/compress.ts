@@ -51,7 +51,8 @@ Options:
   --out DIR                 output folder (created if missing; required)
   --color MODE              stacked (all channels in one matrix), channels (one per RGB channel) or ycbcr
                             (luma and chroma, default)
-  --bits 6|8|12|16          bits per stored factor entry (default ${DEFAULT_BITS})
+  --bits 6|8|12|16          bits per stored factor entry (default ${DEFAULT_BITS}; in the tiled layout a PSNR target
+                            takes 8 where its sample says 6 bits reach it only in more bytes, or not at all)
   --preview                 also write DIR/<name>.preview.png, the decoded image
   --compare-jpeg            also measure a JPEG of the same size (jpegQuality, jpegBytes, jpegPsnr, jpegSsim)
   --overwrite               redo inputs whose outputs exist
