@@ -230,14 +230,21 @@ static void axpy(float a, const float *x, float *y, int n) {
 
 // The p rows of Y (p×n) made orthonormal in place: modified Gram–Schmidt, twice (once is not enough in float32).
 // A row that is (numerically) in the span of the ones before it becomes zero.
+// A row whose squared norm falls below this share of what it was before its projections is taken as dependent.
+#define DEPENDENT_F32 1e-9
+
 EXPORT("orthonormalize_rows")
 void orthonormalize_rows(float *Y, int p, int n) {
   for (int pass = 0; pass < 2; pass++) {
     for (int j = 0; j < p; j++) {
       float *y = Y + j * n;
+      const double before = dot_d(y, y, n);
       for (int i = 0; i < j; i++) axpy(-dot_f(Y + i * n, y, n), Y + i * n, y, n);
       const double s = dot_d(y, y, n);
-      const float inv = s > 1e-30 ? (float)(1.0 / __builtin_sqrt(s)) : 0.0f;
+      // A row in the span of those before it (a tile of lower rank than the rows asked for) leaves only rounding,
+      // which normalised would be a unit row far from orthogonal to them (and the spectrum's σ² more than the tile's
+      // energy): it is dropped, as block-fit.ts's orthonormalize drops it.
+      const float inv = s > 1e-30 && s > DEPENDENT_F32 * before ? (float)(1.0 / __builtin_sqrt(s)) : 0.0f;
       const v128_t b = wasm_f32x4_splat(inv);
       int l = 0;
       for (; l + 4 <= n; l += 4) wasm_v128_store(y + l, wasm_f32x4_mul(b, wasm_v128_load(y + l)));
