@@ -21,6 +21,12 @@ export const BETA_LOSSES: readonly BetaLossName[] = ['frobenius', 'kullback-leib
 export const INITS: readonly Init[] = ['random', 'nndsvd', 'nndsvda', 'nndsvdar'];
 export const COLOR_MODES: readonly ColorMode[] = ['stacked', 'channels', 'ycbcr'];
 export const QUANT_BITS: readonly QuantBits[] = [6, 8, 12, 16];
+/**
+ * Bits per stored factor entry as asked for: a number of them, or 'auto', what `compress` does without --bits (6, and
+ * for a PSNR target in the tiled layout 6 or 8, whichever its sample says reaches the target in fewer bytes).
+ */
+export type BitsChoice = QuantBits | 'auto';
+export const BITS_CHOICES: readonly BitsChoice[] = ['auto', ...QUANT_BITS];
 export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'gpu', 'cpu', 'reference'];
 export const LAYOUTS: readonly Layout[] = ['global', 'tiled', 'auto'];
 
@@ -73,7 +79,7 @@ export interface ImageSettings extends EngineSettings {
   choice: RankChoice;
   layout: Layout;
   colorMode: ColorMode;
-  bits: QuantBits;
+  bits: BitsChoice;
   compareJpeg: boolean;
 }
 

@@ -4,11 +4,11 @@
 import {
   BACKEND_REQUESTS,
   BETA_LOSSES,
+  BITS_CHOICES,
   COLOR_MODES,
   INITS,
   LAYOUTS,
   MAX_TOP,
-  QUANT_BITS,
   SOLVERS,
   type BatchRequest,
   type EngineSettings,
@@ -89,7 +89,7 @@ export function imageSettings(op: string, v: unknown): ImageSettings {
     // Absent in callers older than the layouts: the default.
     layout: v.layout === undefined ? 'auto' : oneOf(op, 'layout', v.layout, LAYOUTS),
     colorMode: oneOf(op, 'colorMode', v.colorMode, COLOR_MODES),
-    bits: oneOf(op, 'bits', v.bits, QUANT_BITS),
+    bits: oneOf(op, 'bits', v.bits, BITS_CHOICES),
     compareJpeg: v.compareJpeg === true,
   };
 }

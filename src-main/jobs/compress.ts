@@ -26,7 +26,7 @@ import { tileRect } from '../codec/tiles.js';
 import type { PlaneShape } from '../codec/metrics.js';
 import { COLOR_MODES, QUANT_BITS } from '../codec/types.js';
 import type { ColorMode, ImagePixels, QuantBits } from '../codec/types.js';
-import type { CompressRecord, Layout, RankChoice } from '../api/contract.js';
+import type { BitsChoice, CompressRecord, Layout, RankChoice } from '../api/contract.js';
 import { COMPRESS_DEFAULTS, LAYOUTS } from '../api/contract.js';
 import { throwIfCancelled, UserError } from '../engine/errors.js';
 import type { Backend, BetaLossName, CancelSignal, Matrix } from '../engine/index.js';
@@ -114,12 +114,13 @@ export interface CompressOutcome {
 }
 
 /** The settings a person picks (in the app, a batch or on the command line), by the names they share everywhere. */
-export interface ImageJobSettings extends Omit<ImageFitSettings, 'betaLoss'> {
+export interface ImageJobSettings extends Omit<ImageFitSettings, 'betaLoss' | 'bits'> {
   betaLoss?: BetaLossName;
   choice?: RankChoice;
   layout?: Layout;
   colorMode?: ColorMode;
-  bits?: QuantBits;
+  /** 'auto' (or none): as compress without --bits. */
+  bits?: BitsChoice;
   preview?: boolean;
   compareJpeg?: boolean;
   maxPixels?: number;
@@ -140,7 +141,7 @@ export function compressOptionsOf(s: ImageJobSettings): Omit<CompressOptions, 'b
             : {}),
     layout: s.layout,
     colorMode: s.colorMode,
-    bits: s.bits,
+    bits: s.bits === 'auto' ? undefined : s.bits,
     preview: s.preview,
     compareJpeg: s.compareJpeg,
     solver: s.solver,

@@ -1,6 +1,6 @@
 // The controls' values: defaults, their translation into the service's settings, and their memory across sessions.
 import { COMPRESS_DEFAULTS, LAYOUTS } from '../../src-main/api/contract.js';
-import type { EngineSettings, ImageSettings, MatrixSettings } from '../../src-main/api/contract.js';
+import type { BitsChoice, EngineSettings, ImageSettings, MatrixSettings } from '../../src-main/api/contract.js';
 
 export type RankBy = 'rank' | 'psnr' | 'ratio';
 
@@ -43,7 +43,8 @@ export const IMAGE_DEFAULTS: ImageControls = {
   // the command line's and batches' defaults, from the one place they are kept
   layout: COMPRESS_DEFAULTS.layout,
   colorMode: COMPRESS_DEFAULTS.colorMode,
-  bits: COMPRESS_DEFAULTS.bits,
+  // as compress without --bits: 6, or 8 for a tiled PSNR target that 6 bits would reach only in more bytes
+  bits: 'auto',
   compareJpeg: false,
 };
 
@@ -61,6 +62,11 @@ export function maxIterFor(layout: ImageControls['layout']): number {
  */
 export function withLayout(c: Pick<ImageControls, 'layout' | 'maxIter'>, layout: ImageControls['layout']): Pick<ImageControls, 'layout' | 'maxIter'> {
   return { layout, maxIter: c.maxIter === maxIterFor(c.layout) ? maxIterFor(layout) : c.maxIter };
+}
+
+/** The Quantisation control's words for a bits choice. */
+export function bitsLabel(b: BitsChoice): string {
+  return b === 'auto' ? 'Automatic (6 or 8 bits)' : `${b} bits`;
 }
 
 export const MATRIX_DEFAULTS: MatrixControls = { ...ENGINE_DEFAULTS, rank: 4 };

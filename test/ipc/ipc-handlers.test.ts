@@ -66,7 +66,7 @@ const CASES: Record<string, { good: unknown[]; bad: unknown[][] }> = {
   },
   reconstructWith: { good: ['doc1', [0, 2]], bad: [['doc1', 'all'], ['doc1', [-1]], ['doc1', [0.5]]] },
   tileComponents: { good: ['doc1', 0, 12], bad: [['doc1', -1, 0], ['doc1', 0, 1.5], ['doc1', 16, 0], ['doc1', 0]] },
-  rankCurve: { good: ['doc1', settings, [1, 2, 4]], bad: [['doc1', settings, []], ['doc1', settings, [0]], ['doc1', settings, 'all']] },
+  rankCurve: { good: ['doc1', { ...settings, bits: 'auto' }, [1, 2, 4]], bad: [['doc1', settings, []], ['doc1', settings, [0]], ['doc1', settings, 'all']] },
   cancel: { good: ['job1'], bad: [[{}], ['job 1'], []] },
   exportResult: { good: ['doc1', 'nmfz'], bad: [['doc1', 'exe'], ['doc1', '../W.npy']] },
   startBatch: {

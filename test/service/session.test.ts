@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import type { ImageResult, ImageSettings, MatrixResult, ServiceEvent } from '../../src-main/api/contract.js';
+import { readNmfzHeader } from '../../src-main/codec/nmfz.js';
 import { createAppService, type AppService } from '../../src-main/service/session.js';
 import { fixture } from '../helpers/paths.js';
 
@@ -98,6 +99,17 @@ describe('the app service', () => {
     assert.deepEqual(all.rgba, result.reconstruction.rgba);
     const without = await service.reconstructWith(info.documentId, result.components.slice(1).map((c) => c.index));
     assert.notDeepEqual(without.rgba, result.reconstruction.rgba);
+  });
+
+  test("the app's automatic bits: a tiled PSNR target near 6 bits' noise floor is saved at 8 bits, a low one at 6", async () => {
+    const info = await service.openPath(fixture('images', 'coffee.png'));
+    for (const [psnr, bits] of [[34, 6], [46, 8]] as const) {
+      const jobId = await service.compressImage(info.documentId, { ...settings, layout: 'tiled', bits: 'auto', maxIter: 50, choice: { psnr } });
+      const result = (await waitFor(doneOf(jobId))).result as ImageResult;
+      assert.ok(Math.abs(result.record.psnr - psnr) <= 0.3, `${psnr} dB: ${result.record.psnr}`);
+      const saved = await service.exportResult(info.documentId, 'nmfz');
+      assert.equal(readNmfzHeader(saved.bytes, 'coffee.nmfz').header.quantization.bits, bits, `${psnr} dB`);
+    }
   });
 
   test('a new job on the same document cancels the old one, which never reports a result', async () => {
