@@ -38,6 +38,11 @@ export const LAYOUTS: readonly Layout[] = ['global', 'tiled', 'auto'];
 export const COMPRESS_DEFAULTS = {
   layout: 'auto' as Layout,
   tiledPsnr: 38,
+  /**
+   * The least SSIM the tiled default keeps: a build under it is made again at a higher PSNR (the file still smaller
+   * than its input). Blinds, fine stripes, had 0.887 at 38 dB and 0.903 at 38.8 in a file 58 % of its JPEG.
+   */
+  tiledSsimFloor: 0.9,
   globalRatio: 20,
   /** Most HALS iterations of one tile's fit (it usually stops earlier, when little is left to gain). */
   tiledMaxIter: 50,

@@ -11,7 +11,8 @@ import { decodeNmfz, decodePixels } from '../../src-main/codec/nmfz.js';
 import { COLOR_MODES } from '../../src-main/codec/types.js';
 import { CancelledError, UserError } from '../../src-main/engine/errors.js';
 import { createReferenceBackend } from '../../src-main/engine/index.js';
-import { compressImage, decompressFile, outputPaths, readInfo } from '../../src-main/jobs/compress.js';
+import { compressImage, decompressFile, outputPaths, raisedToSsimFloor, readInfo } from '../../src-main/jobs/compress.js';
+import type { TiledEncoded } from '../../src-main/codec/tiled-encoder.js';
 import type { CompressOptions } from '../../src-main/jobs/compress.js';
 import { makeBadInputs, makeSamples, pngChunkTypes, tempDir } from '../codec/images.js';
 import type { Sample } from '../codec/images.js';
@@ -414,4 +415,24 @@ test('an unreachable PSNR is refused once ranks stop compressing, without fittin
   } finally {
     out.cleanup();
   }
+});
+
+test("the tiled default's SSIM floor: a build under it is made again at the PSNR its shortfall asks for, never past the cap", async () => {
+  const build = (psnr: number, ssim: number, bytes: number) => ({ psnr, bytes: Buffer.alloc(bytes), decoded: { width: 1, height: 1, channels: 3, bitDepth: 8, data: new Uint8Array([ssim * 100]) } }) as unknown as TiledEncoded;
+  const ssimOf = async (d: { data: ArrayLike<number> }) => d.data[0]! / 100;
+  const asked: number[] = [];
+  // 0.88 at 38 dB: raised by 0.02 × 60 dB and a tenth, once, as the second build reaches the floor.
+  const raised = await raisedToSsimFloor(build(38, 0.88, 1000), { maxBytes: 10_000 }, ssimOf, async (psnr) => (asked.push(psnr), build(psnr, 0.91, 2000)));
+  assert.deepEqual(asked.map((p) => Math.round(p * 10) / 10), [39.3]);
+  assert.equal(raised.psnr, asked[0]);
+  // Above the floor, or a file at the cap already: kept as it is.
+  for (const [ssim, bytes] of [[0.95, 1000], [0.8, 9500]] as const) {
+    const kept = build(38, ssim, bytes);
+    assert.equal(await raisedToSsimFloor(kept, { maxBytes: 10_000 }, ssimOf, async () => assert.fail('no second build')), kept);
+  }
+  // Still short after two: the last is kept.
+  let calls = 0;
+  const last = await raisedToSsimFloor(build(38, 0.8, 1000), { maxBytes: 10_000 }, ssimOf, async (psnr) => (calls++, build(psnr, 0.85, 1000 + calls)));
+  assert.equal(calls, 2);
+  assert.equal(last.bytes.length, 1002);
 });

@@ -38,8 +38,8 @@ Layout:
                             thumbnail out of reach of the global default ratio takes the tiled default).
                             Tiles are fitted on every core, or with --backend gpu many per GPU dispatch
 
-Target (at most one; default --psnr ${DEFAULT_TILED_PSNR} in the tiled layout, never larger than the input file,
-and --ratio ${DEFAULT_RATIO} in the global one):
+Target (at most one; default --psnr ${DEFAULT_TILED_PSNR} in the tiled layout, raised where SSIM would be under
+${COMPRESS_DEFAULTS.tiledSsimFloor}, never larger than the input file; --ratio ${DEFAULT_RATIO} in the global one):
   --rank K                  global: K components in all, shared among the colour planes (at least one each);
                             tiled: as many stored numbers as the global layout stores at rank K, shared among
                             the tiles where they lower the error most
