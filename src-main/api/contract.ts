@@ -75,10 +75,11 @@ export interface EngineSettings {
 }
 
 /**
- * How the rank is chosen: a fixed rank, the smallest rank reaching a PSNR, the largest reaching a ratio, or the
- * largest whose file is at most `maxBytes` bytes.
+ * How the rank is chosen: a fixed rank, the smallest rank reaching a PSNR, the largest reaching a ratio, the largest
+ * whose file is at most `maxBytes` bytes, or `auto`: what `compress` does without a target (in the tiled layout
+ * `tiledPsnr`, raised to keep SSIM at `tiledSsimFloor`, the file never larger than its input; else `globalRatio`).
  */
-export type RankChoice = { rank: number } | { psnr: number } | { ratio: number } | { maxBytes: number };
+export type RankChoice = { rank: number } | { psnr: number } | { ratio: number } | { maxBytes: number } | { auto: true };
 
 export interface ImageSettings extends EngineSettings {
   choice: RankChoice;

@@ -71,14 +71,15 @@ function engineSettings(op: string, v: Record<string, unknown>): EngineSettings 
 }
 
 function rankChoice(op: string, v: unknown): RankChoice {
-  if (!isObject(v)) return fail(op, 'choice must be {rank} | {psnr} | {ratio} | {maxBytes}');
+  if (!isObject(v)) return fail(op, 'choice must be {rank} | {psnr} | {ratio} | {maxBytes} | {auto: true}');
   const keys = Object.keys(v);
-  if (keys.length !== 1) fail(op, 'choice must have exactly one of rank, psnr, ratio, maxBytes');
+  if (keys.length !== 1) fail(op, 'choice must have exactly one of rank, psnr, ratio, maxBytes, auto');
+  if ('auto' in v) return v.auto === true ? { auto: true } : fail(op, 'choice auto must be true');
   if ('rank' in v) return { rank: number(op, 'rank', v.rank, 1, 1_000_000, true) };
   if ('psnr' in v) return { psnr: number(op, 'psnr', v.psnr, 1, 150) };
   if ('ratio' in v) return { ratio: number(op, 'ratio', v.ratio, 1, 1e6) };
   if ('maxBytes' in v) return { maxBytes: number(op, 'maxBytes', v.maxBytes, 64, 2 ** 32, true) };
-  return fail(op, 'choice must be {rank} | {psnr} | {ratio} | {maxBytes}');
+  return fail(op, 'choice must be {rank} | {psnr} | {ratio} | {maxBytes} | {auto: true}');
 }
 
 export function imageSettings(op: string, v: unknown): ImageSettings {

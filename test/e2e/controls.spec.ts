@@ -1,6 +1,6 @@
 // The controls' defaults: what compress would take, and what the app remembers across sessions.
 import { COMPRESS_DEFAULTS } from '../../src-main/api/contract.js';
-import { expect, openApp, setControls, test } from './fixtures.js';
+import { expect, fixture, openApp, openFile, setControls, test, waitForJob } from './fixtures.js';
 
 const TILED = String(COMPRESS_DEFAULTS.tiledMaxIter);
 const GLOBAL = String(COMPRESS_DEFAULTS.globalMaxIter);
@@ -22,4 +22,16 @@ test('the iteration cap is the layout’s own until it is set, and only what was
   await expect(maxIter).toHaveValue('30');
   const stored = await page.evaluate(() => localStorage.getItem('nmf-studio.controls.v2'));
   expect(JSON.parse(stored!).image).toEqual({ layout: 'global', maxIter: 30 });
+});
+
+test('the rank is chosen as compress chooses it without a target: tiles at 38 dB, SSIM kept at 0.90 or more', async ({ page, server }) => {
+  await openApp(page, server);
+  await expect(page.getByTestId('rank-by-auto')).toBeChecked();
+  await openFile(page, fixture('images', 'chelsea.png'));
+  expect(await waitForJob(page)).toBe('done');
+  await expect(page.getByTestId('chosen-rank')).toContainText(/^The default chose rank \d+/);
+  const psnr = Number(await page.getByTestId('metric-psnr').getAttribute('title'));
+  const ssim = Number(await page.getByTestId('metric-ssim').getAttribute('title'));
+  expect(psnr).toBeGreaterThanOrEqual(COMPRESS_DEFAULTS.tiledPsnr - 0.3);
+  expect(ssim).toBeGreaterThanOrEqual(COMPRESS_DEFAULTS.tiledSsimFloor);
 });

@@ -51,6 +51,7 @@ const CASES: Record<string, { good: unknown[]; bad: unknown[][] }> = {
       ['doc1', { ...settings, solver: 'magic' }],
       ['doc1', { ...settings, choice: { rank: 0 } }],
       ['doc1', { ...settings, choice: { rank: 4, psnr: 30 } }],
+      ['doc1', { ...settings, choice: { auto: false } }],
       ['doc1', { ...settings, bits: 9 }],
       ['doc1', { ...settings, layout: 'quadtree' }],
       ['doc1', { ...settings, choice: { maxBytes: 1.5 } }],
@@ -70,7 +71,7 @@ const CASES: Record<string, { good: unknown[]; bad: unknown[][] }> = {
   cancel: { good: ['job1'], bad: [[{}], ['job 1'], []] },
   exportResult: { good: ['doc1', 'nmfz'], bad: [['doc1', 'exe'], ['doc1', '../W.npy']] },
   startBatch: {
-    good: [{ inputs: ['/photos'], outDir: '/out', settings, overwrite: false }],
+    good: [{ inputs: ['/photos'], outDir: '/out', settings: { ...settings, choice: { auto: true } }, overwrite: false }],
     bad: [
       [{ inputs: [], outDir: '/out', settings, overwrite: false }],
       [{ inputs: ['photos'], outDir: '/out', settings, overwrite: false }],

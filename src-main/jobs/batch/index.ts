@@ -144,7 +144,7 @@ function checkSpec(spec: BatchSpec): { shard: Shard | undefined; filter: PathFil
     throw new UserError(`jobs must be a whole number from 1 to 1024 (got ${String(spec.jobs)})`, 'usage');
   }
   const choice = spec.settings.choice;
-  if (choice) {
+  if (choice && !('auto' in choice)) {
     const [[key, value] = ['', undefined]] = Object.entries(choice) as [string, unknown][];
     const integer = key === 'rank';
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
