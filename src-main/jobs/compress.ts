@@ -3,7 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ImageEncoder, withMeasuredSsim } from '../codec/encoder.js';
-import { DEFAULT_BITS, DEFAULT_COLOR_MODE } from '../codec/encoder.js';
+import { DEFAULT_COLOR_MODE } from '../codec/encoder.js';
 import type { Encoded, EncoderProgress, ImageFitSettings, RankProbe } from '../codec/encoder.js';
 import { DEFAULT_TILE_SIZE } from '../codec/tiles.js';
 import { TILE_MAX_ITER } from '../codec/tiled-encoder.js';
