@@ -1,7 +1,7 @@
 // Image → factors → .nmfz bytes → decoded pixels, at any rank, reusing earlier fits as warm starts between ranks.
 
 import { COMPRESS_DEFAULTS } from '../api/contract.js';
-import { throwIfCancelled, UserError } from '../engine/errors.js';
+import { TargetOutOfReach, throwIfCancelled, UserError } from '../engine/errors.js';
 import { factorize, initialize } from '../engine/index.js';
 import type { Backend, BetaLossName, CancelSignal, CurrentFactors, Init, Matrix, Progress, Solver } from '../engine/index.js';
 import { allocate, dtypeOf } from '../engine/matrix.js';
@@ -594,7 +594,7 @@ export class ImageEncoder {
     const { below, probes } = await this.bracket((e) => e.bytes.length, Math.floor(budget) + 1, onProbe, 'linear');
     if (!below) {
       const smallest = probes.reduce((a, b) => (b.compressedBytes < a.compressedBytes ? b : a));
-      throw new UserError(`cannot reach ratio ${target} (rank ${smallest.rank} already gives ratio ${smallest.ratio.toFixed(2)})`);
+      throw new TargetOutOfReach(`cannot reach ratio ${target} (rank ${smallest.rank} already gives ratio ${smallest.ratio.toFixed(2)})`);
     }
     return { best: below, probes };
   }

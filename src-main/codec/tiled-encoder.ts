@@ -1,7 +1,7 @@
 // The tiled layout's encoder: cut every plane into tiles → measure each tile's spectrum → allocate ranks to all tiles
 // at once → fit each tile → quantise → measure in memory through the decoder → one correction → the file.
 
-import { throwIfCancelled, UserError } from '../engine/errors.js';
+import { TargetOutOfReach, throwIfCancelled, UserError } from '../engine/errors.js';
 import { COMPRESS_DEFAULTS } from '../api/contract.js';
 import type { BlockFitOptions } from '../engine/block-fit.js';
 import type { CancelSignal, Matrix } from '../engine/index.js';
@@ -175,7 +175,6 @@ const ESTIMATE_TOLERANCE = 0.01;
 
 /** A sample's figures at one number of bits (TiledEncoder.sample). */
 interface Sample {
-  bits: QuantBits;
   stride: number;
   /** The sample's squared error over what the spectra predicted for its ranks. */
   errorFactor: number;
@@ -735,7 +734,6 @@ export class TiledEncoder {
     // per entry than the whole file, which the measured builds correct).
     const bytes = this.codeBytes(fitted, bits);
     return {
-      bits,
       stride,
       actual,
       predicted,
@@ -979,14 +977,14 @@ export class TiledEncoder {
       const slope = p1 && p1.bytes !== p0!.bytes ? (p1.budget - p0!.budget) / (p1.bytes - p0!.bytes) : 0;
       budget = slope > 0 ? p1!.budget + (aim - p1!.bytes) * slope : a.cost * (aim / Math.max(1, bytes)) ** (1 / BYTES_ELASTICITY);
     }
-    if (!best) throw new UserError(`cannot fit in ${targetBytes} bytes at the tiles' least ranks`);
+    if (!best) throw new TargetOutOfReach(`cannot fit in ${targetBytes} bytes at the tiles' least ranks`);
     let { e } = await this.build(this.split(best.ranks));
     // Should the measured header outgrow the margin, the payload gives up that much and more.
     for (let extra = 2 * SIZE_MARGIN; e.bytes.length > targetBytes && extra <= 0.1 * targetBytes; extra *= 4) {
       const a = allocateRanks(blocks, { cost: Math.max(0, best.cost - extra) });
       ({ e } = await this.build(this.split(a.ranks)));
     }
-    if (e.bytes.length > targetBytes) throw new UserError(`cannot fit in ${targetBytes} bytes at the tiles' least ranks`);
+    if (e.bytes.length > targetBytes) throw new TargetOutOfReach(`cannot fit in ${targetBytes} bytes at the tiles' least ranks`);
     return e;
   }
 

@@ -15,6 +15,12 @@ export class UserError extends Error {
   }
 }
 
+/**
+ * A target no rank reaches (a ratio the least rank misses, a size smaller than the least ranks' file): a UserError to
+ * the doors, and one a default target can step back from (jobs/compress.ts).
+ */
+export class TargetOutOfReach extends UserError {}
+
 /** The run was cancelled (AbortSignal, Cancel button, Ctrl-C). Not a failure of the input. */
 export class CancelledError extends Error {
   override readonly name = 'CancelledError';

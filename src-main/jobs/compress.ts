@@ -28,7 +28,7 @@ import { COLOR_MODES, QUANT_BITS } from '../codec/types.js';
 import type { ColorMode, ImagePixels, QuantBits } from '../codec/types.js';
 import type { BitsChoice, CompressRecord, Layout, RankChoice } from '../api/contract.js';
 import { COMPRESS_DEFAULTS, LAYOUTS } from '../api/contract.js';
-import { throwIfCancelled, UserError } from '../engine/errors.js';
+import { TargetOutOfReach, throwIfCancelled, UserError } from '../engine/errors.js';
 import type { Backend, BetaLossName, CancelSignal, Matrix } from '../engine/index.js';
 import { checkWritable, writeFileAtomic } from '../formats/atomic.js';
 
@@ -229,7 +229,7 @@ export async function compressImage(inputPath: string, outDir: string, options: 
     // layout's default ratio is out of reach; the tiled layout's default (a PSNR, never larger than the input) is
     // what a person gets instead, as they would for a photograph.
     const tileable = colorMode !== 'stacked' || source.pixels.channels < 3;
-    if (!((options.layout ?? DEFAULT_LAYOUT) === 'auto' && layout === 'global' && !targetAsked(options) && tileable && err instanceof UserError && err.message.startsWith('cannot reach ratio'))) throw err;
+    if (!((options.layout ?? DEFAULT_LAYOUT) === 'auto' && layout === 'global' && !targetAsked(options) && tileable && err instanceof TargetOutOfReach)) throw err;
     layout = 'tiled';
     made = await encodeTiled(source, options, report);
   }
@@ -423,7 +423,7 @@ async function encodeTiled(source: SourceImage, options: CompressOptions, report
   } catch (err) {
     // The input's size out of reach (a file that compresses to almost nothing, a black strip): say that, not the
     // byte count the cap became.
-    if (cap && err instanceof UserError && err.message.startsWith('cannot fit in')) {
+    if (cap && err instanceof TargetOutOfReach) {
       throw new UserError(`even the tiles' least ranks make a file larger than the input (${source.fileBytes} bytes), which the default does not write: ask for a PSNR, ratio, rank or size to have one`);
     }
     throw err;
